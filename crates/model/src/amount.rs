@@ -1,0 +1,257 @@
+//! Amounts: money in a currency, physical units, or a share of a party's GDP.
+//!
+//! Written in files as one string: `"2.5e9 GBP"`, `"2500000000 GBP"`, `"2_500_000_000 GBP"`,
+//! `"1000 shells"`, `"0.25% GDP"`. Numbers are exact decimals (never floating point); the
+//! scientific form is expanded exactly. The canonical form prints the normalised decimal, so
+//! `"2.5e9 GBP"` and `"2500000000 GBP"` are the same amount.
+
+use std::fmt;
+
+use rust_decimal::Decimal;
+
+/// A parsed amount. Whether its currency or unit is known is checked against the compact later.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Amount {
+    /// Money: a decimal value and an ISO 4217 currency code.
+    Money {
+        /// The value, normalised (no trailing zeros).
+        value: Decimal,
+        /// Three upper-case letters.
+        currency: String,
+    },
+    /// A count of physical things: shells, systems, trainees.
+    Units {
+        /// How many, normalised.
+        quantity: Decimal,
+        /// The unit's id as the compact declares it.
+        unit: String,
+    },
+    /// A share of the guarantor's GDP of the year the tranche falls in, in percent.
+    GdpShare {
+        /// Percent of GDP, e.g. `0.25`.
+        percent: Decimal,
+    },
+}
+
+/// Why an amount string could not be read.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum AmountError {
+    /// Nothing but whitespace.
+    #[error("empty amount: expected a number and a currency, unit or `% GDP`, e.g. \"2.5e9 GBP\"")]
+    Empty,
+    /// The number could not be read.
+    #[error("malformed number `{0}` in amount: expected digits, optionally with a decimal point and an exponent (`2.5e9`)")]
+    Number(String),
+    /// No currency, unit or `% GDP` after the number.
+    #[error("amount `{0}` has no currency or unit: write e.g. \"{0} EUR\", \"{0} shells\" or \"{0}% GDP\"")]
+    MissingUnit(String),
+    /// Something after the unit.
+    #[error("unexpected `{0}` after the unit in amount")]
+    Trailing(String),
+    /// Zero or below.
+    #[error("amount must be greater than zero, got {0}")]
+    NotPositive(String),
+    /// Out of the range of exact decimals.
+    #[error("amount `{0}` is out of range (at most 28 significant digits and magnitude below 7.9e28)")]
+    OutOfRange(String),
+    /// The unit is not a word.
+    #[error("malformed unit `{0}`: a unit is a lower-case word such as `shells`, a currency three capital letters")]
+    BadUnit(String),
+}
+
+/// Reads a decimal number in plain (`2500000000`, `2_500_000_000`, `0.25`) or scientific
+/// (`2.5e9`, `25E8`) notation, exactly.
+pub fn parse_decimal(text: &str) -> Result<Decimal, AmountError> {
+    let cleaned: String = text.chars().filter(|c| *c != '_').collect();
+    let well_formed = {
+        let (mantissa, exponent) = match cleaned.find(['e', 'E']) {
+            Some(i) => (cleaned.get(..i).unwrap_or(""), Some(cleaned.get(i + 1..).unwrap_or(""))),
+            None => (cleaned.as_str(), None),
+        };
+        let mantissa = mantissa.strip_prefix(['-', '+']).unwrap_or(mantissa);
+        let mut parts = mantissa.splitn(2, '.');
+        let int = parts.next().unwrap_or("");
+        let frac = parts.next();
+        let digits = |s: &str| s.chars().all(|c| c.is_ascii_digit());
+        let mantissa_ok = digits(int)
+            && frac.is_none_or(digits)
+            && !(int.is_empty() && frac.is_none_or(str::is_empty));
+        let exponent_ok = exponent.is_none_or(|e| {
+            let e = e.strip_prefix(['-', '+']).unwrap_or(e);
+            !e.is_empty() && e.len() <= 3 && digits(e)
+        });
+        mantissa_ok && exponent_ok && !text.starts_with('_') && !text.ends_with('_')
+    };
+    if !well_formed {
+        return Err(AmountError::Number(text.to_owned()));
+    }
+    let parsed = if cleaned.contains(['e', 'E']) {
+        Decimal::from_scientific(&cleaned)
+    } else {
+        cleaned.parse::<Decimal>()
+    };
+    parsed
+        .map(|d| d.normalize())
+        .map_err(|_| AmountError::OutOfRange(text.to_owned()))
+}
+
+impl Amount {
+    /// Parses an amount string. Positivity is required: a commitment of zero or less is an error.
+    pub fn parse(text: &str) -> Result<Amount, AmountError> {
+        let trimmed = text.trim();
+        if trimmed.is_empty() {
+            return Err(AmountError::Empty);
+        }
+        // "0.25% GDP" and "0.25 % GDP"
+        if let Some((number, rest)) = trimmed.split_once('%') {
+            let rest = rest.trim();
+            if rest != "GDP" {
+                return Err(if rest.is_empty() {
+                    AmountError::MissingUnit(trimmed.to_owned())
+                } else {
+                    AmountError::Trailing(rest.to_owned())
+                });
+            }
+            let percent = positive(parse_decimal(number.trim())?)?;
+            return Ok(Amount::GdpShare { percent });
+        }
+        let mut words = trimmed.split_whitespace();
+        let number = words.next().unwrap_or("");
+        let value = parse_decimal(number)?;
+        let Some(unit) = words.next() else {
+            return Err(AmountError::MissingUnit(number.to_owned()));
+        };
+        if let Some(extra) = words.next() {
+            return Err(AmountError::Trailing(extra.to_owned()));
+        }
+        let value = positive(value)?;
+        if unit.len() == 3 && unit.chars().all(|c| c.is_ascii_uppercase()) {
+            Ok(Amount::Money {
+                value,
+                currency: unit.to_owned(),
+            })
+        } else if !unit.is_empty()
+            && unit
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c == '-' || c.is_ascii_digit())
+            && unit.starts_with(|c: char| c.is_ascii_lowercase())
+        {
+            Ok(Amount::Units {
+                quantity: value,
+                unit: unit.to_owned(),
+            })
+        } else {
+            Err(AmountError::BadUnit(unit.to_owned()))
+        }
+    }
+
+    /// The number, whatever the kind.
+    pub fn number(&self) -> Decimal {
+        match self {
+            Amount::Money { value, .. } => *value,
+            Amount::Units { quantity, .. } => *quantity,
+            Amount::GdpShare { percent } => *percent,
+        }
+    }
+
+    /// A short word for the kind: `money`, `units` or `gdp-share`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Amount::Money { .. } => "money",
+            Amount::Units { .. } => "units",
+            Amount::GdpShare { .. } => "gdp-share",
+        }
+    }
+}
+
+fn positive(d: Decimal) -> Result<Decimal, AmountError> {
+    if d > Decimal::ZERO {
+        Ok(d)
+    } else {
+        Err(AmountError::NotPositive(d.to_string()))
+    }
+}
+
+impl fmt::Display for Amount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Amount::Money { value, currency } => write!(f, "{value} {currency}"),
+            Amount::Units { quantity, unit } => write!(f, "{quantity} {unit}"),
+            Amount::GdpShare { percent } => write!(f, "{percent}% GDP"),
+        }
+    }
+}
+
+impl serde::Serialize for Amount {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    fn d(s: &str) -> Decimal {
+        Decimal::from_str(s).unwrap_or_default()
+    }
+
+    #[test]
+    fn money_in_every_notation_is_the_same_amount() {
+        let a = Amount::parse("2.5e9 GBP");
+        let b = Amount::parse("2500000000 GBP");
+        let c = Amount::parse("2_500_000_000 GBP");
+        let e = Amount::parse("  25E8   GBP ");
+        assert_eq!(a, b);
+        assert_eq!(a, c);
+        assert_eq!(a, e);
+        assert_eq!(
+            a,
+            Ok(Amount::Money {
+                value: d("2500000000"),
+                currency: "GBP".into()
+            })
+        );
+        assert_eq!(a.map(|a| a.to_string()), Ok("2500000000 GBP".into()));
+    }
+
+    #[test]
+    fn units_and_gdp_shares() {
+        assert_eq!(
+            Amount::parse("1000 shells"),
+            Ok(Amount::Units {
+                quantity: d("1000"),
+                unit: "shells".into()
+            })
+        );
+        assert_eq!(
+            Amount::parse("0.25% GDP"),
+            Ok(Amount::GdpShare { percent: d("0.25") })
+        );
+        assert_eq!(
+            Amount::parse("0.250 % GDP").map(|a| a.to_string()),
+            Ok("0.25% GDP".into())
+        );
+    }
+
+    #[test]
+    fn bad_amounts_say_what_is_wrong() {
+        assert_eq!(Amount::parse(""), Err(AmountError::Empty));
+        assert_eq!(Amount::parse("0 EUR"), Err(AmountError::NotPositive("0".into())));
+        assert_eq!(
+            Amount::parse("-5 EUR"),
+            Err(AmountError::NotPositive("-5".into()))
+        );
+        assert_eq!(Amount::parse("2.5x9 EUR"), Err(AmountError::Number("2.5x9".into())));
+        assert_eq!(Amount::parse("1e EUR"), Err(AmountError::Number("1e".into())));
+        assert_eq!(Amount::parse(". EUR"), Err(AmountError::Number(".".into())));
+        assert_eq!(Amount::parse("1e9999 EUR"), Err(AmountError::Number("1e9999".into())));
+        assert_eq!(Amount::parse("1e40 EUR"), Err(AmountError::OutOfRange("1e40".into())));
+        assert_eq!(Amount::parse("100"), Err(AmountError::MissingUnit("100".into())));
+        assert_eq!(Amount::parse("1 EUR extra"), Err(AmountError::Trailing("extra".into())));
+        assert_eq!(Amount::parse("1% GNP"), Err(AmountError::Trailing("GNP".into())));
+        assert_eq!(Amount::parse("1 Eur"), Err(AmountError::BadUnit("Eur".into())));
+        assert_eq!(Amount::parse("0% GDP"), Err(AmountError::NotPositive("0".into())));
+    }
+}
