@@ -194,7 +194,7 @@ mod tests {
     use std::str::FromStr;
 
     fn d(s: &str) -> Decimal {
-        Decimal::from_str(s).unwrap_or_default()
+        Decimal::from_str(s).unwrap()
     }
 
     #[test]

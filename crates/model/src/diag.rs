@@ -190,14 +190,14 @@ mod tests {
         assert_eq!(line_col(text, 0), (1, 1));
         assert_eq!(line_col(text, 6), (2, 1));
         // 'é' is two bytes; '=' after "bé " is the 4th character.
-        assert_eq!(line_col(text, text.rfind('=').unwrap_or(0)), (2, 4));
+        assert_eq!(line_col(text, text.rfind('=').unwrap()), (2, 4));
         assert_eq!(line_col(text, 10_000), (3, 1));
     }
 
     #[test]
     fn render_points_at_the_span() {
         let text = "id = \"x\"\nguarantor = \"ZZ\"\n";
-        let start = text.find("\"ZZ\"").unwrap_or(0);
+        let start = text.find("\"ZZ\"").unwrap();
         let d = Diagnostic::error("a/b.toml", Some(start..start + 4), "unknown party `ZZ`")
             .with_help("declare it in parties/ZZ.toml");
         let shown = d.render(Some(text));

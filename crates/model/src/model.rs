@@ -212,12 +212,20 @@ pub enum ConsultationTrigger {
 /// The consultation clause of an agreement.
 #[derive(Clone, Debug, Serialize)]
 pub struct Consultation {
-    /// Hours within which the parties consult.
-    pub hours: u32,
+    /// Hours within which the parties consult, when the agreement says; otherwise the
+    /// compact's default applies (see [`Consultation::hours_or`]).
+    pub hours: Option<u32>,
     /// What opens it.
     pub trigger: ConsultationTrigger,
     /// The clause that states it.
     pub clause: Option<String>,
+}
+
+impl Consultation {
+    /// The hours, or `default` (the compact's) when the agreement does not say.
+    pub fn hours_or(&self, default: u32) -> u32 {
+        self.hours.unwrap_or(default)
+    }
 }
 
 /// A quoted passage of an agreement.

@@ -87,7 +87,6 @@ struct Names {
     units: BTreeSet<String>,
     pillars: BTreeSet<String>,
     threat_levels: u8,
-    consultation_hours: u32,
 }
 
 fn is_slug(s: &str) -> bool {
@@ -167,7 +166,9 @@ impl Checker {
                 return None;
             }
         };
-        let names = names?;
+        let Some(names) = names else {
+            return Some(amount);
+        };
         match &amount {
             Amount::Money { currency, .. } if !names.currencies.contains(currency) => {
                 self.diags.push(
@@ -578,7 +579,6 @@ impl Checker {
             units: units.clone(),
             pillars: pillar_ids,
             threat_levels,
-            consultation_hours,
         };
         let compact = Compact {
             id: r.id.into_inner(),
@@ -935,16 +935,16 @@ impl Checker {
         let consultation = r.consultation.map(|c| {
             let c = c.into_inner();
             let hours = match &c.hours {
-                None => names.map_or(24, |n| n.consultation_hours),
+                None => None,
                 Some(h) => match u32::try_from(*h.get_ref()) {
-                    Ok(v) if (1..=720).contains(&v) => v,
+                    Ok(v) if (1..=720).contains(&v) => Some(v),
                     _ => {
                         self.err(
                             path,
                             span(h),
                             format!("consultation hours {} out of range (1 to 720)", h.get_ref()),
                         );
-                        24
+                        None
                     }
                 },
             };

@@ -1,0 +1,421 @@
+//! The subcommands.
+
+use std::fs;
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Context as _, bail};
+use compact_files::{Loaded, embedded, load_dir, load_file};
+use compact_model::summary::{Summary, summarize};
+use compact_model::{Agreement, Amount, Compact, Schedule, SourceFile, check as check_files};
+
+use crate::Format;
+use crate::output::{grouped, money, out, plural, print_diagnostics, table};
+
+/// Reads and validates a compact directory, printing every finding to stderr. `None` when
+/// there was an error.
+fn load(dir: &Path) -> Option<Compact> {
+    let loaded = load_dir(dir);
+    validate(&loaded, &dir.display().to_string())
+}
+
+fn validate(loaded: &Loaded, shown: &str) -> Option<Compact> {
+    let checked = if loaded.diagnostics.iter().any(|d| d.span.is_none() && d.is_error() && d.path == shown) {
+        // The directory itself could not be used: nothing more to check.
+        None
+    } else {
+        Some(check_files(&loaded.files))
+    };
+    let mut all = loaded.diagnostics.clone();
+    if let Some(c) = &checked {
+        all.extend(c.diagnostics.iter().cloned());
+    }
+    let (errors, warnings) = print_diagnostics(&all, |p| loaded.text_of(p));
+    let compact = checked.and_then(|c| c.compact).filter(|_| !loaded.has_errors());
+    if compact.is_none() {
+        eprintln!(
+            "error: {shown} is not a valid compact: {}, {}",
+            plural(errors.max(1), "error"),
+            plural(warnings, "warning")
+        );
+    } else if warnings > 0 {
+        eprintln!("{shown}: {}", plural(warnings, "warning"));
+    }
+    compact
+}
+
+pub fn check(dir: &Path, format: Format) -> anyhow::Result<ExitCode> {
+    let Some(compact) = load(dir) else {
+        return Ok(ExitCode::from(1));
+    };
+    print_summary(&compact, &summarize(&compact), format)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_summary(compact: &Compact, s: &Summary, format: Format) -> anyhow::Result<()> {
+    if format == Format::Json {
+        out!("{}", serde_json::to_string_pretty(s)?);
+        return Ok(());
+    }
+    let beneficiary = compact
+        .parties
+        .get(&compact.beneficiary)
+        .map_or("", |p| p.name.as_str());
+    out!("{} ({}): valid", compact.title, compact.id);
+    out!(
+        "beneficiary {} ({beneficiary}); reporting currency {}; ends on the beneficiary's accession to {}",
+        compact.beneficiary, compact.currency, compact.end.organisation
+    );
+    out!("");
+    let rows = s
+        .groups
+        .iter()
+        .map(|g| {
+            let kind = compact
+                .groups
+                .iter()
+                .find(|x| x.id == g.id)
+                .map_or("", |x| match x.guarantees {
+                    compact_model::Guarantees::Military => "military",
+                    compact_model::Guarantees::NonMilitary => "non-military",
+                });
+            vec![
+                format!("{} ({})", g.name, g.id),
+                kind.to_owned(),
+                g.parties.len().to_string(),
+                g.parties.join(" "),
+            ]
+        })
+        .collect();
+    out!("Parties by group");
+    out!("{}", table(&["group", "guarantees", "parties", "codes"], rows, &[2]));
+    if !s.without_agreement.is_empty() {
+        out!("guarantors without an agreement: {}", s.without_agreement.join(" "));
+    }
+    out!("");
+    out!(
+        "Agreements: {} ({} synthetic)",
+        s.agreements, s.agreements_synthetic
+    );
+    let rows = s
+        .pillars
+        .iter()
+        .map(|p| {
+            vec![
+                p.pillar.clone(),
+                p.commitments.to_string(),
+                p.synthetic.to_string(),
+            ]
+        })
+        .collect();
+    out!("");
+    out!("Commitments by pillar");
+    out!("{}", table(&["pillar", "commitments", "of which synthetic"], rows, &[1, 2]));
+    let rows = s
+        .years
+        .iter()
+        .map(|y| {
+            vec![
+                y.year.to_string(),
+                money(y.sourced),
+                money(y.synthetic),
+                money(y.total),
+            ]
+        })
+        .collect();
+    out!("");
+    out!("Scheduled money per year ({})", s.currency);
+    out!(
+        "{}",
+        table(&["year", "sourced", "synthetic", "total"], rows, &[1, 2, 3])
+    );
+    if s.years.iter().any(|y| !y.synthetic.is_zero()) {
+        out!("synthetic: not from a source (`synthetic = true` in the data set, or a synthetic GDP figure or rate).");
+    }
+    if !s.units.is_empty() {
+        let rows = s
+            .units
+            .iter()
+            .map(|u| vec![u.year.to_string(), u.unit.clone(), grouped(u.quantity)])
+            .collect();
+        out!("");
+        out!("Scheduled units per year");
+        out!("{}", table(&["year", "unit", "quantity"], rows, &[2]));
+    }
+    if !s.unvalued.is_empty() {
+        out!("");
+        out!("Not valued ({}):", s.unvalued.len());
+        for u in &s.unvalued {
+            out!("  {u}");
+        }
+    }
+    Ok(())
+}
+
+pub fn digest(file: &Path, canonical: bool, format: Format) -> anyhow::Result<ExitCode> {
+    let loaded = load_file(file);
+    let shown = file.display().to_string();
+    let Some(source) = loaded.files.first() else {
+        print_diagnostics(&loaded.diagnostics, |p| loaded.text_of(p));
+        return Ok(ExitCode::from(1));
+    };
+    let agreement = match compact_model::agreement_alone(source) {
+        Ok(a) => a,
+        Err(diags) => {
+            let (errors, _) = print_diagnostics(&diags, |_| Some(source.text.as_str()));
+            eprintln!("error: {shown} is not a valid agreement: {}", plural(errors, "error"));
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let digest = compact_model::digest(&agreement)?;
+    if canonical {
+        let bytes = compact_model::canonical_bytes(&agreement)?;
+        out!("{}", String::from_utf8_lossy(&bytes));
+    } else if format == Format::Json {
+        let v = serde_json::json!({
+            "id": agreement.id,
+            "version": agreement.version,
+            "digest": digest,
+            "algorithm": "sha256",
+            "canonicalization": "RFC 8785 (JCS)",
+        });
+        out!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        out!("{digest}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn schedule_text(s: &Schedule) -> (String, String) {
+    match s {
+        Schedule::Once { due, amount } => (amount.to_string(), format!("once, by {due}")),
+        Schedule::Yearly {
+            from,
+            to,
+            month,
+            day,
+            amount,
+        } => (
+            format!("{amount} a year"),
+            format!("yearly {from}-{to}, by {month:02}-{day:02}"),
+        ),
+        Schedule::Tranches { tranches } => (
+            tranches
+                .iter()
+                .map(|t| format!("{}: {}", t.due, t.amount))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            format!("{} tranches", tranches.len()),
+        ),
+    }
+}
+
+fn show_agreement_table(compact: &Compact, a: &Agreement, digest: &str) -> anyhow::Result<()> {
+    let party = |code: &str| {
+        compact.parties.get(code).map_or(code.to_owned(), |p| {
+            format!(
+                "{code} ({}{})",
+                p.name,
+                p.group.as_deref().map(|g| format!(", {g}")).unwrap_or_default()
+            )
+        })
+    };
+    out!("{} version {}: {}", a.id, a.version, a.title);
+    let consultation = a.consultation.as_ref().map_or("none".to_owned(), |c| {
+        let on = match c.trigger {
+            compact_model::ConsultationTrigger::Attack => "an armed attack".to_owned(),
+            compact_model::ConsultationTrigger::AttackOrThreat { level } => {
+                format!("an armed attack or a threat at level {level} or above")
+            }
+        };
+        format!(
+            "within {} hours of {on}{}",
+            c.hours_or(compact.consultation_hours),
+            c.clause
+                .as_deref()
+                .map(|c| format!(" (clause {c})"))
+                .unwrap_or_default()
+        )
+    });
+    let rows = vec![
+        vec!["guarantor".into(), party(&a.guarantor)],
+        vec!["beneficiary".into(), party(&a.beneficiary)],
+        vec!["signed on".into(), a.signed_on.to_string()],
+        vec![
+            "in force".into(),
+            format!("{} to {} (inclusive)", a.in_force_from, a.ends_on),
+        ],
+        vec![
+            "on accession".into(),
+            serde_json::to_value(a.on_accession)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+        ],
+        vec!["consultation".into(), consultation],
+        vec!["source".into(), a.source.clone()],
+        vec!["synthetic".into(), if a.synthetic { "yes" } else { "no" }.into()],
+        vec!["digest".into(), format!("sha256:{digest}")],
+    ];
+    out!("{}", table(&["", ""], rows, &[]));
+    if let Some(n) = &a.notes {
+        out!("notes: {n}");
+    }
+    let rows = a
+        .commitments
+        .iter()
+        .map(|c| {
+            let (amount, schedule) = schedule_text(&c.schedule);
+            let scaling = c
+                .scaling
+                .iter()
+                .map(|r| {
+                    let on = match r.trigger {
+                        compact_model::ScalingTrigger::Attack => "attack".to_owned(),
+                        compact_model::ScalingTrigger::Threat { level } => {
+                            format!("threat >= {level}")
+                        }
+                    };
+                    format!("x{} on {on}, within {} days", r.factor, r.within_days)
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            vec![
+                c.id.clone(),
+                c.pillar.clone(),
+                amount,
+                schedule,
+                scaling,
+                if c.synthetic || a.synthetic { "synthetic" } else { "sourced" }.into(),
+            ]
+        })
+        .collect();
+    out!("");
+    out!("Commitments");
+    out!(
+        "{}",
+        table(
+            &["id", "pillar", "amount", "schedule", "scaling", "origin"],
+            rows,
+            &[]
+        )
+    );
+    if !a.clauses.is_empty() {
+        let rows = a
+            .clauses
+            .iter()
+            .map(|c| {
+                vec![
+                    c.id.clone(),
+                    format!(
+                        "\"{}\"{}",
+                        c.quote,
+                        if c.synthetic { " (synthetic)" } else { "" }
+                    ),
+                ]
+            })
+            .collect();
+        out!("");
+        out!("Clauses");
+        out!("{}", table(&["id", "quote"], rows, &[]));
+    }
+    Ok(())
+}
+
+pub fn show_agreement(
+    dir: &Path,
+    id: &str,
+    version: Option<u32>,
+    format: Format,
+) -> anyhow::Result<ExitCode> {
+    let Some(compact) = load(dir) else {
+        return Ok(ExitCode::from(1));
+    };
+    let Some(a) = compact.agreement(id, version) else {
+        let known: Vec<&str> = compact.agreements.iter().map(|a| a.id.as_str()).collect();
+        match version {
+            Some(v) if known.contains(&id) => bail!("agreement `{id}` has no version {v}"),
+            _ => bail!(
+                "unknown agreement `{id}`; the compact has: {}",
+                known.join(", ")
+            ),
+        }
+    };
+    let digest = compact_model::digest(a)?;
+    match format {
+        Format::Json => {
+            let v = serde_json::json!({ "digest": digest, "path": a.path, "agreement": a });
+            out!("{}", serde_json::to_string_pretty(&v)?);
+        }
+        Format::Table => show_agreement_table(&compact, a, &digest)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes the shipped data set into `dir`, which must not exist or be empty.
+fn write_data_set(dir: &Path) -> anyhow::Result<()> {
+    if dir.exists() {
+        let empty = fs::read_dir(dir)
+            .with_context(|| format!("cannot read {}", dir.display()))?
+            .next()
+            .is_none();
+        if !empty {
+            bail!(
+                "{} is not empty: give a new or empty directory for the demo",
+                dir.display()
+            );
+        }
+    }
+    for (rel, bytes) in embedded::all() {
+        let path = dir.join(&rel);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create {}", parent.display()))?;
+        }
+        fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
+}
+
+pub fn demo(dir: Option<&Path>, format: Format) -> anyhow::Result<ExitCode> {
+    let compact = match dir {
+        Some(dir) => {
+            write_data_set(dir)?;
+            eprintln!("wrote the kyiv-compact data set to {}", dir.display());
+            load(dir)
+        }
+        None => {
+            let files: Vec<SourceFile> = embedded::sources("kyiv-compact");
+            let loaded = Loaded {
+                files,
+                ..Loaded::default()
+            };
+            validate(&loaded, "kyiv-compact")
+        }
+    };
+    let Some(compact) = compact else {
+        return Ok(ExitCode::from(1));
+    };
+    let summary = summarize(&compact);
+    print_summary(&compact, &summary, format)?;
+    if format == Format::Table {
+        let gdp_share = compact
+            .agreements
+            .iter()
+            .flat_map(|a| &a.commitments)
+            .filter(|c| {
+                c.schedule
+                    .tranches()
+                    .iter()
+                    .any(|t| matches!(t.amount, Amount::GdpShare { .. }))
+            })
+            .count();
+        out!("");
+        out!(
+            "{} commitments are shares of GDP, valued with each guarantor's GDP of the year due.",
+            gdp_share
+        );
+        out!("Try: compact show agreement gb-ua-2024 --dir <DIR>   (after `compact demo --dir <DIR>`)");
+    }
+    Ok(ExitCode::SUCCESS)
+}
