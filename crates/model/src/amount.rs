@@ -46,7 +46,7 @@ pub enum AmountError {
     #[error("amount `{0}` has no currency or unit: write e.g. \"{0} EUR\", \"{0} shells\" or \"{0}% GDP\"")]
     MissingUnit(String),
     /// Something after the unit.
-    #[error("unexpected `{0}` after the unit in amount")]
+    #[error("malformed amount `{0}`: expected a number and one currency or unit, e.g. \"2.5e9 GBP\" (write billions as e9)")]
     Trailing(String),
     /// Zero or below.
     #[error("amount must be greater than zero, got {0}")]
@@ -109,7 +109,7 @@ impl Amount {
                 return Err(if rest.is_empty() {
                     AmountError::MissingUnit(trimmed.to_owned())
                 } else {
-                    AmountError::Trailing(rest.to_owned())
+                    AmountError::Trailing(trimmed.to_owned())
                 });
             }
             let percent = positive(parse_decimal(number.trim())?)?;
@@ -121,8 +121,8 @@ impl Amount {
         let Some(unit) = words.next() else {
             return Err(AmountError::MissingUnit(number.to_owned()));
         };
-        if let Some(extra) = words.next() {
-            return Err(AmountError::Trailing(extra.to_owned()));
+        if words.next().is_some() {
+            return Err(AmountError::Trailing(trimmed.to_owned()));
         }
         let value = positive(value)?;
         if unit.len() == 3 && unit.chars().all(|c| c.is_ascii_uppercase()) {
@@ -249,8 +249,8 @@ mod tests {
         assert_eq!(Amount::parse("1e9999 EUR"), Err(AmountError::Number("1e9999".into())));
         assert_eq!(Amount::parse("1e40 EUR"), Err(AmountError::OutOfRange("1e40".into())));
         assert_eq!(Amount::parse("100"), Err(AmountError::MissingUnit("100".into())));
-        assert_eq!(Amount::parse("1 EUR extra"), Err(AmountError::Trailing("extra".into())));
-        assert_eq!(Amount::parse("1% GNP"), Err(AmountError::Trailing("GNP".into())));
+        assert_eq!(Amount::parse("1 EUR extra"), Err(AmountError::Trailing("1 EUR extra".into())));
+        assert_eq!(Amount::parse("1% GNP"), Err(AmountError::Trailing("1% GNP".into())));
         assert_eq!(Amount::parse("1 Eur"), Err(AmountError::BadUnit("Eur".into())));
         assert_eq!(Amount::parse("0% GDP"), Err(AmountError::NotPositive("0".into())));
     }

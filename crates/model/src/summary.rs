@@ -83,6 +83,13 @@ pub struct UnitSummary {
     pub quantity: Decimal,
 }
 
+/// Money rounded half to even and shown with exactly two decimals.
+pub fn cents(d: Decimal) -> Decimal {
+    let mut r = d.round_dp(2);
+    r.rescale(2);
+    r
+}
+
 /// Builds the summary. Tranches that cannot be valued are listed, not guessed.
 pub fn summarize(compact: &Compact) -> Summary {
     let groups = compact
@@ -169,9 +176,9 @@ pub fn summarize(compact: &Compact) -> Summary {
             .into_iter()
             .map(|(year, (s, y))| YearSummary {
                 year,
-                sourced: s.round_dp(2),
-                synthetic: y.round_dp(2),
-                total: (s + y).round_dp(2),
+                sourced: cents(s),
+                synthetic: cents(y),
+                total: cents(s + y),
             })
             .collect(),
         units: units

@@ -1047,28 +1047,32 @@ impl Checker {
             };
             if let Some(schedule) = schedule {
                 if let (Some(f), Some(e)) = (in_force_from, ends_on) {
-                    for t in schedule.tranches() {
-                        if t.due > e {
-                            self.warn(
-                                path,
-                                span(&c.schedule),
-                                format!(
-                                    "commitment `{}` has a tranche due {} after the agreement ends on {e}",
-                                    c.id.get_ref(),
-                                    t.due
-                                ),
-                            );
-                        } else if t.due < f {
-                            self.warn(
-                                path,
-                                span(&c.schedule),
-                                format!(
-                                    "commitment `{}` has a tranche due {} before the agreement is in force ({f})",
-                                    c.id.get_ref(),
-                                    t.due
-                                ),
-                            );
-                        }
+                    let tranches = schedule.tranches();
+                    let after: Vec<Date> =
+                        tranches.iter().map(|t| t.due).filter(|d| *d > e).collect();
+                    let before: Vec<Date> =
+                        tranches.iter().map(|t| t.due).filter(|d| *d < f).collect();
+                    if let Some(first) = after.first() {
+                        self.warn(
+                            path,
+                            span(&c.schedule),
+                            format!(
+                                "commitment `{}` has {} due after the agreement ends on {e} (first: {first})",
+                                c.id.get_ref(),
+                                tranche_count(after.len()),
+                            ),
+                        );
+                    }
+                    if let Some(first) = before.first() {
+                        self.warn(
+                            path,
+                            span(&c.schedule),
+                            format!(
+                                "commitment `{}` has {} due before the agreement is in force from {f} (first: {first})",
+                                c.id.get_ref(),
+                                tranche_count(before.len()),
+                            ),
+                        );
                     }
                 }
                 if let Some((_, compact)) = ctx {
@@ -1523,6 +1527,14 @@ impl Checker {
                 );
             }
         }
+    }
+}
+
+fn tranche_count(n: usize) -> String {
+    if n == 1 {
+        "a tranche".to_owned()
+    } else {
+        format!("{n} tranches")
     }
 }
 
