@@ -20,7 +20,11 @@ fn load(dir: &Path) -> Option<Compact> {
 }
 
 fn validate(loaded: &Loaded, shown: &str) -> Option<Compact> {
-    let checked = if loaded.diagnostics.iter().any(|d| d.span.is_none() && d.is_error() && d.path == shown) {
+    let checked = if loaded
+        .diagnostics
+        .iter()
+        .any(|d| d.span.is_none() && d.is_error() && d.path == shown)
+    {
         // The directory itself could not be used: nothing more to check.
         None
     } else {
@@ -31,7 +35,9 @@ fn validate(loaded: &Loaded, shown: &str) -> Option<Compact> {
         all.extend(c.diagnostics.iter().cloned());
     }
     let (errors, warnings) = print_diagnostics(&all, |p| loaded.text_of(p));
-    let compact = checked.and_then(|c| c.compact).filter(|_| !loaded.has_errors());
+    let compact = checked
+        .and_then(|c| c.compact)
+        .filter(|_| !loaded.has_errors());
     if compact.is_none() {
         eprintln!(
             "error: {shown} is not a valid compact: {}, {}",
@@ -64,7 +70,9 @@ fn print_summary(compact: &Compact, s: &Summary, format: Format) -> anyhow::Resu
     out!("{} ({}): valid", compact.title, compact.id);
     out!(
         "beneficiary {} ({beneficiary}); reporting currency {}; ends on the beneficiary's accession to {}",
-        compact.beneficiary, compact.currency, compact.end.organisation
+        compact.beneficiary,
+        compact.currency,
+        compact.end.organisation
     );
     out!("");
     let rows = s
@@ -88,14 +96,21 @@ fn print_summary(compact: &Compact, s: &Summary, format: Format) -> anyhow::Resu
         })
         .collect();
     out!("Parties by group");
-    out!("{}", table(&["group", "guarantees", "parties", "codes"], rows, &[2]));
+    out!(
+        "{}",
+        table(&["group", "guarantees", "parties", "codes"], rows, &[2])
+    );
     if !s.without_agreement.is_empty() {
-        out!("guarantors without an agreement: {}", s.without_agreement.join(" "));
+        out!(
+            "guarantors without an agreement: {}",
+            s.without_agreement.join(" ")
+        );
     }
     out!("");
     out!(
         "Agreements: {} ({} synthetic)",
-        s.agreements, s.agreements_synthetic
+        s.agreements,
+        s.agreements_synthetic
     );
     let rows = s
         .pillars
@@ -110,7 +125,14 @@ fn print_summary(compact: &Compact, s: &Summary, format: Format) -> anyhow::Resu
         .collect();
     out!("");
     out!("Commitments by pillar");
-    out!("{}", table(&["pillar", "commitments", "of which synthetic"], rows, &[1, 2]));
+    out!(
+        "{}",
+        table(
+            &["pillar", "commitments", "of which synthetic"],
+            rows,
+            &[1, 2]
+        )
+    );
     let rows = s
         .years
         .iter()
@@ -130,7 +152,9 @@ fn print_summary(compact: &Compact, s: &Summary, format: Format) -> anyhow::Resu
         table(&["year", "sourced", "synthetic", "total"], rows, &[1, 2, 3])
     );
     if s.years.iter().any(|y| !y.synthetic.is_zero()) {
-        out!("synthetic: not from a source (`synthetic = true` in the data set, or a synthetic GDP figure or rate).");
+        out!(
+            "synthetic: not from a source (`synthetic = true` in the data set, or a synthetic GDP figure or rate)."
+        );
     }
     if !s.units.is_empty() {
         let rows = s
@@ -163,7 +187,10 @@ pub fn digest(file: &Path, canonical: bool, format: Format) -> anyhow::Result<Ex
         Ok(a) => a,
         Err(diags) => {
             let (errors, _) = print_diagnostics(&diags, |_| Some(source.text.as_str()));
-            eprintln!("error: {shown} is not a valid agreement: {}", plural(errors, "error"));
+            eprintln!(
+                "error: {shown} is not a valid agreement: {}",
+                plural(errors, "error")
+            );
             return Ok(ExitCode::from(1));
         }
     };
@@ -216,7 +243,10 @@ fn show_agreement_table(compact: &Compact, a: &Agreement, digest: &str) -> anyho
             format!(
                 "{code} ({}{})",
                 p.name,
-                p.group.as_deref().map(|g| format!(", {g}")).unwrap_or_default()
+                p.group
+                    .as_deref()
+                    .map(|g| format!(", {g}"))
+                    .unwrap_or_default()
             )
         })
     };
@@ -254,7 +284,10 @@ fn show_agreement_table(compact: &Compact, a: &Agreement, digest: &str) -> anyho
         ],
         vec!["consultation".into(), consultation],
         vec!["source".into(), a.source.clone()],
-        vec!["synthetic".into(), if a.synthetic { "yes" } else { "no" }.into()],
+        vec![
+            "synthetic".into(),
+            if a.synthetic { "yes" } else { "no" }.into(),
+        ],
         vec!["digest".into(), format!("sha256:{digest}")],
     ];
     out!("{}", table(&["", ""], rows, &[]));
@@ -286,7 +319,12 @@ fn show_agreement_table(compact: &Compact, a: &Agreement, digest: &str) -> anyho
                 amount,
                 schedule,
                 scaling,
-                if c.synthetic || a.synthetic { "synthetic" } else { "sourced" }.into(),
+                if c.synthetic || a.synthetic {
+                    "synthetic"
+                } else {
+                    "sourced"
+                }
+                .into(),
             ]
         })
         .collect();
@@ -415,7 +453,9 @@ pub fn demo(dir: Option<&Path>, format: Format) -> anyhow::Result<ExitCode> {
             "{} commitments are shares of GDP, valued with each guarantor's GDP of the year due.",
             gdp_share
         );
-        out!("Try: compact show agreement gb-ua-2024 --dir <DIR>   (after `compact demo --dir <DIR>`)");
+        out!(
+            "Try: compact show agreement gb-ua-2024 --dir <DIR>   (after `compact demo --dir <DIR>`)"
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -124,8 +124,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e)
-            if e
-                .downcast_ref::<std::io::Error>()
+            if e.downcast_ref::<std::io::Error>()
                 .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) =>
         {
             // The reader went away (`compact ... | head`): not an error of ours.

@@ -6,6 +6,13 @@
 //! to the compact) that `compact check` must print, one per line. A fixture expects exit 1 when
 //! any expected line is an error, 0 otherwise.
 
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -64,7 +71,10 @@ fn build(rule: &str) -> (tempfile::TempDir, Vec<String>) {
                     .collect();
             }
             "DELETE" => {
-                for rel in fs::read_to_string(entry.path()).expect("read DELETE").lines() {
+                for rel in fs::read_to_string(entry.path())
+                    .expect("read DELETE")
+                    .lines()
+                {
                     fs::remove_file(dir.path().join(rel.trim())).expect("delete base file");
                 }
             }
@@ -78,7 +88,10 @@ fn build(rule: &str) -> (tempfile::TempDir, Vec<String>) {
             }
         }
     }
-    assert!(!expected.is_empty(), "fixture {rule} has no `expected` file");
+    assert!(
+        !expected.is_empty(),
+        "fixture {rule} has no `expected` file"
+    );
     (dir, expected)
 }
 
@@ -112,9 +125,16 @@ fn assert_rule(rule: &str) {
     if expects_error {
         assert!(run.stdout.is_empty(), "{rule}: no summary on error");
         // Every finding is shown with its line and a caret, not only its header.
-        let with_place = expected.iter().filter(|l| l.split(':').nth(1).is_some_and(|n| n.parse::<u32>().is_ok()));
+        let with_place = expected.iter().filter(|l| {
+            l.split(':')
+                .nth(1)
+                .is_some_and(|n| n.parse::<u32>().is_ok())
+        });
         if with_place.count() > 0 {
-            assert!(stderr.contains(" | "), "{rule}: no source line shown:\n{stderr}");
+            assert!(
+                stderr.contains(" | "),
+                "{rule}: no source line shown:\n{stderr}"
+            );
             assert!(stderr.contains('^'), "{rule}: no caret shown:\n{stderr}");
         }
     }
@@ -124,7 +144,11 @@ fn assert_rule(rule: &str) {
 fn the_base_fixture_is_valid_and_clean() {
     let run = compact(&["check", &fixtures().join("base").display().to_string()]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(run.stderr.is_empty(), "no warnings expected:\n{}", run.stderr);
+    assert!(
+        run.stderr.is_empty(),
+        "no warnings expected:\n{}",
+        run.stderr
+    );
     assert!(run.stdout.contains("Test Compact (test-compact): valid"));
 }
 
@@ -158,7 +182,11 @@ fn an_empty_directory_is_an_error() {
     let dir = tempfile::tempdir().expect("temp dir");
     let run = compact(&["check", "--dir", &dir.path().display().to_string()]);
     assert_eq!(run.code, 1);
-    assert!(run.stderr.contains("error: the directory is empty"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("error: the directory is empty"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -181,7 +209,8 @@ fn a_file_over_the_size_limit_is_refused() {
 fn a_symlink_loop_is_an_error_naming_the_file() {
     let dir = tempfile::tempdir().expect("temp dir");
     copy_tree(&fixtures().join("base"), dir.path());
-    std::os::unix::fs::symlink("loop.toml", dir.path().join("agreements/loop.toml")).expect("symlink");
+    std::os::unix::fs::symlink("loop.toml", dir.path().join("agreements/loop.toml"))
+        .expect("symlink");
     let run = compact(&["check", &dir.path().display().to_string()]);
     assert_eq!(run.code, 1);
     assert!(
@@ -203,6 +232,10 @@ fn help_lists_the_subcommands() {
     let run = compact(&["--help"]);
     assert_eq!(run.code, 0);
     for sub in ["check", "digest", "show", "demo"] {
-        assert!(run.stdout.contains(&format!("  {sub} ")), "{sub} missing:\n{}", run.stdout);
+        assert!(
+            run.stdout.contains(&format!("  {sub} ")),
+            "{sub} missing:\n{}",
+            run.stdout
+        );
     }
 }

@@ -1,5 +1,12 @@
 //! `compact digest`, `show` and `demo` through the real binary.
 
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -91,12 +98,25 @@ fn digest_is_stable_across_reformatting_and_changes_with_meaning() {
     assert_eq!(out.trim(), GB_UA_DIGEST, "reformatting changed the digest");
 
     let changed = dir.path().join("changed.toml");
-    fs::write(&changed, GB_UA_REFORMATTED.replace("2_500_000_000 GBP", "2_500_000_001 GBP")).expect("write");
+    fs::write(
+        &changed,
+        GB_UA_REFORMATTED.replace("2_500_000_000 GBP", "2_500_000_001 GBP"),
+    )
+    .expect("write");
     let (code, out, _) = compact(&["digest", &changed.display().to_string()]);
     assert_eq!(code, 0);
-    assert_ne!(out.trim(), GB_UA_DIGEST, "changing an amount kept the digest");
+    assert_ne!(
+        out.trim(),
+        GB_UA_DIGEST,
+        "changing an amount kept the digest"
+    );
 
-    let (code, json, _) = compact(&["digest", "--format", "json", &original.display().to_string()]);
+    let (code, json, _) = compact(&[
+        "digest",
+        "--format",
+        "json",
+        &original.display().to_string(),
+    ]);
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(&json).expect("json");
     assert_eq!(v["digest"], GB_UA_DIGEST);
@@ -105,23 +125,44 @@ fn digest_is_stable_across_reformatting_and_changes_with_meaning() {
 
     let (code, canonical, _) = compact(&["digest", "--canonical", &original.display().to_string()]);
     assert_eq!(code, 0);
-    assert!(canonical.starts_with(r#"{"agreement":{"beneficiary":"UA","clauses":[{"id":"consult""#), "{canonical}");
-    assert!(canonical.trim_end().ends_with(r#""format":"compact-agreement/1"}"#), "{canonical}");
+    assert!(
+        canonical.starts_with(r#"{"agreement":{"beneficiary":"UA","clauses":[{"id":"consult""#),
+        "{canonical}"
+    );
+    assert!(
+        canonical
+            .trim_end()
+            .ends_with(r#""format":"compact-agreement/1"}"#),
+        "{canonical}"
+    );
 }
 
 #[test]
 fn digest_of_a_bad_file_is_an_error_with_its_place() {
     let dir = tempfile::tempdir().expect("temp dir");
     let bad = dir.path().join("bad.toml");
-    fs::write(&bad, GB_UA_REFORMATTED.replace("\"500 shells\"", "\"0 shells\"")).expect("write");
+    fs::write(
+        &bad,
+        GB_UA_REFORMATTED.replace("\"500 shells\"", "\"0 shells\""),
+    )
+    .expect("write");
     let (code, out, err) = compact(&["digest", &bad.display().to_string()]);
     assert_eq!(code, 1);
     assert!(out.is_empty());
-    assert!(err.contains(&format!("{}:30:14: error: amount must be greater than zero, got 0", bad.display())), "{err}");
+    assert!(
+        err.contains(&format!(
+            "{}:30:14: error: amount must be greater than zero, got 0",
+            bad.display()
+        )),
+        "{err}"
+    );
 
     let (code, _, err) = compact(&["digest", "/nonexistent/a.toml"]);
     assert_eq!(code, 1);
-    assert!(err.contains("/nonexistent/a.toml: error: cannot read: no such file or directory"), "{err}");
+    assert!(
+        err.contains("/nonexistent/a.toml: error: cannot read: no such file or directory"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -129,26 +170,56 @@ fn show_agreement_prints_terms_commitments_and_json() {
     let dir = base().display().to_string();
     let (code, out, err) = compact(&["show", "agreement", "gb-ua", "--dir", &dir]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.starts_with("gb-ua version 1: Test agreement between the United Kingdom and Ukraine"));
-    assert!(out.contains("2024-01-12 to 2034-01-11 (inclusive)"), "{out}");
-    assert!(out.contains("within 24 hours of an armed attack (clause consult)"), "{out}");
+    assert!(
+        out.starts_with("gb-ua version 1: Test agreement between the United Kingdom and Ukraine")
+    );
+    assert!(
+        out.contains("2024-01-12 to 2034-01-11 (inclusive)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("within 24 hours of an armed attack (clause consult)"),
+        "{out}"
+    );
     assert!(out.contains(&format!("sha256:{GB_UA_DIGEST}")), "{out}");
     assert!(out.contains("x1.5 on attack, within 30 days"), "{out}");
 
-    let (code, json, _) = compact(&["show", "agreement", "gb-ua", "--dir", &dir, "--format", "json"]);
+    let (code, json, _) = compact(&[
+        "show",
+        "agreement",
+        "gb-ua",
+        "--dir",
+        &dir,
+        "--format",
+        "json",
+    ]);
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(&json).expect("json");
     assert_eq!(v["digest"], GB_UA_DIGEST);
     let commitments = v["agreement"]["commitments"].as_array().expect("array");
-    let ids: Vec<&str> = commitments.iter().filter_map(|c| c["id"].as_str()).collect();
+    let ids: Vec<&str> = commitments
+        .iter()
+        .filter_map(|c| c["id"].as_str())
+        .collect();
     assert_eq!(ids, ["gb-once", "gb-share", "gb-tranches", "gb-yearly"]);
     assert_eq!(commitments[0]["schedule"]["amount"], "2500000000 GBP");
     assert_eq!(commitments[0]["schedule"]["kind"], "once");
 
     let (code, _, err) = compact(&["show", "agreement", "nope", "--dir", &dir]);
     assert_eq!(code, 1);
-    assert!(err.contains("error: unknown agreement `nope`; the compact has: gb-ua, jp-ua"), "{err}");
-    let (code, _, err) = compact(&["show", "agreement", "gb-ua", "--version", "7", "--dir", &dir]);
+    assert!(
+        err.contains("error: unknown agreement `nope`; the compact has: gb-ua, jp-ua"),
+        "{err}"
+    );
+    let (code, _, err) = compact(&[
+        "show",
+        "agreement",
+        "gb-ua",
+        "--version",
+        "7",
+        "--dir",
+        &dir,
+    ]);
     assert_eq!(code, 1);
     assert!(err.contains("agreement `gb-ua` has no version 7"), "{err}");
 }
@@ -176,7 +247,10 @@ fn demo_writes_a_data_set_that_other_commands_use() {
     let t = target.display().to_string();
     let (code, out, err) = compact(&["demo", "--dir", &t]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("The Kyiv Security Compact (kyiv-compact): valid"), "{out}");
+    assert!(
+        out.contains("The Kyiv Security Compact (kyiv-compact): valid"),
+        "{out}"
+    );
     let (code, _, err) = compact(&["check", "--dir", &t]);
     assert_eq!(code, 0, "{err}");
     let (code, _, err) = compact(&["show", "agreement", "gb-ua-2024", "--dir", &t]);

@@ -77,8 +77,11 @@ pub fn load_dir(dir: &Path) -> Loaded {
         }
         Ok(_) => {}
     }
-    if !dir.join("compact.toml").exists() && fs::symlink_metadata(dir.join("compact.toml")).is_err() {
-        let empty = fs::read_dir(dir).map(|mut d| d.next().is_none()).unwrap_or(false);
+    if !dir.join("compact.toml").exists() && fs::symlink_metadata(dir.join("compact.toml")).is_err()
+    {
+        let empty = fs::read_dir(dir)
+            .map(|mut d| d.next().is_none())
+            .unwrap_or(false);
         out.diagnostics.push(
             Diagnostic::error(
                 &shown,
@@ -114,7 +117,10 @@ pub fn load_dir(dir: &Path) -> Loaded {
 pub fn load_file(path: &Path) -> Loaded {
     let mut out = Loaded::default();
     let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     read_one(dir, &name, &mut out);
     out
 }
@@ -141,7 +147,10 @@ fn list_toml(dir: &Path, sub: &str, out: &mut Loaded) -> Vec<String> {
             out.diagnostics.push(Diagnostic::warning(
                 &display(dir, sub),
                 None,
-                format!("skipped a file whose name is not UTF-8: {}", PathBuf::from(&name).display()),
+                format!(
+                    "skipped a file whose name is not UTF-8: {}",
+                    PathBuf::from(&name).display()
+                ),
             ));
             continue;
         };
@@ -189,7 +198,8 @@ fn read_one(dir: &Path, rel: &str, out: &mut Loaded) {
         }
     };
     if !meta.is_file() {
-        out.diagnostics.push(Diagnostic::error(&shown, None, "not a regular file"));
+        out.diagnostics
+            .push(Diagnostic::error(&shown, None, "not a regular file"));
         return;
     }
     if meta.len() > FILE_SIZE_MAX {
@@ -204,7 +214,8 @@ fn read_one(dir: &Path, rel: &str, out: &mut Loaded) {
         return;
     }
     let mut bytes = Vec::new();
-    let read = fs::File::open(&path).and_then(|f| f.take(FILE_SIZE_MAX + 1).read_to_end(&mut bytes));
+    let read =
+        fs::File::open(&path).and_then(|f| f.take(FILE_SIZE_MAX + 1).read_to_end(&mut bytes));
     if let Err(e) = read {
         out.diagnostics.push(Diagnostic::error(
             &shown,
@@ -234,7 +245,10 @@ fn read_one(dir: &Path, rel: &str, out: &mut Loaded) {
             out.diagnostics.push(Diagnostic::error(
                 &shown,
                 Some(at..at + 1),
-                format!("file is not UTF-8: invalid byte 0x{:02x} at byte offset {at}", e.as_bytes().get(at).copied().unwrap_or(0)),
+                format!(
+                    "file is not UTF-8: invalid byte 0x{:02x} at byte offset {at}",
+                    e.as_bytes().get(at).copied().unwrap_or(0)
+                ),
             ));
             out.refused_texts.insert(shown, lossy);
         }
@@ -303,7 +317,13 @@ mod tests {
     fn a_missing_directory_is_named() {
         let out = load_dir(Path::new("/nonexistent/compact-dir"));
         assert_eq!(out.diagnostics.len(), 1);
-        assert!(out.diagnostics[0].message.contains("no such file or directory"), "{:?}", out.diagnostics);
+        assert!(
+            out.diagnostics[0]
+                .message
+                .contains("no such file or directory"),
+            "{:?}",
+            out.diagnostics
+        );
     }
 
     #[test]
@@ -311,7 +331,11 @@ mod tests {
         let t = tempfile::tempdir().expect("temp dir");
         let out = load_dir(t.path());
         assert!(out.has_errors());
-        assert!(out.diagnostics[0].message.contains("the directory is empty"));
+        assert!(
+            out.diagnostics[0]
+                .message
+                .contains("the directory is empty")
+        );
     }
 
     #[test]
@@ -324,7 +348,10 @@ mod tests {
         write(t.path(), "keys/GB.key", b"secret");
         let out = load_dir(t.path());
         let rels: Vec<&str> = out.files.iter().map(|f| f.rel.as_str()).collect();
-        assert_eq!(rels, ["agreements/a.toml", "compact.toml", "parties/GB.toml"]);
+        assert_eq!(
+            rels,
+            ["agreements/a.toml", "compact.toml", "parties/GB.toml"]
+        );
         assert!(out.diagnostics.is_empty());
     }
 
@@ -345,7 +372,12 @@ mod tests {
         assert!(shown.contains(&format!(
             "{root}/compact.toml:2:10: error: file is not UTF-8: invalid byte 0xff at byte offset 18"
         )), "{shown:?}");
-        assert!(shown.iter().any(|s| s.starts_with(&format!("{root}/agreements/big.toml: error: file is 16777217 bytes"))), "{shown:?}");
+        assert!(
+            shown.iter().any(|s| s.starts_with(&format!(
+                "{root}/agreements/big.toml: error: file is 16777217 bytes"
+            ))),
+            "{shown:?}"
+        );
     }
 
     #[cfg(unix)]
@@ -354,11 +386,14 @@ mod tests {
         let t = tempfile::tempdir().expect("temp dir");
         write(t.path(), "compact.toml", b"id = 'x'");
         fs::create_dir_all(t.path().join("agreements")).expect("mkdir");
-        std::os::unix::fs::symlink("loop.toml", t.path().join("agreements/loop.toml")).expect("symlink");
+        std::os::unix::fs::symlink("loop.toml", t.path().join("agreements/loop.toml"))
+            .expect("symlink");
         let out = load_dir(t.path());
         assert!(
-            out.diagnostics.iter().any(|d| d.path.ends_with("agreements/loop.toml")
-                && d.message.contains("symlink loop")),
+            out.diagnostics
+                .iter()
+                .any(|d| d.path.ends_with("agreements/loop.toml")
+                    && d.message.contains("symlink loop")),
             "{:?}",
             out.diagnostics
         );

@@ -40,22 +40,32 @@ pub enum AmountError {
     #[error("empty amount: expected a number and a currency, unit or `% GDP`, e.g. \"2.5e9 GBP\"")]
     Empty,
     /// The number could not be read.
-    #[error("malformed number `{0}` in amount: expected digits, optionally with a decimal point and an exponent (`2.5e9`)")]
+    #[error(
+        "malformed number `{0}` in amount: expected digits, optionally with a decimal point and an exponent (`2.5e9`)"
+    )]
     Number(String),
     /// No currency, unit or `% GDP` after the number.
-    #[error("amount `{0}` has no currency or unit: write e.g. \"{0} EUR\", \"{0} shells\" or \"{0}% GDP\"")]
+    #[error(
+        "amount `{0}` has no currency or unit: write e.g. \"{0} EUR\", \"{0} shells\" or \"{0}% GDP\""
+    )]
     MissingUnit(String),
     /// Something after the unit.
-    #[error("malformed amount `{0}`: expected a number and one currency or unit, e.g. \"2.5e9 GBP\" (write billions as e9)")]
+    #[error(
+        "malformed amount `{0}`: expected a number and one currency or unit, e.g. \"2.5e9 GBP\" (write billions as e9)"
+    )]
     Trailing(String),
     /// Zero or below.
     #[error("amount must be greater than zero, got {0}")]
     NotPositive(String),
     /// Out of the range of exact decimals.
-    #[error("amount `{0}` is out of range (at most 28 significant digits and magnitude below 7.9e28)")]
+    #[error(
+        "amount `{0}` is out of range (at most 28 significant digits and magnitude below 7.9e28)"
+    )]
     OutOfRange(String),
     /// The unit is not a word.
-    #[error("malformed unit `{0}`: a unit is a lower-case word such as `shells`, a currency three capital letters")]
+    #[error(
+        "malformed unit `{0}`: a unit is a lower-case word such as `shells`, a currency three capital letters"
+    )]
     BadUnit(String),
 }
 
@@ -65,7 +75,10 @@ pub fn parse_decimal(text: &str) -> Result<Decimal, AmountError> {
     let cleaned: String = text.chars().filter(|c| *c != '_').collect();
     let well_formed = {
         let (mantissa, exponent) = match cleaned.find(['e', 'E']) {
-            Some(i) => (cleaned.get(..i).unwrap_or(""), Some(cleaned.get(i + 1..).unwrap_or(""))),
+            Some(i) => (
+                cleaned.get(..i).unwrap_or(""),
+                Some(cleaned.get(i + 1..).unwrap_or("")),
+            ),
             None => (cleaned.as_str(), None),
         };
         let mantissa = mantissa.strip_prefix(['-', '+']).unwrap_or(mantissa);
@@ -238,20 +251,50 @@ mod tests {
     #[test]
     fn bad_amounts_say_what_is_wrong() {
         assert_eq!(Amount::parse(""), Err(AmountError::Empty));
-        assert_eq!(Amount::parse("0 EUR"), Err(AmountError::NotPositive("0".into())));
+        assert_eq!(
+            Amount::parse("0 EUR"),
+            Err(AmountError::NotPositive("0".into()))
+        );
         assert_eq!(
             Amount::parse("-5 EUR"),
             Err(AmountError::NotPositive("-5".into()))
         );
-        assert_eq!(Amount::parse("2.5x9 EUR"), Err(AmountError::Number("2.5x9".into())));
-        assert_eq!(Amount::parse("1e EUR"), Err(AmountError::Number("1e".into())));
+        assert_eq!(
+            Amount::parse("2.5x9 EUR"),
+            Err(AmountError::Number("2.5x9".into()))
+        );
+        assert_eq!(
+            Amount::parse("1e EUR"),
+            Err(AmountError::Number("1e".into()))
+        );
         assert_eq!(Amount::parse(". EUR"), Err(AmountError::Number(".".into())));
-        assert_eq!(Amount::parse("1e9999 EUR"), Err(AmountError::Number("1e9999".into())));
-        assert_eq!(Amount::parse("1e40 EUR"), Err(AmountError::OutOfRange("1e40".into())));
-        assert_eq!(Amount::parse("100"), Err(AmountError::MissingUnit("100".into())));
-        assert_eq!(Amount::parse("1 EUR extra"), Err(AmountError::Trailing("1 EUR extra".into())));
-        assert_eq!(Amount::parse("1% GNP"), Err(AmountError::Trailing("1% GNP".into())));
-        assert_eq!(Amount::parse("1 Eur"), Err(AmountError::BadUnit("Eur".into())));
-        assert_eq!(Amount::parse("0% GDP"), Err(AmountError::NotPositive("0".into())));
+        assert_eq!(
+            Amount::parse("1e9999 EUR"),
+            Err(AmountError::Number("1e9999".into()))
+        );
+        assert_eq!(
+            Amount::parse("1e40 EUR"),
+            Err(AmountError::OutOfRange("1e40".into()))
+        );
+        assert_eq!(
+            Amount::parse("100"),
+            Err(AmountError::MissingUnit("100".into()))
+        );
+        assert_eq!(
+            Amount::parse("1 EUR extra"),
+            Err(AmountError::Trailing("1 EUR extra".into()))
+        );
+        assert_eq!(
+            Amount::parse("1% GNP"),
+            Err(AmountError::Trailing("1% GNP".into()))
+        );
+        assert_eq!(
+            Amount::parse("1 Eur"),
+            Err(AmountError::BadUnit("Eur".into()))
+        );
+        assert_eq!(
+            Amount::parse("0% GDP"),
+            Err(AmountError::NotPositive("0".into()))
+        );
     }
 }

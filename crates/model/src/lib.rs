@@ -10,8 +10,8 @@ pub mod diag;
 pub mod model;
 mod raw;
 pub mod summary;
-pub mod value;
 pub mod validate;
+pub mod value;
 
 pub use amount::{Amount, AmountError};
 pub use canonical::{canonical_bytes, digest};

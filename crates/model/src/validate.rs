@@ -128,9 +128,13 @@ impl Checker {
     fn date(&mut self, path: &str, d: &Spanned<DateText>, what: &str) -> Option<Date> {
         let text = d.get_ref().0.as_str();
         let well_formed = text.len() == 10
-            && text
-                .char_indices()
-                .all(|(i, c)| if i == 4 || i == 7 { c == '-' } else { c.is_ascii_digit() });
+            && text.char_indices().all(|(i, c)| {
+                if i == 4 || i == 7 {
+                    c == '-'
+                } else {
+                    c.is_ascii_digit()
+                }
+            });
         match text.parse::<Date>() {
             Ok(date) if well_formed => Some(date),
             _ => {
@@ -175,7 +179,12 @@ impl Checker {
                     Diagnostic::error(path, span(a), format!("unknown currency `{currency}`"))
                         .with_help(format!(
                             "the compact declares: {}",
-                            names.currencies.iter().cloned().collect::<Vec<_>>().join(", ")
+                            names
+                                .currencies
+                                .iter()
+                                .cloned()
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         )),
                 );
                 None
@@ -248,7 +257,11 @@ impl Checker {
                     agreements_raw.push((f, a));
                 }
             } else {
-                self.warn(&f.display, None, "file is not part of a compact and is ignored");
+                self.warn(
+                    &f.display,
+                    None,
+                    "file is not part of a compact and is ignored",
+                );
             }
         }
         let Some((compact_file, compact_raw)) = compact_raw else {
@@ -417,7 +430,11 @@ impl Checker {
                 );
                 ok = false;
             } else if !currencies.insert(c.get_ref().clone()) {
-                self.err(path, span(c), format!("duplicate currency `{}`", c.get_ref()));
+                self.err(
+                    path,
+                    span(c),
+                    format!("duplicate currency `{}`", c.get_ref()),
+                );
                 ok = false;
             }
         }
@@ -623,11 +640,16 @@ impl Checker {
             self.err(
                 path,
                 span(&r.code),
-                format!("malformed party code `{code}`: expected ISO 3166-1 alpha-2 (e.g. `GB`) or `EU`"),
+                format!(
+                    "malformed party code `{code}`: expected ISO 3166-1 alpha-2 (e.g. `GB`) or `EU`"
+                ),
             );
             ok = false;
         }
-        let stem = f.rel.trim_start_matches("parties/").trim_end_matches(".toml");
+        let stem = f
+            .rel
+            .trim_start_matches("parties/")
+            .trim_end_matches(".toml");
         if stem != code {
             self.err(
                 path,
@@ -857,7 +879,9 @@ impl Checker {
                     self.err(
                         path,
                         span(d),
-                        format!("duration_years {years} is out of range (1 to {DURATION_YEARS_MAX})"),
+                        format!(
+                            "duration_years {years} is out of range (1 to {DURATION_YEARS_MAX})"
+                        ),
                     );
                     None
                 } else {
@@ -876,7 +900,9 @@ impl Checker {
                     self.err(
                         path,
                         span(e),
-                        format!("dates out of order: ends on {end}, before it is in force from {f}"),
+                        format!(
+                            "dates out of order: ends on {end}, before it is in force from {f}"
+                        ),
                     );
                 }
                 end
@@ -1244,7 +1270,7 @@ impl Checker {
                 _ => ok = false,
             }
         }
-        tranches.sort_by(|a, b| a.due.cmp(&b.due));
+        tranches.sort_by_key(|t| t.due);
         ok.then_some(Schedule::Tranches { tranches })
     }
 
@@ -1252,7 +1278,11 @@ impl Checker {
         let trigger = match s.on.get_ref().as_str() {
             "attack" => {
                 if let Some(t) = &s.threat_level {
-                    self.err(path, span(t), "threat_level applies only with on = \"threat\"");
+                    self.err(
+                        path,
+                        span(t),
+                        "threat_level applies only with on = \"threat\"",
+                    );
                 }
                 Some(ScalingTrigger::Attack)
             }
@@ -1284,7 +1314,9 @@ impl Checker {
                 self.err(
                     path,
                     span(&s.factor),
-                    format!("scaling factor {f} is below 1: a surge multiplies what is due by 1 or more"),
+                    format!(
+                        "scaling factor {f} is below 1: a surge multiplies what is due by 1 or more"
+                    ),
                 );
                 None
             }
@@ -1409,7 +1441,12 @@ impl Checker {
         rates
     }
 
-    fn requirements(&mut self, path: &str, r: raw::RequirementsFile, names: &Names) -> Vec<Requirement> {
+    fn requirements(
+        &mut self,
+        path: &str,
+        r: raw::RequirementsFile,
+        names: &Names,
+    ) -> Vec<Requirement> {
         let mut out = Vec::new();
         let mut seen = BTreeSet::new();
         for q in r.requirements {

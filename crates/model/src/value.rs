@@ -94,10 +94,13 @@ pub fn value(
                 .parties
                 .get(party)
                 .ok_or_else(|| ValueError::UnknownParty(party.to_owned()))?;
-            let gdp = p.gdp.get(&on.year()).ok_or_else(|| ValueError::MissingGdp {
-                party: party.to_owned(),
-                year: on.year(),
-            })?;
+            let gdp = p
+                .gdp
+                .get(&on.year())
+                .ok_or_else(|| ValueError::MissingGdp {
+                    party: party.to_owned(),
+                    year: on.year(),
+                })?;
             let share = gdp
                 .value
                 .checked_mul(*percent)

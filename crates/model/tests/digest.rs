@@ -2,6 +2,13 @@
 //! and clauses, changing number notation and editing comments leave it unchanged; any change
 //! of meaning changes it.
 
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use compact_model::{SourceFile, agreement_alone, digest};
 use proptest::prelude::*;
 
@@ -52,13 +59,25 @@ struct Style {
 }
 
 fn amount() -> impl Strategy<Value = Amount> {
-    (1u32..100_000, 0u32..9, prop::sample::select(vec!["EUR", "GBP", "shells"]))
-        .prop_map(|(mantissa, exponent, unit)| Amount { mantissa, exponent, unit })
+    (
+        1u32..100_000,
+        0u32..9,
+        prop::sample::select(vec!["EUR", "GBP", "shells"]),
+    )
+        .prop_map(|(mantissa, exponent, unit)| Amount {
+            mantissa,
+            exponent,
+            unit,
+        })
 }
 
 fn schedule() -> impl Strategy<Value = Schedule> {
     prop_oneof![
-        (2024i16..2030, 1u8..=12, 1u8..=28).prop_map(|(year, month, day)| Schedule::Once { year, month, day }),
+        (2024i16..2030, 1u8..=12, 1u8..=28).prop_map(|(year, month, day)| Schedule::Once {
+            year,
+            month,
+            day
+        }),
         (2024i16..2030, 0i16..5).prop_map(|(from, len)| Schedule::Yearly { from, len }),
         prop::collection::vec((2024i16..2030, 1u8..=12, amount()), 1..4).prop_map(|mut t| {
             // One kind per commitment: every tranche in the first tranche's unit.
@@ -83,14 +102,16 @@ fn spec() -> impl Strategy<Value = Spec> {
         prop::option::of((1u8..5, 1u8..90)),
         any::<bool>(),
     )
-        .prop_map(|(id, pillar, amount, schedule, factor, synthetic)| Commitment {
-            id,
-            pillar,
-            amount,
-            schedule,
-            factor,
-            synthetic,
-        });
+        .prop_map(
+            |(id, pillar, amount, schedule, factor, synthetic)| Commitment {
+                id,
+                pillar,
+                amount,
+                schedule,
+                factor,
+                synthetic,
+            },
+        );
     (
         1u8..4,
         2024i16..2026,
@@ -101,7 +122,13 @@ fn spec() -> impl Strategy<Value = Spec> {
         .prop_map(|(version, year, duration, title, mut commitments)| {
             commitments.sort_by(|a, b| a.id.cmp(&b.id));
             commitments.dedup_by(|a, b| a.id == b.id);
-            Spec { version, year, duration, title, commitments }
+            Spec {
+                version,
+                year,
+                duration,
+                title,
+                commitments,
+            }
         })
 }
 
@@ -117,7 +144,16 @@ fn style() -> impl Strategy<Value = Style> {
         any::<bool>(),
     )
         .prop_map(
-            |(permutation, scientific, underscores, quote_dates, comments, reverse, ends_on, inline_schedule)| Style {
+            |(
+                permutation,
+                scientific,
+                underscores,
+                quote_dates,
+                comments,
+                reverse,
+                ends_on,
+                inline_schedule,
+            )| Style {
                 permutation,
                 scientific,
                 underscores,
@@ -170,7 +206,13 @@ fn last_day(year: i16, duration: i16) -> (i16, u8, u8) {
 }
 
 fn render(s: &Spec, st: &Style) -> String {
-    let c = |line: &str| if st.comments { format!("{line}   # a comment\n") } else { format!("{line}\n") };
+    let c = |line: &str| {
+        if st.comments {
+            format!("{line}   # a comment\n")
+        } else {
+            format!("{line}\n")
+        }
+    };
     let end = if st.ends_on {
         let (y, m, d) = last_day(s.year, s.duration);
         format!("ends_on = {}", date(y, m, d, st))
@@ -183,7 +225,11 @@ fn render(s: &Spec, st: &Style) -> String {
         "guarantor = \"GB\"".to_owned(),
         "beneficiary = \"UA\"".to_owned(),
         format!("title = \"{}\"", s.title),
-        format!("signed_on = {}\nin_force_from = {}", date(s.year, 3, 1, st), date(s.year, 3, 1, st)),
+        format!(
+            "signed_on = {}\nin_force_from = {}",
+            date(s.year, 3, 1, st),
+            date(s.year, 3, 1, st)
+        ),
         end,
         "on_accession = \"end\"\nsource = \"https://example.org/x\"".to_owned(),
     ];
@@ -213,7 +259,10 @@ fn render(s: &Spec, st: &Style) -> String {
             }
             Schedule::Yearly { from, len } => {
                 lines.push(format!("amount = {}", amount_text(&cm.amount, st)));
-                lines.push(format!("schedule.yearly = {{ to = {}, from = {from} }}", from + len));
+                lines.push(format!(
+                    "schedule.yearly = {{ to = {}, from = {from} }}",
+                    from + len
+                ));
             }
             Schedule::Tranches(t) => {
                 let mut t = t.clone();
@@ -222,12 +271,24 @@ fn render(s: &Spec, st: &Style) -> String {
                 }
                 let items: Vec<String> = t
                     .iter()
-                    .map(|(y, m, a)| format!("{{ amount = {}, due = {} }}", amount_text(a, st), date(*y, *m, 15, st)))
+                    .map(|(y, m, a)| {
+                        format!(
+                            "{{ amount = {}, due = {} }}",
+                            amount_text(a, st),
+                            date(*y, *m, 15, st)
+                        )
+                    })
                     .collect();
                 if st.inline_schedule {
-                    lines.push(format!("schedule = {{ tranches = [{}] }}", items.join(", ")));
+                    lines.push(format!(
+                        "schedule = {{ tranches = [{}] }}",
+                        items.join(", ")
+                    ));
                 } else {
-                    lines.push(format!("schedule.tranches = [\n  {},\n]", items.join(",\n  ")));
+                    lines.push(format!(
+                        "schedule.tranches = [\n  {},\n]",
+                        items.join(",\n  ")
+                    ));
                 }
             }
         }
@@ -318,12 +379,26 @@ fn writing_the_end_as_a_date_or_a_duration_is_the_same() {
         commitments: vec![Commitment {
             id: "a".into(),
             pillar: "weapons",
-            amount: Amount { mantissa: 25, exponent: 8, unit: "GBP" },
-            schedule: Schedule::Once { year: 2025, month: 3, day: 31 },
+            amount: Amount {
+                mantissa: 25,
+                exponent: 8,
+                unit: "GBP",
+            },
+            schedule: Schedule::Once {
+                year: 2025,
+                month: 3,
+                day: 31,
+            },
             factor: None,
             synthetic: false,
         }],
     };
-    let by_date = Style { ends_on: true, ..plain() };
-    assert_eq!(digest_of(&render(&s, &plain())), digest_of(&render(&s, &by_date)));
+    let by_date = Style {
+        ends_on: true,
+        ..plain()
+    };
+    assert_eq!(
+        digest_of(&render(&s, &plain())),
+        digest_of(&render(&s, &by_date))
+    );
 }
