@@ -1,0 +1,523 @@
+//! Signed statements: everything a party does, as a canonical JSON document signed by its key.
+//!
+//! ```json
+//! {"author":"GB","compact":"kyiv-compact","key":"GB+1a2b3c4d","payload":{…},
+//!  "sig":"<base64 Ed25519 signature>","time":"2024-05-01T12:00:00Z","type":"delivery.report","v":1}
+//! ```
+//!
+//! The signature is over the RFC 8785 (JCS) canonical bytes of the document without `sig`;
+//! the log's leaf is the canonical bytes of the whole document. Keys are C2SP signed-note keys
+//! named after the party (`GB+1a2b3c4d+…`). [`rules`] says which statements may enter the log.
+
+pub mod rules;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use jiff::Timestamp;
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+use signed_note::{Signer, StandardSigner, StandardVerifier, Verifier};
+
+/// The largest statement accepted, in bytes of its canonical form (64 KiB).
+pub const STATEMENT_SIZE_MAX: usize = 64 * 1024;
+/// The statement format version.
+pub const FORMAT_VERSION: u8 = 1;
+
+/// Why a statement could not be read, made or verified.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum StatementError {
+    /// Larger than [`STATEMENT_SIZE_MAX`].
+    #[error("statement is {0} bytes, over the limit of 65536 bytes (64 KiB)")]
+    TooLarge(usize),
+    /// Not JSON of the statement's shape.
+    #[error("malformed statement: {0}")]
+    Malformed(String),
+    /// A key that cannot be used.
+    #[error("{0}")]
+    Key(String),
+    /// The signature does not verify.
+    #[error("the signature does not verify with key {0}")]
+    BadSignature(String),
+}
+
+/// The kinds of statement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Kind {
+    /// Both parties sign an agreement version's digest.
+    #[serde(rename = "agreement.sign")]
+    AgreementSign,
+    /// A package announced beyond the schedule.
+    #[serde(rename = "pledge")]
+    Pledge,
+    /// A package earmarked for delivery against a commitment.
+    #[serde(rename = "allocation")]
+    Allocation,
+    /// A delivery, reported by the guarantor.
+    #[serde(rename = "delivery.report")]
+    DeliveryReport,
+    /// Receipt of a reported delivery, confirmed by the beneficiary.
+    #[serde(rename = "delivery.confirm")]
+    DeliveryConfirm,
+    /// The beneficiary's threat level.
+    #[serde(rename = "threat.level")]
+    ThreatLevel,
+    /// The beneficiary declares an armed attack.
+    #[serde(rename = "attack.declare")]
+    AttackDeclare,
+    /// A guarantor's response to a consultation.
+    #[serde(rename = "consultation.respond")]
+    ConsultationRespond,
+    /// The beneficiary declares its accession.
+    #[serde(rename = "accession.declare")]
+    AccessionDeclare,
+}
+
+impl Kind {
+    /// Every kind.
+    pub const ALL: [Kind; 9] = [
+        Kind::AgreementSign,
+        Kind::Pledge,
+        Kind::Allocation,
+        Kind::DeliveryReport,
+        Kind::DeliveryConfirm,
+        Kind::ThreatLevel,
+        Kind::AttackDeclare,
+        Kind::ConsultationRespond,
+        Kind::AccessionDeclare,
+    ];
+
+    /// The name used in JSON (`delivery.report`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::AgreementSign => "agreement.sign",
+            Kind::Pledge => "pledge",
+            Kind::Allocation => "allocation",
+            Kind::DeliveryReport => "delivery.report",
+            Kind::DeliveryConfirm => "delivery.confirm",
+            Kind::ThreatLevel => "threat.level",
+            Kind::AttackDeclare => "attack.declare",
+            Kind::ConsultationRespond => "consultation.respond",
+            Kind::AccessionDeclare => "accession.declare",
+        }
+    }
+
+    /// The kind named `s`.
+    pub fn parse(s: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// `agreement.sign`: the author signs this version's canonical digest.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgreementSign {
+    /// Agreement id.
+    pub agreement: String,
+    /// Version.
+    pub version: u32,
+    /// SHA-256 of the canonical form, hex.
+    pub digest: String,
+}
+
+/// `pledge`: an announced package beyond the schedule.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pledge {
+    /// The pillar it serves.
+    pub pillar: String,
+    /// The commitment it adds to, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commitment: Option<String>,
+    /// Amount.
+    pub amount: String,
+    /// Date announced.
+    pub date: Date,
+    /// What it is.
+    pub description: String,
+}
+
+/// `allocation`: a package earmarked for delivery against a commitment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Allocation {
+    /// Commitment id.
+    pub commitment: String,
+    /// Amount.
+    pub amount: String,
+    /// Date earmarked.
+    pub date: Date,
+    /// The guarantor's own reference.
+    pub reference: String,
+}
+
+/// `delivery.report`: the guarantor reports a delivery.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryReport {
+    /// Commitment id.
+    pub commitment: String,
+    /// Quantity or value delivered.
+    pub amount: String,
+    /// Date delivered.
+    pub date: Date,
+    /// The guarantor's own reference.
+    pub reference: String,
+    /// The log entry of the allocation it delivers, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allocation: Option<u64>,
+}
+
+/// `delivery.confirm`: the beneficiary confirms receipt of a reported delivery.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryConfirm {
+    /// The log entry of the `delivery.report`.
+    pub report: u64,
+    /// The part received; all of it when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<String>,
+    /// Date received.
+    pub date: Date,
+}
+
+/// `threat.level`: the beneficiary's assessment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThreatLevel {
+    /// From 1 to the compact's `threat_levels`.
+    pub level: u8,
+    /// Since when.
+    pub from: Timestamp,
+}
+
+/// `attack.declare`: the beneficiary declares an armed attack.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttackDeclare {
+    /// When the attack began.
+    pub at: Timestamp,
+    /// What happened.
+    pub summary: String,
+}
+
+/// One measure of a consultation response.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Measure {
+    /// `accelerate`, `pledge` or `sanctions`.
+    pub kind: String,
+    /// The commitment concerned, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commitment: Option<String>,
+    /// The amount, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<String>,
+    /// What is done.
+    pub description: String,
+}
+
+/// `consultation.respond`: a guarantor's measures after an activation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsultationRespond {
+    /// The log entry of the `attack.declare` (or `threat.level`) that opened it.
+    pub activation: u64,
+    /// The measures committed.
+    pub measures: Vec<Measure>,
+}
+
+/// `accession.declare`: the beneficiary has acceded.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessionDeclare {
+    /// Date of accession.
+    pub on: Date,
+}
+
+/// A typed payload.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Payload {
+    /// See [`AgreementSign`].
+    AgreementSign(AgreementSign),
+    /// See [`Pledge`].
+    Pledge(Pledge),
+    /// See [`Allocation`].
+    Allocation(Allocation),
+    /// See [`DeliveryReport`].
+    DeliveryReport(DeliveryReport),
+    /// See [`DeliveryConfirm`].
+    DeliveryConfirm(DeliveryConfirm),
+    /// See [`ThreatLevel`].
+    ThreatLevel(ThreatLevel),
+    /// See [`AttackDeclare`].
+    AttackDeclare(AttackDeclare),
+    /// See [`ConsultationRespond`].
+    ConsultationRespond(ConsultationRespond),
+    /// See [`AccessionDeclare`].
+    AccessionDeclare(AccessionDeclare),
+}
+
+impl Payload {
+    /// Its kind.
+    pub fn kind(&self) -> Kind {
+        match self {
+            Payload::AgreementSign(_) => Kind::AgreementSign,
+            Payload::Pledge(_) => Kind::Pledge,
+            Payload::Allocation(_) => Kind::Allocation,
+            Payload::DeliveryReport(_) => Kind::DeliveryReport,
+            Payload::DeliveryConfirm(_) => Kind::DeliveryConfirm,
+            Payload::ThreatLevel(_) => Kind::ThreatLevel,
+            Payload::AttackDeclare(_) => Kind::AttackDeclare,
+            Payload::ConsultationRespond(_) => Kind::ConsultationRespond,
+            Payload::AccessionDeclare(_) => Kind::AccessionDeclare,
+        }
+    }
+
+    /// The log entry this payload refers to, if any.
+    pub fn reference(&self) -> Option<u64> {
+        match self {
+            Payload::DeliveryConfirm(c) => Some(c.report),
+            Payload::DeliveryReport(r) => r.allocation,
+            Payload::ConsultationRespond(r) => Some(r.activation),
+            _ => None,
+        }
+    }
+
+    fn to_value(&self) -> Result<serde_json::Value, serde_json::Error> {
+        match self {
+            Payload::AgreementSign(p) => serde_json::to_value(p),
+            Payload::Pledge(p) => serde_json::to_value(p),
+            Payload::Allocation(p) => serde_json::to_value(p),
+            Payload::DeliveryReport(p) => serde_json::to_value(p),
+            Payload::DeliveryConfirm(p) => serde_json::to_value(p),
+            Payload::ThreatLevel(p) => serde_json::to_value(p),
+            Payload::AttackDeclare(p) => serde_json::to_value(p),
+            Payload::ConsultationRespond(p) => serde_json::to_value(p),
+            Payload::AccessionDeclare(p) => serde_json::to_value(p),
+        }
+    }
+
+    fn from_value(kind: Kind, v: serde_json::Value) -> Result<Payload, serde_json::Error> {
+        Ok(match kind {
+            Kind::AgreementSign => Payload::AgreementSign(serde_json::from_value(v)?),
+            Kind::Pledge => Payload::Pledge(serde_json::from_value(v)?),
+            Kind::Allocation => Payload::Allocation(serde_json::from_value(v)?),
+            Kind::DeliveryReport => Payload::DeliveryReport(serde_json::from_value(v)?),
+            Kind::DeliveryConfirm => Payload::DeliveryConfirm(serde_json::from_value(v)?),
+            Kind::ThreatLevel => Payload::ThreatLevel(serde_json::from_value(v)?),
+            Kind::AttackDeclare => Payload::AttackDeclare(serde_json::from_value(v)?),
+            Kind::ConsultationRespond => Payload::ConsultationRespond(serde_json::from_value(v)?),
+            Kind::AccessionDeclare => Payload::AccessionDeclare(serde_json::from_value(v)?),
+        })
+    }
+}
+
+/// The document as it travels: what is signed, plus the signature.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Envelope {
+    v: u8,
+    compact: String,
+    #[serde(rename = "type")]
+    kind: String,
+    author: String,
+    key: String,
+    time: String,
+    payload: serde_json::Value,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sig: Option<String>,
+}
+
+/// A decoded, well-formed statement. Whether its signature verifies with a key the compact
+/// lists, and whether its payload may enter the log, are for [`rules`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Statement {
+    /// The compact (the log's origin).
+    pub compact: String,
+    /// The author's party code.
+    pub author: String,
+    /// The signing key's name (the party code).
+    pub key_name: String,
+    /// The signing key's id.
+    pub key_id: u32,
+    /// When the author made the statement.
+    pub time: Timestamp,
+    /// What it says.
+    pub payload: Payload,
+    /// The Ed25519 signature.
+    pub sig: Vec<u8>,
+    /// The canonical bytes that were signed.
+    pub signed_bytes: Vec<u8>,
+    /// The canonical bytes of the whole statement: the log's leaf.
+    pub leaf: Vec<u8>,
+}
+
+/// The parts of a statement before signing.
+#[derive(Clone, Debug)]
+pub struct Draft {
+    /// The compact's id.
+    pub compact: String,
+    /// The author's party code.
+    pub author: String,
+    /// When.
+    pub time: Timestamp,
+    /// What.
+    pub payload: Payload,
+}
+
+fn malformed(e: impl std::fmt::Display) -> StatementError {
+    StatementError::Malformed(e.to_string())
+}
+
+/// `GB+1a2b3c4d` as ("GB", 0x1a2b3c4d).
+pub fn parse_key_ref(s: &str) -> Result<(String, u32), StatementError> {
+    let (name, id) = s
+        .split_once('+')
+        .ok_or_else(|| malformed(format!("key `{s}` is not NAME+KEYID")))?;
+    if name.is_empty() || id.len() != 8 {
+        return Err(malformed(format!("key `{s}` is not NAME+KEYID")));
+    }
+    let id = u32::from_str_radix(id, 16)
+        .map_err(|_| malformed(format!("key `{s}` has a malformed key id")))?;
+    Ok((name.to_owned(), id))
+}
+
+/// RFC 3339 in UTC with whole seconds: the one way a statement writes a time.
+pub fn format_time(t: Timestamp) -> String {
+    t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+impl Statement {
+    /// Reads a statement from JSON bytes (any layout; it is re-encoded canonically).
+    pub fn decode(bytes: &[u8]) -> Result<Statement, StatementError> {
+        if bytes.len() > STATEMENT_SIZE_MAX {
+            return Err(StatementError::TooLarge(bytes.len()));
+        }
+        let env: Envelope = serde_json::from_slice(bytes).map_err(malformed)?;
+        if env.v != FORMAT_VERSION {
+            return Err(malformed(format!("unknown format version {}", env.v)));
+        }
+        let kind = Kind::parse(&env.kind).ok_or_else(|| {
+            malformed(format!(
+                "unknown statement type `{}`; known: {}",
+                env.kind,
+                Kind::ALL.map(Kind::as_str).join(", ")
+            ))
+        })?;
+        let payload = Payload::from_value(kind, env.payload.clone())
+            .map_err(|e| malformed(format!("{} payload: {e}", kind.as_str())))?;
+        let (key_name, key_id) = parse_key_ref(&env.key)?;
+        let time: Timestamp = env
+            .time
+            .parse()
+            .map_err(|e| malformed(format!("malformed time `{}`: {e}", env.time)))?;
+        if format_time(time) != env.time {
+            return Err(malformed(format!(
+                "time `{}` must be RFC 3339 in UTC with whole seconds, e.g. 2024-05-01T12:00:00Z",
+                env.time
+            )));
+        }
+        let sig_b64 = env
+            .sig
+            .as_deref()
+            .ok_or_else(|| malformed("unsigned: no `sig`"))?;
+        let sig = B64
+            .decode(sig_b64)
+            .map_err(|e| malformed(format!("malformed signature: {e}")))?;
+        if sig.len() != 64 {
+            return Err(malformed("malformed signature: not 64 bytes"));
+        }
+        // Re-encode the payload from its typed form, so that what is signed is exactly what
+        // the typed payload says.
+        let typed = payload.to_value().map_err(malformed)?;
+        if typed != env.payload {
+            return Err(malformed(format!(
+                "{} payload is not in its canonical shape (write dates as YYYY-MM-DD and times in UTC)",
+                kind.as_str()
+            )));
+        }
+        let unsigned = Envelope { sig: None, ..env };
+        let signed_bytes = serde_jcs::to_vec(&unsigned).map_err(malformed)?;
+        let whole = Envelope {
+            sig: Some(sig_b64.to_owned()),
+            ..unsigned
+        };
+        let leaf = serde_jcs::to_vec(&whole).map_err(malformed)?;
+        if leaf.len() > STATEMENT_SIZE_MAX {
+            return Err(StatementError::TooLarge(leaf.len()));
+        }
+        Ok(Statement {
+            compact: whole.compact,
+            author: whole.author,
+            key_name,
+            key_id,
+            time,
+            payload,
+            sig,
+            signed_bytes,
+            leaf,
+        })
+    }
+
+    /// Signs a draft with a private key in the C2SP signed-note format.
+    pub fn sign(draft: Draft, signer: &StandardSigner) -> Result<Statement, StatementError> {
+        let payload = draft.payload.to_value().map_err(malformed)?;
+        let unsigned = Envelope {
+            v: FORMAT_VERSION,
+            compact: draft.compact,
+            kind: draft.payload.kind().as_str().to_owned(),
+            author: draft.author,
+            key: format!("{}+{:08x}", signer.name(), signer.key_id()),
+            time: format_time(draft.time),
+            payload,
+            sig: None,
+        };
+        let bytes = serde_jcs::to_vec(&unsigned).map_err(malformed)?;
+        let sig = signer
+            .sign(&bytes)
+            .map_err(|e| StatementError::Key(format!("cannot sign: {e}")))?;
+        let whole = Envelope {
+            sig: Some(B64.encode(&sig)),
+            ..unsigned
+        };
+        let leaf = serde_jcs::to_vec(&whole).map_err(malformed)?;
+        Statement::decode(&leaf)
+    }
+
+    /// The kind.
+    pub fn kind(&self) -> Kind {
+        self.payload.kind()
+    }
+
+    /// `NAME+keyid` of the signing key.
+    pub fn key_ref(&self) -> String {
+        format!("{}+{:08x}", self.key_name, self.key_id)
+    }
+
+    /// Verifies the signature with a C2SP verifier key.
+    pub fn verify_with(&self, vkey: &str) -> Result<(), StatementError> {
+        let v = StandardVerifier::new(vkey)
+            .map_err(|e| StatementError::Key(format!("malformed verifier key: {e}")))?;
+        if v.name() != self.key_name || v.key_id() != self.key_id {
+            return Err(StatementError::Key(format!(
+                "verifier key {}+{:08x} is not the statement's key {}",
+                v.name(),
+                v.key_id(),
+                self.key_ref()
+            )));
+        }
+        if v.verify(&self.signed_bytes, &self.sig) {
+            Ok(())
+        } else {
+            Err(StatementError::BadSignature(self.key_ref()))
+        }
+    }
+
+    /// The statement as a JSON value (for display).
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.leaf).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+#[cfg(test)]
+mod tests;
