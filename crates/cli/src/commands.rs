@@ -309,7 +309,12 @@ fn show_agreement_table(compact: &Compact, a: &Agreement, digest: &str) -> anyho
                             format!("threat >= {level}")
                         }
                     };
-                    format!("x{} on {on}, within {} days", r.factor, r.within_days)
+                    format!(
+                        "x{} on {on}, within {} days{}",
+                        r.factor,
+                        r.within_days,
+                        if r.synthetic { " (synthetic)" } else { "" }
+                    )
                 })
                 .collect::<Vec<_>>()
                 .join("\n");

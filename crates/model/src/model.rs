@@ -353,6 +353,8 @@ pub struct ScalingRule {
     pub factor: Decimal,
     /// Days after the trigger by which the surge is due.
     pub within_days: u32,
+    /// True when the rule is not from a source.
+    pub synthetic: bool,
 }
 
 /// Dated exchange rates against the reporting currency.

@@ -257,6 +257,8 @@ pub struct ScalingFile {
     pub threat_level: Option<Spanned<i64>>,
     pub factor: Spanned<String>,
     pub within_days: Spanned<i64>,
+    #[serde(default)]
+    pub synthetic: bool,
 }
 
 /// `rates.toml`.

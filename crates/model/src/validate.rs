@@ -1341,6 +1341,7 @@ impl Checker {
             trigger: trigger?,
             factor: factor?,
             within_days: within_days?,
+            synthetic: s.synthetic,
         })
     }
 
