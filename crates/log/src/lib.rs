@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use signed_note::{Note, Signer, StandardVerifier, VerifierList};
 use tlog_tiles::{Checkpoint, check_record, check_tree, node_hash, record_hash};
-pub use tlog_tiles::{Hash, HashReader};
+pub use tlog_tiles::{Error as TreeReadError, Hash, HashReader};
 
 /// Why a log operation or a verification failed.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

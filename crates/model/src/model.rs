@@ -38,6 +38,9 @@ pub struct Compact {
     pub synthetic: bool,
     /// When the bridging period ends.
     pub end: End,
+    /// The log operator's verifier key (C2SP signed-note format, named after the compact's id),
+    /// which signs checkpoints.
+    pub operator_key: Option<String>,
     /// The pillars, in file order.
     pub pillars: Vec<Pillar>,
     /// The groups, in file order.

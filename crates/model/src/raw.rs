@@ -55,6 +55,8 @@ pub struct CompactFile {
     #[serde(default)]
     pub synthetic: bool,
     pub end: EndFile,
+    #[serde(default)]
+    pub log: Option<LogFile>,
     pub pillars: Vec<Spanned<PillarFile>>,
     pub groups: Vec<Spanned<GroupFile>>,
 }
@@ -69,6 +71,14 @@ pub struct EndFile {
     pub quote: Option<String>,
     #[serde(default)]
     pub source: Option<String>,
+}
+
+/// `[log]` of `compact.toml`: the transparency log's operator.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogFile {
+    #[serde(default)]
+    pub operator_key: Option<Spanned<String>>,
 }
 
 /// One `[[pillars]]`.

@@ -513,6 +513,13 @@ impl Checker {
             );
             ok = false;
         }
+        let operator_key = r.log.and_then(|l| l.operator_key);
+        if let Some(k) = &operator_key
+            && let Err(e) = check_verifier_key(k.get_ref(), r.id.get_ref())
+        {
+            self.err(path, span(k), format!("operator_key: {e}"));
+            ok = false;
+        }
         let mut pillars = Vec::new();
         let mut pillar_ids = BTreeSet::new();
         for p in r.pillars {
@@ -616,6 +623,7 @@ impl Checker {
                 quote: r.end.quote,
                 source: r.end.source,
             },
+            operator_key: operator_key.map(Spanned::into_inner),
             pillars,
             groups,
             parties: BTreeMap::new(),
@@ -726,8 +734,11 @@ impl Checker {
         let mut keys = Vec::new();
         for k in r.keys {
             let k = k.into_inner();
-            if k.key.get_ref().trim().is_empty() {
-                self.err(path, span(&k.key), "empty verifier key");
+            if let Err(e) = check_verifier_key(k.key.get_ref(), &code) {
+                self.err(path, span(&k.key), e);
+                ok = false;
+            } else if keys.iter().any(|x: &PartyKey| x.key == *k.key.get_ref()) {
+                self.err(path, span(&k.key), "duplicate key");
                 ok = false;
             }
             let valid_from = k
@@ -1574,6 +1585,29 @@ fn tranche_count(n: usize) -> String {
     } else {
         format!("{n} tranches")
     }
+}
+
+/// The shape of a C2SP verifier key, `name+keyid+base64`, named `name`. (The key itself is
+/// checked where it is used, by the signature code.)
+fn check_verifier_key(key: &str, name: &str) -> Result<(), String> {
+    let mut parts = key.splitn(3, '+');
+    let (n, id, b64) = (parts.next(), parts.next(), parts.next());
+    let shape = matches!((n, id, b64), (Some(_), Some(id), Some(b)) if id.len() == 8
+        && id.chars().all(|c| c.is_ascii_hexdigit())
+        && !b.is_empty()
+        && b.chars().all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '/' || c == '='));
+    if !shape {
+        return Err(format!(
+            "malformed verifier key `{key}`: expected name+keyid+base64 (see `compact keygen`)"
+        ));
+    }
+    if n != Some(name) {
+        return Err(format!(
+            "the key is named `{}`, expected `{name}`",
+            n.unwrap_or("")
+        ));
+    }
+    Ok(())
 }
 
 /// `MM-DD` of a day that exists in every year.

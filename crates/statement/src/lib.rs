@@ -9,7 +9,10 @@
 //! the log's leaf is the canonical bytes of the whole document. Keys are C2SP signed-note keys
 //! named after the party (`GB+1a2b3c4d+…`). [`rules`] says which statements may enter the log.
 
+pub mod keys;
 pub mod rules;
+#[cfg(any(test, feature = "testkit"))]
+pub mod testkit;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;

@@ -42,18 +42,56 @@ pub enum Mode {
 pub trait LedgerView {
     /// The statement at `index`, if the log holds it.
     fn entry(&self, index: u64) -> Result<Option<Statement>, String>;
-    /// Every statement of `kind`, in log order. Used only for the rare kinds (signatures,
-    /// declarations), never for deliveries.
-    fn of_kind(&self, kind: Kind) -> Result<Vec<(u64, Statement)>, String>;
+    /// The agreement signatures so far.
+    fn signatures(&self) -> &Signatures;
+    /// The accession date, if declared so far.
+    fn accession(&self) -> Option<Date>;
     /// Every statement of `kind` that refers to entry `index`.
     fn referring(&self, index: u64, kind: Kind) -> Result<Vec<(u64, Statement)>, String>;
 }
 
-/// A log held in memory: for tests, and for checking a batch before it is stored.
+/// The few facts every check needs, kept up to date as statements are appended: the
+/// agreement signatures and the accession. Small: it grows with the agreements, not the log.
+#[derive(Debug, Default, Clone)]
+pub struct Facts {
+    /// Agreement signatures.
+    pub signatures: Signatures,
+    /// The accession date.
+    pub accession: Option<Date>,
+}
+
+impl Facts {
+    /// Takes note of statement `index`.
+    pub fn note(&mut self, index: u64, st: &Statement) {
+        match &st.payload {
+            Payload::AgreementSign(s) => {
+                self.signatures
+                    .entry((s.agreement.clone(), s.version))
+                    .or_default()
+                    .entry(st.author.clone())
+                    .or_insert((index, s.digest.clone()));
+            }
+            Payload::AccessionDeclare(a) if self.accession.is_none() => self.accession = Some(a.on),
+            _ => {}
+        }
+    }
+}
+
+/// A log held in memory: for tests and small tools.
 #[derive(Debug, Default, Clone)]
 pub struct MemoryLog {
     /// The statements, in log order.
     pub entries: Vec<Statement>,
+    /// Facts of those statements.
+    pub facts: Facts,
+}
+
+impl MemoryLog {
+    /// Appends a statement (unchecked).
+    pub fn push(&mut self, st: Statement) {
+        self.facts.note(self.entries.len() as u64, &st);
+        self.entries.push(st);
+    }
 }
 
 impl LedgerView for MemoryLog {
@@ -63,14 +101,11 @@ impl LedgerView for MemoryLog {
             .and_then(|i| self.entries.get(i))
             .cloned())
     }
-    fn of_kind(&self, kind: Kind) -> Result<Vec<(u64, Statement)>, String> {
-        Ok(self
-            .entries
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| s.kind() == kind)
-            .map(|(i, s)| (i as u64, s.clone()))
-            .collect())
+    fn signatures(&self) -> &Signatures {
+        &self.facts.signatures
+    }
+    fn accession(&self) -> Option<Date> {
+        self.facts.accession
     }
     fn referring(&self, index: u64, kind: Kind) -> Result<Vec<(u64, Statement)>, String> {
         Ok(self
@@ -169,34 +204,12 @@ pub fn commitment<'a>(
 /// and the digest each signed.
 pub type Signatures = BTreeMap<(String, u32), BTreeMap<String, (u64, String)>>;
 
-/// Collects `agreement.sign` statements.
-pub fn signatures(signs: &[(u64, Statement)]) -> Signatures {
-    let mut out = Signatures::new();
-    for (index, st) in signs {
-        if let Payload::AgreementSign(s) = &st.payload {
-            out.entry((s.agreement.clone(), s.version))
-                .or_default()
-                .entry(st.author.clone())
-                .or_insert((*index, s.digest.clone()));
-        }
-    }
-    out
-}
-
 /// The digest both parties of `a` signed, if they signed the same one.
 pub fn agreed_digest(a: &Agreement, sigs: &Signatures) -> Option<String> {
     let by = sigs.get(&(a.id.clone(), a.version))?;
     let g = by.get(&a.guarantor)?;
     let b = by.get(&a.beneficiary)?;
     (g.1 == b.1).then(|| g.1.clone())
-}
-
-/// The date of the beneficiary's accession, if declared.
-pub fn accession(declarations: &[(u64, Statement)]) -> Option<Date> {
-    declarations.iter().find_map(|(_, st)| match &st.payload {
-        Payload::AccessionDeclare(a) => Some(a.on),
-        _ => None,
-    })
 }
 
 /// Whether agreement `a` is in force on `date`, given the signatures and accession so far.
@@ -332,12 +345,6 @@ pub fn check(
     }
     check_signature(st, compact)?;
     not_before_compact(date_of(st), compact)?;
-    let sigs = || -> Result<Signatures, Refusal> {
-        Ok(signatures(&view(log.of_kind(Kind::AgreementSign))?))
-    };
-    let acc = || -> Result<Option<Date>, Refusal> {
-        Ok(accession(&view(log.of_kind(Kind::AccessionDeclare))?))
-    };
     match &st.payload {
         Payload::AgreementSign(s) => {
             let Some(a) = compact.agreement(&s.agreement, Some(s.version)) else {
@@ -361,8 +368,8 @@ pub fn check(
                     ));
                 }
             }
-            let already = sigs()?;
-            if let Some((index, _)) = already
+            if let Some((index, _)) = log
+                .signatures()
                 .get(&(s.agreement.clone(), s.version))
                 .and_then(|by| by.get(&st.author))
             {
@@ -389,12 +396,12 @@ pub fn check(
         Payload::Allocation(p) => {
             let (ag, c) = owned_commitment(compact, st, &p.commitment, p.date)?;
             matches_commitment(&amount(&p.amount, compact)?, c)?;
-            in_force(ag, p.date, &sigs()?, acc()?).map_err(Refusal)
+            in_force(ag, p.date, log.signatures(), log.accession()).map_err(Refusal)
         }
         Payload::DeliveryReport(p) => {
             let (ag, c) = owned_commitment(compact, st, &p.commitment, p.date)?;
             matches_commitment(&amount(&p.amount, compact)?, c)?;
-            in_force(ag, p.date, &sigs()?, acc()?).map_err(Refusal)?;
+            in_force(ag, p.date, log.signatures(), log.accession()).map_err(Refusal)?;
             if let Some(index) = p.allocation {
                 match view(log.entry(index))? {
                     Some(e) => match &e.payload {
@@ -520,7 +527,7 @@ pub fn check(
         Payload::AccessionDeclare(a) => {
             require_beneficiary(st, compact)?;
             not_before_compact(a.on, compact)?;
-            if let Some(earlier) = acc()? {
+            if let Some(earlier) = log.accession() {
                 return refuse(format!("accession was already declared for {earlier}"));
             }
             Ok(())

@@ -5,178 +5,9 @@
     clippy::indexing_slicing
 )]
 
-use super::rules::{LedgerView, MemoryLog, Mode, Status, check, signatures, status};
+use super::rules::{LedgerView, MemoryLog, Mode, Status, check, status};
+use super::testkit::*;
 use super::*;
-use compact_model::{Compact, SourceFile};
-
-const COMPACT: &str = include_str!("../../cli/tests/fixtures/base/compact.toml");
-const GB: &str = include_str!("../../cli/tests/fixtures/base/parties/GB.toml");
-const PL: &str = include_str!("../../cli/tests/fixtures/base/parties/PL.toml");
-const UA: &str = include_str!("../../cli/tests/fixtures/base/parties/UA.toml");
-const JP: &str = include_str!("../../cli/tests/fixtures/base/parties/JP.toml");
-const GB_UA: &str = include_str!("../../cli/tests/fixtures/base/agreements/gb-ua.toml");
-const JP_UA: &str = include_str!("../../cli/tests/fixtures/base/agreements/jp-ua.toml");
-const RATES: &str = include_str!("../../cli/tests/fixtures/base/rates.toml");
-
-struct Party {
-    signer: StandardSigner,
-    vkey: String,
-}
-
-fn party(code: &str, seed: u8) -> Party {
-    // Deterministic keys for tests: a fixed seed per party.
-    let sk = ed25519_dalek_free_key(code, seed);
-    Party {
-        signer: StandardSigner::new(&sk.0).unwrap(),
-        vkey: sk.1,
-    }
-}
-
-/// A C2SP key pair from a fixed 32-byte seed, written without ed25519-dalek: the signed-note
-/// crate derives the public key from the private key when it reads it.
-fn ed25519_dalek_free_key(name: &str, seed: u8) -> (String, String) {
-    let mut rng = SeedRng(seed as u64 + 1);
-    signed_note::generate_key(&mut rng, name)
-}
-
-/// A tiny deterministic RNG for tests (splitmix64).
-struct SeedRng(u64);
-impl rand_core::RngCore for SeedRng {
-    fn next_u32(&mut self) -> u32 {
-        self.next_u64() as u32
-    }
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn fill_bytes(&mut self, dest: &mut [u8]) {
-        for chunk in dest.chunks_mut(8) {
-            let v = self.next_u64().to_le_bytes();
-            chunk.copy_from_slice(&v[..chunk.len()]);
-        }
-    }
-    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
-        self.fill_bytes(dest);
-        Ok(())
-    }
-}
-impl rand_core::CryptoRng for SeedRng {}
-
-fn with_key(text: &str, vkey: &str, retired: Option<&str>) -> String {
-    let retired = retired
-        .map(|d| format!("retired_on = {d}\n"))
-        .unwrap_or_default();
-    format!("{text}\n[[keys]]\nkey = \"{vkey}\"\n{retired}")
-}
-
-struct World {
-    compact: Compact,
-    gb: Party,
-    ua: Party,
-    pl: Party,
-    jp: Party,
-}
-
-fn world_with(gb_retired: Option<&str>) -> World {
-    let (gb, ua, pl, jp) = (
-        party("GB", 1),
-        party("UA", 2),
-        party("PL", 3),
-        party("JP", 4),
-    );
-    let files = [
-        ("compact.toml", COMPACT.to_owned()),
-        ("parties/GB.toml", with_key(GB, &gb.vkey, gb_retired)),
-        ("parties/UA.toml", with_key(UA, &ua.vkey, None)),
-        ("parties/PL.toml", with_key(PL, &pl.vkey, None)),
-        ("parties/JP.toml", with_key(JP, &jp.vkey, None)),
-        ("agreements/gb-ua.toml", GB_UA.to_owned()),
-        ("agreements/jp-ua.toml", JP_UA.to_owned()),
-        ("rates.toml", RATES.to_owned()),
-    ]
-    .map(|(rel, text)| SourceFile {
-        rel: rel.into(),
-        display: rel.into(),
-        text,
-    });
-    let checked = compact_model::check(&files);
-    let compact = checked
-        .compact
-        .unwrap_or_else(|| panic!("{:?}", checked.diagnostics));
-    World {
-        compact,
-        gb,
-        ua,
-        pl,
-        jp,
-    }
-}
-
-fn world() -> World {
-    world_with(None)
-}
-
-fn time(s: &str) -> Timestamp {
-    s.parse().unwrap()
-}
-
-fn make(w: &World, who: &Party, author: &str, at: &str, payload: Payload) -> Statement {
-    Statement::sign(
-        Draft {
-            compact: w.compact.id.clone(),
-            author: author.into(),
-            time: time(at),
-            payload,
-        },
-        &who.signer,
-    )
-    .unwrap()
-}
-
-fn sign_agreement(w: &World, who: &Party, author: &str, id: &str) -> Statement {
-    let a = w.compact.agreement(id, None).unwrap();
-    make(
-        w,
-        who,
-        author,
-        "2024-02-01T10:00:00Z",
-        Payload::AgreementSign(AgreementSign {
-            agreement: id.into(),
-            version: a.version,
-            digest: compact_model::digest(a).unwrap(),
-        }),
-    )
-}
-
-fn report(w: &World, who: &Party, author: &str, commitment: &str, amount: &str) -> Statement {
-    make(
-        w,
-        who,
-        author,
-        "2024-07-01T09:00:00Z",
-        Payload::DeliveryReport(DeliveryReport {
-            commitment: commitment.into(),
-            amount: amount.into(),
-            date: "2024-06-30".parse().unwrap(),
-            reference: "ref-1".into(),
-            allocation: None,
-        }),
-    )
-}
-
-/// A log where GB and UA have signed gb-ua.
-fn signed_log(w: &World) -> MemoryLog {
-    let mut log = MemoryLog::default();
-    for (p, code) in [(&w.gb, "GB"), (&w.ua, "UA")] {
-        let s = sign_agreement(w, p, code, "gb-ua");
-        check(&s, &w.compact, &log, Mode::Append).unwrap();
-        log.entries.push(s);
-    }
-    log
-}
 
 fn refused(st: &Statement, w: &World, log: &MemoryLog) -> String {
     check(st, &w.compact, log, Mode::Append).unwrap_err().0
@@ -295,7 +126,7 @@ fn authors_may_speak_only_for_themselves() {
     for p in [(&w.jp, "JP"), (&w.ua, "UA")] {
         let s = sign_agreement(&w, p.0, p.1, "jp-ua");
         check(&s, &w.compact, &log, Mode::Append).unwrap();
-        log.entries.push(s);
+        log.push(s);
     }
     // A guarantor reporting on another guarantor's commitment.
     let s = report(&w, &w.jp, "JP", "gb-tranches", "500 shells");
@@ -303,7 +134,7 @@ fn authors_may_speak_only_for_themselves() {
     // A report, then a confirmation by anyone but the beneficiary.
     let r = report(&w, &w.gb, "GB", "gb-tranches", "500 shells");
     check(&r, &w.compact, &log, Mode::Append).unwrap();
-    log.entries.push(r);
+    log.push(r);
     let index = log.entries.len() as u64 - 1;
     let confirm = |who: &Party, author: &str, amount: Option<&str>| {
         make(
@@ -325,7 +156,7 @@ fn authors_may_speak_only_for_themselves() {
     // Partial confirmations may not exceed what was reported.
     let part = confirm(&w.ua, "UA", Some("300 shells"));
     check(&part, &w.compact, &log, Mode::Append).unwrap();
-    log.entries.push(part);
+    log.push(part);
     let too_much = confirm(&w.ua, "UA", Some("300 shells"));
     assert!(refused(&too_much, &w, &log).contains("would total 600, more than the 500 reported"));
     assert!(
@@ -341,11 +172,11 @@ fn deliveries_need_an_agreement_in_force_and_matching_units() {
     let s = report(&w, &w.gb, "GB", "gb-tranches", "500 shells");
     assert!(refused(&s, &w, &log).contains("is not signed by both parties"));
     let one = sign_agreement(&w, &w.gb, "GB", "gb-ua");
-    log.entries.push(one.clone());
+    log.push(one.clone());
     assert!(refused(&s, &w, &log).contains("is not signed by both parties"));
     // Signing twice is refused.
     assert!(refused(&one, &w, &log).contains("`GB` already signed `gb-ua` version 1"));
-    log.entries.push(sign_agreement(&w, &w.ua, "UA", "gb-ua"));
+    log.push(sign_agreement(&w, &w.ua, "UA", "gb-ua"));
     check(&s, &w.compact, &log, Mode::Append).unwrap();
     let wrong_unit = report(&w, &w.gb, "GB", "gb-tranches", "500 EUR");
     assert!(refused(&wrong_unit, &w, &log).contains("is counted in shells"));
@@ -408,22 +239,14 @@ fn agreement_status_follows_the_signatures() {
     let d = compact_model::digest(a).unwrap();
     let today: Date = "2025-01-01".parse().unwrap();
     let mut log = MemoryLog::default();
-    let st = |log: &MemoryLog, d: &str| {
-        status(
-            a,
-            d,
-            &signatures(&log.of_kind(Kind::AgreementSign).unwrap()),
-            None,
-            today,
-        )
-    };
+    let st = |log: &MemoryLog, d: &str| status(a, d, log.signatures(), None, today);
     assert_eq!(st(&log, &d), Status::Draft);
-    log.entries.push(sign_agreement(&w, &w.gb, "GB", "gb-ua"));
+    log.push(sign_agreement(&w, &w.gb, "GB", "gb-ua"));
     assert_eq!(st(&log, &d), Status::SignedByOne);
-    log.entries.push(sign_agreement(&w, &w.ua, "UA", "gb-ua"));
+    log.push(sign_agreement(&w, &w.ua, "UA", "gb-ua"));
     assert_eq!(st(&log, &d), Status::InForce);
     assert_eq!(st(&log, "0000"), Status::ChangedSinceSigning);
-    let sigs = signatures(&log.of_kind(Kind::AgreementSign).unwrap());
+    let sigs = log.signatures().clone();
     assert_eq!(
         status(a, &d, &sigs, None, "2034-01-12".parse().unwrap()),
         Status::Expired

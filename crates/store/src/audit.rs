@@ -1,0 +1,314 @@
+//! `compact verify`: an offline audit of a whole store.
+//!
+//! Streams the entries once, in order, holding O(log n) tree hashes and the few statements
+//! every check needs (agreement signatures, the accession): memory does not grow with the log.
+//! For each entry: it decodes and is in canonical form; its signature verifies with the key the
+//! author held at the time; its payload meets the rules against the compact and the entries
+//! before it; the stored tree hashes it created match its bytes. Every stored checkpoint's
+//! signature and root are checked against the recomputed tree, and so is every checkpoint the
+//! auditor brings: two checkpoints of one origin that cannot both be of this log are a fork.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use compact_log::{Frontier, Hash, hex_hash, leaf_hash, open_checkpoint, stored_hash_index};
+use compact_model::Compact;
+use compact_statement::rules::{Facts, LedgerView, Mode, Signatures, check};
+use compact_statement::{Kind, Statement};
+use jiff::civil::Date;
+
+use crate::{Store, StoreError};
+
+/// One thing wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// The entry concerned, if one.
+    pub entry: Option<u64>,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// The audit's findings.
+#[derive(Clone, Debug, Default)]
+pub struct Report {
+    /// Entries read.
+    pub entries: u64,
+    /// The size the latest stored checkpoint claims.
+    pub size: u64,
+    /// Checkpoints checked (stored and given).
+    pub checkpoints: usize,
+    /// The recomputed root of all entries read.
+    pub root: Option<String>,
+    /// Every problem found, in order.
+    pub problems: Vec<Problem>,
+}
+
+impl Report {
+    fn add(&mut self, entry: Option<u64>, message: String) {
+        self.problems.push(Problem { entry, message });
+    }
+
+    /// True when nothing is wrong.
+    pub fn ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// A checkpoint the auditor brings: a name (its file) and the note.
+#[derive(Clone, Debug)]
+pub struct GivenCheckpoint {
+    /// Where it came from, for the report.
+    pub name: String,
+    /// The signed note.
+    pub note: Vec<u8>,
+}
+
+/// The log as of entry `before`, for the rules: nothing at or after it is visible.
+struct AuditView<'a, S: Store> {
+    store: &'a S,
+    before: u64,
+    facts: &'a Facts,
+}
+
+impl<S: Store> LedgerView for AuditView<'_, S> {
+    fn entry(&self, index: u64) -> Result<Option<Statement>, String> {
+        if index >= self.before {
+            return Ok(None);
+        }
+        match self.store.entry(index).map_err(|e| e.to_string())? {
+            Some(b) => Statement::decode(&b)
+                .map(Some)
+                .map_err(|e| format!("entry {index}: {e}")),
+            None => Ok(None),
+        }
+    }
+    fn signatures(&self) -> &Signatures {
+        &self.facts.signatures
+    }
+    fn accession(&self) -> Option<Date> {
+        self.facts.accession
+    }
+    fn referring(&self, index: u64, kind: Kind) -> Result<Vec<(u64, Statement)>, String> {
+        let mut out = Vec::new();
+        for (i, b) in self
+            .store
+            .referring(index, kind)
+            .map_err(|e| e.to_string())?
+        {
+            if i < self.before {
+                out.push((
+                    i,
+                    Statement::decode(&b).map_err(|e| format!("entry {i}: {e}"))?,
+                ));
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Audits `store` against `compact`, with the checkpoints the auditor brings. `progress` is
+/// called with the number of entries read so far.
+pub fn audit<S: Store>(
+    store: &S,
+    compact: &Compact,
+    given: &[GivenCheckpoint],
+    progress: &mut dyn FnMut(u64),
+) -> Result<Report, StoreError> {
+    let mut report = Report::default();
+    let origin = store.origin()?;
+    if origin != compact.id {
+        report.add(
+            None,
+            format!(
+                "the store holds the log of `{origin}`, not of `{}`",
+                compact.id
+            ),
+        );
+        return Ok(report);
+    }
+    let Some(vkey) = compact.operator_key.as_deref() else {
+        report.add(
+            None,
+            "compact.toml names no operator key ([log] operator_key): checkpoints cannot be verified".into(),
+        );
+        return Ok(report);
+    };
+
+    // Checkpoints: stored ones, then the auditor's. Sizes whose roots we must recompute.
+    let mut wanted: BTreeMap<u64, Vec<(String, Hash)>> = BTreeMap::new();
+    for (size, note) in store.checkpoints()? {
+        report.checkpoints += 1;
+        match open_checkpoint(&note, vkey, &compact.id) {
+            Ok(cp) if cp.size == size => wanted
+                .entry(size)
+                .or_default()
+                .push((format!("stored checkpoint of size {size}"), cp.root)),
+            Ok(cp) => report.add(
+                None,
+                format!(
+                    "stored checkpoint filed under size {size} says size {}",
+                    cp.size
+                ),
+            ),
+            Err(e) => report.add(None, format!("stored checkpoint of size {size}: {e}")),
+        }
+        report.size = report.size.max(size);
+    }
+    for g in given {
+        report.checkpoints += 1;
+        match open_checkpoint(&g.note, vkey, &compact.id) {
+            Ok(cp) => wanted
+                .entry(cp.size)
+                .or_default()
+                .push((format!("checkpoint {}", g.name), cp.root)),
+            Err(e) => report.add(None, format!("checkpoint {}: {e}", g.name)),
+        }
+    }
+    // Two checkpoints of one size with different roots are a fork, whatever the store holds.
+    for (size, list) in &wanted {
+        if let Some((first_name, first_root)) = list.first() {
+            for (name, root) in list.iter().skip(1) {
+                if root != first_root {
+                    report.add(
+                        None,
+                        format!(
+                            "fork: {first_name} and {name} are both of size {size} with different roots ({} and {})",
+                            hex_hash(first_root),
+                            hex_hash(root)
+                        ),
+                    );
+                }
+            }
+        }
+    }
+
+    let mut frontier = Frontier::default();
+    let mut facts = Facts::default();
+    let mut next = 0u64;
+    let mut tree_broken = false;
+    let mut failure: Option<StoreError> = None;
+    let mut roots_checked = BTreeSet::new();
+    store.scan(0, &mut |index, leaf| {
+        if index != next {
+            report.add(
+                Some(next),
+                format!("entry {next} is missing: the store skips from entry {next} to entry {index}"),
+            );
+            tree_broken = true;
+            next = index;
+        }
+        next += 1;
+        let h = leaf_hash(leaf);
+        // The tree: the hashes this entry creates must be the ones stored.
+        if !tree_broken {
+            let n = frontier.size();
+            let created = frontier.push(h);
+            let start = stored_hash_index(0, n);
+            let indexes: Vec<u64> = (start..start + created.len() as u64).collect();
+            match store.hashes(&indexes) {
+                Ok(stored) => {
+                    if stored.first() != created.first() {
+                        report.add(
+                            Some(index),
+                            format!("entry {index} was changed after it was logged: its bytes do not hash to the leaf hash stored for it"),
+                        );
+                        tree_broken = true;
+                    } else if stored != created {
+                        report.add(
+                            Some(index),
+                            format!("the tree hashes stored with entry {index} do not match the entries before it (a changed, removed or reordered entry)"),
+                        );
+                        tree_broken = true;
+                    }
+                }
+                Err(e) => {
+                    report.add(Some(index), format!("entry {index}: {e}"));
+                    tree_broken = true;
+                }
+            }
+            if let Some(list) = wanted.get(&frontier.size()) {
+                let root = frontier.root();
+                roots_checked.insert(frontier.size());
+                for (name, signed) in list {
+                    if *signed != root {
+                        report.add(
+                            None,
+                            format!(
+                                "{name} does not match the log: it signs root {}, the first {} entries hash to {}{}",
+                                hex_hash(signed),
+                                frontier.size(),
+                                hex_hash(&root),
+                                if name.starts_with("stored") { "" } else { " (a fork, or a rewritten log)" }
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+        // The statement.
+        match Statement::decode(leaf) {
+            Err(e) => report.add(Some(index), format!("entry {index} does not decode: {e}")),
+            Ok(st) => {
+                if st.leaf != leaf {
+                    report.add(Some(index), format!("entry {index} is not in canonical form"));
+                }
+                match store.find_leaf(&h) {
+                    Ok(Some(other)) if other != index => report.add(
+                        Some(index),
+                        format!("entry {index} duplicates entry {other}"),
+                    ),
+                    Ok(_) => {}
+                    Err(e) => failure = Some(e),
+                }
+                let view = AuditView {
+                    store,
+                    before: index,
+                    facts: &facts,
+                };
+                if let Err(r) = check(&st, compact, &view, Mode::Audit) {
+                    report.add(Some(index), format!("entry {index} ({} by {}): {r}", st.kind().as_str(), st.author));
+                }
+                facts.note(index, &st);
+            }
+        }
+        if next.is_multiple_of(4096) {
+            progress(next);
+        }
+        failure.is_none()
+    })?;
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    progress(next);
+    report.entries = next;
+    if !tree_broken {
+        report.root = Some(hex_hash(&frontier.root()));
+    }
+    if next < report.size {
+        report.add(
+            Some(next),
+            format!(
+                "the store holds {next} entries, but its latest checkpoint covers {}: entries were removed",
+                report.size
+            ),
+        );
+    } else if next > report.size {
+        report.add(
+            Some(report.size),
+            format!(
+                "the store holds {next} entries, but its latest checkpoint covers only {}: entries were added outside the log",
+                report.size
+            ),
+        );
+    }
+    for (size, list) in &wanted {
+        if *size > next || (*size > 0 && !roots_checked.contains(size) && !tree_broken) {
+            for (name, _) in list {
+                report.add(
+                    None,
+                    format!("{name} is of size {size}, beyond the {next} entries this store holds: the log was truncated, or the checkpoint is of a fork"),
+                );
+            }
+        }
+    }
+    Ok(report)
+}

@@ -1,0 +1,393 @@
+//! Where the log lives, and how statements get in and are audited.
+//!
+//! - [`Store`]: the storage contract. Entries (the exact leaf bytes, with their kind, author
+//!   and the entry they refer to), the tree's stored hashes, and signed checkpoints. A batch is
+//!   written in one transaction and acknowledged only once durable. [`sqlite::SqliteStore`] is
+//!   the embedded implementation; a PostgreSQL one implements the same trait.
+//! - [`Ledger`]: appends statements. Every statement is decoded, its signature and payload
+//!   checked against the compact and the log ([`compact_statement::rules`]), refused as a
+//!   duplicate if its bytes are already logged; then hashed into the tree, written with a new
+//!   signed checkpoint. A batch is all or nothing.
+//! - [`audit`]: replays a whole store offline, streaming, and reports every problem.
+
+pub mod audit;
+pub mod sqlite;
+
+use std::collections::BTreeMap;
+
+use compact_log::{
+    Hash, HashReader, hashes_to_store, leaf_hash, sign_checkpoint, stored_hash_index, tree_hash,
+};
+use compact_model::Compact;
+use compact_statement::rules::{Facts, LedgerView, Mode, Signatures, check};
+use compact_statement::{Kind, Statement};
+use jiff::civil::Date;
+use signed_note::StandardSigner;
+
+/// The store format written in `meta`.
+pub const STORE_FORMAT: &str = "compact-store/1";
+/// Statements per transaction when importing.
+pub const BATCH_DEFAULT: usize = 1000;
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database could not be used.
+    #[error("{0}")]
+    Database(String),
+    /// The file is not a compact store (foreign, truncated or of another compact).
+    #[error("{0}")]
+    NotAStore(String),
+    /// Stored data that contradicts itself.
+    #[error("{0}")]
+    Corrupt(String),
+}
+
+/// One entry to write.
+#[derive(Clone, Debug)]
+pub struct NewEntry {
+    /// The exact canonical bytes of the signed statement.
+    pub leaf: Vec<u8>,
+    /// RFC 6962 leaf hash.
+    pub leaf_hash: Hash,
+    /// Statement kind.
+    pub kind: Kind,
+    /// Author party code.
+    pub author: String,
+    /// The entry the statement refers to, if any.
+    pub reference: Option<u64>,
+}
+
+/// What one transaction writes.
+#[derive(Clone, Debug)]
+pub struct Batch {
+    /// Index of the first entry (the store's size before).
+    pub first_index: u64,
+    /// The entries, in order.
+    pub entries: Vec<NewEntry>,
+    /// Index of the first stored hash.
+    pub first_hash: u64,
+    /// The stored hashes the entries create, in order.
+    pub hashes: Vec<Hash>,
+    /// Tree size after the batch.
+    pub size: u64,
+    /// The signed checkpoint of that size.
+    pub checkpoint: Vec<u8>,
+}
+
+/// A stored entry: index and leaf bytes.
+pub type Entry = (u64, Vec<u8>);
+
+/// The storage contract. Implementations keep batches atomic and durable and never rewrite
+/// an entry.
+pub trait Store {
+    /// The compact id the store was created for (the log's origin).
+    fn origin(&self) -> Result<String, StoreError>;
+    /// Number of entries.
+    fn size(&self) -> Result<u64, StoreError>;
+    /// The leaf at `index`.
+    fn entry(&self, index: u64) -> Result<Option<Vec<u8>>, StoreError>;
+    /// The index of the entry with this leaf hash.
+    fn find_leaf(&self, hash: &Hash) -> Result<Option<u64>, StoreError>;
+    /// Entries of one kind, in order (for the rare kinds).
+    fn of_kind(&self, kind: Kind) -> Result<Vec<Entry>, StoreError>;
+    /// Entries of `kind` that refer to entry `index`, in order.
+    fn referring(&self, index: u64, kind: Kind) -> Result<Vec<Entry>, StoreError>;
+    /// Stored hashes by index.
+    fn hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, StoreError>;
+    /// Calls `f` on every entry from `from`, in index order, as stored (gaps and all): stops
+    /// early when `f` returns false.
+    fn scan(&self, from: u64, f: &mut dyn FnMut(u64, &[u8]) -> bool) -> Result<(), StoreError>;
+    /// Calls `f` on every stored hash in index order.
+    fn scan_hashes(&self, f: &mut dyn FnMut(u64, Hash) -> bool) -> Result<(), StoreError>;
+    /// Writes a batch in one durable transaction.
+    fn append(&mut self, batch: &Batch) -> Result<(), StoreError>;
+    /// The latest checkpoint: (size, signed note).
+    fn latest_checkpoint(&self) -> Result<Option<(u64, Vec<u8>)>, StoreError>;
+    /// Every stored checkpoint, by size.
+    fn checkpoints(&self) -> Result<Vec<(u64, Vec<u8>)>, StoreError>;
+}
+
+/// Reads stored hashes from a store for the tree functions.
+pub struct StoreHashes<'a, S: Store + ?Sized>(pub &'a S);
+
+impl<S: Store + ?Sized> std::fmt::Debug for StoreHashes<'_, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StoreHashes")
+    }
+}
+
+impl<S: Store + ?Sized> HashReader for StoreHashes<'_, S> {
+    fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, compact_log::TreeReadError> {
+        self.0
+            .hashes(indexes)
+            .map_err(|_| compact_log::TreeReadError::IndexesNotInTree)
+    }
+}
+
+/// Why a statement or batch was not appended.
+#[derive(Debug, thiserror::Error)]
+pub enum AppendError {
+    /// Statement `position` (0-based, in the input) was refused; nothing was written.
+    #[error("statement {position}: {reason}")]
+    Refused {
+        /// Position in the input.
+        position: usize,
+        /// Why.
+        reason: String,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The log's mathematics or the checkpoint failed.
+    #[error("{0}")]
+    Log(String),
+}
+
+/// The log of a compact over a store: appends checked statements.
+pub struct Ledger<'c, S: Store> {
+    store: S,
+    compact: &'c Compact,
+    facts: Facts,
+}
+
+impl<S: Store> std::fmt::Debug for Ledger<'_, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ledger")
+            .field("compact", &self.compact.id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Statements of a batch not yet written, indexed for the rules.
+#[derive(Default)]
+struct Pending {
+    statements: Vec<Statement>,
+    /// (referred entry, kind) to positions in `statements`.
+    refs: BTreeMap<(u64, Kind), Vec<usize>>,
+}
+
+/// A view of the store plus statements not yet written.
+struct Overlay<'a, S: Store> {
+    store: &'a S,
+    base: u64,
+    pending: &'a Pending,
+    facts: &'a Facts,
+}
+
+fn decode_stored(index: u64, bytes: &[u8]) -> Result<Statement, String> {
+    Statement::decode(bytes).map_err(|e| format!("stored entry {index} does not decode: {e}"))
+}
+
+impl<S: Store> LedgerView for Overlay<'_, S> {
+    fn entry(&self, index: u64) -> Result<Option<Statement>, String> {
+        if index >= self.base {
+            let i = usize::try_from(index - self.base).map_err(|e| e.to_string())?;
+            return Ok(self.pending.statements.get(i).cloned());
+        }
+        match self.store.entry(index).map_err(|e| e.to_string())? {
+            Some(b) => decode_stored(index, &b).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn signatures(&self) -> &Signatures {
+        &self.facts.signatures
+    }
+
+    fn accession(&self) -> Option<Date> {
+        self.facts.accession
+    }
+
+    fn referring(&self, index: u64, kind: Kind) -> Result<Vec<(u64, Statement)>, String> {
+        let mut out = Vec::new();
+        if index < self.base {
+            for (i, b) in self
+                .store
+                .referring(index, kind)
+                .map_err(|e| e.to_string())?
+            {
+                out.push((i, decode_stored(i, &b)?));
+            }
+        }
+        for p in self.pending.refs.get(&(index, kind)).into_iter().flatten() {
+            if let Some(st) = self.pending.statements.get(*p) {
+                out.push((self.base + *p as u64, st.clone()));
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The facts (signatures, accession) of what `store` holds.
+pub fn stored_facts<S: Store + ?Sized>(store: &S) -> Result<Facts, StoreError> {
+    let mut facts = Facts::default();
+    for kind in [Kind::AgreementSign, Kind::AccessionDeclare] {
+        for (i, b) in store.of_kind(kind)? {
+            let st = Statement::decode(&b).map_err(|e| {
+                StoreError::Corrupt(format!("stored entry {i} does not decode: {e}"))
+            })?;
+            facts.note(i, &st);
+        }
+    }
+    Ok(facts)
+}
+
+/// Stored hashes plus hashes of a batch being built.
+struct PendingHashes<'a, S: Store> {
+    store: &'a S,
+    pending: BTreeMap<u64, Hash>,
+}
+
+impl<S: Store> HashReader for PendingHashes<'_, S> {
+    fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, compact_log::TreeReadError> {
+        let missing: Vec<u64> = indexes
+            .iter()
+            .copied()
+            .filter(|i| !self.pending.contains_key(i))
+            .collect();
+        let stored = self
+            .store
+            .hashes(&missing)
+            .map_err(|_| compact_log::TreeReadError::IndexesNotInTree)?;
+        let from_store: BTreeMap<u64, Hash> = missing.into_iter().zip(stored).collect();
+        indexes
+            .iter()
+            .map(|i| {
+                self.pending
+                    .get(i)
+                    .or_else(|| from_store.get(i))
+                    .copied()
+                    .ok_or(compact_log::TreeReadError::IndexesNotInTree)
+            })
+            .collect()
+    }
+}
+
+impl<'c, S: Store> Ledger<'c, S> {
+    /// The ledger of `compact` over `store`. The store must have been created for this compact.
+    pub fn open(store: S, compact: &'c Compact) -> Result<Self, StoreError> {
+        let origin = store.origin()?;
+        if origin != compact.id {
+            return Err(StoreError::NotAStore(format!(
+                "the store holds the log of `{origin}`, not of `{}`",
+                compact.id
+            )));
+        }
+        let facts = stored_facts(&store)?;
+        Ok(Ledger {
+            store,
+            compact,
+            facts,
+        })
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The compact.
+    pub fn compact(&self) -> &Compact {
+        self.compact
+    }
+
+    /// The signatures and accession the log holds.
+    pub fn facts(&self) -> &Facts {
+        &self.facts
+    }
+
+    /// Checks `statements` as if appended in order, and builds the batch that would append
+    /// them. Writes nothing.
+    pub fn prepare(
+        &self,
+        statements: &[Statement],
+        operator: &StandardSigner,
+    ) -> Result<Batch, AppendError> {
+        let base = self.store.size()?;
+        let mut seen = BTreeMap::new();
+        let mut pending = Pending::default();
+        let mut facts = self.facts.clone();
+        for (position, st) in statements.iter().enumerate() {
+            let view = Overlay {
+                store: &self.store,
+                base,
+                pending: &pending,
+                facts: &facts,
+            };
+            let refused = |reason: String| AppendError::Refused { position, reason };
+            let h = leaf_hash(&st.leaf);
+            if let Some(i) = self.store.find_leaf(&h)? {
+                return Err(refused(format!(
+                    "a duplicate of entry {i}: the same statement is already in the log"
+                )));
+            }
+            if let Some(p) = seen.insert(h.0, position) {
+                return Err(refused(format!(
+                    "a duplicate of statement {p} of this batch"
+                )));
+            }
+            check(st, self.compact, &view, Mode::Append).map_err(|r| refused(r.0))?;
+            facts.note(base + position as u64, st);
+            if let Some(r) = st.payload.reference() {
+                pending
+                    .refs
+                    .entry((r, st.kind()))
+                    .or_default()
+                    .push(position);
+            }
+            pending.statements.push(st.clone());
+        }
+        let mut hashes = PendingHashes {
+            store: &self.store,
+            pending: BTreeMap::new(),
+        };
+        let mut entries = Vec::with_capacity(statements.len());
+        let mut new_hashes = Vec::new();
+        for (i, st) in statements.iter().enumerate() {
+            let n = base + i as u64;
+            let h = leaf_hash(&st.leaf);
+            let created =
+                hashes_to_store(n, h, &hashes).map_err(|e| AppendError::Log(e.to_string()))?;
+            let start = stored_hash_index(0, n);
+            for (k, x) in created.iter().enumerate() {
+                hashes.pending.insert(start + k as u64, *x);
+            }
+            new_hashes.extend(created);
+            entries.push(NewEntry {
+                leaf: st.leaf.clone(),
+                leaf_hash: h,
+                kind: st.kind(),
+                author: st.author.clone(),
+                reference: st.payload.reference(),
+            });
+        }
+        let size = base + statements.len() as u64;
+        let root = tree_hash(size, &hashes).map_err(|e| AppendError::Log(e.to_string()))?;
+        let checkpoint = sign_checkpoint(&self.compact.id, size, root, operator)
+            .map_err(|e| AppendError::Log(e.to_string()))?;
+        Ok(Batch {
+            first_index: base,
+            entries,
+            first_hash: stored_hash_index(0, base),
+            hashes: new_hashes,
+            size,
+            checkpoint,
+        })
+    }
+
+    /// Checks and appends `statements` as one durable batch with a new checkpoint. All or
+    /// nothing. Returns the index of the first.
+    pub fn append(
+        &mut self,
+        statements: &[Statement],
+        operator: &StandardSigner,
+    ) -> Result<u64, AppendError> {
+        let batch = self.prepare(statements, operator)?;
+        self.store.append(&batch)?;
+        for (i, st) in statements.iter().enumerate() {
+            self.facts.note(batch.first_index + i as u64, st);
+        }
+        Ok(batch.first_index)
+    }
+}

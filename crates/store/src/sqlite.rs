@@ -1,0 +1,336 @@
+//! The embedded store: one SQLite file.
+//!
+//! WAL journal with `synchronous = FULL`: a batch's commit returns only once it is on disk.
+//! Tables: `meta` (format, origin), `entries` (index, leaf, leaf hash, kind, author,
+//! reference), `hashes` (the tree's stored hashes by index), `checkpoints` (size, note).
+
+use std::path::Path;
+
+use compact_log::Hash;
+use compact_statement::Kind;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+
+use crate::{Batch, Entry, STORE_FORMAT, Store, StoreError};
+
+/// A compact log in one SQLite file.
+#[derive(Debug)]
+pub struct SqliteStore {
+    conn: Connection,
+}
+
+fn db(e: rusqlite::Error) -> StoreError {
+    match e {
+        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::NotADatabase => {
+            StoreError::NotAStore(
+                "not a compact store: the file is not an SQLite database (truncated or foreign)"
+                    .into(),
+            )
+        }
+        other => StoreError::Database(other.to_string()),
+    }
+}
+
+const SCHEMA: &str = "
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE entries (
+  idx INTEGER PRIMARY KEY,
+  leaf BLOB NOT NULL,
+  leaf_hash BLOB NOT NULL UNIQUE,
+  kind TEXT NOT NULL,
+  author TEXT NOT NULL,
+  ref INTEGER
+);
+CREATE INDEX entries_kind ON entries (kind) WHERE kind IN ('agreement.sign', 'accession.declare', 'attack.declare', 'threat.level');
+CREATE INDEX entries_ref ON entries (ref, kind) WHERE ref IS NOT NULL;
+CREATE TABLE hashes (idx INTEGER PRIMARY KEY, hash BLOB NOT NULL);
+CREATE TABLE checkpoints (size INTEGER PRIMARY KEY, note BLOB NOT NULL);
+";
+
+fn pragmas(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+    )
+    .map_err(db)?;
+    conn.busy_timeout(std::time::Duration::from_secs(30))
+        .map_err(db)?;
+    Ok(())
+}
+
+fn to_i64(n: u64) -> Result<i64, StoreError> {
+    i64::try_from(n).map_err(|_| StoreError::Database(format!("index {n} out of range")))
+}
+
+fn to_u64(n: i64) -> Result<u64, StoreError> {
+    u64::try_from(n).map_err(|_| StoreError::Corrupt(format!("negative index {n} in the store")))
+}
+
+fn hash_of(bytes: Vec<u8>, what: &str) -> Result<Hash, StoreError> {
+    let arr: [u8; 32] = bytes
+        .try_into()
+        .map_err(|_| StoreError::Corrupt(format!("{what} is not 32 bytes")))?;
+    Ok(Hash(arr))
+}
+
+impl SqliteStore {
+    /// Creates a new store for the compact `origin` at `path`. Refuses an existing file.
+    pub fn create(path: &Path, origin: &str) -> Result<Self, StoreError> {
+        if path.exists() {
+            return Err(StoreError::Database(format!(
+                "{} already exists: a store is created once",
+                path.display()
+            )));
+        }
+        let conn = Connection::open(path).map_err(db)?;
+        pragmas(&conn)?;
+        let tx = conn.unchecked_transaction().map_err(db)?;
+        tx.execute_batch(SCHEMA).map_err(db)?;
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('format', ?1), ('origin', ?2)",
+            params![STORE_FORMAT, origin],
+        )
+        .map_err(db)?;
+        tx.commit().map_err(db)?;
+        Ok(SqliteStore { conn })
+    }
+
+    /// Opens an existing store; refuses a file that is not one.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if !path.exists() {
+            return Err(StoreError::NotAStore(format!(
+                "no store at {}: run `compact init` first",
+                path.display()
+            )));
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(db)?;
+        pragmas(&conn)?;
+        let format: Option<String> = conn
+            .query_row("SELECT value FROM meta WHERE key = 'format'", [], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(|e| match db(e) {
+                StoreError::Database(m) if m.contains("no such table") => StoreError::NotAStore(
+                    "not a compact store: an SQLite database without the store's tables".into(),
+                ),
+                other => other,
+            })?;
+        match format.as_deref() {
+            Some(STORE_FORMAT) => Ok(SqliteStore { conn }),
+            Some(other) => Err(StoreError::NotAStore(format!(
+                "store format `{other}` is not `{STORE_FORMAT}`"
+            ))),
+            None => Err(StoreError::NotAStore(
+                "not a compact store: no format recorded".into(),
+            )),
+        }
+    }
+
+    /// The connection, for tests that tamper with the file as an attacker would.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    fn entries_query(&self, sql: &str, p: impl rusqlite::Params) -> Result<Vec<Entry>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(sql).map_err(db)?;
+        let rows = stmt
+            .query_map(p, |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))
+            .map_err(db)?;
+        rows.map(|r| {
+            let (i, b) = r.map_err(db)?;
+            Ok((to_u64(i)?, b))
+        })
+        .collect()
+    }
+}
+
+impl Store for SqliteStore {
+    fn origin(&self) -> Result<String, StoreError> {
+        self.conn
+            .query_row("SELECT value FROM meta WHERE key = 'origin'", [], |r| {
+                r.get(0)
+            })
+            .map_err(db)
+    }
+
+    fn size(&self) -> Result<u64, StoreError> {
+        let n: i64 = self
+            .conn
+            .query_row("SELECT COALESCE(MAX(size), 0) FROM checkpoints", [], |r| {
+                r.get(0)
+            })
+            .map_err(db)?;
+        to_u64(n)
+    }
+
+    fn entry(&self, index: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT leaf FROM entries WHERE idx = ?1")
+            .map_err(db)?;
+        stmt.query_row([to_i64(index)?], |r| r.get(0))
+            .optional()
+            .map_err(db)
+    }
+
+    fn find_leaf(&self, hash: &Hash) -> Result<Option<u64>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT idx FROM entries WHERE leaf_hash = ?1")
+            .map_err(db)?;
+        let i: Option<i64> = stmt
+            .query_row([hash.0.as_slice()], |r| r.get(0))
+            .optional()
+            .map_err(db)?;
+        i.map(to_u64).transpose()
+    }
+
+    fn of_kind(&self, kind: Kind) -> Result<Vec<Entry>, StoreError> {
+        self.entries_query(
+            "SELECT idx, leaf FROM entries WHERE kind = ?1 ORDER BY idx",
+            [kind.as_str()],
+        )
+    }
+
+    fn referring(&self, index: u64, kind: Kind) -> Result<Vec<Entry>, StoreError> {
+        self.entries_query(
+            "SELECT idx, leaf FROM entries WHERE ref = ?1 AND kind = ?2 ORDER BY idx",
+            params![to_i64(index)?, kind.as_str()],
+        )
+    }
+
+    fn hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT hash FROM hashes WHERE idx = ?1")
+            .map_err(db)?;
+        indexes
+            .iter()
+            .map(|i| {
+                let h: Option<Vec<u8>> = stmt
+                    .query_row([to_i64(*i)?], |r| r.get(0))
+                    .optional()
+                    .map_err(db)?;
+                let h =
+                    h.ok_or_else(|| StoreError::Corrupt(format!("stored hash {i} is missing")))?;
+                hash_of(h, &format!("stored hash {i}"))
+            })
+            .collect()
+    }
+
+    fn scan(&self, from: u64, f: &mut dyn FnMut(u64, &[u8]) -> bool) -> Result<(), StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT idx, leaf FROM entries WHERE idx >= ?1 ORDER BY idx")
+            .map_err(db)?;
+        let mut rows = stmt.query([to_i64(from)?]).map_err(db)?;
+        while let Some(row) = rows.next().map_err(db)? {
+            let i: i64 = row.get(0).map_err(db)?;
+            let leaf = row
+                .get_ref(1)
+                .map_err(db)?
+                .as_blob()
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            if !f(to_u64(i)?, leaf) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn scan_hashes(&self, f: &mut dyn FnMut(u64, Hash) -> bool) -> Result<(), StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT idx, hash FROM hashes ORDER BY idx")
+            .map_err(db)?;
+        let mut rows = stmt.query([]).map_err(db)?;
+        while let Some(row) = rows.next().map_err(db)? {
+            let i: i64 = row.get(0).map_err(db)?;
+            let h: Vec<u8> = row.get(1).map_err(db)?;
+            let i = to_u64(i)?;
+            if !f(i, hash_of(h, &format!("stored hash {i}"))?) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn append(&mut self, batch: &Batch) -> Result<(), StoreError> {
+        let tx = self.conn.transaction().map_err(db)?;
+        {
+            let size: i64 = tx
+                .query_row("SELECT COALESCE(MAX(size), 0) FROM checkpoints", [], |r| {
+                    r.get(0)
+                })
+                .map_err(db)?;
+            if to_u64(size)? != batch.first_index {
+                return Err(StoreError::Database(format!(
+                    "the log grew meanwhile: size {size}, the batch starts at {}",
+                    batch.first_index
+                )));
+            }
+            let mut ins = tx
+                .prepare_cached("INSERT INTO entries (idx, leaf, leaf_hash, kind, author, ref) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+                .map_err(db)?;
+            for (k, e) in batch.entries.iter().enumerate() {
+                let r = e.reference.map(to_i64).transpose()?;
+                ins.execute(params![
+                    to_i64(batch.first_index + k as u64)?,
+                    e.leaf,
+                    e.leaf_hash.0.as_slice(),
+                    e.kind.as_str(),
+                    e.author,
+                    r
+                ])
+                .map_err(db)?;
+            }
+            let mut ins = tx
+                .prepare_cached("INSERT INTO hashes (idx, hash) VALUES (?1, ?2)")
+                .map_err(db)?;
+            for (k, h) in batch.hashes.iter().enumerate() {
+                ins.execute(params![
+                    to_i64(batch.first_hash + k as u64)?,
+                    h.0.as_slice()
+                ])
+                .map_err(db)?;
+            }
+            tx.execute(
+                "INSERT INTO checkpoints (size, note) VALUES (?1, ?2)",
+                params![to_i64(batch.size)?, batch.checkpoint],
+            )
+            .map_err(db)?;
+        }
+        tx.commit().map_err(db)
+    }
+
+    fn latest_checkpoint(&self) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
+        let row: Option<(i64, Vec<u8>)> = self
+            .conn
+            .query_row(
+                "SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(db)?;
+        row.map(|(s, n)| Ok((to_u64(s)?, n))).transpose()
+    }
+
+    fn checkpoints(&self) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT size, note FROM checkpoints ORDER BY size")
+            .map_err(db)?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))
+            .map_err(db)?;
+        rows.map(|r| {
+            let (s, n) = r.map_err(db)?;
+            Ok((to_u64(s)?, n))
+        })
+        .collect()
+    }
+}

@@ -1,0 +1,278 @@
+//! The ledger over the embedded store: appends, refusals, durability, tampering, forks.
+
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use compact_log::{
+    open_checkpoint, prove_consistency, prove_inclusion, verify_consistency, verify_inclusion,
+};
+use compact_statement::testkit::*;
+use compact_statement::{DeliveryConfirm, Payload, Statement};
+use compact_store::audit::{GivenCheckpoint, audit};
+use compact_store::sqlite::SqliteStore;
+use compact_store::{AppendError, Ledger, Store, StoreHashes};
+
+fn fresh(dir: &std::path::Path, w: &World) -> SqliteStore {
+    SqliteStore::create(&dir.join("log.sqlite"), &w.compact.id).unwrap()
+}
+
+/// Signs gb-ua by both parties, reports a delivery and confirms it: 4 entries.
+fn populate(ledger: &mut Ledger<'_, SqliteStore>, w: &World) {
+    let sign_gb = sign_agreement(w, &w.gb, "GB", "gb-ua");
+    let sign_ua = sign_agreement(w, &w.ua, "UA", "gb-ua");
+    ledger.append(&[sign_gb], &w.operator.signer).unwrap();
+    ledger.append(&[sign_ua], &w.operator.signer).unwrap();
+    let r = report(w, &w.gb, "GB", "gb-tranches", "500 shells");
+    let index = ledger.append(&[r], &w.operator.signer).unwrap();
+    let c = make(
+        w,
+        &w.ua,
+        "UA",
+        "2024-07-02T00:00:00Z",
+        Payload::DeliveryConfirm(DeliveryConfirm {
+            report: index,
+            amount: None,
+            date: "2024-07-02".parse().unwrap(),
+        }),
+    );
+    ledger.append(&[c], &w.operator.signer).unwrap();
+}
+
+fn audit_ok(store: &SqliteStore, w: &World) -> compact_store::audit::Report {
+    audit(store, &w.compact, &[], &mut |_| {}).unwrap()
+}
+
+#[test]
+fn appended_statements_survive_a_restart_and_verify() {
+    let w = world();
+    let dir = tempfile::tempdir().unwrap();
+    let mut ledger = Ledger::open(fresh(dir.path(), &w), &w.compact).unwrap();
+    populate(&mut ledger, &w);
+    drop(ledger);
+
+    let store = SqliteStore::open(&dir.path().join("log.sqlite")).unwrap();
+    assert_eq!(store.size().unwrap(), 4);
+    let report = audit_ok(&store, &w);
+    assert!(report.ok(), "{:?}", report.problems);
+    assert_eq!(report.entries, 4);
+    assert_eq!(report.checkpoints, 4);
+
+    // Proofs from the store verify against its latest checkpoint.
+    let (size, note) = store.latest_checkpoint().unwrap().unwrap();
+    let cp = open_checkpoint(
+        &note,
+        w.compact.operator_key.as_deref().unwrap(),
+        "test-compact",
+    )
+    .unwrap();
+    assert_eq!(cp.size, size);
+    for i in 0..size {
+        verify_inclusion(
+            &prove_inclusion(i, size, &StoreHashes(&store)).unwrap(),
+            &cp,
+        )
+        .unwrap();
+    }
+    verify_consistency(
+        &prove_consistency(2, size, &StoreHashes(&store)).unwrap(),
+        &cp,
+    )
+    .unwrap();
+}
+
+#[test]
+fn refusals_write_nothing() {
+    let w = world();
+    let dir = tempfile::tempdir().unwrap();
+    let mut ledger = Ledger::open(fresh(dir.path(), &w), &w.compact).unwrap();
+    populate(&mut ledger, &w);
+    // A replay: identical bytes.
+    let first = Statement::decode(&ledger.store().entry(2).unwrap().unwrap()).unwrap();
+    let err = ledger.append(&[first], &w.operator.signer).unwrap_err();
+    assert!(err.to_string().contains("a duplicate of entry 2"), "{err}");
+    // A batch with one bad statement writes none of it.
+    let good = report(&w, &w.gb, "GB", "gb-once", "1e6 GBP");
+    let bad = report(&w, &w.jp, "JP", "gb-once", "1e6 GBP");
+    let err = ledger.append(&[good, bad], &w.operator.signer).unwrap_err();
+    assert!(
+        matches!(err, AppendError::Refused { position: 1, .. }),
+        "{err}"
+    );
+    assert_eq!(ledger.store().size().unwrap(), 4);
+    assert!(audit_ok(ledger.store(), &w).ok());
+}
+
+#[test]
+fn a_batch_may_refer_to_its_own_statements() {
+    let w = world();
+    let dir = tempfile::tempdir().unwrap();
+    let mut ledger = Ledger::open(fresh(dir.path(), &w), &w.compact).unwrap();
+    let r = report(&w, &w.gb, "GB", "gb-tranches", "500 shells");
+    let confirm = |amount: &str| {
+        make(
+            &w,
+            &w.ua,
+            "UA",
+            "2024-07-02T00:00:00Z",
+            Payload::DeliveryConfirm(DeliveryConfirm {
+                report: 2,
+                amount: Some(amount.into()),
+                date: "2024-07-02".parse().unwrap(),
+            }),
+        )
+    };
+    let batch = vec![
+        sign_agreement(&w, &w.gb, "GB", "gb-ua"),
+        sign_agreement(&w, &w.ua, "UA", "gb-ua"),
+        r,
+        confirm("200 shells"),
+        confirm("300 shells"),
+    ];
+    ledger.append(&batch, &w.operator.signer).unwrap();
+    let over = confirm("1 shells");
+    let err = ledger.append(&[over], &w.operator.signer).unwrap_err();
+    assert!(err.to_string().contains("would total 501"), "{err}");
+}
+
+/// Changing, deleting or reordering stored rows with plain SQL is detected and named.
+#[test]
+fn tampering_is_detected_and_named() {
+    let w = world();
+    let cases: [(&str, &str, Option<u64>); 4] = [
+        (
+            "change a byte",
+            "UPDATE entries SET leaf = CAST(REPLACE(CAST(leaf AS TEXT), '500 shells', '900 shells') AS BLOB) WHERE idx = 2",
+            Some(2),
+        ),
+        (
+            "delete an entry",
+            "DELETE FROM entries WHERE idx = 1",
+            Some(1),
+        ),
+        (
+            "reorder two entries",
+            "UPDATE entries SET idx = -1 WHERE idx = 0; UPDATE entries SET idx = 0 WHERE idx = 1; UPDATE entries SET idx = 1 WHERE idx = -1",
+            Some(0),
+        ),
+        (
+            "drop the last entry",
+            "DELETE FROM entries WHERE idx = 3",
+            Some(3),
+        ),
+    ];
+    for (name, sql, entry) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ledger = Ledger::open(fresh(dir.path(), &w), &w.compact).unwrap();
+        populate(&mut ledger, &w);
+        let store = ledger.store();
+        store
+            .connection()
+            .execute_batch(&format!(
+                "PRAGMA defer_foreign_keys = ON; BEGIN; {sql}; COMMIT;"
+            ))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let report = audit_ok(store, &w);
+        assert!(!report.ok(), "{name}: not detected");
+        assert!(
+            report.problems.iter().any(|p| p.entry == entry),
+            "{name}: {:?}",
+            report.problems
+        );
+    }
+}
+
+#[test]
+fn a_fork_shown_in_two_checkpoints_is_reported() {
+    let w = world();
+    let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut a = Ledger::open(fresh(a_dir.path(), &w), &w.compact).unwrap();
+    let mut b = Ledger::open(fresh(b_dir.path(), &w), &w.compact).unwrap();
+    populate(&mut a, &w);
+    // The same first two entries, then a different history.
+    for i in 0..2 {
+        let st = Statement::decode(&a.store().entry(i).unwrap().unwrap()).unwrap();
+        b.append(&[st], &w.operator.signer).unwrap();
+    }
+    let other = report(&w, &w.gb, "GB", "gb-tranches", "400 shells");
+    b.append(&[other], &w.operator.signer).unwrap();
+    let (_, note_b) = b.store().latest_checkpoint().unwrap().unwrap();
+    let given = [GivenCheckpoint {
+        name: "b.checkpoint".into(),
+        note: note_b,
+    }];
+    let report = audit(a.store(), &w.compact, &given, &mut |_| {}).unwrap();
+    assert!(
+        report.problems.iter().any(|p| p
+            .message
+            .contains("checkpoint b.checkpoint does not match the log")
+            && p.message.contains("fork")),
+        "{:?}",
+        report.problems
+    );
+}
+
+#[test]
+fn foreign_and_truncated_files_are_not_stores() {
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("junk.sqlite");
+    std::fs::write(
+        &junk,
+        b"this is not a database, just some text that is long enough to matter",
+    )
+    .unwrap();
+    let err = SqliteStore::open(&junk).unwrap_err();
+    assert!(err.to_string().contains("not a compact store"), "{err}");
+    let w = world();
+    let path = dir.path().join("log.sqlite");
+    {
+        let mut ledger = Ledger::open(
+            SqliteStore::create(&path, &w.compact.id).unwrap(),
+            &w.compact,
+        )
+        .unwrap();
+        populate(&mut ledger, &w);
+        ledger
+            .store()
+            .connection()
+            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+            .unwrap();
+    }
+    let bytes = std::fs::read(&path).unwrap();
+    let cut = dir.path().join("cut.sqlite");
+    std::fs::write(&cut, &bytes[..bytes.len() / 3]).unwrap();
+    // A truncated file is refused on opening, or fails its audit: never taken as good.
+    if let Ok(s) = SqliteStore::open(&cut) {
+        let r = audit(&s, &w.compact, &[], &mut |_| {});
+        assert!(
+            r.is_err() || !r.unwrap().ok(),
+            "a truncated store passed its audit"
+        );
+    }
+    let empty = dir.path().join("empty.sqlite");
+    rusqlite_free_empty_db(&empty);
+    let err = SqliteStore::open(&empty).unwrap_err();
+    assert!(err.to_string().contains("not a compact store"), "{err}");
+    let err = Ledger::open(
+        SqliteStore::create(&dir.path().join("other.sqlite"), "another-compact").unwrap(),
+        &w.compact,
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("holds the log of `another-compact`"),
+        "{err}"
+    );
+}
+
+/// An SQLite database without the store's tables.
+fn rusqlite_free_empty_db(path: &std::path::Path) {
+    let store = SqliteStore::create(path, "x").unwrap();
+    store
+        .connection()
+        .execute_batch("DROP TABLE meta;")
+        .unwrap();
+}
