@@ -14,7 +14,7 @@ use crate::output::{grouped, money, out, plural, print_diagnostics, table};
 
 /// Reads and validates a compact directory, printing every finding to stderr. `None` when
 /// there was an error.
-fn load(dir: &Path) -> Option<Compact> {
+pub(crate) fn load(dir: &Path) -> Option<Compact> {
     let loaded = load_dir(dir);
     validate(&loaded, &dir.display().to_string())
 }

@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 mod commands;
+mod ledger;
 mod output;
 
 /// The Kyiv Security Compact as working software: agreements as files, checked, digested.
@@ -68,6 +69,112 @@ enum Command {
         #[command(subcommand)]
         what: Show,
     },
+    /// Make an Ed25519 key pair: the private key to DIR/keys/, the verifier key into the
+    /// party's file (or compact.toml for the operator).
+    Keygen {
+        /// The party the key is for.
+        #[arg(long, value_name = "CODE", conflicts_with = "operator")]
+        party: Option<String>,
+        /// A key for the log operator, which signs checkpoints.
+        #[arg(long)]
+        operator: bool,
+        /// Write the private key here instead of DIR/keys/.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// The first day the key may sign (default: no limit).
+        #[arg(long, value_name = "DATE")]
+        valid_from: Option<String>,
+        /// Derive the key from this seed instead of the system's randomness (tests, demos).
+        #[arg(long, hide = true)]
+        seed: Option<String>,
+        /// The compact directory.
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Create the embedded store (SQLite) for the compact's log.
+    Init {
+        #[command(flatten)]
+        place: PlaceArgs,
+    },
+    /// Sign an agreement: append `agreement.sign` for its current digest.
+    Sign {
+        /// The agreement's id.
+        agreement: String,
+        /// A version other than the latest.
+        #[arg(long)]
+        version: Option<u32>,
+        /// The signing party's private key file.
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        /// The statement's time (default: now).
+        #[arg(long)]
+        time: Option<String>,
+        /// The operator's private key (default: DIR/keys/operator.key).
+        #[arg(long, value_name = "FILE")]
+        operator_key: Option<PathBuf>,
+        #[command(flatten)]
+        place: PlaceArgs,
+    },
+    /// Sign a statement (pledge, allocation, delivery.report, delivery.confirm, ...) and append it.
+    Submit {
+        /// The statement type.
+        #[arg(long = "type", value_name = "TYPE")]
+        kind: String,
+        /// The payload as JSON, or @FILE.
+        #[arg(long)]
+        payload: String,
+        /// The author's private key file.
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        /// The statement's time (default: now).
+        #[arg(long)]
+        time: Option<String>,
+        /// Print the signed statement instead of appending it.
+        #[arg(long)]
+        print: bool,
+        /// The operator's private key (default: DIR/keys/operator.key).
+        #[arg(long, value_name = "FILE")]
+        operator_key: Option<PathBuf>,
+        #[command(flatten)]
+        place: PlaceArgs,
+    },
+    /// Append signed statements from a JSON-lines file, in batches (one transaction each).
+    Import {
+        /// One signed statement per line.
+        file: PathBuf,
+        /// Statements per transaction.
+        #[arg(long, default_value_t = ledger::IMPORT_BATCH)]
+        batch: usize,
+        /// The operator's private key (default: DIR/keys/operator.key).
+        #[arg(long, value_name = "FILE")]
+        operator_key: Option<PathBuf>,
+        #[command(flatten)]
+        place: PlaceArgs,
+    },
+    /// List the agreements with their status from the log.
+    Agreements {
+        /// The date statuses are for (default: today).
+        #[arg(long, value_name = "DATE")]
+        as_of: Option<String>,
+        #[command(flatten)]
+        place: PlaceArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// The transparency log: checkpoints, entries, proofs.
+    Log {
+        #[command(subcommand)]
+        what: Log,
+    },
+    /// Audit the whole store offline: signatures, payloads, tree, checkpoints, forks.
+    Verify {
+        /// Checkpoints seen elsewhere (by witnesses) to check against this log.
+        #[arg(long, value_name = "FILE")]
+        checkpoint: Vec<PathBuf>,
+        #[command(flatten)]
+        place: PlaceArgs,
+    },
     /// Check and summarise the shipped `kyiv-compact` data set (with --dir, first write it
     /// there, so that other commands can work on it).
     Demo {
@@ -77,6 +184,108 @@ enum Command {
         /// Output format of the summary.
         #[arg(long, value_enum, default_value_t)]
         format: Format,
+    },
+}
+
+/// Where the compact and its store are.
+#[derive(Debug, clap::Args)]
+struct PlaceArgs {
+    /// The compact directory.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    dir: PathBuf,
+    /// The store (default: DIR/compact.sqlite).
+    #[arg(long, value_name = "PATH")]
+    database: Option<PathBuf>,
+}
+
+impl PlaceArgs {
+    fn place(&self) -> ledger::Place {
+        ledger::Place {
+            dir: self.dir.clone(),
+            database: self.database.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum Log {
+    /// Print the latest signed checkpoint (a C2SP signed note).
+    Checkpoint {
+        #[command(flatten)]
+        place: PlaceArgs,
+    },
+    /// Print the log operator's verifier key.
+    PublicKey {
+        #[command(flatten)]
+        place: PlaceArgs,
+    },
+    /// Print entry N: `{"index", "leaf" (base64 of the exact bytes), "statement"}`.
+    Entry {
+        /// The entry's index, from 0.
+        index: u64,
+        #[command(flatten)]
+        place: PlaceArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Json)]
+        format: Format,
+    },
+    /// Prove that entry N is in the tree (of the latest size, or --size).
+    Prove {
+        /// The entry's index.
+        index: u64,
+        /// The tree size (default: the latest checkpoint's).
+        #[arg(long)]
+        size: Option<u64>,
+        #[command(flatten)]
+        place: PlaceArgs,
+        /// Output format (JSON only).
+        #[arg(long, value_enum, default_value_t = Format::Json)]
+        format: Format,
+    },
+    /// Prove that the tree of size A is a prefix of the tree of size B.
+    Consistency {
+        /// The older size.
+        old: u64,
+        /// The newer size.
+        new: u64,
+        #[command(flatten)]
+        place: PlaceArgs,
+        /// Output format (JSON only).
+        #[arg(long, value_enum, default_value_t = Format::Json)]
+        format: Format,
+    },
+    /// Check an inclusion proof against a checkpoint and the operator's key, without the store.
+    VerifyInclusion {
+        /// The proof (output of `log prove`), or - for stdin.
+        #[arg(long)]
+        proof: PathBuf,
+        /// The signed checkpoint.
+        #[arg(long)]
+        checkpoint: PathBuf,
+        /// The operator's verifier key, or a file holding it.
+        #[arg(long)]
+        key: String,
+        /// The log's origin (default: the key's name).
+        #[arg(long)]
+        origin: Option<String>,
+    },
+    /// Check a consistency proof against a checkpoint (and the older one), without the store.
+    VerifyConsistency {
+        /// The proof (output of `log consistency`), or - for stdin.
+        #[arg(long)]
+        proof: PathBuf,
+        /// The newer signed checkpoint.
+        #[arg(long)]
+        checkpoint: PathBuf,
+        /// The older signed checkpoint, if at hand.
+        #[arg(long)]
+        old_checkpoint: Option<PathBuf>,
+        /// The operator's verifier key, or a file holding it.
+        #[arg(long)]
+        key: String,
+        /// The log's origin (default: the key's name).
+        #[arg(long)]
+        origin: Option<String>,
     },
 }
 
@@ -120,6 +329,106 @@ fn main() -> ExitCode {
                 },
         } => commands::show_agreement(&dir, &id, version, format),
         Command::Demo { dir, format } => commands::demo(dir.as_deref(), format),
+        Command::Keygen {
+            party,
+            operator,
+            out,
+            valid_from,
+            seed,
+            dir,
+        } => ledger::keygen(
+            &dir,
+            party.as_deref(),
+            operator,
+            out.as_deref(),
+            valid_from.as_deref(),
+            seed.as_deref(),
+        ),
+        Command::Init { place } => ledger::init(&place.place()),
+        Command::Sign {
+            agreement,
+            version,
+            key,
+            time,
+            operator_key,
+            place,
+        } => ledger::sign(
+            &place.place(),
+            &agreement,
+            version,
+            &key,
+            time.as_deref(),
+            operator_key.as_deref(),
+        ),
+        Command::Submit {
+            kind,
+            payload,
+            key,
+            time,
+            print,
+            operator_key,
+            place,
+        } => ledger::submit(
+            &place.place(),
+            &key,
+            &kind,
+            &payload,
+            time.as_deref(),
+            print,
+            operator_key.as_deref(),
+        ),
+        Command::Import {
+            file,
+            batch,
+            operator_key,
+            place,
+        } => ledger::import(&place.place(), &file, batch, operator_key.as_deref()),
+        Command::Agreements {
+            as_of,
+            place,
+            format,
+        } => ledger::agreements(&place.place(), as_of.as_deref(), format),
+        Command::Log { what } => match what {
+            Log::Checkpoint { place } => ledger::log_checkpoint(&place.place()),
+            Log::PublicKey { place } => ledger::log_public_key(&place.place()),
+            Log::Entry {
+                index,
+                place,
+                format,
+            } => ledger::log_entry(&place.place(), index, format),
+            Log::Prove {
+                index,
+                size,
+                place,
+                format: _,
+            } => ledger::log_prove(&place.place(), index, size),
+            Log::Consistency {
+                old,
+                new,
+                place,
+                format: _,
+            } => ledger::log_consistency(&place.place(), old, new),
+            Log::VerifyInclusion {
+                proof,
+                checkpoint,
+                key,
+                origin,
+            } => ledger::verify_inclusion_cmd(&proof, &checkpoint, &key, origin.as_deref()),
+            Log::VerifyConsistency {
+                proof,
+                checkpoint,
+                old_checkpoint,
+                key,
+                origin,
+            } => ledger::verify_consistency_cmd(
+                &proof,
+                &checkpoint,
+                old_checkpoint.as_deref(),
+                &key,
+                origin.as_deref(),
+            ),
+        },
+        Command::Verify { checkpoint, place } => ledger::verify(&place.place(), &checkpoint),
     };
     match result {
         Ok(code) => code,

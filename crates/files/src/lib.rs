@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 
 use compact_model::{Diagnostic, SourceFile};
 
+pub mod keys;
+
 /// The largest file read, in bytes (16 MiB). Larger files are refused, not truncated.
 pub const FILE_SIZE_MAX: u64 = 16 * 1024 * 1024;
 /// The most `*.toml` files read from one of `parties/` or `agreements/`.

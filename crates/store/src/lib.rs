@@ -297,13 +297,15 @@ impl<'c, S: Store> Ledger<'c, S> {
         &self.facts
     }
 
-    /// Checks `statements` as if appended in order, and builds the batch that would append
-    /// them. Writes nothing.
+    /// Checks `statements` as if appended in order, and builds the batches (of at most
+    /// `batch` statements, each ending with a signed checkpoint) that would append them.
+    /// Writes nothing: a refusal anywhere leaves the log as it was.
     pub fn prepare(
         &self,
         statements: &[Statement],
         operator: &StandardSigner,
-    ) -> Result<Batch, AppendError> {
+        batch: usize,
+    ) -> Result<Vec<Batch>, AppendError> {
         let base = self.store.size()?;
         let mut seen = BTreeMap::new();
         let mut pending = Pending::default();
@@ -324,7 +326,7 @@ impl<'c, S: Store> Ledger<'c, S> {
             }
             if let Some(p) = seen.insert(h.0, position) {
                 return Err(refused(format!(
-                    "a duplicate of statement {p} of this batch"
+                    "a duplicate of statement {p} of this input"
                 )));
             }
             check(st, self.compact, &view, Mode::Append).map_err(|r| refused(r.0))?;
@@ -342,38 +344,66 @@ impl<'c, S: Store> Ledger<'c, S> {
             store: &self.store,
             pending: BTreeMap::new(),
         };
-        let mut entries = Vec::with_capacity(statements.len());
-        let mut new_hashes = Vec::new();
-        for (i, st) in statements.iter().enumerate() {
-            let n = base + i as u64;
-            let h = leaf_hash(&st.leaf);
-            let created =
-                hashes_to_store(n, h, &hashes).map_err(|e| AppendError::Log(e.to_string()))?;
-            let start = stored_hash_index(0, n);
-            for (k, x) in created.iter().enumerate() {
-                hashes.pending.insert(start + k as u64, *x);
+        let log = |e: compact_log::LogError| AppendError::Log(e.to_string());
+        let mut batches = Vec::new();
+        for (k, chunk) in statements.chunks(batch.max(1)).enumerate() {
+            let first_index = base + (k * batch.max(1)) as u64;
+            let mut entries = Vec::with_capacity(chunk.len());
+            let mut new_hashes = Vec::new();
+            for (i, st) in chunk.iter().enumerate() {
+                let n = first_index + i as u64;
+                let h = leaf_hash(&st.leaf);
+                let created = hashes_to_store(n, h, &hashes).map_err(log)?;
+                let start = stored_hash_index(0, n);
+                for (j, x) in created.iter().enumerate() {
+                    hashes.pending.insert(start + j as u64, *x);
+                }
+                new_hashes.extend(created);
+                entries.push(NewEntry {
+                    leaf: st.leaf.clone(),
+                    leaf_hash: h,
+                    kind: st.kind(),
+                    author: st.author.clone(),
+                    reference: st.payload.reference(),
+                });
             }
-            new_hashes.extend(created);
-            entries.push(NewEntry {
-                leaf: st.leaf.clone(),
-                leaf_hash: h,
-                kind: st.kind(),
-                author: st.author.clone(),
-                reference: st.payload.reference(),
+            let size = first_index + chunk.len() as u64;
+            let root = tree_hash(size, &hashes).map_err(log)?;
+            let checkpoint =
+                sign_checkpoint(&self.compact.id, size, root, operator).map_err(log)?;
+            batches.push(Batch {
+                first_index,
+                entries,
+                first_hash: stored_hash_index(0, first_index),
+                hashes: new_hashes,
+                size,
+                checkpoint,
             });
         }
-        let size = base + statements.len() as u64;
-        let root = tree_hash(size, &hashes).map_err(|e| AppendError::Log(e.to_string()))?;
-        let checkpoint = sign_checkpoint(&self.compact.id, size, root, operator)
-            .map_err(|e| AppendError::Log(e.to_string()))?;
-        Ok(Batch {
-            first_index: base,
-            entries,
-            first_hash: stored_hash_index(0, base),
-            hashes: new_hashes,
-            size,
-            checkpoint,
-        })
+        Ok(batches)
+    }
+
+    /// Writes prepared batches, one durable transaction each, calling `progress` with the
+    /// number of statements written after each.
+    pub fn write(
+        &mut self,
+        batches: &[Batch],
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<(), AppendError> {
+        let mut written = 0;
+        for b in batches {
+            self.store.append(b)?;
+            for (i, e) in b.entries.iter().enumerate() {
+                if matches!(e.kind, Kind::AgreementSign | Kind::AccessionDeclare) {
+                    let st = Statement::decode(&e.leaf)
+                        .map_err(|err| AppendError::Log(err.to_string()))?;
+                    self.facts.note(b.first_index + i as u64, &st);
+                }
+            }
+            written += b.entries.len() as u64;
+            progress(written);
+        }
+        Ok(())
     }
 
     /// Checks and appends `statements` as one durable batch with a new checkpoint. All or
@@ -383,11 +413,9 @@ impl<'c, S: Store> Ledger<'c, S> {
         statements: &[Statement],
         operator: &StandardSigner,
     ) -> Result<u64, AppendError> {
-        let batch = self.prepare(statements, operator)?;
-        self.store.append(&batch)?;
-        for (i, st) in statements.iter().enumerate() {
-            self.facts.note(batch.first_index + i as u64, st);
-        }
-        Ok(batch.first_index)
+        let first = self.store.size()?;
+        let batches = self.prepare(statements, operator, statements.len())?;
+        self.write(&batches, &mut |_| {})?;
+        Ok(first)
     }
 }

@@ -1,0 +1,609 @@
+//! The commands that work on the log: keys, the store, signing, statements, proofs, audit.
+
+use std::io::{BufRead as _, IsTerminal as _};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context as _, anyhow, bail};
+use base64::Engine as _;
+use compact_files::keys::{
+    read_private_key, record_operator_key, record_party_key, write_private_key,
+};
+use compact_log::{
+    ConsistencyProof, InclusionProof, check_consistency, open_checkpoint, prove_consistency,
+    prove_inclusion, verify_consistency, verify_inclusion,
+};
+use compact_model::{Compact, digest};
+use compact_statement::rules::status;
+use compact_statement::{Draft, Kind, Payload, Statement, keys};
+use compact_store::audit::{GivenCheckpoint, audit};
+use compact_store::sqlite::SqliteStore;
+use compact_store::{BATCH_DEFAULT, Ledger, Store, StoreHashes};
+use indicatif::{ProgressBar, ProgressStyle};
+use jiff::Timestamp;
+use jiff::civil::Date;
+use signed_note::StandardSigner;
+
+use crate::Format;
+use crate::commands::load;
+use crate::output::{out, table};
+
+/// The store's default file in a compact directory.
+pub const STORE_FILE: &str = "compact.sqlite";
+
+/// Where a command finds the compact and its store.
+#[derive(Clone, Debug)]
+pub struct Place {
+    /// The compact directory.
+    pub dir: PathBuf,
+    /// The store, when not `DIR/compact.sqlite`.
+    pub database: Option<PathBuf>,
+}
+
+impl Place {
+    fn database(&self) -> PathBuf {
+        self.database
+            .clone()
+            .unwrap_or_else(|| self.dir.join(STORE_FILE))
+    }
+
+    fn compact(&self) -> anyhow::Result<Compact> {
+        load(&self.dir).ok_or_else(|| {
+            anyhow!(
+                "the compact in {} is not valid (see above)",
+                self.dir.display()
+            )
+        })
+    }
+
+    fn store(&self) -> anyhow::Result<SqliteStore> {
+        let path = self.database();
+        SqliteStore::open(&path)
+            .with_context(|| format!("cannot open the store {}", path.display()))
+    }
+}
+
+fn today() -> Date {
+    Timestamp::now()
+        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .date()
+}
+
+/// `2024-01-12` (midnight UTC) or `2024-01-12T10:00:00Z`; now when absent.
+pub fn parse_time(s: Option<&str>) -> anyhow::Result<Timestamp> {
+    let Some(s) = s else {
+        let now = Timestamp::now();
+        return Timestamp::from_second(now.as_second()).map_err(|e| anyhow!("{e}"));
+    };
+    if let Ok(d) = s.parse::<Date>() {
+        return d
+            .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+            .map(|z| z.timestamp())
+            .map_err(|e| anyhow!("{e}"));
+    }
+    s.parse::<Timestamp>().map_err(|e| {
+        anyhow!("malformed time `{s}`: expected 2024-01-12 or 2024-01-12T10:00:00Z ({e})")
+    })
+}
+
+fn signer_from(path: &Path) -> anyhow::Result<StandardSigner> {
+    let (text, warning) = read_private_key(path).map_err(|e| anyhow!(e))?;
+    if let Some(w) = warning {
+        eprintln!("warning: {w}");
+    }
+    keys::signer(&text).map_err(|e| anyhow!("{}: {e}", path.display()))
+}
+
+fn operator_signer(place: &Place, path: Option<&Path>) -> anyhow::Result<StandardSigner> {
+    let default = place.dir.join("keys/operator.key");
+    signer_from(path.unwrap_or(&default))
+        .context("the log operator's key signs every checkpoint (--operator-key)")
+}
+
+/// A key pair from `--seed`: SHA-256 of a fixed label, the seed and the key's name.
+fn seeded(name: &str, seed: &str) -> anyhow::Result<keys::KeyPair> {
+    use sha2::Digest as _;
+    let d = sha2::Sha256::digest(format!("compact keygen\n{seed}\n{name}").as_bytes());
+    let bytes: [u8; 32] = d.into();
+    keys::from_seed(name, &bytes).map_err(|e| anyhow!("{e}"))
+}
+
+/// `compact keygen`.
+pub fn keygen(
+    dir: &Path,
+    party: Option<&str>,
+    operator: bool,
+    out_path: Option<&Path>,
+    valid_from: Option<&str>,
+    seed: Option<&str>,
+) -> anyhow::Result<ExitCode> {
+    let compact = load(dir)
+        .ok_or_else(|| anyhow!("the compact in {} is not valid (see above)", dir.display()))?;
+    let name = match (party, operator) {
+        (Some(code), false) => {
+            if !compact.parties.contains_key(code) {
+                bail!(
+                    "unknown party `{code}`; the compact has: {}",
+                    compact
+                        .parties
+                        .keys()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                );
+            }
+            code.to_owned()
+        }
+        (None, true) => {
+            if let Some(k) = &compact.operator_key {
+                bail!(
+                    "compact.toml already names an operator key ({k}); a log has one operator key"
+                );
+            }
+            compact.id.clone()
+        }
+        _ => bail!("give exactly one of --party CODE or --operator"),
+    };
+    if let Some(v) = valid_from {
+        v.parse::<Date>()
+            .map_err(|e| anyhow!("malformed --valid-from `{v}`: {e}"))?;
+    }
+    let pair = match seed {
+        Some(s) => seeded(&name, s)?,
+        None => keys::generate(&name).map_err(|e| anyhow!("{e}"))?,
+    };
+    let file = if operator {
+        "operator".to_owned()
+    } else {
+        name.clone()
+    };
+    let path = out_path.map_or_else(
+        || dir.join("keys").join(format!("{file}.key")),
+        Path::to_path_buf,
+    );
+    write_private_key(&path, &pair.private).map_err(|e| anyhow!(e))?;
+    if operator {
+        record_operator_key(dir, &pair.verifier).map_err(|e| anyhow!(e))?;
+        eprintln!(
+            "operator verifier key {} recorded in compact.toml",
+            pair.verifier
+        );
+    } else {
+        let retired =
+            record_party_key(dir, &name, &pair.verifier, valid_from, &today().to_string())
+                .map_err(|e| anyhow!(e))?;
+        eprintln!(
+            "verifier key {} recorded in parties/{name}.toml",
+            pair.verifier
+        );
+        if retired > 0 {
+            eprintln!(
+                "retired {retired} earlier key(s) of {name} as of {}",
+                today()
+            );
+        }
+    }
+    out!("{}", path.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `compact init`.
+pub fn init(place: &Place) -> anyhow::Result<ExitCode> {
+    let compact = place.compact()?;
+    let path = place.database();
+    SqliteStore::create(&path, &compact.id)
+        .with_context(|| format!("cannot create the store {}", path.display()))?;
+    out!("{}", path.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn append(
+    place: &Place,
+    compact: &Compact,
+    statements: &[Statement],
+    operator_key: Option<&Path>,
+) -> anyhow::Result<u64> {
+    let operator = operator_signer(place, operator_key)?;
+    let mut ledger = Ledger::open(place.store()?, compact)?;
+    let first = ledger
+        .append(statements, &operator)
+        .map_err(|e| anyhow!("refused: {e}"))?;
+    Ok(first)
+}
+
+/// `compact sign`.
+pub fn sign(
+    place: &Place,
+    agreement: &str,
+    version: Option<u32>,
+    key: &Path,
+    time: Option<&str>,
+    operator_key: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
+    let compact = place.compact()?;
+    let a = compact.agreement(agreement, version).ok_or_else(|| {
+        anyhow!(
+            "unknown agreement `{agreement}`{}",
+            version.map(|v| format!(" version {v}")).unwrap_or_default()
+        )
+    })?;
+    let signer = signer_from(key)?;
+    let author = signed_note::Signer::name(&signer).to_owned();
+    let st = Statement::sign(
+        Draft {
+            compact: compact.id.clone(),
+            author: author.clone(),
+            time: parse_time(time)?,
+            payload: Payload::AgreementSign(compact_statement::AgreementSign {
+                agreement: a.id.clone(),
+                version: a.version,
+                digest: digest(a)?,
+            }),
+        },
+        &signer,
+    )?;
+    let index = append(place, &compact, std::slice::from_ref(&st), operator_key)?;
+    out!(
+        "entry {index}: {author} signed {} version {}",
+        a.id,
+        a.version
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `compact submit`.
+pub fn submit(
+    place: &Place,
+    key: &Path,
+    kind: &str,
+    payload: &str,
+    time: Option<&str>,
+    print: bool,
+    operator_key: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
+    let compact = place.compact()?;
+    let kind = Kind::parse(kind).ok_or_else(|| {
+        anyhow!(
+            "unknown statement type `{kind}`; known: {}",
+            Kind::ALL.map(Kind::as_str).join(", ")
+        )
+    })?;
+    let text = match payload.strip_prefix('@') {
+        Some(file) => {
+            std::fs::read_to_string(file).with_context(|| format!("cannot read {file}"))?
+        }
+        None => payload.to_owned(),
+    };
+    let signer = signer_from(key)?;
+    let author = signed_note::Signer::name(&signer).to_owned();
+    // Decode the payload through a statement shell, so its errors read like the log's.
+    let value: serde_json::Value =
+        serde_json::from_str(&text).context("the payload is not JSON")?;
+    let shell = serde_json::json!({
+        "v": 1, "compact": compact.id, "type": kind.as_str(), "author": author,
+        "key": "X+00000000", "time": "2000-01-01T00:00:00Z", "payload": value,
+        "sig": base64::engine::general_purpose::STANDARD.encode([0u8; 64]),
+    });
+    let parsed = Statement::decode(shell.to_string().as_bytes())?;
+    let st = Statement::sign(
+        Draft {
+            compact: compact.id.clone(),
+            author: author.clone(),
+            time: parse_time(time)?,
+            payload: parsed.payload,
+        },
+        &signer,
+    )?;
+    if print {
+        out!("{}", String::from_utf8_lossy(&st.leaf));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let index = append(place, &compact, std::slice::from_ref(&st), operator_key)?;
+    out!("entry {index}: {} by {author}", kind.as_str());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn bar(len: u64, what: &str) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::new(len);
+    let style = ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} ({per_sec}, {eta})")
+        .map(|s| s.progress_chars("=> "))
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+    pb.set_style(style);
+    pb.set_message(what.to_owned());
+    pb
+}
+
+/// `compact import`.
+pub fn import(
+    place: &Place,
+    file: &Path,
+    batch: usize,
+    operator_key: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
+    let compact = place.compact()?;
+    let operator = operator_signer(place, operator_key)?;
+    let reader = std::io::BufReader::new(
+        std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?,
+    );
+    let mut statements = Vec::new();
+    for (i, line) in reader.lines().enumerate() {
+        let line = line.with_context(|| format!("{}:{}: cannot read", file.display(), i + 1))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let st = Statement::decode(line.as_bytes())
+            .map_err(|e| anyhow!("{}:{}: {e}", file.display(), i + 1))?;
+        statements.push((i + 1, st));
+    }
+    let lines: Vec<usize> = statements.iter().map(|(l, _)| *l).collect();
+    let statements: Vec<Statement> = statements.into_iter().map(|(_, s)| s).collect();
+    let mut ledger = Ledger::open(place.store()?, &compact)?;
+    let batches = ledger
+        .prepare(&statements, &operator, batch)
+        .map_err(|e| match e {
+            compact_store::AppendError::Refused { position, reason } => anyhow!(
+                "{}:{}: refused: {reason} (nothing was written)",
+                file.display(),
+                lines.get(position).copied().unwrap_or(0)
+            ),
+            other => anyhow!(other),
+        })?;
+    let pb = bar(statements.len() as u64, "import");
+    ledger.write(&batches, &mut |n| pb.set_position(n))?;
+    pb.finish_and_clear();
+    out!(
+        "imported {} statements in {} batches; the log now holds {}",
+        statements.len(),
+        batches.len(),
+        ledger.store().size()?
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `compact agreements`.
+pub fn agreements(place: &Place, as_of: Option<&str>, format: Format) -> anyhow::Result<ExitCode> {
+    let compact = place.compact()?;
+    let store = place.store()?;
+    let facts = compact_store::stored_facts(&store)?;
+    let today = match as_of {
+        Some(d) => d
+            .parse::<Date>()
+            .map_err(|e| anyhow!("malformed --as-of `{d}`: {e}"))?,
+        None => today(),
+    };
+    let mut rows = Vec::new();
+    for a in &compact.agreements {
+        if compact
+            .agreements
+            .iter()
+            .any(|b| b.id == a.id && b.version > a.version)
+        {
+            continue;
+        }
+        let d = digest(a)?;
+        let st = status(a, &d, &facts.signatures, facts.accession, today);
+        rows.push(serde_json::json!({
+            "id": a.id, "guarantor": a.guarantor, "beneficiary": a.beneficiary,
+            "status": st.as_str(), "digest": d,
+        }));
+    }
+    match format {
+        Format::Json => out!("{}", serde_json::to_string_pretty(&rows)?),
+        Format::Table => {
+            let t = rows
+                .iter()
+                .map(|r| {
+                    ["id", "guarantor", "beneficiary", "status", "digest"]
+                        .iter()
+                        .map(|k| r[k].as_str().unwrap_or("").to_owned())
+                        .collect()
+                })
+                .collect();
+            out!(
+                "{}",
+                table(
+                    &["id", "guarantor", "beneficiary", "status", "digest"],
+                    t,
+                    &[]
+                )
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn latest(store: &SqliteStore) -> anyhow::Result<(u64, Vec<u8>)> {
+    store
+        .latest_checkpoint()?
+        .ok_or_else(|| anyhow!("the log is empty: there is no checkpoint yet"))
+}
+
+/// `compact log checkpoint`.
+pub fn log_checkpoint(place: &Place) -> anyhow::Result<ExitCode> {
+    let (_, note) = latest(&place.store()?)?;
+    use std::io::Write as _;
+    std::io::stdout().lock().write_all(&note)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `compact log public-key`.
+pub fn log_public_key(place: &Place) -> anyhow::Result<ExitCode> {
+    let compact = place.compact()?;
+    let k = compact.operator_key.ok_or_else(|| {
+        anyhow!("compact.toml names no operator key: run `compact keygen --operator`")
+    })?;
+    out!("{k}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `compact log entry`.
+pub fn log_entry(place: &Place, index: u64, format: Format) -> anyhow::Result<ExitCode> {
+    let store = place.store()?;
+    let size = store.size()?;
+    let leaf = store
+        .entry(index)?
+        .filter(|_| index < size)
+        .ok_or_else(|| anyhow!("entry {index} is out of range: the log holds {size} entries"))?;
+    let statement: serde_json::Value =
+        serde_json::from_slice(&leaf).unwrap_or(serde_json::Value::Null);
+    let v = serde_json::json!({
+        "index": index,
+        "leaf": base64::engine::general_purpose::STANDARD.encode(&leaf),
+        "statement": statement,
+    });
+    match format {
+        Format::Json => out!("{}", serde_json::to_string(&v)?),
+        Format::Table => out!("{}", serde_json::to_string_pretty(&v)?),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `compact log prove`.
+pub fn log_prove(place: &Place, index: u64, size: Option<u64>) -> anyhow::Result<ExitCode> {
+    let store = place.store()?;
+    let latest_size = store.size()?;
+    let size = size.unwrap_or(latest_size);
+    if size > latest_size {
+        bail!("tree size {size} is beyond the log's {latest_size} entries");
+    }
+    let p = prove_inclusion(index, size, &StoreHashes(&store))?;
+    out!("{}", serde_json::to_string_pretty(&p)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `compact log consistency`.
+pub fn log_consistency(place: &Place, old: u64, new: u64) -> anyhow::Result<ExitCode> {
+    let store = place.store()?;
+    let size = store.size()?;
+    if new > size {
+        bail!("tree size {new} is beyond the log's {size} entries");
+    }
+    let p = prove_consistency(old, new, &StoreHashes(&store))?;
+    out!("{}", serde_json::to_string_pretty(&p)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn read_input(path: &Path) -> anyhow::Result<Vec<u8>> {
+    if path == Path::new("-") {
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)?;
+        return Ok(buf);
+    }
+    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+fn verifier_key(key: &str) -> anyhow::Result<String> {
+    // A key, or a file holding one.
+    if Path::new(key).is_file() {
+        return Ok(std::fs::read_to_string(key)?.trim().to_owned());
+    }
+    Ok(key.to_owned())
+}
+
+/// `compact log verify-inclusion`.
+pub fn verify_inclusion_cmd(
+    proof: &Path,
+    checkpoint: &Path,
+    key: &str,
+    origin: Option<&str>,
+) -> anyhow::Result<ExitCode> {
+    let p: InclusionProof = serde_json::from_slice(&read_input(proof)?)
+        .with_context(|| format!("{}: not an inclusion proof", proof.display()))?;
+    let key = verifier_key(key)?;
+    let origin = origin.map_or_else(
+        || key.split('+').next().unwrap_or("").to_owned(),
+        str::to_owned,
+    );
+    let cp = open_checkpoint(&read_input(checkpoint)?, &key, &origin)
+        .map_err(|e| anyhow!("{}: {e}", checkpoint.display()))?;
+    verify_inclusion(&p, &cp)?;
+    out!(
+        "ok: entry {} (leaf {}) is in the log of {} at size {}",
+        p.index,
+        p.leaf_hash,
+        cp.origin,
+        cp.size
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `compact log verify-consistency`.
+pub fn verify_consistency_cmd(
+    proof: &Path,
+    checkpoint: &Path,
+    old_checkpoint: Option<&Path>,
+    key: &str,
+    origin: Option<&str>,
+) -> anyhow::Result<ExitCode> {
+    let p: ConsistencyProof = serde_json::from_slice(&read_input(proof)?)
+        .with_context(|| format!("{}: not a consistency proof", proof.display()))?;
+    let key = verifier_key(key)?;
+    let origin = origin.map_or_else(
+        || key.split('+').next().unwrap_or("").to_owned(),
+        str::to_owned,
+    );
+    let cp = open_checkpoint(&read_input(checkpoint)?, &key, &origin)
+        .map_err(|e| anyhow!("{}: {e}", checkpoint.display()))?;
+    verify_consistency(&p, &cp)?;
+    if let Some(old) = old_checkpoint {
+        let o = open_checkpoint(&read_input(old)?, &key, &origin)
+            .map_err(|e| anyhow!("{}: {e}", old.display()))?;
+        if o.size != p.old_size || compact_log::hex_hash(&o.root) != p.old_root {
+            bail!(
+                "the proof starts at size {} root {}, the old checkpoint is size {} root {}",
+                p.old_size,
+                p.old_root,
+                o.size,
+                compact_log::hex_hash(&o.root)
+            );
+        }
+    }
+    check_consistency(&p)?;
+    out!(
+        "ok: the log of {} at size {} extends size {}",
+        cp.origin,
+        cp.size,
+        p.old_size
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `compact verify`.
+pub fn verify(place: &Place, checkpoints: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    let compact = place.compact()?;
+    let store = place.store()?;
+    let mut given = Vec::new();
+    for c in checkpoints {
+        given.push(GivenCheckpoint {
+            name: c.display().to_string(),
+            note: read_input(c)?,
+        });
+    }
+    let pb = bar(store.size()?, "verify");
+    let report = audit(&store, &compact, &given, &mut |n| pb.set_position(n))?;
+    pb.finish_and_clear();
+    if report.ok() {
+        out!(
+            "ok: {} entries, {} checkpoints verified; root {}",
+            report.entries,
+            report.checkpoints,
+            report.root.as_deref().unwrap_or("-")
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    for p in &report.problems {
+        eprintln!("error: {}", p.message);
+    }
+    eprintln!(
+        "error: verification failed: {} problem(s) in {} entries",
+        report.problems.len(),
+        report.entries
+    );
+    Ok(ExitCode::from(1))
+}
+
+/// The default number of statements per import transaction.
+pub const IMPORT_BATCH: usize = BATCH_DEFAULT;

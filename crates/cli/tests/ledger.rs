@@ -1,0 +1,588 @@
+//! Keys, signing, statements, the log and its audit, through the real binary.
+
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn compact_in(dir: &Path, args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_compact"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run compact");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let r = compact_in(dir, args);
+    assert_eq!(r.code, 0, "compact {args:?} failed:\n{}", r.stderr);
+    r.stdout
+}
+
+fn fails(dir: &Path, args: &[&str]) -> String {
+    let r = compact_in(dir, args);
+    assert_eq!(
+        r.code, 1,
+        "compact {args:?} should fail:\nstdout: {}\nstderr: {}",
+        r.stdout, r.stderr
+    );
+    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+    r.stderr
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for e in fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let t = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_tree(&e.path(), &t);
+        } else {
+            fs::copy(e.path(), &t).unwrap();
+        }
+    }
+}
+
+/// A fresh compact directory (the base fixture) with keys for GB, UA and the operator, and a
+/// store.
+fn fresh(seed: &str) -> tempfile::TempDir {
+    let t = tempfile::tempdir().unwrap();
+    copy_tree(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/base"),
+        t.path(),
+    );
+    for args in [
+        vec!["keygen", "--party", "GB", "--seed", seed],
+        vec!["keygen", "--party", "UA", "--seed", seed],
+        vec!["keygen", "--operator", "--seed", seed],
+        vec!["init"],
+    ] {
+        ok(t.path(), &args);
+    }
+    t
+}
+
+const REPORT: &str = r#"{"commitment":"gb-tranches","amount":"500 shells","date":"2024-06-30","reference":"GB-2024-17"}"#;
+
+/// Both sign gb-ua, GB reports a delivery, UA confirms it: entries 0 to 3.
+fn populate(dir: &Path) {
+    ok(
+        dir,
+        &[
+            "sign",
+            "gb-ua",
+            "--key",
+            "keys/GB.key",
+            "--time",
+            "2024-01-12",
+        ],
+    );
+    ok(
+        dir,
+        &[
+            "sign",
+            "gb-ua",
+            "--key",
+            "keys/UA.key",
+            "--time",
+            "2024-01-12T15:00:00Z",
+        ],
+    );
+    ok(
+        dir,
+        &[
+            "submit",
+            "--key",
+            "keys/GB.key",
+            "--type",
+            "delivery.report",
+            "--payload",
+            REPORT,
+            "--time",
+            "2024-07-01",
+        ],
+    );
+    ok(
+        dir,
+        &[
+            "submit",
+            "--key",
+            "keys/UA.key",
+            "--type",
+            "delivery.confirm",
+            "--payload",
+            r#"{"report":2,"date":"2024-07-03"}"#,
+            "--time",
+            "2024-07-03",
+        ],
+    );
+}
+
+fn size(dir: &Path) -> u64 {
+    let cp = ok(dir, &["log", "checkpoint"]);
+    cp.lines().nth(1).unwrap().parse().unwrap()
+}
+
+#[test]
+fn the_whole_round_trip_and_a_changed_byte() {
+    let t = fresh("round-trip");
+    let d = t.path();
+    populate(d);
+    let rows: serde_json::Value = serde_json::from_str(&ok(
+        d,
+        &["agreements", "--format", "json", "--as-of", "2025-01-01"],
+    ))
+    .unwrap();
+    assert_eq!(rows[0]["id"], "gb-ua");
+    assert_eq!(rows[0]["status"], "in-force");
+    assert_eq!(rows[1]["status"], "draft");
+    assert_eq!(rows[0].as_object().unwrap().len(), 5);
+
+    let checkpoint = ok(d, &["log", "checkpoint"]);
+    assert!(checkpoint.starts_with("test-compact\n4\n"), "{checkpoint}");
+    fs::write(d.join("cp"), &checkpoint).unwrap();
+    let key = ok(d, &["log", "public-key"]).trim().to_owned();
+    assert!(key.starts_with("test-compact+"));
+    for i in 0..4 {
+        let proof = ok(d, &["log", "prove", &i.to_string(), "--format", "json"]);
+        let v: serde_json::Value = serde_json::from_str(&proof).unwrap();
+        let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+        assert_eq!(
+            keys,
+            ["hashes", "index", "leaf_hash", "root_hash", "tree_size"]
+        );
+        fs::write(d.join("proof"), &proof).unwrap();
+        let verdict = ok(
+            d,
+            &[
+                "log",
+                "verify-inclusion",
+                "--proof",
+                "proof",
+                "--checkpoint",
+                "cp",
+                "--key",
+                &key,
+            ],
+        );
+        assert!(verdict.starts_with(&format!("ok: entry {i} ")), "{verdict}");
+    }
+    // The entry's leaf is the exact bytes, base64; its hash is the proof's leaf hash.
+    let entry: serde_json::Value =
+        serde_json::from_str(&ok(d, &["log", "entry", "2", "--format", "json"])).unwrap();
+    assert_eq!(entry["index"], 2);
+    assert_eq!(entry["statement"]["type"], "delivery.report");
+    assert_eq!(entry["statement"]["payload"]["reference"], "GB-2024-17");
+    let consistency = ok(d, &["log", "consistency", "1", "4", "--format", "json"]);
+    fs::write(d.join("consistency"), &consistency).unwrap();
+    ok(
+        d,
+        &[
+            "log",
+            "verify-consistency",
+            "--proof",
+            "consistency",
+            "--checkpoint",
+            "cp",
+            "--key",
+            &key,
+        ],
+    );
+
+    let verified = ok(d, &["verify"]);
+    assert!(
+        verified.starts_with("ok: 4 entries, 4 checkpoints verified; root "),
+        "{verified}"
+    );
+
+    // Change one stored byte of entry 2, as an attacker with the file would.
+    let db = d.join("compact.sqlite");
+    tamper::flip_byte_of_entry(&db, 2);
+    let err = fails(d, &["verify"]);
+    assert!(
+        err.contains("error: entry 2 was changed after it was logged"),
+        "{err}"
+    );
+    assert!(err.contains("error: verification failed"), "{err}");
+}
+
+/// Edits of the store with plain SQL, as someone holding the file could make.
+mod tamper {
+    use std::path::Path;
+
+    pub fn flip_byte_of_entry(path: &Path, index: i64) {
+        let store = compact_store::sqlite::SqliteStore::open(path).unwrap();
+        let c = store.connection();
+        let mut leaf: Vec<u8> = c
+            .query_row("SELECT leaf FROM entries WHERE idx = ?1", [index], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        let at = leaf.windows(3).position(|w| w == b"500").unwrap();
+        leaf[at] = b'9';
+        c.execute("UPDATE entries SET leaf = ?1 WHERE idx = ?2", (leaf, index))
+            .unwrap();
+    }
+}
+
+#[test]
+fn refusals_are_clear_and_write_nothing() {
+    let t = fresh("refusals");
+    let d = t.path();
+    populate(d);
+    // Signing a version already signed.
+    let err = fails(
+        d,
+        &[
+            "sign",
+            "gb-ua",
+            "--key",
+            "keys/GB.key",
+            "--time",
+            "2024-02-01",
+        ],
+    );
+    assert!(
+        err.contains("`GB` already signed `gb-ua` version 1 (entry 0)"),
+        "{err}"
+    );
+    // A confirmation by anyone but the beneficiary.
+    let err = fails(
+        d,
+        &[
+            "submit",
+            "--key",
+            "keys/GB.key",
+            "--type",
+            "delivery.confirm",
+            "--payload",
+            r#"{"report":2,"date":"2024-07-03"}"#,
+        ],
+    );
+    assert!(
+        err.contains("only the beneficiary `UA` may make a delivery.confirm"),
+        "{err}"
+    );
+    // Unknown fields and types.
+    let err = fails(
+        d,
+        &[
+            "submit",
+            "--key",
+            "keys/GB.key",
+            "--type",
+            "delivery.report",
+            "--payload",
+            r#"{"commitment":"gb-once","amount":"1 GBP","date":"2024-06-30","reference":"x","colour":"red"}"#,
+        ],
+    );
+    assert!(err.contains("unknown field `colour`"), "{err}");
+    let err = fails(
+        d,
+        &[
+            "submit",
+            "--key",
+            "keys/GB.key",
+            "--type",
+            "delivery.teleport",
+            "--payload",
+            "{}",
+        ],
+    );
+    assert!(
+        err.contains("unknown statement type `delivery.teleport`"),
+        "{err}"
+    );
+    assert_eq!(size(d), 4);
+
+    // An import file: line 2 replays entry 2 (identical bytes); nothing of the file is written.
+    let good = ok(
+        d,
+        &[
+            "submit",
+            "--key",
+            "keys/GB.key",
+            "--type",
+            "delivery.report",
+            "--payload",
+            &REPORT.replace("GB-2024-17", "GB-2024-18"),
+            "--time",
+            "2024-07-05",
+            "--print",
+        ],
+    );
+    let entry: serde_json::Value = serde_json::from_str(&ok(d, &["log", "entry", "2"])).unwrap();
+    let replay = entry["statement"].to_string();
+    fs::write(d.join("in.jsonl"), format!("{good}{replay}\n")).unwrap();
+    let err = fails(d, &["import", "in.jsonl"]);
+    assert!(err.contains("in.jsonl:2: refused: a duplicate of entry 2: the same statement is already in the log (nothing was written)"), "{err}");
+    assert_eq!(size(d), 4);
+    fs::write(d.join("bad.jsonl"), format!("{good}{{\"v\":1}}\n")).unwrap();
+    let err = fails(d, &["import", "bad.jsonl"]);
+    assert!(err.contains("bad.jsonl:2: malformed statement"), "{err}");
+    fs::write(d.join("in.jsonl"), &good).unwrap();
+    assert!(
+        ok(d, &["import", "in.jsonl"])
+            .contains("imported 1 statements in 1 batches; the log now holds 5")
+    );
+    assert!(ok(d, &["verify"]).starts_with("ok: 5 entries"));
+}
+
+#[test]
+fn keys_are_guarded() {
+    let t = fresh("keys");
+    let d = t.path();
+    let err = fails(d, &["keygen", "--party", "GB"]);
+    assert!(
+        err.contains("keys/GB.key already exists: refusing to overwrite a key"),
+        "{err}"
+    );
+    let err = fails(d, &["keygen", "--party", "ZZ"]);
+    assert!(err.contains("unknown party `ZZ`"), "{err}");
+    let err = fails(d, &["keygen", "--operator"]);
+    assert!(err.contains("already names an operator key"), "{err}");
+    // A corrupt or truncated key file.
+    let text = fs::read_to_string(d.join("keys/GB.key")).unwrap();
+    fs::write(d.join("cut.key"), &text[..30]).unwrap();
+    let err = fails(d, &["sign", "gb-ua", "--key", "cut.key"]);
+    assert!(err.contains("not a private key"), "{err}");
+    // Loose permissions: a warning, not a refusal.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        fs::set_permissions(d.join("keys/GB.key"), fs::Permissions::from_mode(0o644)).unwrap();
+        let r = compact_in(
+            d,
+            &[
+                "sign",
+                "gb-ua",
+                "--key",
+                "keys/GB.key",
+                "--time",
+                "2024-01-12",
+            ],
+        );
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert!(
+            r.stderr
+                .contains("warning: key file keys/GB.key has permissions 0644"),
+            "{}",
+            r.stderr
+        );
+    }
+    // Rotation: a second key for GB retires the first as of today; statements dated before
+    // today verify with the old key, after with the new.
+    ok(
+        d,
+        &[
+            "keygen",
+            "--party",
+            "GB",
+            "--out",
+            "keys/GB-2.key",
+            "--seed",
+            "second",
+        ],
+    );
+    let party = fs::read_to_string(d.join("parties/GB.toml")).unwrap();
+    assert_eq!(party.matches("[[keys]]").count(), 2);
+    assert_eq!(party.matches("retired_on").count(), 1);
+    ok(d, &["check"]);
+    let err = fails(
+        d,
+        &[
+            "submit",
+            "--key",
+            "keys/GB.key",
+            "--type",
+            "pledge",
+            "--payload",
+            r#"{"pillar":"weapons","amount":"1e6 GBP","date":"2026-01-01","description":"x"}"#,
+        ],
+    );
+    assert!(err.contains("was retired on"), "{err}");
+    ok(
+        d,
+        &[
+            "submit",
+            "--key",
+            "keys/GB-2.key",
+            "--type",
+            "pledge",
+            "--payload",
+            r#"{"pillar":"weapons","amount":"1e6 GBP","date":"2026-01-01","description":"x"}"#,
+        ],
+    );
+    assert!(ok(d, &["verify"]).starts_with("ok: 2 entries"));
+}
+
+#[test]
+fn proofs_checkpoints_and_stores_from_elsewhere_are_refused() {
+    let t = fresh("proofs");
+    let d = t.path();
+    populate(d);
+    let err = fails(d, &["log", "entry", "4"]);
+    assert!(
+        err.contains("entry 4 is out of range: the log holds 4 entries"),
+        "{err}"
+    );
+    let err = fails(d, &["log", "prove", "1", "--size", "9"]);
+    assert!(
+        err.contains("tree size 9 is beyond the log's 4 entries"),
+        "{err}"
+    );
+    fs::write(d.join("cp"), ok(d, &["log", "checkpoint"])).unwrap();
+    let key = ok(d, &["log", "public-key"]).trim().to_owned();
+    // A proof for another tree size.
+    fs::write(d.join("p3"), ok(d, &["log", "prove", "1", "--size", "3"])).unwrap();
+    let err = fails(
+        d,
+        &[
+            "log",
+            "verify-inclusion",
+            "--proof",
+            "p3",
+            "--checkpoint",
+            "cp",
+            "--key",
+            &key,
+        ],
+    );
+    assert!(
+        err.contains("the proof is for tree size 3, the checkpoint for size 4"),
+        "{err}"
+    );
+    // A checkpoint of another origin.
+    let err = fails(
+        d,
+        &[
+            "log",
+            "verify-inclusion",
+            "--proof",
+            "p3",
+            "--checkpoint",
+            "cp",
+            "--key",
+            &key,
+            "--origin",
+            "elsewhere",
+        ],
+    );
+    assert!(err.contains("checkpoint of another origin"), "{err}");
+    // A proof that is not a proof.
+    fs::write(d.join("junk"), "{\"index\": 1}").unwrap();
+    let err = fails(
+        d,
+        &[
+            "log",
+            "verify-inclusion",
+            "--proof",
+            "junk",
+            "--checkpoint",
+            "cp",
+            "--key",
+            &key,
+        ],
+    );
+    assert!(err.contains("junk: not an inclusion proof"), "{err}");
+    // A foreign database file.
+    fs::write(d.join("foreign.sqlite"), vec![7u8; 4096]).unwrap();
+    let err = fails(d, &["verify", "--database", "foreign.sqlite"]);
+    assert!(err.contains("not a compact store"), "{err}");
+    let err = fails(d, &["verify", "--database", "missing.sqlite"]);
+    assert!(
+        err.contains("no store at missing.sqlite: run `compact init` first"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_fork_between_two_stores_is_reported() {
+    let a = fresh("fork");
+    let b = fresh("fork");
+    populate(a.path());
+    // The same keys (same seed), the same first two entries, then another report.
+    ok(
+        b.path(),
+        &[
+            "sign",
+            "gb-ua",
+            "--key",
+            "keys/GB.key",
+            "--time",
+            "2024-01-12",
+        ],
+    );
+    ok(
+        b.path(),
+        &[
+            "sign",
+            "gb-ua",
+            "--key",
+            "keys/UA.key",
+            "--time",
+            "2024-01-12T15:00:00Z",
+        ],
+    );
+    ok(
+        b.path(),
+        &[
+            "submit",
+            "--key",
+            "keys/GB.key",
+            "--type",
+            "delivery.report",
+            "--payload",
+            &REPORT.replace("500", "400"),
+            "--time",
+            "2024-07-01",
+        ],
+    );
+    let other: PathBuf = b.path().join("b.checkpoint");
+    fs::write(&other, ok(b.path(), &["log", "checkpoint"])).unwrap();
+    let err = fails(
+        a.path(),
+        &["verify", "--checkpoint", &other.display().to_string()],
+    );
+    assert!(
+        err.contains("does not match the log") && err.contains("a fork"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_edited_agreement_shows_as_changed_since_signing() {
+    let t = fresh("changed");
+    let d = t.path();
+    populate(d);
+    let f = d.join("agreements/gb-ua.toml");
+    fs::write(
+        &f,
+        fs::read_to_string(&f)
+            .unwrap()
+            .replace("\"2.5e9 GBP\"", "\"2.4e9 GBP\""),
+    )
+    .unwrap();
+    let rows: serde_json::Value =
+        serde_json::from_str(&ok(d, &["agreements", "--format", "json"])).unwrap();
+    assert_eq!(rows[0]["status"], "changed-since-signing");
+    // The log still verifies: the signatures were of the text as it was.
+    assert!(ok(d, &["verify"]).starts_with("ok: 4 entries"));
+}
