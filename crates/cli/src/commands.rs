@@ -396,7 +396,7 @@ pub fn show_agreement(
 }
 
 /// Writes the shipped data set into `dir`, which must not exist or be empty.
-fn write_data_set(dir: &Path) -> anyhow::Result<()> {
+pub(crate) fn write_data_set(dir: &Path) -> anyhow::Result<()> {
     if dir.exists() {
         let empty = fs::read_dir(dir)
             .with_context(|| format!("cannot read {}", dir.display()))?

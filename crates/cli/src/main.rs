@@ -10,6 +10,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+mod bench;
 mod commands;
 mod ledger;
 mod output;
@@ -175,6 +176,11 @@ enum Command {
         #[command(flatten)]
         place: PlaceArgs,
     },
+    /// Benchmarks of the log (see docs/PERFORMANCE.md).
+    Bench {
+        #[command(subcommand)]
+        what: Bench,
+    },
     /// Check and summarise the shipped `kyiv-compact` data set (with --dir, first write it
     /// there, so that other commands can work on it).
     Demo {
@@ -205,6 +211,40 @@ impl PlaceArgs {
             database: self.database.clone(),
         }
     }
+}
+
+#[derive(Debug, Subcommand)]
+enum Bench {
+    /// B1: append N signed statements to a new store in DIR (which must not exist).
+    Ingest {
+        /// Where to build the compact and its store.
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+        /// Statements to append.
+        #[arg(long, default_value_t = 100_000)]
+        n: u64,
+        /// Statements per transaction.
+        #[arg(long, default_value_t = 1000)]
+        batch: usize,
+    },
+    /// B2: audit the store that `bench ingest` built in DIR.
+    Verify {
+        /// The directory `bench ingest` built.
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+    },
+    /// B3: proof latency on a tree of N leaves (built in DIR on first use).
+    Proofs {
+        /// Where to keep the tree.
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+        /// Leaves.
+        #[arg(long, default_value_t = 10_000_000)]
+        n: u64,
+        /// Proofs of each kind to time.
+        #[arg(long, default_value_t = 10_000)]
+        samples: usize,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -429,6 +469,11 @@ fn main() -> ExitCode {
             ),
         },
         Command::Verify { checkpoint, place } => ledger::verify(&place.place(), &checkpoint),
+        Command::Bench { what } => match what {
+            Bench::Ingest { dir, n, batch } => bench::ingest(&dir, n, batch),
+            Bench::Verify { dir } => bench::verify(&dir),
+            Bench::Proofs { dir, n, samples } => bench::proofs(&dir, n, samples),
+        },
     };
     match result {
         Ok(code) => code,

@@ -337,13 +337,24 @@ pub fn check(
     log: &dyn LedgerView,
     mode: Mode,
 ) -> Result<(), Refusal> {
+    check_signature(st, compact)?;
+    check_payload(st, compact, log, mode)
+}
+
+/// Checks everything but the signature: for callers that verify signatures apart (in
+/// parallel), then run this in log order.
+pub fn check_payload(
+    st: &Statement,
+    compact: &Compact,
+    log: &dyn LedgerView,
+    mode: Mode,
+) -> Result<(), Refusal> {
     if st.compact != compact.id {
         return refuse(format!(
             "statement for compact `{}`, this log is `{}`",
             st.compact, compact.id
         ));
     }
-    check_signature(st, compact)?;
     not_before_compact(date_of(st), compact)?;
     match &st.payload {
         Payload::AgreementSign(s) => {

@@ -12,9 +12,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use compact_log::{Frontier, Hash, hex_hash, leaf_hash, open_checkpoint, stored_hash_index};
 use compact_model::Compact;
-use compact_statement::rules::{Facts, LedgerView, Mode, Signatures, check};
+use compact_statement::rules::{
+    Facts, LedgerView, Mode, Signatures, check_payload, check_signature,
+};
 use compact_statement::{Kind, Statement};
 use jiff::civil::Date;
+use rayon::prelude::*;
 
 use crate::{Store, StoreError};
 
@@ -105,6 +108,163 @@ impl<S: Store> LedgerView for AuditView<'_, S> {
     }
 }
 
+/// Entries decoded and signature-checked together.
+pub const AUDIT_CHUNK: usize = 2048;
+
+/// The state of one pass over the log.
+struct Pass<'a, S: Store> {
+    store: &'a S,
+    compact: &'a Compact,
+    wanted: &'a BTreeMap<u64, Vec<(String, Hash)>>,
+    report: &'a mut Report,
+    frontier: Frontier,
+    facts: Facts,
+    next: u64,
+    tree_broken: bool,
+    failure: Option<StoreError>,
+    roots_checked: BTreeSet<u64>,
+}
+
+impl<S: Store> Pass<'_, S> {
+    fn process(&mut self, chunk: Vec<(u64, Vec<u8>)>) {
+        let compact = self.compact;
+        let prepared: Vec<_> = chunk
+            .into_par_iter()
+            .map(|(index, leaf)| {
+                let decoded = Statement::decode(&leaf);
+                let signature = decoded
+                    .as_ref()
+                    .ok()
+                    .and_then(|st| check_signature(st, compact).err());
+                (index, leaf, decoded, signature)
+            })
+            .collect();
+        for (index, leaf, decoded, signature) in prepared {
+            if self.failure.is_some() {
+                return;
+            }
+            self.entry(index, &leaf, decoded, signature);
+        }
+    }
+
+    fn entry(
+        &mut self,
+        index: u64,
+        leaf: &[u8],
+        decoded: Result<Statement, compact_statement::StatementError>,
+        signature: Option<compact_statement::rules::Refusal>,
+    ) {
+        let report = &mut *self.report;
+        if index != self.next {
+            report.add(
+                Some(self.next),
+                format!(
+                    "entry {} is missing: the store skips from entry {} to entry {index}",
+                    self.next, self.next
+                ),
+            );
+            self.tree_broken = true;
+            self.next = index;
+        }
+        self.next += 1;
+        let h = leaf_hash(leaf);
+        // The tree: the hashes this entry creates must be the ones stored.
+        if !self.tree_broken {
+            let n = self.frontier.size();
+            let created = self.frontier.push(h);
+            let start = stored_hash_index(0, n);
+            let indexes: Vec<u64> = (start..start + created.len() as u64).collect();
+            match self.store.hashes(&indexes) {
+                Ok(stored) => {
+                    if stored.first() != created.first() {
+                        report.add(
+                            Some(index),
+                            format!("entry {index} was changed after it was logged: its bytes do not hash to the leaf hash stored for it"),
+                        );
+                        self.tree_broken = true;
+                    } else if stored != created {
+                        report.add(
+                            Some(index),
+                            format!("the tree hashes stored with entry {index} do not match the entries before it (a changed, removed or reordered entry)"),
+                        );
+                        self.tree_broken = true;
+                    }
+                }
+                Err(e) => {
+                    report.add(Some(index), format!("entry {index}: {e}"));
+                    self.tree_broken = true;
+                }
+            }
+            let size = self.frontier.size();
+            if let Some(list) = self.wanted.get(&size) {
+                let root = self.frontier.root();
+                self.roots_checked.insert(size);
+                for (name, signed) in list {
+                    if *signed != root {
+                        report.add(
+                            None,
+                            format!(
+                                "{name} does not match the log: it signs root {}, the first {size} entries hash to {}{}",
+                                hex_hash(signed),
+                                hex_hash(&root),
+                                if name.starts_with("stored") {
+                                    ""
+                                } else {
+                                    " (a fork, or a rewritten log)"
+                                }
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+        // The statement.
+        let st = match decoded {
+            Err(e) => {
+                report.add(Some(index), format!("entry {index} does not decode: {e}"));
+                return;
+            }
+            Ok(st) => st,
+        };
+        if st.leaf != leaf {
+            report.add(
+                Some(index),
+                format!("entry {index} is not in canonical form"),
+            );
+        }
+        match self.store.find_leaf(&h) {
+            Ok(Some(other)) if other != index => {
+                report.add(
+                    Some(index),
+                    format!("entry {index} duplicates entry {other}"),
+                );
+            }
+            Ok(_) => {}
+            Err(e) => self.failure = Some(e),
+        }
+        let view = AuditView {
+            store: self.store,
+            before: index,
+            facts: &self.facts,
+        };
+        let verdict = match signature {
+            Some(r) => Err(r),
+            None => check_payload(&st, self.compact, &view, Mode::Audit),
+        };
+        if let Err(r) = verdict {
+            report.add(
+                Some(index),
+                format!(
+                    "entry {index} ({} by {}): {r}",
+                    st.kind().as_str(),
+                    st.author
+                ),
+            );
+        }
+        self.facts.note(index, &st);
+    }
+}
+
 /// Audits `store` against `compact`, with the checkpoints the auditor brings. `progress` is
 /// called with the number of entries read so far.
 pub fn audit<S: Store>(
@@ -181,103 +341,39 @@ pub fn audit<S: Store>(
         }
     }
 
-    let mut frontier = Frontier::default();
-    let mut facts = Facts::default();
-    let mut next = 0u64;
-    let mut tree_broken = false;
-    let mut failure: Option<StoreError> = None;
-    let mut roots_checked = BTreeSet::new();
+    let mut pass = Pass {
+        store,
+        compact,
+        wanted: &wanted,
+        report: &mut report,
+        frontier: Frontier::default(),
+        facts: Facts::default(),
+        next: 0,
+        tree_broken: false,
+        failure: None,
+        roots_checked: BTreeSet::new(),
+    };
+    // Entries are read in chunks: decoding and signature checks of a chunk run on every core,
+    // then the entries are checked in log order. Memory holds one chunk.
+    let mut chunk: Vec<(u64, Vec<u8>)> = Vec::with_capacity(AUDIT_CHUNK);
     store.scan(0, &mut |index, leaf| {
-        if index != next {
-            report.add(
-                Some(next),
-                format!("entry {next} is missing: the store skips from entry {next} to entry {index}"),
-            );
-            tree_broken = true;
-            next = index;
+        chunk.push((index, leaf.to_vec()));
+        if chunk.len() >= AUDIT_CHUNK {
+            pass.process(std::mem::take(&mut chunk));
+            progress(pass.next);
         }
-        next += 1;
-        let h = leaf_hash(leaf);
-        // The tree: the hashes this entry creates must be the ones stored.
-        if !tree_broken {
-            let n = frontier.size();
-            let created = frontier.push(h);
-            let start = stored_hash_index(0, n);
-            let indexes: Vec<u64> = (start..start + created.len() as u64).collect();
-            match store.hashes(&indexes) {
-                Ok(stored) => {
-                    if stored.first() != created.first() {
-                        report.add(
-                            Some(index),
-                            format!("entry {index} was changed after it was logged: its bytes do not hash to the leaf hash stored for it"),
-                        );
-                        tree_broken = true;
-                    } else if stored != created {
-                        report.add(
-                            Some(index),
-                            format!("the tree hashes stored with entry {index} do not match the entries before it (a changed, removed or reordered entry)"),
-                        );
-                        tree_broken = true;
-                    }
-                }
-                Err(e) => {
-                    report.add(Some(index), format!("entry {index}: {e}"));
-                    tree_broken = true;
-                }
-            }
-            if let Some(list) = wanted.get(&frontier.size()) {
-                let root = frontier.root();
-                roots_checked.insert(frontier.size());
-                for (name, signed) in list {
-                    if *signed != root {
-                        report.add(
-                            None,
-                            format!(
-                                "{name} does not match the log: it signs root {}, the first {} entries hash to {}{}",
-                                hex_hash(signed),
-                                frontier.size(),
-                                hex_hash(&root),
-                                if name.starts_with("stored") { "" } else { " (a fork, or a rewritten log)" }
-                            ),
-                        );
-                    }
-                }
-            }
-        }
-        // The statement.
-        match Statement::decode(leaf) {
-            Err(e) => report.add(Some(index), format!("entry {index} does not decode: {e}")),
-            Ok(st) => {
-                if st.leaf != leaf {
-                    report.add(Some(index), format!("entry {index} is not in canonical form"));
-                }
-                match store.find_leaf(&h) {
-                    Ok(Some(other)) if other != index => report.add(
-                        Some(index),
-                        format!("entry {index} duplicates entry {other}"),
-                    ),
-                    Ok(_) => {}
-                    Err(e) => failure = Some(e),
-                }
-                let view = AuditView {
-                    store,
-                    before: index,
-                    facts: &facts,
-                };
-                if let Err(r) = check(&st, compact, &view, Mode::Audit) {
-                    report.add(Some(index), format!("entry {index} ({} by {}): {r}", st.kind().as_str(), st.author));
-                }
-                facts.note(index, &st);
-            }
-        }
-        if next.is_multiple_of(4096) {
-            progress(next);
-        }
-        failure.is_none()
+        pass.failure.is_none()
     })?;
-    if let Some(e) = failure {
+    pass.process(chunk);
+    if let Some(e) = pass.failure.take() {
         return Err(e);
     }
+    let (next, tree_broken, frontier, roots_checked) = (
+        pass.next,
+        pass.tree_broken,
+        pass.frontier,
+        pass.roots_checked,
+    );
     progress(next);
     report.entries = next;
     if !tree_broken {

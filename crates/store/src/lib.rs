@@ -19,9 +19,12 @@ use compact_log::{
     Hash, HashReader, hashes_to_store, leaf_hash, sign_checkpoint, stored_hash_index, tree_hash,
 };
 use compact_model::Compact;
-use compact_statement::rules::{Facts, LedgerView, Mode, Signatures, check};
+use compact_statement::rules::{
+    Facts, LedgerView, Mode, Signatures, check_payload, check_signature,
+};
 use compact_statement::{Kind, Statement};
 use jiff::civil::Date;
+use rayon::prelude::*;
 use signed_note::StandardSigner;
 
 /// The store format written in `meta`.
@@ -307,6 +310,16 @@ impl<'c, S: Store> Ledger<'c, S> {
         batch: usize,
     ) -> Result<Vec<Batch>, AppendError> {
         let base = self.store.size()?;
+        // Signatures are independent of each other: verify them on every core first.
+        let signatures: Vec<Result<(), String>> = statements
+            .par_iter()
+            .map(|st| check_signature(st, self.compact).map_err(|r| r.0))
+            .collect();
+        if let Some((position, Err(reason))) =
+            signatures.into_iter().enumerate().find(|(_, r)| r.is_err())
+        {
+            return Err(AppendError::Refused { position, reason });
+        }
         let mut seen = BTreeMap::new();
         let mut pending = Pending::default();
         let mut facts = self.facts.clone();
@@ -329,7 +342,7 @@ impl<'c, S: Store> Ledger<'c, S> {
                     "a duplicate of statement {p} of this input"
                 )));
             }
-            check(st, self.compact, &view, Mode::Append).map_err(|r| refused(r.0))?;
+            check_payload(st, self.compact, &view, Mode::Append).map_err(|r| refused(r.0))?;
             facts.note(base + position as u64, st);
             if let Some(r) = st.payload.reference() {
                 pending

@@ -1,0 +1,281 @@
+//! `compact bench`: the log's performance targets (PRODUCT.md B1-B3), each measured beside a
+//! reference taken in the same run on the same machine.
+//!
+//! - `ingest`: signed statements appended to the embedded store, signatures and rules checked,
+//!   durable batches; beside the raw Ed25519 verification rate of the same statements.
+//! - `verify`: a full audit of a store; beside the raw cost of verifying its signatures and
+//!   hashing its leaves; with the peak memory of the process.
+//! - `proofs`: inclusion and consistency proof latency on a tree of N leaves.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context as _, anyhow};
+use compact_files::keys::{record_operator_key, record_party_key};
+use compact_log::{Frontier, leaf_hash, prove_consistency, prove_inclusion, stored_hash_index};
+use compact_model::digest;
+use compact_statement::{AgreementSign, DeliveryReport, Draft, Payload, Statement, keys};
+use compact_store::audit::audit;
+use compact_store::sqlite::SqliteStore;
+use compact_store::{Ledger, Store, StoreHashes};
+use signed_note::{StandardSigner, StandardVerifier, Verifier as _};
+
+use crate::commands::{load, write_data_set};
+use crate::output::out;
+
+fn seed(name: &str) -> [u8; 32] {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(format!("compact bench\n{name}").as_bytes()).into()
+}
+
+/// A compact directory with the shipped data set, keys for GB, UA and the operator, and the
+/// store, with gb-ua-2024 signed by both. Returns the signers of GB.
+fn setup(dir: &Path) -> anyhow::Result<(StandardSigner, StandardSigner)> {
+    write_data_set(dir)?;
+    let mut signers = Vec::new();
+    for code in ["GB", "UA"] {
+        let k = keys::from_seed(code, &seed(code))?;
+        record_party_key(dir, code, &k.verifier, None, "2000-01-01").map_err(|e| anyhow!(e))?;
+        signers.push(keys::signer(&k.private)?);
+    }
+    let op = keys::from_seed("kyiv-compact", &seed("operator"))?;
+    record_operator_key(dir, &op.verifier).map_err(|e| anyhow!(e))?;
+    let operator = keys::signer(&op.private)?;
+    let compact = load(dir).ok_or_else(|| anyhow!("the data set is not valid"))?;
+    let store = SqliteStore::create(&dir.join("compact.sqlite"), &compact.id)?;
+    let mut ledger = Ledger::open(store, &compact)?;
+    let a = compact
+        .agreement("gb-ua-2024", None)
+        .ok_or_else(|| anyhow!("no gb-ua-2024"))?;
+    let mut signs = Vec::new();
+    for (code, s) in ["GB", "UA"].into_iter().zip(&signers) {
+        signs.push(Statement::sign(
+            Draft {
+                compact: compact.id.clone(),
+                author: code.into(),
+                time: "2024-01-12T12:00:00Z".parse()?,
+                payload: Payload::AgreementSign(AgreementSign {
+                    agreement: a.id.clone(),
+                    version: a.version,
+                    digest: digest(a)?,
+                }),
+            },
+            s,
+        )?);
+    }
+    ledger
+        .append(&signs, &operator)
+        .map_err(|e| anyhow!("{e}"))?;
+    let gb = signers.remove(0);
+    Ok((gb, operator))
+}
+
+/// `n` distinct delivery reports by GB.
+fn reports(compact_id: &str, gb: &StandardSigner, n: u64) -> anyhow::Result<Vec<Statement>> {
+    let time = "2024-07-01T00:00:00Z".parse()?;
+    let date = "2024-06-30".parse()?;
+    (0..n)
+        .map(|i| {
+            Statement::sign(
+                Draft {
+                    compact: compact_id.to_owned(),
+                    author: "GB".into(),
+                    time,
+                    payload: Payload::DeliveryReport(DeliveryReport {
+                        commitment: "gb-military-2024".into(),
+                        amount: format!("{} GBP", 1000 + i),
+                        date,
+                        reference: format!("bench-{i}"),
+                        allocation: None,
+                    }),
+                },
+                gb,
+            )
+            .map_err(|e| anyhow!("{e}"))
+        })
+        .collect()
+}
+
+fn raw_verify_rate(statements: &[Statement], vkey: &str) -> anyhow::Result<f64> {
+    let v = StandardVerifier::new(vkey).map_err(|e| anyhow!("{e}"))?;
+    let start = Instant::now();
+    let mut ok = 0u64;
+    for s in statements {
+        ok += u64::from(v.verify(&s.signed_bytes, &s.sig));
+    }
+    let secs = start.elapsed().as_secs_f64();
+    if ok != statements.len() as u64 {
+        return Err(anyhow!("a signature failed to verify"));
+    }
+    Ok(statements.len() as f64 / secs)
+}
+
+fn gb_vkey(dir: &Path) -> anyhow::Result<String> {
+    let compact = load(dir).ok_or_else(|| anyhow!("invalid compact"))?;
+    compact
+        .parties
+        .get("GB")
+        .and_then(|p| p.keys.first())
+        .map(|k| k.key.clone())
+        .ok_or_else(|| anyhow!("no GB key"))
+}
+
+/// Peak resident memory of this process, from /proc (Linux), in MiB.
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+/// `compact bench ingest`: builds DIR and appends N reports.
+pub fn ingest(dir: &Path, n: u64, batch: usize) -> anyhow::Result<ExitCode> {
+    let (gb, operator) = setup(dir)?;
+    let compact = load(dir).ok_or_else(|| anyhow!("invalid compact"))?;
+    let statements = reports(&compact.id, &gb, n)?;
+    let raw = raw_verify_rate(&statements, &gb_vkey(dir)?)?;
+    let store = SqliteStore::open(&dir.join("compact.sqlite"))?;
+    let mut ledger = Ledger::open(store, &compact)?;
+    let start = Instant::now();
+    for chunk in statements.chunks(batch.max(1) * 10) {
+        let batches = ledger
+            .prepare(chunk, &operator, batch)
+            .map_err(|e| anyhow!("{e}"))?;
+        ledger
+            .write(&batches, &mut |_| {})
+            .map_err(|e| anyhow!("{e}"))?;
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let rate = n as f64 / secs;
+    out!(
+        "B1 ingest: {n} statements in {secs:.2} s = {rate:.0} statements/s (batches of {batch}, durable, signatures and rules checked)"
+    );
+    out!(
+        "B1 reference: raw Ed25519 verification of the same statements = {raw:.0} verifications/s"
+    );
+    out!("B1 ratio: ingest / raw verify = {:.1}%", 100.0 * rate / raw);
+    out!("B1 log size: {}", ledger.store().size()?);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `compact bench verify`: audits DIR's store.
+pub fn verify(dir: &Path) -> anyhow::Result<ExitCode> {
+    let compact = load(dir).ok_or_else(|| anyhow!("invalid compact"))?;
+    let store = SqliteStore::open(&dir.join("compact.sqlite"))?;
+    let before = peak_rss_mib();
+    let start = Instant::now();
+    let report = audit(&store, &compact, &[], &mut |_| {})?;
+    let secs = start.elapsed().as_secs_f64();
+    let peak = peak_rss_mib();
+    if !report.ok() {
+        return Err(anyhow!("the audit failed: {:?}", report.problems.first()));
+    }
+    // The reference: verify every signature and hash every leaf, nothing else.
+    let vkey = gb_vkey(dir)?;
+    let v = StandardVerifier::new(&vkey).map_err(|e| anyhow!("{e}"))?;
+    let mut leaves = Vec::new();
+    store.scan(0, &mut |_, leaf| {
+        leaves.push(leaf.to_vec());
+        true
+    })?;
+    let decoded: Vec<Statement> = leaves
+        .iter()
+        .filter_map(|l| Statement::decode(l).ok())
+        .collect();
+    let start = Instant::now();
+    let mut frontier = Frontier::default();
+    for (leaf, st) in leaves.iter().zip(&decoded) {
+        frontier.push(leaf_hash(leaf));
+        if st.author == "GB" {
+            std::hint::black_box(v.verify(&st.signed_bytes, &st.sig));
+        }
+    }
+    let raw = start.elapsed().as_secs_f64();
+    out!(
+        "B2 verify: {} entries in {secs:.2} s ({:.0} entries/s)",
+        report.entries,
+        report.entries as f64 / secs
+    );
+    out!(
+        "B2 reference: raw signature verification + leaf hashing of the same entries = {raw:.2} s"
+    );
+    out!("B2 ratio: verify / raw = {:.2}x", secs / raw);
+    out!(
+        "B2 peak memory (VmHWM) during the audit: {:.1} MiB (before: {:.1} MiB; the reference pass then loads every leaf)",
+        peak.unwrap_or(f64::NAN),
+        before.unwrap_or(f64::NAN)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `compact bench proofs`: a tree of N synthetic leaves in a store, proofs timed.
+pub fn proofs(dir: &Path, n: u64, samples: usize) -> anyhow::Result<ExitCode> {
+    std::fs::create_dir_all(dir)?;
+    let path = dir.join("tree.sqlite");
+    let store = if path.exists() {
+        SqliteStore::open(&path)?
+    } else {
+        let store = SqliteStore::create(&path, "bench")?;
+        let start = Instant::now();
+        let c = store.connection();
+        c.execute_batch("PRAGMA synchronous = OFF; BEGIN;")
+            .context("bulk load")?;
+        {
+            let mut ins = c.prepare("INSERT INTO hashes (idx, hash) VALUES (?1, ?2)")?;
+            let mut f = Frontier::default();
+            for i in 0..n {
+                let first = stored_hash_index(0, i);
+                for (k, h) in f.push(leaf_hash(&i.to_be_bytes())).iter().enumerate() {
+                    ins.execute((i64::try_from(first + k as u64)?, h.0.as_slice()))?;
+                }
+            }
+            c.execute(
+                "INSERT INTO checkpoints (size, note) VALUES (?1, x'')",
+                [i64::try_from(n)?],
+            )?;
+        }
+        c.execute_batch("COMMIT;")?;
+        eprintln!(
+            "built a tree of {n} leaves in {:.1} s",
+            start.elapsed().as_secs_f64()
+        );
+        store
+    };
+    let reader = StoreHashes(&store);
+    // Deterministic sample of indices (a fixed LCG).
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = || {
+        x = x
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        x
+    };
+    let mut incl = Vec::with_capacity(samples);
+    let mut cons = Vec::with_capacity(samples);
+    for _ in 0..samples {
+        let i = next() % n;
+        let t = Instant::now();
+        std::hint::black_box(prove_inclusion(i, n, &reader)?);
+        incl.push(t.elapsed().as_secs_f64() * 1e6);
+        let m = 1 + next() % (n - 1);
+        let t = Instant::now();
+        std::hint::black_box(prove_consistency(m, n, &reader)?);
+        cons.push(t.elapsed().as_secs_f64() * 1e6);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+    };
+    let p99 = |v: &Vec<f64>| v.get(v.len() * 99 / 100).copied().unwrap_or(f64::NAN);
+    let (mi, mc) = (median(&mut incl), median(&mut cons));
+    out!(
+        "B3 inclusion proofs on {n} leaves: median {mi:.1} µs, p99 {:.1} µs ({samples} samples)",
+        p99(&incl)
+    );
+    out!(
+        "B3 consistency proofs on {n} leaves: median {mc:.1} µs, p99 {:.1} µs ({samples} samples)",
+        p99(&cons)
+    );
+    Ok(ExitCode::SUCCESS)
+}
