@@ -10,8 +10,8 @@ use compact_files::keys::{
     read_private_key, record_operator_key, record_party_key, write_private_key,
 };
 use compact_log::{
-    ConsistencyProof, InclusionProof, check_consistency, open_checkpoint, prove_consistency,
-    prove_inclusion, verify_consistency, verify_inclusion,
+    ConsistencyProof, InclusionProof, open_checkpoint, prove_consistency, prove_inclusion,
+    verify_consistency, verify_inclusion,
 };
 use compact_model::{Compact, digest};
 use compact_statement::rules::status;
@@ -503,15 +503,17 @@ fn verifier_key(key: &str) -> anyhow::Result<String> {
     Ok(key.to_owned())
 }
 
-/// `compact log verify-inclusion`.
-pub fn verify_inclusion_cmd(
+/// A proof read from a file, and the checkpoint it is checked against, opened with the
+/// operator's key (the origin is the key's name unless given).
+fn proof_and_checkpoint<P: serde::de::DeserializeOwned>(
     proof: &Path,
+    what: &str,
     checkpoint: &Path,
     key: &str,
     origin: Option<&str>,
-) -> anyhow::Result<ExitCode> {
-    let p: InclusionProof = serde_json::from_slice(&read_input(proof)?)
-        .with_context(|| format!("{}: not an inclusion proof", proof.display()))?;
+) -> anyhow::Result<(P, String, compact_log::Verified)> {
+    let p: P = serde_json::from_slice(&read_input(proof)?)
+        .with_context(|| format!("{}: not {what}", proof.display()))?;
     let key = verifier_key(key)?;
     let origin = origin.map_or_else(
         || key.split('+').next().unwrap_or("").to_owned(),
@@ -519,6 +521,18 @@ pub fn verify_inclusion_cmd(
     );
     let cp = open_checkpoint(&read_input(checkpoint)?, &key, &origin)
         .map_err(|e| anyhow!("{}: {e}", checkpoint.display()))?;
+    Ok((p, key, cp))
+}
+
+/// `compact log verify-inclusion`.
+pub fn verify_inclusion_cmd(
+    proof: &Path,
+    checkpoint: &Path,
+    key: &str,
+    origin: Option<&str>,
+) -> anyhow::Result<ExitCode> {
+    let (p, _, cp): (InclusionProof, _, _) =
+        proof_and_checkpoint(proof, "an inclusion proof", checkpoint, key, origin)?;
     verify_inclusion(&p, &cp)?;
     out!(
         "ok: entry {} (leaf {}) is in the log of {} at size {}",
@@ -538,18 +552,11 @@ pub fn verify_consistency_cmd(
     key: &str,
     origin: Option<&str>,
 ) -> anyhow::Result<ExitCode> {
-    let p: ConsistencyProof = serde_json::from_slice(&read_input(proof)?)
-        .with_context(|| format!("{}: not a consistency proof", proof.display()))?;
-    let key = verifier_key(key)?;
-    let origin = origin.map_or_else(
-        || key.split('+').next().unwrap_or("").to_owned(),
-        str::to_owned,
-    );
-    let cp = open_checkpoint(&read_input(checkpoint)?, &key, &origin)
-        .map_err(|e| anyhow!("{}: {e}", checkpoint.display()))?;
+    let (p, key, cp): (ConsistencyProof, _, _) =
+        proof_and_checkpoint(proof, "a consistency proof", checkpoint, key, origin)?;
     verify_consistency(&p, &cp)?;
     if let Some(old) = old_checkpoint {
-        let o = open_checkpoint(&read_input(old)?, &key, &origin)
+        let o = open_checkpoint(&read_input(old)?, &key, &cp.origin)
             .map_err(|e| anyhow!("{}: {e}", old.display()))?;
         if o.size != p.old_size || compact_log::hex_hash(&o.root) != p.old_root {
             bail!(
@@ -561,7 +568,6 @@ pub fn verify_consistency_cmd(
             );
         }
     }
-    check_consistency(&p)?;
     out!(
         "ok: the log of {} at size {} extends size {}",
         cp.origin,

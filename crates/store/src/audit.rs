@@ -12,14 +12,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use compact_log::{Frontier, Hash, hex_hash, leaf_hash, open_checkpoint, stored_hash_index};
 use compact_model::Compact;
-use compact_statement::rules::{
-    Facts, LedgerView, Mode, Signatures, check_payload, check_signature,
-};
-use compact_statement::{Kind, Statement};
-use jiff::civil::Date;
+use compact_statement::Statement;
+use compact_statement::rules::{Facts, Mode, check_payload, check_signature};
 use rayon::prelude::*;
 
-use crate::{Store, StoreError};
+use crate::{Overlay, Pending, Store, StoreError};
 
 /// One thing wrong.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -65,49 +62,6 @@ pub struct GivenCheckpoint {
     pub note: Vec<u8>,
 }
 
-/// The log as of entry `before`, for the rules: nothing at or after it is visible.
-struct AuditView<'a, S: Store> {
-    store: &'a S,
-    before: u64,
-    facts: &'a Facts,
-}
-
-impl<S: Store> LedgerView for AuditView<'_, S> {
-    fn entry(&self, index: u64) -> Result<Option<Statement>, String> {
-        if index >= self.before {
-            return Ok(None);
-        }
-        match self.store.entry(index).map_err(|e| e.to_string())? {
-            Some(b) => Statement::decode(&b)
-                .map(Some)
-                .map_err(|e| format!("entry {index}: {e}")),
-            None => Ok(None),
-        }
-    }
-    fn signatures(&self) -> &Signatures {
-        &self.facts.signatures
-    }
-    fn accession(&self) -> Option<Date> {
-        self.facts.accession
-    }
-    fn referring(&self, index: u64, kind: Kind) -> Result<Vec<(u64, Statement)>, String> {
-        let mut out = Vec::new();
-        for (i, b) in self
-            .store
-            .referring(index, kind)
-            .map_err(|e| e.to_string())?
-        {
-            if i < self.before {
-                out.push((
-                    i,
-                    Statement::decode(&b).map_err(|e| format!("entry {i}: {e}"))?,
-                ));
-            }
-        }
-        Ok(out)
-    }
-}
-
 /// Entries decoded and signature-checked together.
 pub const AUDIT_CHUNK: usize = 2048;
 
@@ -123,6 +77,7 @@ struct Pass<'a, S: Store> {
     tree_broken: bool,
     failure: Option<StoreError>,
     roots_checked: BTreeSet<u64>,
+    no_pending: Pending,
 }
 
 impl<S: Store> Pass<'_, S> {
@@ -242,9 +197,10 @@ impl<S: Store> Pass<'_, S> {
             Ok(_) => {}
             Err(e) => self.failure = Some(e),
         }
-        let view = AuditView {
+        let view = Overlay {
             store: self.store,
-            before: index,
+            base: index,
+            pending: &self.no_pending,
             facts: &self.facts,
         };
         let verdict = match signature {
@@ -352,6 +308,7 @@ pub fn audit<S: Store>(
         tree_broken: false,
         failure: None,
         roots_checked: BTreeSet::new(),
+        no_pending: Pending::default(),
     };
     // Entries are read in chunks: decoding and signature checks of a chunk run on every core,
     // then the entries are checked in log order. Memory holds one chunk.

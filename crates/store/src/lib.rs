@@ -164,18 +164,19 @@ impl<S: Store> std::fmt::Debug for Ledger<'_, S> {
 
 /// Statements of a batch not yet written, indexed for the rules.
 #[derive(Default)]
-struct Pending {
+pub(crate) struct Pending {
     statements: Vec<Statement>,
     /// (referred entry, kind) to positions in `statements`.
     refs: BTreeMap<(u64, Kind), Vec<usize>>,
 }
 
-/// A view of the store plus statements not yet written.
-struct Overlay<'a, S: Store> {
-    store: &'a S,
-    base: u64,
-    pending: &'a Pending,
-    facts: &'a Facts,
+/// A view of the log as of entry `base`: the store's entries before it, plus statements not
+/// yet written (on append; none on audit).
+pub(crate) struct Overlay<'a, S: Store> {
+    pub(crate) store: &'a S,
+    pub(crate) base: u64,
+    pub(crate) pending: &'a Pending,
+    pub(crate) facts: &'a Facts,
 }
 
 fn decode_stored(index: u64, bytes: &[u8]) -> Result<Statement, String> {
@@ -210,7 +211,9 @@ impl<S: Store> LedgerView for Overlay<'_, S> {
                 .referring(index, kind)
                 .map_err(|e| e.to_string())?
             {
-                out.push((i, decode_stored(i, &b)?));
+                if i < self.base {
+                    out.push((i, decode_stored(i, &b)?));
+                }
             }
         }
         for p in self.pending.refs.get(&(index, kind)).into_iter().flatten() {
