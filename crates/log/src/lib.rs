@@ -61,6 +61,11 @@ pub fn hashes_to_store<R: HashReader>(
     tlog_tiles::stored_hashes_for_record_hash(n, leaf_hash, r).map_err(tlog)
 }
 
+/// The tree level of the stored hash at `index`.
+pub fn stored_hash_level(index: u64) -> u8 {
+    tlog_tiles::split_stored_hash_index(index).0
+}
+
 /// The number of stored hashes of a tree of `n` leaves.
 pub fn stored_hash_count(n: u64) -> u64 {
     tlog_tiles::stored_hash_count(n)

@@ -77,7 +77,7 @@ struct Pass<'a, S: Store> {
     tree_broken: bool,
     failure: Option<StoreError>,
     roots_checked: BTreeSet<u64>,
-    no_pending: Pending,
+    no_pending: Pending<'a>,
 }
 
 impl<S: Store> Pass<'_, S> {

@@ -164,8 +164,10 @@ impl<S: Store> std::fmt::Debug for Ledger<'_, S> {
 
 /// Statements of a batch not yet written, indexed for the rules.
 #[derive(Default)]
-pub(crate) struct Pending {
-    statements: Vec<Statement>,
+pub(crate) struct Pending<'a> {
+    /// The input; the first `len` are checked and visible.
+    statements: &'a [Statement],
+    len: usize,
     /// (referred entry, kind) to positions in `statements`.
     refs: BTreeMap<(u64, Kind), Vec<usize>>,
 }
@@ -175,7 +177,7 @@ pub(crate) struct Pending {
 pub(crate) struct Overlay<'a, S: Store> {
     pub(crate) store: &'a S,
     pub(crate) base: u64,
-    pub(crate) pending: &'a Pending,
+    pub(crate) pending: &'a Pending<'a>,
     pub(crate) facts: &'a Facts,
 }
 
@@ -187,7 +189,12 @@ impl<S: Store> LedgerView for Overlay<'_, S> {
     fn entry(&self, index: u64) -> Result<Option<Statement>, String> {
         if index >= self.base {
             let i = usize::try_from(index - self.base).map_err(|e| e.to_string())?;
-            return Ok(self.pending.statements.get(i).cloned());
+            return Ok(self
+                .pending
+                .statements
+                .get(..self.pending.len)
+                .and_then(|s| s.get(i))
+                .cloned());
         }
         match self.store.entry(index).map_err(|e| e.to_string())? {
             Some(b) => decode_stored(index, &b).map(Some),
@@ -303,28 +310,13 @@ impl<'c, S: Store> Ledger<'c, S> {
         &self.facts
     }
 
-    /// Checks `statements` as if appended in order, and builds the batches (of at most
-    /// `batch` statements, each ending with a signed checkpoint) that would append them.
-    /// Writes nothing: a refusal anywhere leaves the log as it was.
-    pub fn prepare(
-        &self,
-        statements: &[Statement],
-        operator: &StandardSigner,
-        batch: usize,
-    ) -> Result<Vec<Batch>, AppendError> {
-        let base = self.store.size()?;
-        // Signatures are independent of each other: verify them on every core first.
-        let signatures: Vec<Result<(), String>> = statements
-            .par_iter()
-            .map(|st| check_signature(st, self.compact).map_err(|r| r.0))
-            .collect();
-        if let Some((position, Err(reason))) =
-            signatures.into_iter().enumerate().find(|(_, r)| r.is_err())
-        {
-            return Err(AppendError::Refused { position, reason });
-        }
+    /// Checks the payloads of `statements` in order, as if appended after entry `base - 1`.
+    fn check_payloads(&self, statements: &[Statement], base: u64) -> Result<(), AppendError> {
         let mut seen = BTreeMap::new();
-        let mut pending = Pending::default();
+        let mut pending = Pending {
+            statements,
+            ..Pending::default()
+        };
         let mut facts = self.facts.clone();
         for (position, st) in statements.iter().enumerate() {
             let view = Overlay {
@@ -354,7 +346,51 @@ impl<'c, S: Store> Ledger<'c, S> {
                     .or_default()
                     .push(position);
             }
-            pending.statements.push(st.clone());
+            pending.len = position + 1;
+        }
+        Ok(())
+    }
+
+    /// Checks `statements` as if appended in order, and builds the batches (of at most
+    /// `batch` statements, each ending with a signed checkpoint) that would append them.
+    /// Writes nothing: a refusal anywhere leaves the log as it was.
+    pub fn prepare(
+        &self,
+        statements: &[Statement],
+        operator: &StandardSigner,
+        batch: usize,
+    ) -> Result<Vec<Batch>, AppendError> {
+        let base = self.store.size()?;
+        // Signatures are independent of each other and of the log: they are verified on every
+        // core while this thread checks the payloads in log order.
+        let compact = self.compact;
+        let (signatures, payloads) = std::thread::scope(|scope| {
+            let signatures = scope.spawn(move || {
+                statements
+                    .par_iter()
+                    .map(|st| check_signature(st, compact).map_err(|r| r.0))
+                    .collect::<Vec<_>>()
+            });
+            let payloads = self.check_payloads(statements, base);
+            (signatures.join(), payloads)
+        });
+        let signatures =
+            signatures.map_err(|_| AppendError::Log("signature checks failed to run".into()))?;
+        let bad_signature = signatures
+            .into_iter()
+            .enumerate()
+            .find_map(|(position, r)| r.err().map(|reason| (position, reason)));
+        match (bad_signature, payloads) {
+            (Some((position, reason)), Err(AppendError::Refused { position: p, .. }))
+                if position < p =>
+            {
+                return Err(AppendError::Refused { position, reason });
+            }
+            (_, Err(e)) => return Err(e),
+            (Some((position, reason)), Ok(())) => {
+                return Err(AppendError::Refused { position, reason });
+            }
+            (None, Ok(())) => {}
         }
         let mut hashes = PendingHashes {
             store: &self.store,

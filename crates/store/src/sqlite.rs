@@ -16,7 +16,15 @@ use crate::{Batch, Entry, STORE_FORMAT, Store, StoreError};
 #[derive(Debug)]
 pub struct SqliteStore {
     conn: Connection,
+    /// Stored hashes of the upper levels of the tree, which every proof reads again. Stored
+    /// hashes never change, so the cache can never be stale; it is bounded.
+    upper: std::cell::RefCell<std::collections::HashMap<u64, Hash>>,
 }
+
+/// The lowest tree level whose stored hashes are cached (a level-6 node covers 64 leaves).
+const UPPER_LEVEL: u8 = 6;
+/// The most hashes cached (about 13 MiB at most).
+const UPPER_CACHE_MAX: usize = 200_000;
 
 fn db(e: rusqlite::Error) -> StoreError {
     match e {
@@ -35,11 +43,13 @@ CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE entries (
   idx INTEGER PRIMARY KEY,
   leaf BLOB NOT NULL,
-  leaf_hash BLOB NOT NULL UNIQUE,
+  leaf_hash BLOB NOT NULL,
+  leaf_key INTEGER NOT NULL,
   kind TEXT NOT NULL,
   author TEXT NOT NULL,
   ref INTEGER
 );
+CREATE INDEX entries_leaf_key ON entries (leaf_key);
 CREATE INDEX entries_kind ON entries (kind) WHERE kind IN ('agreement.sign', 'accession.declare', 'attack.declare', 'threat.level');
 CREATE INDEX entries_ref ON entries (ref, kind) WHERE ref IS NOT NULL;
 CREATE TABLE hashes (idx INTEGER PRIMARY KEY, hash BLOB NOT NULL);
@@ -62,6 +72,14 @@ fn to_i64(n: u64) -> Result<i64, StoreError> {
 
 fn to_u64(n: i64) -> Result<u64, StoreError> {
     u64::try_from(n).map_err(|_| StoreError::Corrupt(format!("negative index {n} in the store")))
+}
+
+/// The first 8 bytes of a leaf hash, the key of its (non-unique) index: an integer index is
+/// far cheaper to maintain than one on 32-byte blobs; lookups compare the whole hash.
+fn leaf_key(hash: &Hash) -> i64 {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(hash.0.get(..8).unwrap_or(&[0; 8]));
+    i64::from_be_bytes(b)
 }
 
 fn hash_of(bytes: Vec<u8>, what: &str) -> Result<Hash, StoreError> {
@@ -90,7 +108,10 @@ impl SqliteStore {
         )
         .map_err(db)?;
         tx.commit().map_err(db)?;
-        Ok(SqliteStore { conn })
+        Ok(SqliteStore {
+            conn,
+            upper: Default::default(),
+        })
     }
 
     /// Opens an existing store; refuses a file that is not one.
@@ -119,7 +140,10 @@ impl SqliteStore {
                 other => other,
             })?;
         match format.as_deref() {
-            Some(STORE_FORMAT) => Ok(SqliteStore { conn }),
+            Some(STORE_FORMAT) => Ok(SqliteStore {
+                conn,
+                upper: Default::default(),
+            }),
             Some(other) => Err(StoreError::NotAStore(format!(
                 "store format `{other}` is not `{STORE_FORMAT}`"
             ))),
@@ -207,16 +231,27 @@ impl Store for SqliteStore {
             .conn
             .prepare_cached("SELECT hash FROM hashes WHERE idx = ?1")
             .map_err(db)?;
+        let mut cache = self.upper.borrow_mut();
         indexes
             .iter()
             .map(|i| {
+                if let Some(h) = cache.get(i) {
+                    return Ok(*h);
+                }
                 let h: Option<Vec<u8>> = stmt
                     .query_row([to_i64(*i)?], |r| r.get(0))
                     .optional()
                     .map_err(db)?;
                 let h =
                     h.ok_or_else(|| StoreError::Corrupt(format!("stored hash {i} is missing")))?;
-                hash_of(h, &format!("stored hash {i}"))
+                let h = hash_of(h, &format!("stored hash {i}"))?;
+                if compact_log::stored_hash_level(*i) >= UPPER_LEVEL {
+                    if cache.len() >= UPPER_CACHE_MAX {
+                        cache.clear();
+                    }
+                    cache.insert(*i, h);
+                }
+                Ok(h)
             })
             .collect()
     }
@@ -273,7 +308,9 @@ impl Store for SqliteStore {
                 )));
             }
             let mut ins = tx
-                .prepare_cached("INSERT INTO entries (idx, leaf, leaf_hash, kind, author, ref) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+                .prepare_cached(
+                    "INSERT INTO entries (idx, leaf, leaf_hash, leaf_key, kind, author, ref) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )
                 .map_err(db)?;
             for (k, e) in batch.entries.iter().enumerate() {
                 let r = e.reference.map(to_i64).transpose()?;
@@ -281,6 +318,7 @@ impl Store for SqliteStore {
                     to_i64(batch.first_index + k as u64)?,
                     e.leaf,
                     e.leaf_hash.0.as_slice(),
+                    leaf_key(&e.leaf_hash),
                     e.kind.as_str(),
                     e.author,
                     r
