@@ -50,7 +50,7 @@ CREATE TABLE entries (
   ref INTEGER
 );
 CREATE INDEX entries_leaf_key ON entries (leaf_key);
-CREATE INDEX entries_kind ON entries (kind) WHERE kind IN ('agreement.sign', 'accession.declare', 'attack.declare', 'threat.level');
+CREATE INDEX entries_kind ON entries (kind, idx);
 CREATE INDEX entries_ref ON entries (ref, kind) WHERE ref IS NOT NULL;
 CREATE TABLE hashes (idx INTEGER PRIMARY KEY, hash BLOB NOT NULL);
 CREATE TABLE checkpoints (size INTEGER PRIMARY KEY, note BLOB NOT NULL);
@@ -201,15 +201,24 @@ impl Store for SqliteStore {
     }
 
     fn find_leaf(&self, hash: &Hash) -> Result<Option<u64>, StoreError> {
+        // INDEXED BY: a plan that walks the table in index order would read the whole log.
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT idx FROM entries WHERE leaf_hash = ?1")
+            .prepare_cached(
+                "SELECT idx FROM entries INDEXED BY entries_leaf_key WHERE leaf_key = ?1 AND leaf_hash = ?2",
+            )
             .map_err(db)?;
-        let i: Option<i64> = stmt
-            .query_row([hash.0.as_slice()], |r| r.get(0))
-            .optional()
+        let rows = stmt
+            .query_map(params![leaf_key(hash), hash.0.as_slice()], |r| {
+                r.get::<_, i64>(0)
+            })
             .map_err(db)?;
-        i.map(to_u64).transpose()
+        let mut first: Option<u64> = None;
+        for r in rows {
+            let i = to_u64(r.map_err(db)?)?;
+            first = Some(first.map_or(i, |f| f.min(i)));
+        }
+        Ok(first)
     }
 
     fn of_kind(&self, kind: Kind) -> Result<Vec<Entry>, StoreError> {
