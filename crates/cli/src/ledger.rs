@@ -469,7 +469,7 @@ pub fn log_prove(place: &Place, index: u64, size: Option<u64>) -> anyhow::Result
     if size > latest_size {
         bail!("tree size {size} is beyond the log's {latest_size} entries");
     }
-    let p = prove_inclusion(index, size, &StoreHashes(&store))?;
+    let p = store.read_tx(|| prove_inclusion(index, size, &StoreHashes(&store)))??;
     out!("{}", serde_json::to_string_pretty(&p)?);
     Ok(ExitCode::SUCCESS)
 }
@@ -481,7 +481,7 @@ pub fn log_consistency(place: &Place, old: u64, new: u64) -> anyhow::Result<Exit
     if new > size {
         bail!("tree size {new} is beyond the log's {size} entries");
     }
-    let p = prove_consistency(old, new, &StoreHashes(&store))?;
+    let p = store.read_tx(|| prove_consistency(old, new, &StoreHashes(&store)))??;
     out!("{}", serde_json::to_string_pretty(&p)?);
     Ok(ExitCode::SUCCESS)
 }

@@ -123,6 +123,33 @@ pub struct ConsistencyProof {
     pub hashes: Vec<String>,
 }
 
+/// The root an inclusion path leads to (RFC 9162, section 2.1.3.2), or `None` when the path
+/// cannot be one for `index` in a tree of `size`. Lets a proof carry its root without reading
+/// the tree's right edge again.
+fn root_from_path(index: u64, size: u64, leaf: Hash, path: &[Hash]) -> Option<Hash> {
+    if index >= size {
+        return None;
+    }
+    let (mut f, mut s, mut r) = (index, size - 1, leaf);
+    for p in path {
+        if s == 0 {
+            return None;
+        }
+        if f & 1 == 1 || f == s {
+            r = node_hash(*p, r);
+            while f & 1 == 0 && f != 0 {
+                f >>= 1;
+                s >>= 1;
+            }
+        } else {
+            r = node_hash(r, *p);
+        }
+        f >>= 1;
+        s >>= 1;
+    }
+    (s == 0).then_some(r)
+}
+
 /// Proves that leaf `index` is in the tree of `size`.
 pub fn prove_inclusion<R: HashReader>(
     index: u64,
@@ -141,11 +168,15 @@ pub fn prove_inclusion<R: HashReader>(
         .first()
         .copied()
         .ok_or_else(|| LogError::Read("no leaf hash".into()))?;
+    let root = match root_from_path(index, size, leaf, &path) {
+        Some(root) => root,
+        None => tree_hash(size, r)?,
+    };
     Ok(InclusionProof {
         index,
         tree_size: size,
         leaf_hash: hex_hash(&leaf),
-        root_hash: hex_hash(&tree_hash(size, r)?),
+        root_hash: hex_hash(&root),
         hashes: path.iter().map(hex_hash).collect(),
     })
 }

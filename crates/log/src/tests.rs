@@ -412,8 +412,11 @@ proptest! {
         }
         let step = (size / 17).max(1);
         for n in (1..=size).step_by(step as usize) {
+            let root = hex_hash(&t.root(n).unwrap());
             for i in (0..n).step_by(step as usize) {
-                check_inclusion(&prove_inclusion(i, n, t.reader()).unwrap()).unwrap();
+                let p = prove_inclusion(i, n, t.reader()).unwrap();
+                prop_assert_eq!(&p.root_hash, &root);
+                check_inclusion(&p).unwrap();
             }
             for m in (0..=n).step_by(step as usize) {
                 check_consistency(&prove_consistency(m, n, t.reader()).unwrap()).unwrap();

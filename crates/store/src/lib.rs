@@ -109,6 +109,8 @@ pub trait Store {
     fn latest_checkpoint(&self) -> Result<Option<(u64, Vec<u8>)>, StoreError>;
     /// Every stored checkpoint, by size.
     fn checkpoints(&self) -> Result<Vec<(u64, Vec<u8>)>, StoreError>;
+    /// Runs `f` in one read transaction: one snapshot, and one lock instead of one per read.
+    fn read_tx<T>(&self, f: impl FnOnce() -> T) -> Result<T, StoreError>;
 }
 
 /// Reads stored hashes from a store for the tree functions.
@@ -364,16 +366,18 @@ impl<'c, S: Store> Ledger<'c, S> {
         // Signatures are independent of each other and of the log: they are verified on every
         // core while this thread checks the payloads in log order.
         let compact = self.compact;
-        let (signatures, payloads) = std::thread::scope(|scope| {
-            let signatures = scope.spawn(move || {
-                statements
-                    .par_iter()
-                    .map(|st| check_signature(st, compact).map_err(|r| r.0))
-                    .collect::<Vec<_>>()
-            });
-            let payloads = self.check_payloads(statements, base);
-            (signatures.join(), payloads)
-        });
+        let (signatures, payloads) = self.store.read_tx(|| {
+            std::thread::scope(|scope| {
+                let signatures = scope.spawn(move || {
+                    statements
+                        .par_iter()
+                        .map(|st| check_signature(st, compact).map_err(|r| r.0))
+                        .collect::<Vec<_>>()
+                });
+                let payloads = self.check_payloads(statements, base);
+                (signatures.join(), payloads)
+            })
+        })?;
         let signatures =
             signatures.map_err(|_| AppendError::Log("signature checks failed to run".into()))?;
         let bad_signature = signatures

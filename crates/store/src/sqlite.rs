@@ -241,7 +241,13 @@ impl Store for SqliteStore {
             .prepare_cached("SELECT hash FROM hashes WHERE idx = ?1")
             .map_err(db)?;
         let mut cache = self.upper.borrow_mut();
-        indexes
+        // One read transaction for all the reads: outside one, every statement takes and
+        // releases the file's lock (two system calls each).
+        let own_tx = self.conn.is_autocommit() && indexes.len() > 1;
+        if own_tx {
+            self.conn.execute_batch("BEGIN").map_err(db)?;
+        }
+        let result = indexes
             .iter()
             .map(|i| {
                 if let Some(h) = cache.get(i) {
@@ -262,7 +268,11 @@ impl Store for SqliteStore {
                 }
                 Ok(h)
             })
-            .collect()
+            .collect();
+        if own_tx {
+            self.conn.execute_batch("COMMIT").map_err(db)?;
+        }
+        result
     }
 
     fn scan(&self, from: u64, f: &mut dyn FnMut(u64, &[u8]) -> bool) -> Result<(), StoreError> {
@@ -351,6 +361,16 @@ impl Store for SqliteStore {
             .map_err(db)?;
         }
         tx.commit().map_err(db)
+    }
+
+    fn read_tx<T>(&self, f: impl FnOnce() -> T) -> Result<T, StoreError> {
+        if !self.conn.is_autocommit() {
+            return Ok(f());
+        }
+        self.conn.execute_batch("BEGIN").map_err(db)?;
+        let out = f();
+        self.conn.execute_batch("COMMIT").map_err(db)?;
+        Ok(out)
     }
 
     fn latest_checkpoint(&self) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
