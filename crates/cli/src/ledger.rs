@@ -276,21 +276,15 @@ pub fn submit(
     };
     let signer = signer_from(key)?;
     let author = signed_note::Signer::name(&signer).to_owned();
-    // Decode the payload through a statement shell, so its errors read like the log's.
     let value: serde_json::Value =
         serde_json::from_str(&text).context("the payload is not JSON")?;
-    let shell = serde_json::json!({
-        "v": 1, "compact": compact.id, "type": kind.as_str(), "author": author,
-        "key": "X+00000000", "time": "2000-01-01T00:00:00Z", "payload": value,
-        "sig": base64::engine::general_purpose::STANDARD.encode([0u8; 64]),
-    });
-    let parsed = Statement::decode(shell.to_string().as_bytes())?;
+    let payload = Payload::from_json(kind, value)?;
     let st = Statement::sign(
         Draft {
             compact: compact.id.clone(),
             author: author.clone(),
             time: parse_time(time)?,
-            payload: parsed.payload,
+            payload,
         },
         &signer,
     )?;

@@ -300,6 +300,12 @@ impl Payload {
         }
     }
 
+    /// Reads a payload of `kind` from JSON, refusing unknown fields.
+    pub fn from_json(kind: Kind, v: serde_json::Value) -> Result<Payload, StatementError> {
+        Payload::from_value(kind, v)
+            .map_err(|e| malformed(format!("{} payload: {e}", kind.as_str())))
+    }
+
     fn from_value(kind: Kind, v: serde_json::Value) -> Result<Payload, serde_json::Error> {
         Ok(match kind {
             Kind::AgreementSign => Payload::AgreementSign(serde_json::from_value(v)?),

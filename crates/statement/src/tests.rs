@@ -262,3 +262,34 @@ fn agreement_status_follows_the_signatures() {
         Status::EndedByAccession
     );
 }
+
+mod robustness {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// Any bytes: a statement or an error, never a panic.
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+            let _ = Statement::decode(&bytes);
+        }
+
+        /// A valid statement with a span replaced: decoded statements re-encode to themselves.
+        #[test]
+        fn mutated_statements_never_panic(at in 0usize..300, len in 0usize..20, insert in ".{0,8}") {
+            let w = world();
+            let s = report(&w, &w.gb, "GB", "gb-tranches", "500 shells");
+            let text = String::from_utf8(s.leaf.clone()).unwrap();
+            let mut at = at.min(text.len());
+            while !text.is_char_boundary(at) { at -= 1; }
+            let mut end = (at + len).min(text.len());
+            while !text.is_char_boundary(end) { end -= 1; }
+            let mutated = format!("{}{}{}", &text[..at], insert, &text[end..]);
+            if let Ok(d) = Statement::decode(mutated.as_bytes()) {
+                prop_assert_eq!(Statement::decode(&d.leaf).unwrap(), d);
+            }
+        }
+    }
+}
