@@ -276,3 +276,79 @@ fn rusqlite_free_empty_db(path: &std::path::Path) {
         .execute_batch("DROP TABLE meta;")
         .unwrap();
 }
+
+/// R2: random byte changes in stored entries, and random deletions, are every one detected.
+mod random_tampering {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A store of 12 entries, built once; each case works on a copy of the file.
+    fn template() -> &'static (tempfile::TempDir, World) {
+        static T: std::sync::OnceLock<(tempfile::TempDir, World)> = std::sync::OnceLock::new();
+        T.get_or_init(|| {
+            let w = world();
+            let dir = tempfile::tempdir().unwrap();
+            let mut ledger = Ledger::open(fresh(dir.path(), &w), &w.compact).unwrap();
+            populate(&mut ledger, &w);
+            for i in 0..8 {
+                let r = report(
+                    &w,
+                    &w.gb,
+                    "GB",
+                    "gb-tranches",
+                    &format!("{} shells", 10 + i),
+                );
+                ledger.append(&[r], &w.operator.signer).unwrap();
+            }
+            ledger
+                .store()
+                .connection()
+                .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+                .unwrap();
+            (dir, w)
+        })
+    }
+
+    fn copy() -> (tempfile::TempDir, SqliteStore) {
+        let (dir, _) = template();
+        let to = tempfile::tempdir().unwrap();
+        std::fs::copy(dir.path().join("log.sqlite"), to.path().join("log.sqlite")).unwrap();
+        let store = SqliteStore::open(&to.path().join("log.sqlite")).unwrap();
+        (to, store)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+
+        #[test]
+        fn a_changed_byte_is_detected(entry in 0i64..12, at in any::<prop::sample::Index>(), xor in 1u8..=255) {
+            let (_d, store) = copy();
+            let c = store.connection();
+            let mut leaf: Vec<u8> = c.query_row("SELECT leaf FROM entries WHERE idx = ?1", [entry], |r| r.get(0)).unwrap();
+            let i = at.index(leaf.len());
+            leaf[i] ^= xor;
+            c.execute("UPDATE entries SET leaf = ?1 WHERE idx = ?2", (leaf, entry)).unwrap();
+            let report = audit(&store, &template().1.compact, &[], &mut |_| {}).unwrap();
+            prop_assert!(!report.ok());
+            prop_assert!(report.problems.iter().any(|p| p.entry == Some(entry as u64)), "{:?}", report.problems);
+        }
+
+        #[test]
+        fn a_deleted_or_swapped_entry_is_detected(a in 0i64..12, b in 0i64..12, delete in any::<bool>()) {
+            prop_assume!(a != b || delete);
+            let (_d, store) = copy();
+            let c = store.connection();
+            if delete {
+                c.execute("DELETE FROM entries WHERE idx = ?1", [a]).unwrap();
+            } else {
+                c.execute_batch(&format!(
+                    "UPDATE entries SET idx = -1 WHERE idx = {a}; UPDATE entries SET idx = {a} WHERE idx = {b}; UPDATE entries SET idx = {b} WHERE idx = -1;"
+                )).unwrap();
+            }
+            let report = audit(&store, &template().1.compact, &[], &mut |_| {}).unwrap();
+            prop_assert!(!report.ok());
+            let first = if delete { a } else { a.min(b) };
+            prop_assert!(report.problems.iter().any(|p| p.entry == Some(first as u64)), "{:?}", report.problems);
+        }
+    }
+}
