@@ -9,22 +9,16 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 fn base() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/base")
 }
 
+mod common;
+
 fn compact(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_compact"))
-        .args(args)
-        .output()
-        .expect("run compact");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let r = common::compact_in(None, args);
+    (r.code, r.stdout, r.stderr)
 }
 
 /// The digest of the base fixture's agreement. Signatures are made over digests, so a change

@@ -9,25 +9,12 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
+mod common;
+use common::{Run, copy_tree};
 
 fn compact_in(dir: &Path, args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_compact"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run compact");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    common::compact_in(Some(dir), args)
 }
 
 fn ok(dir: &Path, args: &[&str]) -> String {
@@ -45,19 +32,6 @@ fn fails(dir: &Path, args: &[&str]) -> String {
     );
     assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
     r.stderr
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for e in fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let t = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_tree(&e.path(), &t);
-        } else {
-            fs::copy(e.path(), &t).unwrap();
-        }
-    }
 }
 
 /// A fresh compact directory (the base fixture) with keys for GB, UA and the operator, and a
