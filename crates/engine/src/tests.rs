@@ -1,0 +1,196 @@
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use super::*;
+use compact_statement::testkit::*;
+use compact_statement::{DeliveryConfirm, DeliveryReport};
+use std::str::FromStr;
+
+fn d(s: &str) -> Decimal {
+    Decimal::from_str(s).unwrap()
+}
+
+fn date(s: &str) -> Date {
+    s.parse().unwrap()
+}
+
+/// A report by GB of `amount` delivered on `on` against `commitment`, made the day after.
+fn delivery(w: &World, commitment: &str, amount: &str, on: &str) -> Statement {
+    let day_after = date(on).tomorrow().unwrap();
+    make(
+        w,
+        &w.gb,
+        "GB",
+        &format!("{day_after}T00:00:00Z"),
+        Payload::DeliveryReport(DeliveryReport {
+            commitment: commitment.into(),
+            amount: amount.into(),
+            date: date(on),
+            reference: format!("{commitment}-{amount}-{on}"),
+            allocation: None,
+        }),
+    )
+}
+
+fn confirmation(w: &World, report: u64, amount: Option<&str>, on: &str) -> Statement {
+    make(
+        w,
+        &w.ua,
+        "UA",
+        &format!("{on}T12:00:00Z"),
+        Payload::DeliveryConfirm(DeliveryConfirm {
+            report,
+            amount: amount.map(Into::into),
+            date: date(on),
+        }),
+    )
+}
+
+fn figures(w: &World, log: &[Statement], as_of: &str, commitment: &str) -> Figures {
+    let indexed: Vec<(u64, Statement)> = log
+        .iter()
+        .cloned()
+        .enumerate()
+        .map(|(i, s)| (i as u64, s))
+        .collect();
+    fulfilment(&w.compact, &indexed, date(as_of))
+        .unwrap()
+        .into_iter()
+        .find(|f| f.commitment == commitment)
+        .unwrap()
+}
+
+#[test]
+fn with_nothing_delivered_everything_due_is_in_arrears() {
+    let w = world();
+    let f = figures(&w, &[], "2025-01-01", "gb-once");
+    // 2.5e9 GBP at 0.8 GBP per EUR.
+    assert_eq!(
+        (f.scheduled, f.due, f.confirmed),
+        (d("3125000000"), d("3125000000"), d("0"))
+    );
+    assert_eq!(f.arrears, d("3125000000"));
+    assert_eq!(f.status, Status::Behind);
+    assert_eq!(f.on_time_rate, None);
+    assert_eq!(f.measure, Measure::Money);
+    let f = figures(&w, &[], "2024-12-30", "gb-once");
+    assert_eq!(
+        (f.due, f.arrears, f.status),
+        (d("0"), d("0"), Status::OnTrack)
+    );
+}
+
+#[test]
+fn only_confirmed_deliveries_count() {
+    let w = world();
+    let log = vec![delivery(&w, "gb-tranches", "500 shells", "2024-06-20")];
+    let f = figures(&w, &log, "2024-07-01", "gb-tranches");
+    assert_eq!(
+        (f.reported, f.confirmed, f.arrears),
+        (d("500"), d("0"), d("500"))
+    );
+    assert_eq!(f.measure, Measure::Units("shells".into()));
+    let mut log = log;
+    log.push(confirmation(&w, 0, None, "2024-06-25"));
+    let f = figures(&w, &log, "2024-07-01", "gb-tranches");
+    assert_eq!(
+        (f.confirmed, f.arrears, f.on_time_rate),
+        (d("500"), d("0"), Some(d("1")))
+    );
+    assert_eq!(f.status, Status::OnTrack);
+    assert_eq!(f.entries, [0, 1]);
+}
+
+#[test]
+fn partial_and_late_deliveries() {
+    let w = world();
+    // 300 of 500 confirmed, delivered on time; then 1,700 delivered late (after 2025-06-30):
+    // 200 fill the first tranche late, 1,500 the second late.
+    let log = vec![
+        delivery(&w, "gb-tranches", "500 shells", "2024-06-20"),
+        confirmation(&w, 0, Some("300 shells"), "2024-06-25"),
+        delivery(&w, "gb-tranches", "1700 shells", "2025-07-10"),
+        confirmation(&w, 2, None, "2025-07-11"),
+    ];
+    let f = figures(&w, &log, "2024-12-31", "gb-tranches");
+    assert_eq!(
+        (f.due, f.confirmed, f.arrears),
+        (d("500"), d("300"), d("200"))
+    );
+    let f = figures(&w, &log, "2025-12-31", "gb-tranches");
+    assert_eq!(
+        (f.due, f.confirmed, f.arrears),
+        (d("2000"), d("2000"), d("0"))
+    );
+    assert_eq!(f.on_time, d("300"));
+    assert_eq!(f.on_time_rate, Some(d("0.15")));
+    assert_eq!(f.status, Status::Fulfilled);
+}
+
+#[test]
+fn money_is_valued_at_its_date_and_gdp_shares_with_the_years_gdp() {
+    let w = world();
+    let log = vec![
+        delivery(&w, "gb-once", "1e9 GBP", "2024-06-30"),
+        confirmation(&w, 0, None, "2024-07-02"),
+    ];
+    let f = figures(&w, &log, "2025-01-01", "gb-once");
+    assert_eq!((f.confirmed, f.arrears), (d("1250000000"), d("1875000000")));
+    // 0.25% of 2,800e9 EUR (2024) and of 2,400e9 GBP (2025) at 0.8: 7e9 + 7.5e9 EUR; synthetic.
+    let f = figures(&w, &[], "2025-12-31", "gb-share");
+    assert_eq!(f.scheduled, d("14500000000"));
+    assert!(f.synthetic);
+}
+
+#[test]
+fn statements_after_the_date_are_not_seen() {
+    let w = world();
+    let log = vec![
+        delivery(&w, "gb-tranches", "500 shells", "2024-06-20"),
+        confirmation(&w, 0, None, "2024-08-01"),
+    ];
+    assert_eq!(
+        figures(&w, &log, "2024-07-31", "gb-tranches").confirmed,
+        d("0")
+    );
+    assert_eq!(
+        figures(&w, &log, "2024-08-01", "gb-tranches").confirmed,
+        d("500")
+    );
+}
+
+#[test]
+fn a_confirmation_never_raises_arrears() {
+    let w = world();
+    let mut log = vec![delivery(&w, "gb-tranches", "100 shells", "2024-06-01")];
+    let before = figures(&w, &log, "2025-12-31", "gb-tranches").arrears;
+    log.push(confirmation(&w, 0, None, "2024-06-02"));
+    let after = figures(&w, &log, "2025-12-31", "gb-tranches").arrears;
+    assert!(after <= before);
+    assert_eq!(before - after, d("100"));
+}
+
+#[test]
+fn ended_agreements_and_bad_dates() {
+    let w = world();
+    assert_eq!(
+        figures(&w, &[], "2034-06-01", "gb-once").status,
+        Status::Ended
+    );
+    let err = fulfilment(&w.compact, &[], date("2020-01-01")).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "2020-01-01 is before the compact was adopted on 2022-09-13"
+    );
+    // A delivery in GBP before the first rate cannot be valued: the error names it.
+    let log = vec![(0, delivery(&w, "gb-once", "1 GBP", "2023-06-01"))];
+    let err = fulfilment(&w.compact, &log, date("2025-01-01")).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "commitment `gb-once`: no exchange rate for GBP on or before 2023-06-01"
+    );
+}
