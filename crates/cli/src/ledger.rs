@@ -369,14 +369,7 @@ pub fn agreements(place: &Place, as_of: Option<&str>, format: Format) -> anyhow:
         None => today(),
     };
     let mut rows = Vec::new();
-    for a in &compact.agreements {
-        if compact
-            .agreements
-            .iter()
-            .any(|b| b.id == a.id && b.version > a.version)
-        {
-            continue;
-        }
+    for a in compact.latest_agreements() {
         let d = digest(a)?;
         let st = status(a, &d, &facts.signatures, facts.accession, today);
         rows.push(serde_json::json!({

@@ -183,14 +183,7 @@ pub fn fulfilment(
     }
 
     let mut out = Vec::new();
-    for a in &compact.agreements {
-        if compact
-            .agreements
-            .iter()
-            .any(|b| b.id == a.id && b.version > a.version)
-        {
-            continue;
-        }
+    for a in compact.latest_agreements() {
         for c in &a.commitments {
             let mut synthetic = a.synthetic || c.synthetic;
             let measure = measure_of(c);

@@ -416,6 +416,17 @@ impl Compact {
         }
     }
 
+    /// The latest version of each agreement, ordered by id: the versions that schedule what
+    /// is owed (an amendment restates the commitments of the version it replaces).
+    pub fn latest_agreements(&self) -> impl Iterator<Item = &Agreement> {
+        self.agreements.iter().filter(|a| {
+            !self
+                .agreements
+                .iter()
+                .any(|b| b.id == a.id && b.version > a.version)
+        })
+    }
+
     /// The group a party belongs to.
     pub fn group_of(&self, party: &str) -> Option<&Group> {
         let g = self.parties.get(party)?.group.as_deref()?;

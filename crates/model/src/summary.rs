@@ -125,15 +125,8 @@ pub fn summarize(compact: &Compact) -> Summary {
     let mut years: BTreeMap<i16, (Decimal, Decimal)> = BTreeMap::new();
     let mut units: BTreeMap<(i16, String), Decimal> = BTreeMap::new();
     let mut unvalued = Vec::new();
-    // Only the latest version of each agreement schedules money: versions do not overlap,
-    // but an amendment restates the commitments of the version it replaces.
-    let latest = compact.agreements.iter().filter(|a| {
-        !compact
-            .agreements
-            .iter()
-            .any(|b| b.id == a.id && b.version > a.version)
-    });
-    for a in latest {
+    // Only the latest version of each agreement schedules money.
+    for a in compact.latest_agreements() {
         for c in &a.commitments {
             let synthetic = a.synthetic || c.synthetic;
             if let Some(p) = pillars.iter_mut().find(|p| p.pillar == c.pillar) {
