@@ -47,7 +47,7 @@ impl Place {
             .unwrap_or_else(|| self.dir.join(STORE_FILE))
     }
 
-    fn compact(&self) -> anyhow::Result<Compact> {
+    pub(crate) fn compact(&self) -> anyhow::Result<Compact> {
         load(&self.dir).ok_or_else(|| {
             anyhow!(
                 "the compact in {} is not valid (see above)",
@@ -56,14 +56,14 @@ impl Place {
         })
     }
 
-    fn store(&self) -> anyhow::Result<SqliteStore> {
+    pub(crate) fn store(&self) -> anyhow::Result<SqliteStore> {
         let path = self.database();
         SqliteStore::open(&path)
             .with_context(|| format!("cannot open the store {}", path.display()))
     }
 }
 
-fn today() -> Date {
+pub(crate) fn today() -> Date {
     Timestamp::now()
         .to_zoned_datetime(jiff::tz::TimeZone::UTC)
         .date()

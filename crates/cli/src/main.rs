@@ -14,6 +14,7 @@ mod bench;
 mod commands;
 mod ledger;
 mod output;
+mod status;
 
 /// The Kyiv Security Compact as working software: agreements as files, checked, digested.
 #[derive(Debug, Parser)]
@@ -37,6 +38,18 @@ enum Format {
     Table,
     /// JSON for programs.
     Json,
+}
+
+/// Output format for commands whose output is rows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+enum RowsFormat {
+    /// Aligned text for people.
+    #[default]
+    Table,
+    /// JSON for programs.
+    Json,
+    /// CSV for spreadsheets.
+    Csv,
 }
 
 #[derive(Debug, Subcommand)]
@@ -162,6 +175,23 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t)]
         format: Format,
+    },
+    /// What was due, allocated, reported and confirmed, from the log, at a date.
+    Status {
+        /// The date (default: today); only statements made by then count.
+        #[arg(long, value_name = "DATE")]
+        as_of: Option<String>,
+        /// Only the first N log entries (the figures of a published checkpoint).
+        #[arg(long, value_name = "N")]
+        at_size: Option<u64>,
+        /// Rows by guarantor, pillar, year, group or commitment.
+        #[arg(long, default_value = "guarantor")]
+        by: String,
+        #[command(flatten)]
+        place: PlaceArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t)]
+        format: RowsFormat,
     },
     /// The transparency log: checkpoints, entries, proofs.
     Log {
@@ -469,6 +499,13 @@ fn main() -> ExitCode {
             ),
         },
         Command::Verify { checkpoint, place } => ledger::verify(&place.place(), &checkpoint),
+        Command::Status {
+            as_of,
+            at_size,
+            by,
+            place,
+            format,
+        } => status::status(&place.place(), as_of.as_deref(), at_size, &by, format),
         Command::Bench { what } => match what {
             Bench::Ingest { dir, n, batch } => bench::ingest(&dir, n, batch),
             Bench::Verify { dir } => bench::verify(&dir),

@@ -560,3 +560,107 @@ fn an_edited_agreement_shows_as_changed_since_signing() {
     // The log still verifies: the signatures were of the text as it was.
     assert!(ok(d, &["verify"]).starts_with("ok: 4 entries"));
 }
+
+#[test]
+fn status_reads_the_log_at_a_date_and_a_size() {
+    let t = fresh("status");
+    let d = t.path();
+    populate(d);
+    let json = |args: &[&str]| -> serde_json::Value { serde_json::from_str(&ok(d, args)).unwrap() };
+    let v = json(&[
+        "status",
+        "--as-of",
+        "2025-01-01",
+        "--by",
+        "commitment",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(v["as_of"], "2025-01-01");
+    assert_eq!(v["currency"], "EUR");
+    assert_eq!(v["log_size"], 4);
+    let row = |v: &serde_json::Value, key: &str| {
+        v["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["key"] == key)
+            .cloned()
+            .unwrap()
+    };
+    // 2.5e9 GBP at 0.8 GBP per EUR, due 2024-12-31, nothing delivered.
+    assert_eq!(row(&v, "gb-once")["due"], "3125000000.00");
+    assert_eq!(row(&v, "gb-once")["arrears"], "3125000000.00");
+    let shells = v["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["unit"] == "shells")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (shells["due"].as_str(), shells["confirmed"].as_str()),
+        (Some("500"), Some("500"))
+    );
+    // The first three entries: the confirmation is not among them.
+    let v3 = json(&[
+        "status",
+        "--as-of",
+        "2025-01-01",
+        "--at-size",
+        "3",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(v3["log_size"], 3);
+    let shells = v3["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["unit"] == "shells")
+        .unwrap()
+        .clone();
+    assert_eq!(shells["confirmed"], "0");
+    // Rows add up to the total whatever the grouping.
+    for by in ["guarantor", "pillar", "year", "group", "commitment"] {
+        let v = json(&[
+            "status",
+            "--as-of",
+            "2026-01-01",
+            "--by",
+            by,
+            "--format",
+            "json",
+        ]);
+        let dec = |x: &serde_json::Value| {
+            x.as_str()
+                .unwrap()
+                .parse::<rust_decimal::Decimal>()
+                .unwrap()
+        };
+        for field in ["due", "allocated", "reported", "confirmed", "arrears"] {
+            let sum: rust_decimal::Decimal = v["rows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| dec(&r[field]))
+                .sum();
+            assert_eq!(sum, dec(&v["total"][field]), "{by} {field}");
+        }
+    }
+    let csv = ok(d, &["status", "--as-of", "2025-01-01", "--format", "csv"]);
+    assert!(
+        csv.starts_with("guarantor,due,allocated,reported,confirmed,arrears,on_time_rate\n"),
+        "{csv}"
+    );
+    assert!(csv.lines().last().unwrap().starts_with("total,"), "{csv}");
+    assert!(fails(d, &["status", "--by", "colour"]).contains("unknown --by `colour`"));
+    assert!(
+        fails(d, &["status", "--as-of", "2020-01-01"])
+            .contains("is before the compact was adopted on 2022-09-13")
+    );
+    assert!(
+        fails(d, &["status", "--at-size", "9"])
+            .contains("--at-size 9 is beyond the log's 4 entries")
+    );
+}

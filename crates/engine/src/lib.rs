@@ -10,6 +10,8 @@
 //! the rate of its own date (a tranche's due date; a statement's date); physical units are
 //! counted in their unit and never added to money or to other units.
 
+pub mod report;
+
 use std::collections::BTreeMap;
 
 use compact_model::value::{ValueError, value};
@@ -95,8 +97,30 @@ pub struct Figures {
     pub status: Status,
     /// True when the commitment, or a figure it is valued with, is not from a source.
     pub synthetic: bool,
+    /// The same figures attributed to years: due and arrears to the year a tranche falls
+    /// due, the rest to the year of the statement's date (a delivery's, for confirmations).
+    pub years: BTreeMap<i16, YearFigures>,
     /// The log entries behind the figures, in order.
     pub entries: Vec<u64>,
+}
+
+/// A commitment's figures in one year. Summed over the years they give the commitment's.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct YearFigures {
+    /// Due in the year (on or before the date).
+    pub due: Decimal,
+    /// Pledged in the year.
+    pub pledged: Decimal,
+    /// Allocated in the year.
+    pub allocated: Decimal,
+    /// Reported delivered in the year.
+    pub reported: Decimal,
+    /// Confirmed, delivered in the year.
+    pub confirmed: Decimal,
+    /// What falls due in the year and is not confirmed (deliveries fill tranches earliest first).
+    pub arrears: Decimal,
+    /// Confirmed, delivered in the year, on time.
+    pub on_time: Decimal,
 }
 
 /// One dated quantity in the commitment's measure.
@@ -132,6 +156,17 @@ fn quantity(
             *synthetic |= v.synthetic;
             Ok(v.value)
         }
+    }
+}
+
+/// Adds each dated quantity to `field` of its year.
+fn years_add(
+    list: &[Dated],
+    field: fn(&mut YearFigures) -> &mut Decimal,
+    years: &mut BTreeMap<i16, YearFigures>,
+) {
+    for x in list {
+        *field(years.entry(x.date.year()).or_default()) += x.quantity;
     }
 }
 
@@ -208,8 +243,7 @@ pub fn fulfilment(
                 .filter(|t| t.date <= as_of)
                 .map(|t| t.quantity)
                 .sum();
-            let (mut pledged, mut allocated, mut reported) =
-                (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
+            let (mut pledged, mut allocated, mut reported) = (Vec::new(), Vec::new(), Vec::new());
             let mut confirmed: Vec<Dated> = Vec::new();
             let mut entries = Vec::new();
             let mine = |id: &str, date: Date| {
@@ -230,15 +264,27 @@ pub fn fulfilment(
                     Payload::Pledge(p)
                         if p.commitment.as_deref().is_some_and(|id| mine(id, p.date)) =>
                     {
-                        pledged += q(&p.amount, p.date, &mut synthetic)?;
+                        let quantity = q(&p.amount, p.date, &mut synthetic)?;
+                        pledged.push(Dated {
+                            date: p.date,
+                            quantity,
+                        });
                         entries.push(*index);
                     }
                     Payload::Allocation(p) if mine(&p.commitment, p.date) => {
-                        allocated += q(&p.amount, p.date, &mut synthetic)?;
+                        let quantity = q(&p.amount, p.date, &mut synthetic)?;
+                        allocated.push(Dated {
+                            date: p.date,
+                            quantity,
+                        });
                         entries.push(*index);
                     }
                     Payload::DeliveryReport(p) if mine(&p.commitment, p.date) => {
-                        reported += q(&p.amount, p.date, &mut synthetic)?;
+                        let quantity = q(&p.amount, p.date, &mut synthetic)?;
+                        reported.push(Dated {
+                            date: p.date,
+                            quantity,
+                        });
                         entries.push(*index);
                     }
                     Payload::DeliveryConfirm(p) => {
@@ -263,9 +309,40 @@ pub fn fulfilment(
                     _ => {}
                 }
             }
-            let confirmed_total: Decimal = confirmed.iter().map(|d| d.quantity).sum();
-            let on_time = on_time(&tranches, &confirmed);
+            let sum = |v: &[Dated]| -> Decimal { v.iter().map(|d| d.quantity).sum() };
+            let confirmed_total = sum(&confirmed);
+            let on_time_parts = on_time(&tranches, &confirmed);
+            let on_time: Decimal = on_time_parts.iter().map(|d| d.quantity).sum();
             let arrears = (due - confirmed_total).max(Decimal::ZERO);
+            let mut years: BTreeMap<i16, YearFigures> = BTreeMap::new();
+            let due_tranches: Vec<Dated> = tranches
+                .iter()
+                .copied()
+                .filter(|t| t.date <= as_of)
+                .collect();
+            years_add(&due_tranches, |y| &mut y.due, &mut years);
+            years_add(&pledged, |y| &mut y.pledged, &mut years);
+            years_add(&allocated, |y| &mut y.allocated, &mut years);
+            years_add(&reported, |y| &mut y.reported, &mut years);
+            years_add(&confirmed, |y| &mut y.confirmed, &mut years);
+            years_add(&on_time_parts, |y| &mut y.on_time, &mut years);
+            // Arrears by the year they fall due: deliveries fill tranches earliest first.
+            let mut sorted = tranches.clone();
+            sorted.sort_by_key(|t| t.date);
+            let mut left = confirmed_total;
+            let mut unfilled = Vec::new();
+            for t in sorted {
+                let fill = left.min(t.quantity);
+                left -= fill;
+                if t.date <= as_of && t.quantity > fill {
+                    unfilled.push(Dated {
+                        date: t.date,
+                        quantity: t.quantity - fill,
+                    });
+                }
+            }
+            years_add(&unfilled, |y| &mut y.arrears, &mut years);
+            let (pledged, allocated, reported) = (sum(&pledged), sum(&allocated), sum(&reported));
             let status = if ended(a, as_of, accession) {
                 Status::Ended
             } else if confirmed_total >= scheduled {
@@ -292,6 +369,7 @@ pub fn fulfilment(
                 on_time_rate: (!confirmed_total.is_zero()).then(|| on_time / confirmed_total),
                 status,
                 synthetic,
+                years,
                 entries,
             });
         }
@@ -301,15 +379,17 @@ pub fn fulfilment(
 
 /// Deliveries, earliest first, fill the tranches, earliest first; what fills a tranche on or
 /// before its due date is on time. Deliveries beyond the whole schedule are not on time.
-fn on_time(tranches: &[Dated], deliveries: &[Dated]) -> Decimal {
+/// Returns the on-time part of each delivery, dated by the delivery.
+fn on_time(tranches: &[Dated], deliveries: &[Dated]) -> Vec<Dated> {
     let mut tranches: Vec<Dated> = tranches.to_vec();
     tranches.sort_by_key(|t| t.date);
     let mut deliveries: Vec<Dated> = deliveries.to_vec();
     deliveries.sort_by_key(|d| d.date);
-    let mut on_time = Decimal::ZERO;
+    let mut parts = Vec::new();
     let mut t = 0usize;
     let mut left_in_tranche = tranches.first().map_or(Decimal::ZERO, |x| x.quantity);
     for d in deliveries {
+        let mut on_time = Decimal::ZERO;
         let mut left = d.quantity;
         while left > Decimal::ZERO {
             let Some(tranche) = tranches.get(t) else {
@@ -326,8 +406,12 @@ fn on_time(tranches: &[Dated], deliveries: &[Dated]) -> Decimal {
                 left_in_tranche = tranches.get(t).map_or(Decimal::ZERO, |x| x.quantity);
             }
         }
+        parts.push(Dated {
+            date: d.date,
+            quantity: on_time,
+        });
     }
-    on_time
+    parts
 }
 
 #[cfg(test)]

@@ -194,3 +194,79 @@ fn ended_agreements_and_bad_dates() {
         "commitment `gb-once`: no exchange rate for GBP on or before 2023-06-01"
     );
 }
+
+#[test]
+fn years_add_up_to_the_commitment() {
+    let w = world();
+    let log = vec![
+        delivery(&w, "gb-tranches", "500 shells", "2024-06-20"),
+        confirmation(&w, 0, Some("300 shells"), "2024-06-25"),
+        delivery(&w, "gb-tranches", "1000 shells", "2025-07-10"),
+        confirmation(&w, 2, None, "2025-07-11"),
+    ];
+    for as_of in ["2024-12-31", "2025-06-30", "2025-12-31", "2026-06-01"] {
+        let f = figures(&w, &log, as_of, "gb-tranches");
+        let total = |g: fn(&YearFigures) -> Decimal| f.years.values().map(g).sum::<Decimal>();
+        assert_eq!(total(|y| y.due), f.due, "{as_of}");
+        assert_eq!(total(|y| y.reported), f.reported, "{as_of}");
+        assert_eq!(total(|y| y.confirmed), f.confirmed, "{as_of}");
+        assert_eq!(total(|y| y.arrears), f.arrears, "{as_of}");
+        assert_eq!(total(|y| y.on_time), f.on_time, "{as_of}");
+    }
+    // As of 2025-12-31: 1,300 confirmed fill the 500 of 2024 and 800 of the 1,500 of 2025.
+    let f = figures(&w, &log, "2025-12-31", "gb-tranches");
+    assert_eq!(f.years[&2024].arrears, d("0"));
+    assert_eq!(f.years[&2025].arrears, d("700"));
+    assert_eq!(f.years[&2025].confirmed, d("1000"));
+}
+
+#[test]
+fn status_rows_add_up_to_the_total_whatever_the_grouping() {
+    use crate::report::{By, status};
+    let w = world();
+    let log = vec![
+        delivery(&w, "gb-once", "1e9 GBP", "2024-06-30"),
+        confirmation(&w, 0, None, "2024-07-02"),
+        delivery(&w, "gb-once", "0.5e9 GBP", "2025-02-01"),
+        confirmation(&w, 2, Some("0.333333333 GBP"), "2025-02-03"),
+        delivery(&w, "gb-tranches", "700 shells", "2024-06-20"),
+        confirmation(&w, 4, None, "2024-06-21"),
+    ];
+    let indexed: Vec<(u64, Statement)> = log
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| (i as u64, s))
+        .collect();
+    let figures = fulfilment(&w.compact, &indexed, date("2026-01-01")).unwrap();
+    for by in ["guarantor", "pillar", "year", "group", "commitment"] {
+        let r = status(
+            &w.compact,
+            &figures,
+            by.parse::<By>().unwrap(),
+            "2026-01-01",
+            6,
+        );
+        let sum = |g: fn(&crate::report::Row) -> Decimal| r.rows.iter().map(g).sum::<Decimal>();
+        assert_eq!(sum(|x| x.due), r.total.due, "{by}");
+        assert_eq!(sum(|x| x.confirmed), r.total.confirmed, "{by}");
+        assert_eq!(sum(|x| x.arrears), r.total.arrears, "{by}");
+        assert_eq!(sum(|x| x.reported), r.total.reported, "{by}");
+        assert!(r.synthetic, "gb-share is synthetic");
+        assert_eq!(r.total.due.scale(), 2);
+    }
+    let r = status(&w.compact, &figures, By::Commitment, "2026-01-01", 6);
+    let once = r.rows.iter().find(|x| x.key == "gb-once").unwrap();
+    assert_eq!(once.confirmed, d("1250000000.42"));
+    assert_eq!(
+        r.units
+            .iter()
+            .find(|u| u.unit == "shells")
+            .unwrap()
+            .confirmed,
+        d("700")
+    );
+    assert_eq!(
+        "colour".parse::<By>().unwrap_err(),
+        "unknown --by `colour`: expected guarantor, pillar, year, group or commitment"
+    );
+}

@@ -1,0 +1,203 @@
+//! The status report: commitment figures grouped by guarantor, pillar, year, group or
+//! commitment, money in the reporting currency, units apart.
+//!
+//! Each commitment's figures are rounded to cents before they are summed, so that the rows
+//! add up to the total exactly, whatever the grouping.
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+use compact_model::Compact;
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use crate::{Figures, Measure, YearFigures};
+
+/// What the rows are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum By {
+    /// One row per guarantor.
+    Guarantor,
+    /// One row per pillar.
+    Pillar,
+    /// One row per year.
+    Year,
+    /// One row per group of guarantors.
+    Group,
+    /// One row per commitment.
+    Commitment,
+}
+
+impl FromStr for By {
+    type Err = String;
+    fn from_str(s: &str) -> Result<By, String> {
+        Ok(match s {
+            "guarantor" => By::Guarantor,
+            "pillar" => By::Pillar,
+            "year" => By::Year,
+            "group" => By::Group,
+            "commitment" => By::Commitment,
+            other => {
+                return Err(format!(
+                    "unknown --by `{other}`: expected guarantor, pillar, year, group or commitment"
+                ));
+            }
+        })
+    }
+}
+
+/// One row of money figures.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Row {
+    /// The guarantor, pillar, year, group or commitment.
+    pub key: String,
+    /// Due on or before the date.
+    pub due: Decimal,
+    /// Allocated.
+    pub allocated: Decimal,
+    /// Reported delivered.
+    pub reported: Decimal,
+    /// Confirmed delivered.
+    pub confirmed: Decimal,
+    /// Due and not confirmed.
+    pub arrears: Decimal,
+    /// Share of the confirmed that arrived on time, to 4 decimals; `null` when nothing is
+    /// confirmed.
+    pub on_time_rate: Option<Decimal>,
+    #[serde(skip)]
+    on_time: Decimal,
+}
+
+impl Row {
+    fn add(&mut self, y: &YearFigures) {
+        let c = |d: Decimal| d.round_dp(2);
+        self.due += c(y.due);
+        self.allocated += c(y.allocated);
+        self.reported += c(y.reported);
+        self.confirmed += c(y.confirmed);
+        self.arrears += c(y.arrears);
+        self.on_time += c(y.on_time);
+    }
+
+    fn finish(mut self) -> Row {
+        for v in [
+            &mut self.due,
+            &mut self.allocated,
+            &mut self.reported,
+            &mut self.confirmed,
+            &mut self.arrears,
+        ] {
+            v.rescale(2);
+        }
+        self.on_time_rate =
+            (!self.confirmed.is_zero()).then(|| (self.on_time / self.confirmed).round_dp(4));
+        self
+    }
+}
+
+/// The status report.
+#[derive(Clone, Debug, Serialize)]
+pub struct StatusReport {
+    /// The date of the figures.
+    pub as_of: String,
+    /// The reporting currency.
+    pub currency: String,
+    /// How many log entries the figures are from.
+    pub log_size: u64,
+    /// Money rows.
+    pub rows: Vec<Row>,
+    /// Their total.
+    pub total: Row,
+    /// Units, per row key and unit, never added to money.
+    pub units: Vec<UnitRow>,
+    /// True when any figure rests on synthetic data.
+    pub synthetic: bool,
+}
+
+/// Units figures of one row key and unit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct UnitRow {
+    /// The row key.
+    pub key: String,
+    /// The unit.
+    pub unit: String,
+    /// Due.
+    pub due: Decimal,
+    /// Confirmed delivered.
+    pub confirmed: Decimal,
+    /// Due and not confirmed.
+    pub arrears: Decimal,
+}
+
+fn keys(compact: &Compact, f: &Figures, by: By, year: i16) -> String {
+    match by {
+        By::Guarantor => f.guarantor.clone(),
+        By::Pillar => f.pillar.clone(),
+        By::Year => year.to_string(),
+        By::Group => compact
+            .group_of(&f.guarantor)
+            .map_or_else(|| "-".to_owned(), |g| g.id.clone()),
+        By::Commitment => f.commitment.clone(),
+    }
+}
+
+/// Groups figures into rows.
+pub fn status(
+    compact: &Compact,
+    figures: &[Figures],
+    by: By,
+    as_of: &str,
+    log_size: u64,
+) -> StatusReport {
+    let mut rows: BTreeMap<String, Row> = BTreeMap::new();
+    let mut units: BTreeMap<(String, String), UnitRow> = BTreeMap::new();
+    for f in figures {
+        for (year, y) in &f.years {
+            let key = keys(compact, f, by, *year);
+            match &f.measure {
+                Measure::Money => rows
+                    .entry(key.clone())
+                    .or_insert_with(|| Row {
+                        key,
+                        ..Row::default()
+                    })
+                    .add(y),
+                Measure::Units(unit) => {
+                    let u = units
+                        .entry((key.clone(), unit.clone()))
+                        .or_insert_with(|| UnitRow {
+                            key,
+                            unit: unit.clone(),
+                            due: Decimal::ZERO,
+                            confirmed: Decimal::ZERO,
+                            arrears: Decimal::ZERO,
+                        });
+                    u.due += y.due;
+                    u.confirmed += y.confirmed;
+                    u.arrears += y.arrears;
+                }
+            }
+        }
+    }
+    let mut total = Row {
+        key: "total".into(),
+        ..Row::default()
+    };
+    for r in rows.values() {
+        total.due += r.due;
+        total.allocated += r.allocated;
+        total.reported += r.reported;
+        total.confirmed += r.confirmed;
+        total.arrears += r.arrears;
+        total.on_time += r.on_time;
+    }
+    StatusReport {
+        as_of: as_of.to_owned(),
+        currency: compact.currency.clone(),
+        log_size,
+        rows: rows.into_values().map(Row::finish).collect(),
+        total: total.finish(),
+        units: units.into_values().collect(),
+        synthetic: figures.iter().any(|f| f.synthetic),
+    }
+}
