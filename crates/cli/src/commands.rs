@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context as _, bail};
 use compact_files::{Loaded, embedded, load_dir, load_file};
 use compact_model::summary::{Summary, summarize};
-use compact_model::{Agreement, Amount, Compact, Schedule, SourceFile, check as check_files};
+use compact_model::{Agreement, Compact, Schedule, check as check_files};
 
 use crate::Format;
 use crate::output::{grouped, money, out, plural, print_diagnostics, table};
@@ -418,49 +418,4 @@ pub(crate) fn write_data_set(dir: &Path) -> anyhow::Result<()> {
         fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(())
-}
-
-pub fn demo(dir: Option<&Path>, format: Format) -> anyhow::Result<ExitCode> {
-    let compact = match dir {
-        Some(dir) => {
-            write_data_set(dir)?;
-            eprintln!("wrote the kyiv-compact data set to {}", dir.display());
-            load(dir)
-        }
-        None => {
-            let files: Vec<SourceFile> = embedded::sources("kyiv-compact");
-            let loaded = Loaded {
-                files,
-                ..Loaded::default()
-            };
-            validate(&loaded, "kyiv-compact")
-        }
-    };
-    let Some(compact) = compact else {
-        return Ok(ExitCode::from(1));
-    };
-    let summary = summarize(&compact);
-    print_summary(&compact, &summary, format)?;
-    if format == Format::Table {
-        let gdp_share = compact
-            .agreements
-            .iter()
-            .flat_map(|a| &a.commitments)
-            .filter(|c| {
-                c.schedule
-                    .tranches()
-                    .iter()
-                    .any(|t| matches!(t.amount, Amount::GdpShare { .. }))
-            })
-            .count();
-        out!("");
-        out!(
-            "{} commitments are shares of GDP, valued with each guarantor's GDP of the year due.",
-            gdp_share
-        );
-        out!(
-            "Try: compact show agreement gb-ua-2024 --dir <DIR>   (after `compact demo --dir <DIR>`)"
-        );
-    }
-    Ok(ExitCode::SUCCESS)
 }

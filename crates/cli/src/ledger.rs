@@ -101,7 +101,7 @@ fn operator_signer(place: &Place, path: Option<&Path>) -> anyhow::Result<Standar
 }
 
 /// A key pair from `--seed`: SHA-256 of a fixed label, the seed and the key's name.
-fn seeded(name: &str, seed: &str) -> anyhow::Result<keys::KeyPair> {
+pub(crate) fn seeded(name: &str, seed: &str) -> anyhow::Result<keys::KeyPair> {
     use sha2::Digest as _;
     let d = sha2::Sha256::digest(format!("compact keygen\n{seed}\n{name}").as_bytes());
     let bytes: [u8; 32] = d.into();

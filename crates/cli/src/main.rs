@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 mod bench;
 mod commands;
+mod demo;
 mod ledger;
 mod output;
 mod status;
@@ -211,15 +212,19 @@ enum Command {
         #[command(subcommand)]
         what: Bench,
     },
-    /// Check and summarise the shipped `kyiv-compact` data set (with --dir, first write it
-    /// there, so that other commands can work on it).
+    /// Build a complete compact from the shipped data set in DIR (a temporary directory by
+    /// default): keys, every agreement signed, a seeded synthetic history, the audit, and the
+    /// headline tables.
     Demo {
-        /// Write the data set into this directory (which must not exist or be empty).
+        /// Where to build it (must not exist or be empty).
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
-        /// Output format of the summary.
-        #[arg(long, value_enum, default_value_t)]
-        format: Format,
+        /// The seed of the synthetic history and the keys.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Do not serve the dashboard (there is none yet: accepted for scripts).
+        #[arg(long)]
+        no_serve: bool,
     },
 }
 
@@ -398,7 +403,11 @@ fn main() -> ExitCode {
                     format,
                 },
         } => commands::show_agreement(&dir, &id, version, format),
-        Command::Demo { dir, format } => commands::demo(dir.as_deref(), format),
+        Command::Demo {
+            dir,
+            seed,
+            no_serve: _,
+        } => demo::demo(dir.as_deref(), seed),
         Command::Keygen {
             party,
             operator,

@@ -235,22 +235,73 @@ fn check_json_summary_values_money_in_the_reporting_currency() {
 }
 
 #[test]
-fn demo_writes_a_data_set_that_other_commands_use() {
+fn demo_builds_a_verified_compact_that_other_commands_use() {
     let dir = tempfile::tempdir().expect("temp dir");
     let target = dir.path().join("demo");
     let t = target.display().to_string();
-    let (code, out, err) = compact(&["demo", "--dir", &t]);
+    let (code, out, err) = compact(&["demo", "--dir", &t, "--no-serve"]);
     assert_eq!(code, 0, "{err}");
     assert!(
-        out.contains("The Kyiv Security Compact (kyiv-compact): valid"),
+        out.starts_with("The Kyiv Security Compact (kyiv-compact): 36 parties, 28 agreements signed by both parties;"),
         "{out}"
     );
+    assert!(out.contains("synthetic (seed 7)"), "{out}");
+    assert!(
+        out.contains("Status by guarantor as of 2026-04-30"),
+        "{out}"
+    );
+    assert!(out.contains("The largest arrears"), "{out}");
     let (code, _, err) = compact(&["check", "--dir", &t]);
     assert_eq!(code, 0, "{err}");
-    let (code, _, err) = compact(&["show", "agreement", "gb-ua-2024", "--dir", &t]);
+    let (code, out, err) = compact(&["verify", "--dir", &t]);
     assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("ok: "), "{out}");
+    let (code, out, _) = compact(&[
+        "agreements",
+        "--dir",
+        &t,
+        "--as-of",
+        "2026-04-30",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0);
+    let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["status"] == "in-force"),
+        "{rows}"
+    );
     // A second demo into the same, now non-empty, directory is refused.
     let (code, _, err) = compact(&["demo", "--dir", &t]);
     assert_eq!(code, 1);
     assert!(err.contains("is not empty"), "{err}");
+}
+
+#[test]
+fn the_same_seed_gives_the_same_bytes() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut outputs = Vec::new();
+    for (name, seed) in [("a", "11"), ("b", "11"), ("c", "12")] {
+        let t = dir.path().join(name).display().to_string();
+        let (code, _, err) = compact(&["demo", "--dir", &t, "--seed", seed]);
+        assert_eq!(code, 0, "{err}");
+        let (_, status, _) = compact(&[
+            "status",
+            "--dir",
+            &t,
+            "--as-of",
+            "2026-04-30",
+            "--by",
+            "commitment",
+            "--format",
+            "json",
+        ]);
+        let (_, checkpoint, _) = compact(&["log", "checkpoint", "--dir", &t]);
+        outputs.push((status, checkpoint));
+    }
+    assert_eq!(outputs[0], outputs[1]);
+    assert_ne!(outputs[0].1, outputs[2].1);
 }

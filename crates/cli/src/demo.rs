@@ -1,0 +1,352 @@
+//! `compact demo`: the shipped data set as a living compact, in a directory of its own.
+//!
+//! Keys for every party and the operator (derived from the seed), every agreement signed by
+//! both parties on its real signing date, then a seeded **synthetic** history behind the
+//! schedules: allocations, deliveries reported, most of them confirmed, some late, some partial,
+//! some never confirmed. Then the audit and the headline tables. The same seed gives the same
+//! bytes: keys, statements, checkpoints and reports.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::anyhow;
+use compact_engine::fulfilment;
+use compact_engine::report::{By, status as group};
+use compact_files::keys::{record_operator_key, record_party_key, write_private_key};
+use compact_model::value::value;
+use compact_model::{Amount, Compact, digest};
+use compact_statement::{
+    AgreementSign, Allocation, DeliveryConfirm, DeliveryReport, Draft, Payload, Statement, keys,
+};
+use compact_store::audit::audit;
+use compact_store::sqlite::SqliteStore;
+use compact_store::{Ledger, Store};
+use jiff::civil::Date;
+use jiff::{Span, Timestamp};
+use rand::rngs::StdRng;
+use rand::{RngExt as _, SeedableRng as _};
+use rust_decimal::Decimal;
+use signed_note::StandardSigner;
+
+use crate::commands::{load, write_data_set};
+use crate::ledger::{STORE_FILE, seeded};
+use crate::output::{money, out, table};
+
+/// The synthetic history runs to the end of the Kiel tracker's Release 29 period.
+pub const HISTORY_END: &str = "2026-04-30";
+
+fn noon(d: Date) -> anyhow::Result<Timestamp> {
+    Ok(d.at(12, 0, 0, 0)
+        .to_zoned_datetime(jiff::tz::TimeZone::UTC)?
+        .timestamp())
+}
+
+fn days(d: Date, n: i64) -> anyhow::Result<Date> {
+    Ok(d.checked_add(Span::new().days(n))?)
+}
+
+struct Signers {
+    parties: std::collections::BTreeMap<String, StandardSigner>,
+    operator: StandardSigner,
+}
+
+/// Keys for every party and the operator, written to DIR/keys and recorded in the files.
+fn make_keys(dir: &Path, compact: &Compact, seed: u64) -> anyhow::Result<Signers> {
+    let mut parties = std::collections::BTreeMap::new();
+    let seed = seed.to_string();
+    for code in compact.parties.keys() {
+        let pair = seeded(code, &seed)?;
+        write_private_key(&dir.join("keys").join(format!("{code}.key")), &pair.private)
+            .map_err(|e| anyhow!(e))?;
+        record_party_key(dir, code, &pair.verifier, None, "2000-01-01").map_err(|e| anyhow!(e))?;
+        parties.insert(code.clone(), keys::signer(&pair.private)?);
+    }
+    let op = seeded(&compact.id, &format!("operator {seed}"))?;
+    write_private_key(&dir.join("keys/operator.key"), &op.private).map_err(|e| anyhow!(e))?;
+    record_operator_key(dir, &op.verifier).map_err(|e| anyhow!(e))?;
+    Ok(Signers {
+        parties,
+        operator: keys::signer(&op.private)?,
+    })
+}
+
+fn sign(
+    compact: &Compact,
+    signers: &Signers,
+    author: &str,
+    on: Date,
+    payload: Payload,
+) -> anyhow::Result<Statement> {
+    let signer = signers
+        .parties
+        .get(author)
+        .ok_or_else(|| anyhow!("no key for {author}"))?;
+    Ok(Statement::sign(
+        Draft {
+            compact: compact.id.clone(),
+            author: author.to_owned(),
+            time: noon(on)?,
+            payload,
+        },
+        signer,
+    )?)
+}
+
+/// `q` of an amount as a statement writes it: units rounded to whole units, money in its
+/// currency to cents, a GDP share as its value in the reporting currency.
+fn part(
+    compact: &Compact,
+    guarantor: &str,
+    amount: &Amount,
+    due: Date,
+    share: Decimal,
+) -> anyhow::Result<Option<String>> {
+    let text = match amount {
+        Amount::Units { quantity, unit } => {
+            let q = (quantity * share).round();
+            (q > Decimal::ZERO).then(|| format!("{q} {unit}"))
+        }
+        Amount::Money { value: v, currency } => {
+            let q = (v * share).round_dp(2);
+            (q > Decimal::ZERO).then(|| format!("{q} {currency}"))
+        }
+        Amount::GdpShare { .. } => {
+            let v = value(compact, guarantor, amount, due)?;
+            let q = (v.value * share).round_dp(2);
+            (q > Decimal::ZERO).then(|| format!("{q} {}", compact.currency))
+        }
+    };
+    Ok(text)
+}
+
+/// The statements of the demo: signatures, then the synthetic history, in log order.
+fn history(compact: &Compact, signers: &Signers, seed: u64) -> anyhow::Result<Vec<Statement>> {
+    let end: Date = HISTORY_END.parse()?;
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut out = Vec::new();
+    for a in compact.latest_agreements() {
+        let d = digest(a)?;
+        for party in [&a.guarantor, &a.beneficiary] {
+            out.push(sign(
+                compact,
+                signers,
+                party,
+                a.signed_on,
+                Payload::AgreementSign(AgreementSign {
+                    agreement: a.id.clone(),
+                    version: a.version,
+                    digest: d.clone(),
+                }),
+            )?);
+        }
+    }
+    for a in compact.latest_agreements() {
+        for c in &a.commitments {
+            for (k, t) in c.schedule.tranches().into_iter().enumerate() {
+                if t.due > end || t.due < a.in_force_from {
+                    continue;
+                }
+                // Earmarked some weeks before it falls due (not before signing).
+                let earmarked = days(t.due, -rng.random_range(30..180))?.max(a.in_force_from);
+                let Some(full) = part(compact, &a.guarantor, &t.amount, t.due, Decimal::ONE)?
+                else {
+                    continue;
+                };
+                out.push(sign(
+                    compact,
+                    signers,
+                    &a.guarantor,
+                    earmarked,
+                    Payload::Allocation(Allocation {
+                        commitment: c.id.clone(),
+                        amount: full,
+                        date: earmarked,
+                        reference: format!("{}-{k}-alloc", c.id),
+                    }),
+                )?);
+                // Delivered: most of it, within three months either side of the due date.
+                let share = Decimal::new(rng.random_range(55..=100), 2);
+                let delivered = days(t.due, rng.random_range(-60..90))?
+                    .max(a.in_force_from)
+                    .min(end);
+                let Some(amount) = part(compact, &a.guarantor, &t.amount, t.due, share)? else {
+                    continue;
+                };
+                let reported_on = days(delivered, rng.random_range(1..6))?;
+                if reported_on > end {
+                    continue;
+                }
+                let report_index = out.len() as u64;
+                out.push(sign(
+                    compact,
+                    signers,
+                    &a.guarantor,
+                    reported_on,
+                    Payload::DeliveryReport(DeliveryReport {
+                        commitment: c.id.clone(),
+                        amount,
+                        date: delivered,
+                        reference: format!("{}-{k}", c.id),
+                        allocation: None,
+                    }),
+                )?);
+                // Confirmed by the beneficiary within a month, mostly in full; some never.
+                if rng.random_range(0..100) < 85 {
+                    let confirmed_on = days(delivered, rng.random_range(2..31))?;
+                    if confirmed_on > end {
+                        continue;
+                    }
+                    let partial = rng.random_range(0..100) < 10;
+                    let amount = if partial {
+                        part(
+                            compact,
+                            &a.guarantor,
+                            &t.amount,
+                            t.due,
+                            share * Decimal::new(rng.random_range(50..100), 2),
+                        )?
+                    } else {
+                        None
+                    };
+                    out.push(sign(
+                        compact,
+                        signers,
+                        &compact.beneficiary,
+                        confirmed_on,
+                        Payload::DeliveryConfirm(DeliveryConfirm {
+                            report: report_index,
+                            amount,
+                            date: confirmed_on,
+                        }),
+                    )?);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `compact demo`.
+pub fn demo(dir: Option<&Path>, seed: u64) -> anyhow::Result<ExitCode> {
+    let dir: PathBuf = match dir {
+        Some(d) => d.to_path_buf(),
+        None => std::env::temp_dir().join(format!("compact-demo-{}-{seed}", std::process::id())),
+    };
+    write_data_set(&dir)?;
+    eprintln!("demo directory: {}", dir.display());
+    let plain = load(&dir).ok_or_else(|| anyhow!("the shipped data set is not valid"))?;
+    let signers = make_keys(&dir, &plain, seed)?;
+    let compact = load(&dir).ok_or_else(|| anyhow!("the data set with its keys is not valid"))?;
+    let statements = history(&compact, &signers, seed)?;
+    // Statements index from the start of the log; the history was built from an empty log.
+    let store = SqliteStore::create(&dir.join(STORE_FILE), &compact.id)?;
+    let mut ledger = Ledger::open(store, &compact)?;
+    let batches = ledger
+        .prepare(&statements, &signers.operator, 1000)
+        .map_err(|e| anyhow!("the demo history was refused: {e}"))?;
+    ledger.write(&batches, &mut |_| {})?;
+    let report = audit(ledger.store(), &compact, &[], &mut |_| {})?;
+    if !report.ok() {
+        return Err(anyhow!(
+            "the demo log does not verify: {:?}",
+            report.problems.first()
+        ));
+    }
+    out!(
+        "{} ({}): {} parties, {} agreements signed by both parties; {} log entries, verified (root {})",
+        compact.title,
+        compact.id,
+        compact.parties.len(),
+        compact.latest_agreements().count(),
+        report.entries,
+        report.root.as_deref().unwrap_or("-")
+    );
+    out!("History after the signatures: synthetic (seed {seed}), not from any source.");
+    out!("");
+    let all: Vec<(u64, Statement)> = statements
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| (i as u64, s))
+        .collect();
+    let as_of: Date = HISTORY_END.parse()?;
+    let figures = fulfilment(&compact, &all, as_of)?;
+    let by_guarantor = group(
+        &compact,
+        &figures,
+        By::Guarantor,
+        HISTORY_END,
+        ledger.store().size()?,
+    );
+    let rows = by_guarantor
+        .rows
+        .iter()
+        .chain(std::iter::once(&by_guarantor.total))
+        .map(|r| {
+            vec![
+                r.key.clone(),
+                money(r.due),
+                money(r.allocated),
+                money(r.confirmed),
+                money(r.arrears),
+                r.on_time_rate.map_or("-".to_owned(), |x| {
+                    format!("{:.0}%", x * Decimal::ONE_HUNDRED)
+                }),
+            ]
+        })
+        .collect();
+    out!(
+        "Status by guarantor as of {HISTORY_END} ({})",
+        compact.currency
+    );
+    out!(
+        "{}",
+        table(
+            &[
+                "guarantor",
+                "due",
+                "allocated",
+                "confirmed",
+                "arrears",
+                "on time"
+            ],
+            rows,
+            &[1, 2, 3, 4, 5]
+        )
+    );
+    let by_commitment = group(&compact, &figures, By::Commitment, HISTORY_END, 0);
+    let mut largest: Vec<_> = by_commitment
+        .rows
+        .iter()
+        .filter(|r| r.arrears > Decimal::ZERO)
+        .collect();
+    largest.sort_by(|a, b| b.arrears.cmp(&a.arrears).then(a.key.cmp(&b.key)));
+    let rows = largest
+        .iter()
+        .take(10)
+        .map(|r| {
+            vec![
+                r.key.clone(),
+                money(r.due),
+                money(r.confirmed),
+                money(r.arrears),
+            ]
+        })
+        .collect();
+    out!("");
+    out!("The largest arrears ({})", compact.currency);
+    out!(
+        "{}",
+        table(
+            &["commitment", "due", "confirmed", "arrears"],
+            rows,
+            &[1, 2, 3]
+        )
+    );
+    out!("");
+    out!(
+        "Try: compact status --dir {} --as-of {HISTORY_END} --by pillar",
+        dir.display()
+    );
+    out!("     compact verify --dir {}", dir.display());
+    Ok(ExitCode::SUCCESS)
+}
