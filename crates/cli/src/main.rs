@@ -194,6 +194,19 @@ enum Command {
         #[arg(long, value_enum, default_value_t)]
         format: RowsFormat,
     },
+    /// The schedule lines and the log entries behind one commitment's figures.
+    Explain {
+        /// The commitment's id.
+        commitment: String,
+        /// The date (default: today).
+        #[arg(long, value_name = "DATE")]
+        as_of: Option<String>,
+        #[command(flatten)]
+        place: PlaceArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
     /// The transparency log: checkpoints, entries, proofs.
     Log {
         #[command(subcommand)]
@@ -515,6 +528,12 @@ fn main() -> ExitCode {
             place,
             format,
         } => status::status(&place.place(), as_of.as_deref(), at_size, &by, format),
+        Command::Explain {
+            commitment,
+            as_of,
+            place,
+            format,
+        } => status::explain(&place.place(), &commitment, as_of.as_deref(), format),
         Command::Bench { what } => match what {
             Bench::Ingest { dir, n, batch } => bench::ingest(&dir, n, batch),
             Bench::Verify { dir } => bench::verify(&dir),

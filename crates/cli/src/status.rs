@@ -180,3 +180,120 @@ pub fn status(
     print(&report, by, format)?;
     Ok(ExitCode::SUCCESS)
 }
+
+/// `compact explain`: the schedule lines and the log entries behind one commitment's figures.
+pub fn explain(
+    place: &Place,
+    commitment: &str,
+    as_of: Option<&str>,
+    format: crate::Format,
+) -> anyhow::Result<ExitCode> {
+    let as_of: Date = match as_of {
+        Some(d) => d
+            .parse()
+            .map_err(|e| anyhow!("malformed --as-of `{d}`: {e}"))?,
+        None => today(),
+    };
+    let compact = place.compact()?;
+    let store = place.store()?;
+    let (statements, size) = statements(&store, None).context("reading the log")?;
+    let figures = fulfilment(&compact, &statements, as_of)?;
+    let Some(f) = figures.iter().find(|f| f.commitment == commitment) else {
+        let known: Vec<&str> = figures.iter().map(|f| f.commitment.as_str()).collect();
+        return Err(anyhow!(
+            "unknown commitment `{commitment}`; the compact has: {}",
+            known.join(", ")
+        ));
+    };
+    let (agreement, c) = compact
+        .latest_agreements()
+        .find_map(|a| {
+            a.commitments
+                .iter()
+                .find(|c| c.id == commitment)
+                .map(|c| (a, c))
+        })
+        .ok_or_else(|| anyhow!("unknown commitment `{commitment}`"))?;
+    let schedule: Vec<serde_json::Value> = c
+        .schedule
+        .tranches()
+        .iter()
+        .map(|t| {
+            let valued =
+                compact_model::value::value(&compact, &agreement.guarantor, &t.amount, t.due)
+                    .map(|v| v.value.round_dp(2).to_string())
+                    .ok();
+            serde_json::json!({
+                "due": t.due.to_string(), "amount": t.amount.to_string(),
+                "value": valued, "is_due": t.due <= as_of,
+            })
+        })
+        .collect();
+    let entries: Vec<serde_json::Value> = f
+        .entries
+        .iter()
+        .filter_map(|i| statements.iter().find(|(j, _)| j == i))
+        .map(|(i, st)| serde_json::json!({ "index": i, "type": st.kind().as_str(), "author": st.author, "statement": st.to_json()["payload"] }))
+        .collect();
+    match format {
+        crate::Format::Json => {
+            let v = serde_json::json!({ "as_of": as_of.to_string(), "log_size": size, "figures": f, "schedule": schedule, "entries": entries });
+            out!("{}", serde_json::to_string_pretty(&v)?);
+        }
+        crate::Format::Table => {
+            out!(
+                "{} ({}, {}, {}): {} as of {as_of}{}",
+                f.commitment,
+                f.agreement,
+                f.guarantor,
+                f.pillar,
+                serde_json::to_value(f.status)?.as_str().unwrap_or(""),
+                if f.synthetic { "; synthetic" } else { "" }
+            );
+            let rows = schedule
+                .iter()
+                .map(|s| {
+                    ["due", "amount", "value", "is_due"]
+                        .iter()
+                        .map(|k| match &s[*k] {
+                            serde_json::Value::String(x) => x.clone(),
+                            serde_json::Value::Bool(b) => if *b { "yes" } else { "no" }.to_owned(),
+                            serde_json::Value::Null => "-".to_owned(),
+                            other => other.to_string(),
+                        })
+                        .collect()
+                })
+                .collect();
+            out!("Schedule");
+            out!(
+                "{}",
+                table(&["due", "amount", "value", "due by then"], rows, &[2])
+            );
+            let rows = entries
+                .iter()
+                .map(|e| {
+                    vec![
+                        e["index"].to_string(),
+                        e["type"].as_str().unwrap_or("").to_owned(),
+                        e["statement"].to_string(),
+                    ]
+                })
+                .collect();
+            out!("Log entries");
+            out!("{}", table(&["entry", "type", "payload"], rows, &[0]));
+            let unit = match &f.measure {
+                compact_engine::Measure::Money => compact.currency.clone(),
+                compact_engine::Measure::Units(u) => u.clone(),
+            };
+            out!(
+                "due {} · allocated {} · reported {} · confirmed {} · arrears {} ({unit})",
+                money(f.due),
+                money(f.allocated),
+                money(f.reported),
+                money(f.confirmed),
+                money(f.arrears)
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -664,3 +664,41 @@ fn status_reads_the_log_at_a_date_and_a_size() {
             .contains("--at-size 9 is beyond the log's 4 entries")
     );
 }
+
+#[test]
+fn explain_lists_the_schedule_and_the_entries_behind_a_figure() {
+    let t = fresh("explain");
+    let d = t.path();
+    populate(d);
+    let v: serde_json::Value = serde_json::from_str(&ok(
+        d,
+        &[
+            "explain",
+            "gb-tranches",
+            "--as-of",
+            "2025-01-01",
+            "--format",
+            "json",
+        ],
+    ))
+    .unwrap();
+    assert_eq!(v["figures"]["confirmed"], "500");
+    assert_eq!(v["figures"]["arrears"], "0");
+    let entries: Vec<u64> = v["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["index"].as_u64().unwrap())
+        .collect();
+    assert_eq!(entries, [2, 3]);
+    let schedule = v["schedule"].as_array().unwrap();
+    assert_eq!(schedule.len(), 2);
+    assert_eq!(schedule[0]["is_due"], true);
+    assert_eq!(schedule[1]["is_due"], false);
+    let table = ok(d, &["explain", "gb-tranches", "--as-of", "2025-01-01"]);
+    assert!(
+        table.starts_with("gb-tranches (gb-ua, GB, weapons): on-track as of 2025-01-01"),
+        "{table}"
+    );
+    assert!(fails(d, &["explain", "gb-nothing"]).contains("unknown commitment `gb-nothing`"));
+}
