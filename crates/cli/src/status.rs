@@ -233,7 +233,7 @@ pub fn explain(
         .entries
         .iter()
         .filter_map(|i| statements.iter().find(|(j, _)| j == i))
-        .map(|(i, st)| serde_json::json!({ "index": i, "type": st.kind().as_str(), "author": st.author, "statement": st.to_json()["payload"] }))
+        .map(|(i, st)| serde_json::json!({ "index": i, "type": st.kind().as_str(), "author": st.author, "statement": st.to_json().get("payload").cloned().unwrap_or_default() }))
         .collect();
     match format {
         crate::Format::Json => {
@@ -255,7 +255,7 @@ pub fn explain(
                 .map(|s| {
                     ["due", "amount", "value", "is_due"]
                         .iter()
-                        .map(|k| match &s[*k] {
+                        .map(|k| match s.get(*k).unwrap_or(&serde_json::Value::Null) {
                             serde_json::Value::String(x) => x.clone(),
                             serde_json::Value::Bool(b) => if *b { "yes" } else { "no" }.to_owned(),
                             serde_json::Value::Null => "-".to_owned(),
