@@ -194,6 +194,21 @@ enum Command {
         #[arg(long, value_enum, default_value_t)]
         format: RowsFormat,
     },
+    /// Burden sharing: each guarantor's fair share of a baseline by share of GDP, beside what
+    /// it allocated and had confirmed in the year.
+    Burden {
+        /// The year.
+        #[arg(long, default_value_t = 2025)]
+        year: i16,
+        /// The baseline (NATO's 2024 pledge: a minimum of EUR 40 bn a year).
+        #[arg(long, default_value = "40e9 EUR")]
+        baseline: String,
+        #[command(flatten)]
+        place: PlaceArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t)]
+        format: RowsFormat,
+    },
     /// The schedule lines and the log entries behind one commitment's figures.
     Explain {
         /// The commitment's id.
@@ -528,6 +543,12 @@ fn main() -> ExitCode {
             place,
             format,
         } => status::status(&place.place(), as_of.as_deref(), at_size, &by, format),
+        Command::Burden {
+            year,
+            baseline,
+            place,
+            format,
+        } => status::burden(&place.place(), year, &baseline, format),
         Command::Explain {
             commitment,
             as_of,

@@ -297,3 +297,110 @@ pub fn explain(
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// `compact burden`.
+pub fn burden(
+    place: &Place,
+    year: i16,
+    baseline: &str,
+    format: RowsFormat,
+) -> anyhow::Result<ExitCode> {
+    let compact = place.compact()?;
+    let base = match compact_model::Amount::parse(baseline) {
+        Ok(compact_model::Amount::Money { value, currency }) => {
+            let on = Date::new(year, 12, 31).map_err(|e| anyhow!("year {year}: {e}"))?;
+            compact_model::value::convert(&compact, value, &currency, on)
+                .map_err(|e| anyhow!("--baseline: {e}"))?
+                .value
+        }
+        Ok(other) => {
+            return Err(anyhow!(
+                "--baseline must be money, e.g. \"40e9 EUR\", not `{other}`"
+            ));
+        }
+        Err(e) => return Err(anyhow!("--baseline: {e}")),
+    };
+    let store = place.store()?;
+    let (statements, _) = statements(&store, None).context("reading the log")?;
+    let end = Date::new(year, 12, 31).map_err(|e| anyhow!("year {year}: {e}"))?;
+    let figures = fulfilment(&compact, &statements, end)?;
+    let report = compact_engine::burden::burden(&compact, &figures, year, base)?;
+    match format {
+        RowsFormat::Json => out!("{}", serde_json::to_string_pretty(&report)?),
+        RowsFormat::Csv => {
+            let mut w = csv::Writer::from_writer(Vec::new());
+            w.write_record([
+                "rank",
+                "party",
+                "gdp_share",
+                "fair_share",
+                "allocated",
+                "confirmed",
+                "pct_gdp",
+                "gap",
+            ])?;
+            for r in &report.rows {
+                w.write_record([
+                    r.rank.to_string(),
+                    r.party.clone(),
+                    r.gdp_share.to_string(),
+                    r.fair_share.to_string(),
+                    r.allocated.to_string(),
+                    r.confirmed.to_string(),
+                    r.pct_gdp.to_string(),
+                    r.gap.to_string(),
+                ])?;
+            }
+            let bytes = w.into_inner().map_err(|e| anyhow!("{e}"))?;
+            out!("{}", String::from_utf8_lossy(&bytes).trim_end());
+        }
+        RowsFormat::Table => {
+            out!(
+                "Burden sharing in {year}: a baseline of {} {} split by share of the guarantors' GDP ({} GDP)",
+                money(report.baseline),
+                report.currency,
+                report.gdp_year
+            );
+            let rows = report
+                .rows
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.rank.to_string(),
+                        r.party.clone(),
+                        format!("{:.2}%", r.gdp_share * rust_decimal::Decimal::ONE_HUNDRED),
+                        money(r.fair_share),
+                        money(r.allocated),
+                        money(r.confirmed),
+                        format!("{:.3}%", r.pct_gdp),
+                        money(r.gap),
+                    ]
+                })
+                .collect();
+            out!(
+                "{}",
+                table(
+                    &[
+                        "rank",
+                        "party",
+                        "GDP share",
+                        "fair share",
+                        "allocated",
+                        "confirmed",
+                        "% of GDP",
+                        "gap"
+                    ],
+                    rows,
+                    &[0, 2, 3, 4, 5, 6, 7]
+                )
+            );
+            if !report.without_gdp.is_empty() {
+                out!(
+                    "without a GDP figure, left out: {}",
+                    report.without_gdp.join(" ")
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -702,3 +702,34 @@ fn explain_lists_the_schedule_and_the_entries_behind_a_figure() {
     );
     assert!(fails(d, &["explain", "gb-nothing"]).contains("unknown commitment `gb-nothing`"));
 }
+
+#[test]
+fn burden_rows_carry_the_fair_share_and_the_gap() {
+    let t = fresh("burden");
+    let d = t.path();
+    populate(d);
+    let v: serde_json::Value =
+        serde_json::from_str(&ok(d, &["burden", "--year", "2024", "--format", "json"])).unwrap();
+    assert_eq!(v["gdp_year"], 2024);
+    let row = &v["rows"][0];
+    let mut keys: Vec<&String> = row.as_object().unwrap().keys().collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "allocated",
+            "confirmed",
+            "fair_share",
+            "gap",
+            "gdp_share",
+            "party",
+            "pct_gdp",
+            "rank"
+        ]
+    );
+    assert_eq!(row["party"], "GB");
+    assert_eq!(row["fair_share"], "40000000000.00");
+    assert_eq!(v["without_gdp"], serde_json::json!(["JP", "PL"]));
+    assert!(fails(d, &["burden", "--baseline", "40 shells"]).contains("--baseline must be money"));
+    assert!(fails(d, &["burden", "--year", "2023"]).contains("no GDP for 2023"));
+}

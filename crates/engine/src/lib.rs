@@ -10,6 +10,7 @@
 //! the rate of its own date (a tranche's due date; a statement's date); physical units are
 //! counted in their unit and never added to money or to other units.
 
+pub mod burden;
 pub mod report;
 
 use std::collections::BTreeMap;
@@ -36,6 +37,9 @@ pub enum EngineError {
     /// The date is before the compact.
     #[error("{0} is before the compact was adopted on {1}")]
     BeforeCompact(Date, Date),
+    /// No GDP year that every participant has, up to the year.
+    #[error("no GDP for {0} or an earlier year that every guarantor with GDP figures has")]
+    NoGdpVintage(i16),
 }
 
 /// What a commitment is counted in.

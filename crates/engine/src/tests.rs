@@ -270,3 +270,38 @@ fn status_rows_add_up_to_the_total_whatever_the_grouping() {
         "unknown --by `colour`: expected guarantor, pillar, year, group or commitment"
     );
 }
+
+#[test]
+fn burden_shares_the_baseline_by_gdp() {
+    use crate::burden::burden;
+    let w = world();
+    let log = vec![
+        delivery(&w, "gb-once", "1e9 GBP", "2024-06-30"),
+        confirmation(&w, 0, None, "2024-07-02"),
+    ];
+    let indexed: Vec<(u64, Statement)> = log
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| (i as u64, s))
+        .collect();
+    let figures = fulfilment(&w.compact, &indexed, date("2024-12-31")).unwrap();
+    let r = burden(&w.compact, &figures, 2024, d("40e9")).unwrap();
+    assert_eq!(r.gdp_year, 2024);
+    assert_eq!(r.without_gdp, ["JP", "PL"]);
+    let gb = &r.rows[0];
+    assert_eq!(
+        (gb.party.as_str(), gb.gdp_share, gb.fair_share),
+        ("GB", d("1"), d("40000000000"))
+    );
+    assert_eq!(
+        (gb.confirmed, gb.gap, gb.rank),
+        (d("1250000000"), d("38750000000"), 1)
+    );
+    // 1.25e9 of 2,800e9 EUR GDP.
+    assert_eq!(gb.pct_gdp, d("0.0446"));
+    let err = burden(&w.compact, &figures, 2023, d("40e9")).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "no GDP for 2023 or an earlier year that every guarantor with GDP figures has"
+    );
+}
