@@ -313,6 +313,49 @@ pub fn demo(dir: Option<&Path>, seed: u64) -> anyhow::Result<ExitCode> {
             &[1, 2, 3, 4, 5]
         )
     );
+    let year_end: Date = "2025-12-31".parse()?;
+    let figures_2025 = fulfilment(&compact, &all, year_end)?;
+    let shares = compact_engine::burden::burden(
+        &compact,
+        &figures_2025,
+        2025,
+        Decimal::new(40_000_000_000, 0),
+    )?;
+    let rows = shares
+        .rows
+        .iter()
+        .take(10)
+        .map(|r| {
+            vec![
+                r.rank.to_string(),
+                r.party.clone(),
+                format!("{:.2}%", r.gdp_share * Decimal::ONE_HUNDRED),
+                money(r.fair_share),
+                money(r.confirmed),
+                money(r.gap),
+            ]
+        })
+        .collect();
+    out!("");
+    out!(
+        "Burden sharing in 2025: EUR 40 bn split by share of GDP ({} GDP); the ten largest gaps",
+        shares.gdp_year
+    );
+    out!(
+        "{}",
+        table(
+            &[
+                "rank",
+                "party",
+                "GDP share",
+                "fair share",
+                "confirmed",
+                "gap"
+            ],
+            rows,
+            &[0, 2, 3, 4, 5]
+        )
+    );
     let by_commitment = group(&compact, &figures, By::Commitment, HISTORY_END, 0);
     let mut largest: Vec<_> = by_commitment
         .rows

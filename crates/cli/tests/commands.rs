@@ -251,6 +251,7 @@ fn demo_builds_a_verified_compact_that_other_commands_use() {
         "{out}"
     );
     assert!(out.contains("The largest arrears"), "{out}");
+    assert!(out.contains("Burden sharing in 2025"), "{out}");
     let (code, _, err) = compact(&["check", "--dir", &t]);
     assert_eq!(code, 0, "{err}");
     let (code, out, err) = compact(&["verify", "--dir", &t]);
