@@ -305,3 +305,86 @@ fn burden_shares_the_baseline_by_gdp() {
         "no GDP for 2023 or an earlier year that every guarantor with GDP figures has"
     );
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A random history of reports and confirmations against gb-tranches and gb-once.
+    fn history(w: &World, spec: &[(bool, u16, u16, bool)]) -> Vec<(u64, Statement)> {
+        let mut log = Vec::new();
+        for (once, day, qty, confirm) in spec {
+            let on = date("2024-02-01")
+                .checked_add(jiff::Span::new().days(i64::from(*day)))
+                .unwrap();
+            let (c, amount) = if *once {
+                ("gb-once", format!("{} GBP", u32::from(*qty) * 1000 + 1))
+            } else {
+                ("gb-tranches", format!("{} shells", qty % 400 + 1))
+            };
+            log.push(delivery(w, c, &amount, &on.to_string()));
+            if *confirm {
+                let index = log.len() as u64 - 1;
+                log.push(confirmation(
+                    w,
+                    index,
+                    None,
+                    &on.tomorrow().unwrap().to_string(),
+                ));
+            }
+        }
+        log.into_iter()
+            .enumerate()
+            .map(|(i, s)| (i as u64, s))
+            .collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// The status as of a date from the whole log equals the status from the log cut at
+        /// that date; and rows by year add up to each commitment's figures.
+        #[test]
+        fn as_of_equals_the_log_cut_at_the_date(
+            spec in proptest::collection::vec((any::<bool>(), 0u16..900, 1u16..2000, any::<bool>()), 0..12),
+            day in 0i64..1200,
+        ) {
+            let w = world();
+            let all = history(&w, &spec);
+            let as_of = date("2024-01-01").checked_add(jiff::Span::new().days(day)).unwrap();
+            let cut: Vec<(u64, Statement)> = all.iter().filter(|(_, s)| compact_statement::rules::date_of(s) <= as_of).cloned().collect();
+            let a = fulfilment(&w.compact, &all, as_of).unwrap();
+            let b = fulfilment(&w.compact, &cut, as_of).unwrap();
+            prop_assert_eq!(&a, &b);
+            for f in &a {
+                let sum = |g: fn(&YearFigures) -> Decimal| f.years.values().map(g).sum::<Decimal>();
+                prop_assert_eq!(sum(|y| y.due), f.due);
+                prop_assert_eq!(sum(|y| y.confirmed), f.confirmed);
+                prop_assert_eq!(sum(|y| y.arrears), f.arrears);
+                prop_assert!(f.arrears >= Decimal::ZERO);
+                prop_assert!(f.on_time <= f.confirmed);
+            }
+        }
+
+        /// Confirming a reported delivery never raises arrears.
+        #[test]
+        fn a_confirmation_never_raises_arrears(
+            spec in proptest::collection::vec((any::<bool>(), 0u16..900, 1u16..2000, Just(false)), 1..8),
+            which in any::<prop::sample::Index>(),
+            day in 0i64..1200,
+        ) {
+            let w = world();
+            let mut all = history(&w, &spec);
+            let as_of = date("2024-01-01").checked_add(jiff::Span::new().days(day)).unwrap();
+            let before = fulfilment(&w.compact, &all, as_of).unwrap();
+            let (index, report) = all[which.index(all.len())].clone();
+            let Payload::DeliveryReport(r) = &report.payload else { unreachable!() };
+            let next = all.len() as u64;
+            all.push((next, confirmation(&w, index, None, &r.date.tomorrow().unwrap().to_string())));
+            let after = fulfilment(&w.compact, &all, as_of).unwrap();
+            for (b, a) in before.iter().zip(&after) {
+                prop_assert!(a.arrears <= b.arrears, "{}: {} > {}", a.commitment, a.arrears, b.arrears);
+            }
+        }
+    }
+}
