@@ -15,6 +15,7 @@ mod commands;
 mod demo;
 mod ledger;
 mod output;
+mod reconcile;
 mod status;
 
 /// The Kyiv Security Compact as working software: agreements as files, checked, digested.
@@ -209,6 +210,11 @@ enum Command {
         #[arg(long, value_enum, default_value_t)]
         format: RowsFormat,
     },
+    /// Compare the log with an independent tracker.
+    Reconcile {
+        #[command(subcommand)]
+        with: Reconcile,
+    },
     /// The schedule lines and the log entries behind one commitment's figures.
     Explain {
         /// The commitment's id.
@@ -307,6 +313,20 @@ enum Bench {
         /// Proofs of each kind to time.
         #[arg(long, default_value_t = 10_000)]
         samples: usize,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum Reconcile {
+    /// The Kiel Institute's Ukraine Support Tracker: its country-month CSV (data_explorer.csv).
+    Kiel {
+        /// The tracker's CSV.
+        file: PathBuf,
+        #[command(flatten)]
+        place: PlaceArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t)]
+        format: RowsFormat,
     },
 }
 
@@ -549,6 +569,14 @@ fn main() -> ExitCode {
             place,
             format,
         } => status::burden(&place.place(), year, &baseline, format),
+        Command::Reconcile {
+            with:
+                Reconcile::Kiel {
+                    file,
+                    place,
+                    format,
+                },
+        } => reconcile::kiel(&place.place(), &file, format),
         Command::Explain {
             commitment,
             as_of,

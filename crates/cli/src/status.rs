@@ -14,7 +14,7 @@ use crate::ledger::{Place, today};
 use crate::output::{money, out, table};
 
 /// Reads the log's first `size` statements (all, by default), in order.
-fn statements(
+pub(crate) fn statements(
     store: &impl Store,
     size: Option<u64>,
 ) -> anyhow::Result<(Vec<(u64, Statement)>, u64)> {

@@ -733,3 +733,93 @@ fn burden_rows_carry_the_fair_share_and_the_gap() {
     assert!(fails(d, &["burden", "--baseline", "40 shells"]).contains("--baseline must be money"));
     assert!(fails(d, &["burden", "--year", "2023"]).contains("no GDP for 2023"));
 }
+
+#[test]
+fn reconcile_sets_the_log_beside_the_tracker() {
+    let t = fresh("reconcile");
+    let d = t.path();
+    populate(d);
+    ok(
+        d,
+        &[
+            "submit",
+            "--key",
+            "keys/GB.key",
+            "--type",
+            "allocation",
+            "--time",
+            "2024-03-02",
+            "--payload",
+            r#"{"commitment":"gb-once","amount":"0.8e9 GBP","date":"2024-03-01","reference":"a1"}"#,
+        ],
+    );
+    let header = "\"country\",\"iso\",\"year\",\"month\",\"total\",\"financial\",\"humanitarian\",\"military\",\"commitments\",\"to_be_allocated\",\"gdp\",\"pct_gdp\"\n";
+    let csv = format!(
+        "{header}\"United Kingdom\",\"GBR\",2024,3,1.5,0,0.5,1.0,1.5,0,2647.5,0.05\n\"United Kingdom\",\"GBR\",2024,9,0.2,0.2,0,0,0.2,0,2647.5,0.01\n\"Austria\",\"AUT\",2024,1,0.1,0,0.1,0,0.1,0,400,0.02\n"
+    );
+    fs::write(d.join("kiel.csv"), &csv).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&ok(
+        d,
+        &["reconcile", "kiel", "kiel.csv", "--format", "json"],
+    ))
+    .unwrap();
+    assert_eq!(v["as_of"], "2024-09-30");
+    let lines = v["lines"].as_array().unwrap();
+    let line = |cat: &str| {
+        lines
+            .iter()
+            .find(|l| l["party"] == "GB" && l["year"] == 2024 && l["category"] == cat)
+            .cloned()
+            .unwrap()
+    };
+    // 0.8e9 GBP at 0.8 GBP per EUR: 1e9 EUR allocated in the log, 1e9 in the tracker.
+    assert_eq!(line("military")["tracker"], "1000000000.00");
+    assert_eq!(line("military")["log_allocated"], "1000000000.00");
+    assert_eq!(line("military")["difference"], "0.00");
+    assert_eq!(line("financial")["difference"], "-200000000.00");
+    assert!(
+        lines.iter().all(|l| l["party"] != "AT"),
+        "donors that are not parties are left out"
+    );
+    // Bad input: a missing column, a value that is not a number.
+    fs::write(
+        d.join("short.csv"),
+        "iso,year,month,military\nGBR,2024,1,1\n",
+    )
+    .unwrap();
+    assert!(
+        fails(d, &["reconcile", "kiel", "short.csv"])
+            .contains("short.csv: missing column `financial`")
+    );
+    fs::write(d.join("nan.csv"), csv.replace(",1.0,1.5,", ",lots,1.5,")).unwrap();
+    assert!(
+        fails(d, &["reconcile", "kiel", "nan.csv"])
+            .contains("nan.csv:2: column `military`: `lots` is not a number")
+    );
+    // The Release 29 file, where the shared data is present.
+    let release = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/kiel-ust-release29/data_explorer.csv");
+    if release.exists() {
+        let v: serde_json::Value = serde_json::from_str(&ok(
+            d,
+            &[
+                "reconcile",
+                "kiel",
+                &release.display().to_string(),
+                "--format",
+                "json",
+            ],
+        ))
+        .unwrap();
+        assert_eq!(v["as_of"], "2026-04-30");
+        assert!(
+            v["lines"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|l| l["party"] == "GB" && l["category"] == "military")
+        );
+    } else {
+        eprintln!("skipped: {} is absent", release.display());
+    }
+}

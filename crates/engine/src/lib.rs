@@ -11,10 +11,12 @@
 //! counted in their unit and never added to money or to other units.
 
 pub mod burden;
+pub mod reconcile;
 pub mod report;
 
 use std::collections::BTreeMap;
 
+pub use compact_model::summary::cents;
 use compact_model::value::{ValueError, value};
 use compact_model::{Agreement, Amount, Commitment, Compact, OnAccession};
 use compact_statement::rules::commitment as commitment_at;
