@@ -1,9 +1,11 @@
 //! `compact demo`: the shipped data set as a living compact, in a directory of its own.
 //!
 //! Keys for every party and the operator (derived from the seed), every agreement signed by
-//! both parties on its real signing date, then a seeded **synthetic** history behind the
-//! schedules: allocations, deliveries reported, most of them confirmed, some late, some partial,
-//! some never confirmed. Then the audit and the headline tables. The same seed gives the same
+//! both parties on its real signing date; allocations that follow the Kiel tracker's yearly
+//! figures (Release 29, `tracker/kiel-release29.toml`) per guarantor and category, each put
+//! against a commitment of that category in force then; behind them, and behind the schedules
+//! counted in units, a seeded **synthetic** history of deliveries reported, most of them
+//! confirmed, some late, some partial, some never. Then the audit and the headline tables. The same seed gives the same
 //! bytes: keys, statements, checkpoints and reports.
 
 use std::path::{Path, PathBuf};
@@ -140,90 +142,221 @@ fn history(compact: &Compact, signers: &Signers, seed: u64) -> anyhow::Result<Ve
             )?);
         }
     }
+    // Money: each guarantor's allocations of each year and category are the Kiel tracker's
+    // (Release 29), put against a commitment of that category in force then.
+    let mut writer = Gen {
+        compact,
+        signers,
+        rng: &mut rng,
+        out: &mut out,
+        end,
+    };
+    for y in kiel_years()? {
+        if y.year < 2024 {
+            continue;
+        }
+        let year = y.year;
+        let on = if year == 2026 {
+            Date::new(2026, 3, 31)?
+        } else {
+            Date::new(year, 7, 1)?
+        };
+        for (category, bn) in [
+            ("military", y.military),
+            ("financial", y.financial),
+            ("humanitarian", y.humanitarian),
+        ] {
+            let eur = (bn * Decimal::new(1_000_000_000, 0)).round_dp(2);
+            if eur <= Decimal::ZERO {
+                continue;
+            }
+            let target = compact
+                .latest_agreements()
+                .filter(|a| a.guarantor == y.party && a.ends_on >= on)
+                .find_map(|a| {
+                    let date = on.max(a.in_force_from);
+                    (date <= end)
+                        .then(|| {
+                            a.commitments
+                                .iter()
+                                .filter(|c| {
+                                    !matches!(
+                                        c.schedule.tranches().first().map(|t| &t.amount),
+                                        Some(Amount::Units { .. })
+                                    )
+                                })
+                                .filter(|c| {
+                                    compact_engine::reconcile::category(&c.pillar) == Some(category)
+                                })
+                                .min_by_key(|c| {
+                                    !c.schedule.tranches().iter().any(|t| t.due.year() == year)
+                                })
+                                .map(|c| (c.id.clone(), date))
+                        })
+                        .flatten()
+                });
+            let Some((commitment, date)) = target else {
+                continue;
+            };
+            let reference = format!("{}-{year}-{category}", y.party);
+            let amount = Amount::Money {
+                value: eur,
+                currency: compact.currency.clone(),
+            };
+            writer.cycle(&y.party, &commitment, &amount, date, date, &reference)?;
+        }
+    }
+    // Units (shells, systems, trainees): no tracker counts them; deliveries follow the schedule.
     for a in compact.latest_agreements() {
         for c in &a.commitments {
             for (k, t) in c.schedule.tranches().into_iter().enumerate() {
-                if t.due > end || t.due < a.in_force_from {
+                if t.due > end
+                    || t.due < a.in_force_from
+                    || !matches!(t.amount, Amount::Units { .. })
+                {
                     continue;
                 }
-                // Earmarked some weeks before it falls due (not before signing).
-                let earmarked = days(t.due, -rng.random_range(30..180))?.max(a.in_force_from);
-                let Some(full) = part(compact, &a.guarantor, &t.amount, t.due, Decimal::ONE)?
-                else {
-                    continue;
-                };
-                out.push(sign(
-                    compact,
-                    signers,
+                let earmarked =
+                    days(t.due, -writer.rng.random_range(30..180))?.max(a.in_force_from);
+                writer.cycle(
                     &a.guarantor,
+                    &c.id,
+                    &t.amount,
                     earmarked,
-                    Payload::Allocation(Allocation {
-                        commitment: c.id.clone(),
-                        amount: full,
-                        date: earmarked,
-                        reference: format!("{}-{k}-alloc", c.id),
-                    }),
-                )?);
-                // Delivered: most of it, within three months either side of the due date.
-                let share = Decimal::new(rng.random_range(55..=100), 2);
-                let delivered = days(t.due, rng.random_range(-60..90))?
-                    .max(a.in_force_from)
-                    .min(end);
-                let Some(amount) = part(compact, &a.guarantor, &t.amount, t.due, share)? else {
-                    continue;
-                };
-                let reported_on = days(delivered, rng.random_range(1..6))?;
-                if reported_on > end {
-                    continue;
-                }
-                let report_index = out.len() as u64;
-                out.push(sign(
-                    compact,
-                    signers,
-                    &a.guarantor,
-                    reported_on,
-                    Payload::DeliveryReport(DeliveryReport {
-                        commitment: c.id.clone(),
-                        amount,
-                        date: delivered,
-                        reference: format!("{}-{k}", c.id),
-                        allocation: None,
-                    }),
-                )?);
-                // Confirmed by the beneficiary within a month, mostly in full; some never.
-                if rng.random_range(0..100) < 85 {
-                    let confirmed_on = days(delivered, rng.random_range(2..31))?;
-                    if confirmed_on > end {
-                        continue;
-                    }
-                    let partial = rng.random_range(0..100) < 10;
-                    let amount = if partial {
-                        part(
-                            compact,
-                            &a.guarantor,
-                            &t.amount,
-                            t.due,
-                            share * Decimal::new(rng.random_range(50..100), 2),
-                        )?
-                    } else {
-                        None
-                    };
-                    out.push(sign(
-                        compact,
-                        signers,
-                        &compact.beneficiary,
-                        confirmed_on,
-                        Payload::DeliveryConfirm(DeliveryConfirm {
-                            report: report_index,
-                            amount,
-                            date: confirmed_on,
-                        }),
-                    )?);
-                }
+                    t.due,
+                    &format!("{}-{k}", c.id),
+                )?;
             }
         }
     }
     Ok(out)
+}
+
+/// One year of one donor in the tracker's figures (EUR bn).
+#[derive(serde::Deserialize)]
+struct KielYear {
+    party: String,
+    year: i16,
+    military: Decimal,
+    financial: Decimal,
+    humanitarian: Decimal,
+    #[allow(dead_code)]
+    total: Decimal,
+    #[allow(dead_code)]
+    commitments: Decimal,
+}
+
+#[derive(serde::Deserialize)]
+struct KielFile {
+    years: Vec<KielYear>,
+}
+
+/// The tracker's yearly figures, from the data set (`tracker/kiel-release29.toml`).
+fn kiel_years() -> anyhow::Result<Vec<KielYear>> {
+    let (_, bytes) = compact_files::embedded::all()
+        .into_iter()
+        .find(|(rel, _)| rel == "tracker/kiel-release29.toml")
+        .ok_or_else(|| anyhow!("the data set has no tracker/kiel-release29.toml"))?;
+    let text = std::str::from_utf8(bytes)?;
+    let file: KielFile =
+        toml::from_str(text).map_err(|e| anyhow!("tracker/kiel-release29.toml: {e}"))?;
+    Ok(file.years)
+}
+
+/// Writes the synthetic statements of the history.
+struct Gen<'a> {
+    compact: &'a Compact,
+    signers: &'a Signers,
+    rng: &'a mut StdRng,
+    out: &'a mut Vec<Statement>,
+    end: Date,
+}
+
+impl Gen<'_> {
+    /// An allocation of `amount` on `earmarked`; then most of it delivered around `around`,
+    /// reported within days, and (mostly) confirmed by the beneficiary within a month.
+    fn cycle(
+        &mut self,
+        guarantor: &str,
+        commitment: &str,
+        amount: &Amount,
+        earmarked: Date,
+        around: Date,
+        reference: &str,
+    ) -> anyhow::Result<()> {
+        let (compact, signers, end) = (self.compact, self.signers, self.end);
+        let Some(full) = part(compact, guarantor, amount, around, Decimal::ONE)? else {
+            return Ok(());
+        };
+        self.out.push(sign(
+            compact,
+            signers,
+            guarantor,
+            earmarked,
+            Payload::Allocation(Allocation {
+                commitment: commitment.to_owned(),
+                amount: full,
+                date: earmarked,
+                reference: format!("{reference}-alloc"),
+            }),
+        )?);
+        let share = Decimal::new(self.rng.random_range(55..=100), 2);
+        let delivered = days(around, self.rng.random_range(-30..120))?
+            .max(earmarked)
+            .min(end);
+        let Some(delivered_amount) = part(compact, guarantor, amount, around, share)? else {
+            return Ok(());
+        };
+        let reported_on = days(delivered, self.rng.random_range(1..6))?;
+        if reported_on > end {
+            return Ok(());
+        }
+        let report = self.out.len() as u64;
+        self.out.push(sign(
+            compact,
+            signers,
+            guarantor,
+            reported_on,
+            Payload::DeliveryReport(DeliveryReport {
+                commitment: commitment.to_owned(),
+                amount: delivered_amount,
+                date: delivered,
+                reference: reference.to_owned(),
+                allocation: None,
+            }),
+        )?);
+        if self.rng.random_range(0..100) >= 85 {
+            return Ok(());
+        }
+        let confirmed_on = days(delivered, self.rng.random_range(2..31))?;
+        if confirmed_on > end {
+            return Ok(());
+        }
+        let partial = self.rng.random_range(0..100) < 10;
+        let confirmed = if partial {
+            part(
+                compact,
+                guarantor,
+                amount,
+                around,
+                share * Decimal::new(self.rng.random_range(50..100), 2),
+            )?
+        } else {
+            None
+        };
+        self.out.push(sign(
+            compact,
+            signers,
+            &compact.beneficiary,
+            confirmed_on,
+            Payload::DeliveryConfirm(DeliveryConfirm {
+                report,
+                amount: confirmed,
+                date: confirmed_on,
+            }),
+        )?);
+        Ok(())
+    }
 }
 
 /// `compact demo`.
@@ -261,7 +394,9 @@ pub fn demo(dir: Option<&Path>, seed: u64) -> anyhow::Result<ExitCode> {
         report.entries,
         report.root.as_deref().unwrap_or("-")
     );
-    out!("History after the signatures: synthetic (seed {seed}), not from any source.");
+    out!(
+        "Allocations follow the Kiel tracker (Release 29); deliveries and confirmations are synthetic (seed {seed})."
+    );
     out!("");
     let all: Vec<(u64, Statement)> = statements
         .into_iter()
