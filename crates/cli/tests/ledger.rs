@@ -823,3 +823,53 @@ fn reconcile_sets_the_log_beside_the_tracker() {
         eprintln!("skipped: {} is absent", release.display());
     }
 }
+
+/// `--at-size N` gives the figures of a store holding only the first N entries.
+#[test]
+fn at_size_equals_a_store_of_the_first_entries() {
+    let t = fresh("at-size");
+    let d = t.path();
+    populate(d);
+    for n in 1..=4u64 {
+        let lines: Vec<String> = (0..n)
+            .map(|i| {
+                let v: serde_json::Value =
+                    serde_json::from_str(&ok(d, &["log", "entry", &i.to_string()])).unwrap();
+                v["statement"].to_string()
+            })
+            .collect();
+        fs::write(d.join("first.jsonl"), lines.join("\n") + "\n").unwrap();
+        let db = format!("first-{n}.sqlite");
+        ok(d, &["init", "--database", &db]);
+        ok(d, &["import", "first.jsonl", "--database", &db]);
+        let cut = ok(
+            d,
+            &[
+                "status",
+                "--as-of",
+                "2025-06-30",
+                "--at-size",
+                &n.to_string(),
+                "--by",
+                "commitment",
+                "--format",
+                "json",
+            ],
+        );
+        let fresh_store = ok(
+            d,
+            &[
+                "status",
+                "--as-of",
+                "2025-06-30",
+                "--database",
+                &db,
+                "--by",
+                "commitment",
+                "--format",
+                "json",
+            ],
+        );
+        assert_eq!(cut, fresh_store, "at size {n}");
+    }
+}
