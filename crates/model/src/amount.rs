@@ -57,10 +57,8 @@ pub enum AmountError {
     /// Zero or below.
     #[error("amount must be greater than zero, got {0}")]
     NotPositive(String),
-    /// Out of the range of exact decimals.
-    #[error(
-        "amount `{0}` is out of range (at most 28 significant digits and magnitude below 7.9e28)"
-    )]
+    /// Out of range: above [`AMOUNT_MAX`], or beyond exact decimals.
+    #[error("amount `{0}` is out of range: at most 1e18, and at most 28 significant digits")]
     OutOfRange(String),
     /// The unit is not a word.
     #[error(
@@ -107,6 +105,10 @@ pub fn parse_decimal(text: &str) -> Result<Decimal, AmountError> {
         .map(|d| d.normalize())
         .map_err(|_| AmountError::OutOfRange(text.to_owned()))
 }
+
+/// The largest number an amount may hold (1e18). Sums of a billion such amounts stay within
+/// exact decimal range, so no report can overflow.
+pub const AMOUNT_MAX: Decimal = Decimal::from_parts(2_808_348_672, 232_830_643, 0, false, 0);
 
 impl Amount {
     /// Parses an amount string. Positivity is required: a commitment of zero or less is an error.
@@ -178,10 +180,12 @@ impl Amount {
 }
 
 fn positive(d: Decimal) -> Result<Decimal, AmountError> {
-    if d > Decimal::ZERO {
-        Ok(d)
-    } else {
+    if d <= Decimal::ZERO {
         Err(AmountError::NotPositive(d.to_string()))
+    } else if d > AMOUNT_MAX {
+        Err(AmountError::OutOfRange(d.to_string()))
+    } else {
+        Ok(d)
     }
 }
 
