@@ -1430,6 +1430,20 @@ impl Checker {
                 );
                 continue;
             };
+            // Bounds that no real rate approaches, and that keep every converted sum in range.
+            let ratio = foreign.checked_div(reporting).unwrap_or(Decimal::MAX);
+            if ratio < Decimal::new(1, 6) || ratio > Decimal::new(10_000_000, 0) {
+                self.err(
+                    path,
+                    span(&rate.rate),
+                    format!(
+                        "rate `{}` is out of range: one unit of {} must be worth between 0.000001 and 10,000,000 {currency}",
+                        rate.rate.get_ref(),
+                        names.currency
+                    ),
+                );
+                continue;
+            }
             let Some(on) = on else { continue };
             let entry = rates.by_currency.entry(currency.clone()).or_default();
             if entry.contains_key(&on) {
