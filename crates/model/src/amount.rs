@@ -128,6 +128,9 @@ impl Amount {
                 });
             }
             let percent = positive(parse_decimal(number.trim())?)?;
+            if percent > Decimal::ONE_HUNDRED {
+                return Err(AmountError::OutOfRange(format!("{percent}% GDP")));
+            }
             return Ok(Amount::GdpShare { percent });
         }
         let mut words = trimmed.split_whitespace();
