@@ -89,13 +89,15 @@ pub fn burden(
             })?;
         gdp.insert(p.code.as_str(), v.value);
     }
-    let total_gdp: Decimal = gdp.values().sum();
+    let total_gdp = gdp
+        .values()
+        .fold(Decimal::ZERO, |a, b| a.saturating_add(*b));
     let mut in_year: BTreeMap<&str, (Decimal, Decimal)> = BTreeMap::new();
     for f in figures.iter().filter(|f| f.measure == Measure::Money) {
         if let Some(y) = f.years.get(&year) {
             let e = in_year.entry(f.guarantor.as_str()).or_default();
-            e.0 += y.allocated;
-            e.1 += y.confirmed;
+            e.0 = e.0.saturating_add(y.allocated);
+            e.1 = e.1.saturating_add(y.confirmed);
         }
     }
     let mut rows: Vec<BurdenRow> = gdp
@@ -118,7 +120,9 @@ pub fn burden(
                 pct_gdp: if g.is_zero() {
                     Decimal::ZERO
                 } else {
-                    (confirmed / g * Decimal::ONE_HUNDRED).round_dp(4)
+                    (confirmed / g)
+                        .saturating_mul(Decimal::ONE_HUNDRED)
+                        .round_dp(4)
                 },
                 gap: fair - confirmed,
                 rank: 0,

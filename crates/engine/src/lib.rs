@@ -165,6 +165,13 @@ fn quantity(
     }
 }
 
+/// A sum that saturates instead of overflowing. Amounts are at most 1e18 and rates bounded,
+/// so only a log of millions of absurd statements could reach the limit; a report then shows
+/// the limit rather than failing.
+fn total(values: impl Iterator<Item = Decimal>) -> Decimal {
+    values.fold(Decimal::ZERO, Decimal::saturating_add)
+}
+
 /// Adds each dated quantity to `field` of its year.
 fn years_add(
     list: &[Dated],
@@ -172,7 +179,8 @@ fn years_add(
     years: &mut BTreeMap<i16, YearFigures>,
 ) {
     for x in list {
-        *field(years.entry(x.date.year()).or_default()) += x.quantity;
+        let f = field(years.entry(x.date.year()).or_default());
+        *f = f.saturating_add(x.quantity);
     }
 }
 
@@ -243,12 +251,13 @@ pub fn fulfilment(
                     quantity: q,
                 });
             }
-            let scheduled: Decimal = tranches.iter().map(|t| t.quantity).sum();
-            let due: Decimal = tranches
-                .iter()
-                .filter(|t| t.date <= as_of)
-                .map(|t| t.quantity)
-                .sum();
+            let scheduled = total(tranches.iter().map(|t| t.quantity));
+            let due = total(
+                tranches
+                    .iter()
+                    .filter(|t| t.date <= as_of)
+                    .map(|t| t.quantity),
+            );
             let (mut pledged, mut allocated, mut reported) = (Vec::new(), Vec::new(), Vec::new());
             let mut confirmed: Vec<Dated> = Vec::new();
             let mut entries = Vec::new();
@@ -315,10 +324,10 @@ pub fn fulfilment(
                     _ => {}
                 }
             }
-            let sum = |v: &[Dated]| -> Decimal { v.iter().map(|d| d.quantity).sum() };
+            let sum = |v: &[Dated]| total(v.iter().map(|d| d.quantity));
             let confirmed_total = sum(&confirmed);
             let on_time_parts = on_time(&tranches, &confirmed);
-            let on_time: Decimal = on_time_parts.iter().map(|d| d.quantity).sum();
+            let on_time = total(on_time_parts.iter().map(|d| d.quantity));
             let arrears = (due - confirmed_total).max(Decimal::ZERO);
             let mut years: BTreeMap<i16, YearFigures> = BTreeMap::new();
             let due_tranches: Vec<Dated> = tranches
@@ -403,7 +412,7 @@ fn on_time(tranches: &[Dated], deliveries: &[Dated]) -> Vec<Dated> {
             };
             let part = left.min(left_in_tranche);
             if d.date <= tranche.date {
-                on_time += part;
+                on_time = on_time.saturating_add(part);
             }
             left -= part;
             left_in_tranche -= part;

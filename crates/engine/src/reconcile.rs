@@ -83,7 +83,8 @@ pub fn reconcile(compact: &Compact, figures: &[Figures], tracker: &[TrackerFigur
         .iter()
         .filter(|t| compact.parties.contains_key(&t.party))
     {
-        line(&mut lines, &t.party, t.year, t.category).tracker += t.allocated;
+        let l = line(&mut lines, &t.party, t.year, t.category);
+        l.tracker = l.tracker.saturating_add(t.allocated);
     }
     for f in figures.iter().filter(|f| f.measure == Measure::Money) {
         let Some(cat) = category(&f.pillar) else {
@@ -94,8 +95,8 @@ pub fn reconcile(compact: &Compact, figures: &[Figures], tracker: &[TrackerFigur
                 continue;
             }
             let l = line(&mut lines, &f.guarantor, *year, cat);
-            l.log_allocated += y.allocated;
-            l.log_confirmed += y.confirmed;
+            l.log_allocated = l.log_allocated.saturating_add(y.allocated);
+            l.log_confirmed = l.log_confirmed.saturating_add(y.confirmed);
         }
     }
     lines

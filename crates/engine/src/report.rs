@@ -71,12 +71,12 @@ pub struct Row {
 impl Row {
     fn add(&mut self, y: &YearFigures) {
         let c = |d: Decimal| d.round_dp(2);
-        self.due += c(y.due);
-        self.allocated += c(y.allocated);
-        self.reported += c(y.reported);
-        self.confirmed += c(y.confirmed);
-        self.arrears += c(y.arrears);
-        self.on_time += c(y.on_time);
+        self.due = self.due.saturating_add(c(y.due));
+        self.allocated = self.allocated.saturating_add(c(y.allocated));
+        self.reported = self.reported.saturating_add(c(y.reported));
+        self.confirmed = self.confirmed.saturating_add(c(y.confirmed));
+        self.arrears = self.arrears.saturating_add(c(y.arrears));
+        self.on_time = self.on_time.saturating_add(c(y.on_time));
     }
 
     fn finish(mut self) -> Row {
@@ -172,9 +172,9 @@ pub fn status(
                             confirmed: Decimal::ZERO,
                             arrears: Decimal::ZERO,
                         });
-                    u.due += y.due;
-                    u.confirmed += y.confirmed;
-                    u.arrears += y.arrears;
+                    u.due = u.due.saturating_add(y.due);
+                    u.confirmed = u.confirmed.saturating_add(y.confirmed);
+                    u.arrears = u.arrears.saturating_add(y.arrears);
                 }
             }
         }
@@ -184,12 +184,15 @@ pub fn status(
         ..Row::default()
     };
     for r in rows.values() {
-        total.due += r.due;
-        total.allocated += r.allocated;
-        total.reported += r.reported;
-        total.confirmed += r.confirmed;
-        total.arrears += r.arrears;
-        total.on_time += r.on_time;
+        total.add(&YearFigures {
+            due: r.due,
+            pledged: Decimal::ZERO,
+            allocated: r.allocated,
+            reported: r.reported,
+            confirmed: r.confirmed,
+            arrears: r.arrears,
+            on_time: r.on_time,
+        });
     }
     StatusReport {
         as_of: as_of.to_owned(),

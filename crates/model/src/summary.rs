@@ -136,16 +136,17 @@ pub fn summarize(compact: &Compact) -> Summary {
             for t in c.schedule.tranches() {
                 let year = t.due.year();
                 if let Amount::Units { quantity, unit } = &t.amount {
-                    *units.entry((year, unit.clone())).or_default() += *quantity;
+                    let u = units.entry((year, unit.clone())).or_default();
+                    *u = u.saturating_add(*quantity);
                     continue;
                 }
                 match value(compact, &a.guarantor, &t.amount, t.due) {
                     Ok(v) => {
                         let e = years.entry(year).or_default();
                         if synthetic || v.synthetic {
-                            e.1 += v.value;
+                            e.1 = e.1.saturating_add(v.value);
                         } else {
-                            e.0 += v.value;
+                            e.0 = e.0.saturating_add(v.value);
                         }
                     }
                     Err(e @ (ValueError::MissingRate { .. } | ValueError::MissingGdp { .. })) => {
@@ -171,7 +172,7 @@ pub fn summarize(compact: &Compact) -> Summary {
                 year,
                 sourced: cents(s),
                 synthetic: cents(y),
-                total: cents(s + y),
+                total: cents(s.saturating_add(y)),
             })
             .collect(),
         units: units
