@@ -33,6 +33,7 @@ use signed_note::StandardSigner;
 use crate::commands::{load, write_data_set};
 use crate::ledger::{STORE_FILE, seeded};
 use crate::output::{money, out, table};
+use crate::status::{burden_table, status_table};
 
 /// The synthetic history runs to the end of the Kiel tracker's Release 29 period.
 pub const HISTORY_END: &str = "2026-04-30";
@@ -412,42 +413,11 @@ pub fn demo(dir: Option<&Path>, seed: u64) -> anyhow::Result<ExitCode> {
         HISTORY_END,
         ledger.store().size()?,
     );
-    let rows = by_guarantor
-        .rows
-        .iter()
-        .chain(std::iter::once(&by_guarantor.total))
-        .map(|r| {
-            vec![
-                r.key.clone(),
-                money(r.due),
-                money(r.allocated),
-                money(r.confirmed),
-                money(r.arrears),
-                r.on_time_rate.map_or("-".to_owned(), |x| {
-                    format!("{:.0}%", x * Decimal::ONE_HUNDRED)
-                }),
-            ]
-        })
-        .collect();
     out!(
         "Status by guarantor as of {HISTORY_END} ({})",
         compact.currency
     );
-    out!(
-        "{}",
-        table(
-            &[
-                "guarantor",
-                "due",
-                "allocated",
-                "confirmed",
-                "arrears",
-                "on time"
-            ],
-            rows,
-            &[1, 2, 3, 4, 5]
-        )
-    );
+    out!("{}", status_table(&by_guarantor, "guarantor"));
     let year_end: Date = "2025-12-31".parse()?;
     let figures_2025 = fulfilment(&compact, &all, year_end)?;
     let shares = compact_engine::burden::burden(
@@ -456,41 +426,12 @@ pub fn demo(dir: Option<&Path>, seed: u64) -> anyhow::Result<ExitCode> {
         2025,
         Decimal::new(40_000_000_000, 0),
     )?;
-    let rows = shares
-        .rows
-        .iter()
-        .take(10)
-        .map(|r| {
-            vec![
-                r.rank.to_string(),
-                r.party.clone(),
-                format!("{:.2}%", r.gdp_share * Decimal::ONE_HUNDRED),
-                money(r.fair_share),
-                money(r.confirmed),
-                money(r.gap),
-            ]
-        })
-        .collect();
     out!("");
     out!(
         "Burden sharing in 2025: EUR 40 bn split by share of GDP ({} GDP); the ten largest gaps",
         shares.gdp_year
     );
-    out!(
-        "{}",
-        table(
-            &[
-                "rank",
-                "party",
-                "GDP share",
-                "fair share",
-                "confirmed",
-                "gap"
-            ],
-            rows,
-            &[0, 2, 3, 4, 5]
-        )
-    );
+    out!("{}", burden_table(&shares, 10));
     let by_commitment = group(&compact, &figures, By::Commitment, HISTORY_END, 0);
     let mut largest: Vec<_> = by_commitment
         .rows

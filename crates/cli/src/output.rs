@@ -38,6 +38,17 @@ pub fn table(header: &[&str], rows: Vec<Vec<String>>, numeric: &[usize]) -> Stri
     t.to_string()
 }
 
+/// Rows as CSV (RFC 4180, through the `csv` crate), header first, without a final newline.
+pub fn csv(header: &[&str], rows: Vec<Vec<String>>) -> anyhow::Result<String> {
+    let mut w = ::csv::Writer::from_writer(Vec::new());
+    w.write_record(header)?;
+    for r in rows {
+        w.write_record(r)?;
+    }
+    let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(String::from_utf8_lossy(&bytes).trim_end().to_owned())
+}
+
 /// A decimal with thousands separators, rounded to whole units: `12,345,678`.
 pub fn money(d: Decimal) -> String {
     grouped(d.round_dp(0))

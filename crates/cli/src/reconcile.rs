@@ -7,61 +7,13 @@ use std::str::FromStr;
 
 use anyhow::{Context as _, anyhow};
 use compact_engine::fulfilment;
-use compact_engine::reconcile::{CATEGORIES, TrackerFigure, reconcile};
+use compact_engine::reconcile::{CATEGORIES, TrackerFigure, alpha2, reconcile};
 use jiff::civil::Date;
 use rust_decimal::Decimal;
 
 use crate::RowsFormat;
 use crate::ledger::Place;
-use crate::output::{money, out, table};
-
-/// ISO 3166-1 alpha-3 to alpha-2 for the tracker's donors (and the EU, which it writes `EU`).
-const ALPHA3: [(&str, &str); 44] = [
-    ("ALB", "AL"),
-    ("AUS", "AU"),
-    ("AUT", "AT"),
-    ("BEL", "BE"),
-    ("BGR", "BG"),
-    ("CAN", "CA"),
-    ("CHE", "CH"),
-    ("CHN", "CN"),
-    ("CYP", "CY"),
-    ("CZE", "CZ"),
-    ("DEU", "DE"),
-    ("DNK", "DK"),
-    ("ESP", "ES"),
-    ("EST", "EE"),
-    ("EU", "EU"),
-    ("FIN", "FI"),
-    ("FRA", "FR"),
-    ("GBR", "GB"),
-    ("GRC", "GR"),
-    ("HRV", "HR"),
-    ("HUN", "HU"),
-    ("IND", "IN"),
-    ("IRL", "IE"),
-    ("ISL", "IS"),
-    ("ITA", "IT"),
-    ("JPN", "JP"),
-    ("KOR", "KR"),
-    ("LTU", "LT"),
-    ("LUX", "LU"),
-    ("LVA", "LV"),
-    ("MLT", "MT"),
-    ("NLD", "NL"),
-    ("NOR", "NO"),
-    ("NZL", "NZ"),
-    ("POL", "PL"),
-    ("PRT", "PT"),
-    ("ROU", "RO"),
-    ("SVK", "SK"),
-    ("SVN", "SI"),
-    ("SWE", "SE"),
-    ("TUR", "TR"),
-    ("TWN", "TW"),
-    ("UKR", "UA"),
-    ("USA", "US"),
-];
+use crate::output::{csv, money, out, table};
 
 /// Reads the tracker's country-month CSV (the layout of its `data_explorer.csv`: `iso`,
 /// `year`, `month`, and `military`, `financial`, `humanitarian` in EUR bn). Returns the figures
@@ -114,11 +66,7 @@ fn read_kiel(path: &Path) -> anyhow::Result<(Vec<TrackerFigure>, Date)> {
             )
         })?;
         last = last.max((y, m));
-        let Some(party) = ALPHA3
-            .iter()
-            .find(|(a3, _)| *a3 == field(iso, "iso").unwrap_or(""))
-            .map(|(_, a2)| *a2)
-        else {
+        let Some(party) = alpha2(field(iso, "iso").unwrap_or("")) else {
             continue;
         };
         for (i, cat) in &cats {
@@ -161,8 +109,21 @@ pub fn kiel(place: &Place, file: &Path, format: RowsFormat) -> anyhow::Result<Ex
             )?
         ),
         RowsFormat::Csv => {
-            let mut w = csv::Writer::from_writer(Vec::new());
-            w.write_record([
+            let rows = lines
+                .iter()
+                .map(|l| {
+                    vec![
+                        l.party.clone(),
+                        l.year.to_string(),
+                        l.category.clone(),
+                        l.tracker.to_string(),
+                        l.log_allocated.to_string(),
+                        l.log_confirmed.to_string(),
+                        l.difference.to_string(),
+                    ]
+                })
+                .collect();
+            let header = [
                 "party",
                 "year",
                 "category",
@@ -170,20 +131,8 @@ pub fn kiel(place: &Place, file: &Path, format: RowsFormat) -> anyhow::Result<Ex
                 "log_allocated",
                 "log_confirmed",
                 "difference",
-            ])?;
-            for l in &lines {
-                w.write_record([
-                    l.party.clone(),
-                    l.year.to_string(),
-                    l.category.clone(),
-                    l.tracker.to_string(),
-                    l.log_allocated.to_string(),
-                    l.log_confirmed.to_string(),
-                    l.difference.to_string(),
-                ])?;
-            }
-            let bytes = w.into_inner().map_err(|e| anyhow!("{e}"))?;
-            out!("{}", String::from_utf8_lossy(&bytes).trim_end());
+            ];
+            out!("{}", csv(&header, rows)?);
         }
         RowsFormat::Table => {
             out!("The log beside the Kiel tracker (allocations, EUR), to {end}");

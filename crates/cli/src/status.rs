@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use anyhow::{Context as _, anyhow};
+use compact_engine::burden::BurdenReport;
 use compact_engine::fulfilment;
 use compact_engine::report::{By, Row, StatusReport, status as group};
 use compact_statement::Statement;
@@ -11,7 +12,7 @@ use jiff::civil::Date;
 
 use crate::RowsFormat;
 use crate::ledger::{Place, today};
-use crate::output::{money, out, table};
+use crate::output::{csv, money, out, table};
 
 /// Reads the log's first `size` statements (all, by default), in order.
 pub(crate) fn statements(
@@ -50,25 +51,27 @@ pub(crate) fn statements(
     }
 }
 
-fn csv_row(w: &mut csv::Writer<Vec<u8>>, r: &Row) -> anyhow::Result<()> {
-    w.write_record([
-        r.key.clone(),
-        r.due.to_string(),
-        r.allocated.to_string(),
-        r.reported.to_string(),
-        r.confirmed.to_string(),
-        r.arrears.to_string(),
-        r.on_time_rate.map(|x| x.to_string()).unwrap_or_default(),
-    ])?;
-    Ok(())
-}
-
 fn print(report: &StatusReport, by: &str, format: RowsFormat) -> anyhow::Result<()> {
     match format {
         RowsFormat::Json => out!("{}", serde_json::to_string_pretty(report)?),
         RowsFormat::Csv => {
-            let mut w = csv::Writer::from_writer(Vec::new());
-            w.write_record([
+            let rows = report
+                .rows
+                .iter()
+                .chain(std::iter::once(&report.total))
+                .map(|r| {
+                    vec![
+                        r.key.clone(),
+                        r.due.to_string(),
+                        r.allocated.to_string(),
+                        r.reported.to_string(),
+                        r.confirmed.to_string(),
+                        r.arrears.to_string(),
+                        r.on_time_rate.map(|x| x.to_string()).unwrap_or_default(),
+                    ]
+                })
+                .collect();
+            let header = [
                 by,
                 "due",
                 "allocated",
@@ -76,54 +79,17 @@ fn print(report: &StatusReport, by: &str, format: RowsFormat) -> anyhow::Result<
                 "confirmed",
                 "arrears",
                 "on_time_rate",
-            ])?;
-            for r in report.rows.iter().chain(std::iter::once(&report.total)) {
-                csv_row(&mut w, r)?;
-            }
-            let bytes = w.into_inner().map_err(|e| anyhow!("{e}"))?;
-            out!("{}", String::from_utf8_lossy(&bytes).trim_end());
+            ];
+            out!("{}", csv(&header, rows)?);
         }
         RowsFormat::Table => {
-            let rate = |r: &Row| {
-                r.on_time_rate.map_or("-".to_owned(), |x| {
-                    format!("{:.0}%", x * rust_decimal::Decimal::ONE_HUNDRED)
-                })
-            };
-            let line = |r: &Row| {
-                vec![
-                    r.key.clone(),
-                    money(r.due),
-                    money(r.allocated),
-                    money(r.reported),
-                    money(r.confirmed),
-                    money(r.arrears),
-                    rate(r),
-                ]
-            };
-            let mut rows: Vec<Vec<String>> = report.rows.iter().map(line).collect();
-            rows.push(line(&report.total));
             out!(
                 "Status as of {} from {} log entries ({}; only confirmed deliveries count as delivered)",
                 report.as_of,
                 report.log_size,
                 report.currency
             );
-            out!(
-                "{}",
-                table(
-                    &[
-                        by,
-                        "due",
-                        "allocated",
-                        "reported",
-                        "confirmed",
-                        "arrears",
-                        "on time"
-                    ],
-                    rows,
-                    &[1, 2, 3, 4, 5, 6]
-                )
-            );
+            out!("{}", status_table(report, by));
             if !report.units.is_empty() {
                 let rows = report
                     .units
@@ -155,6 +121,77 @@ fn print(report: &StatusReport, by: &str, format: RowsFormat) -> anyhow::Result<
         }
     }
     Ok(())
+}
+
+/// The rows and the total of a status report as a table.
+pub(crate) fn status_table(report: &StatusReport, by: &str) -> String {
+    let line = |r: &Row| {
+        vec![
+            r.key.clone(),
+            money(r.due),
+            money(r.allocated),
+            money(r.reported),
+            money(r.confirmed),
+            money(r.arrears),
+            r.on_time_rate.map_or("-".to_owned(), |x| {
+                format!("{:.0}%", x * rust_decimal::Decimal::ONE_HUNDRED)
+            }),
+        ]
+    };
+    let rows = report
+        .rows
+        .iter()
+        .chain(std::iter::once(&report.total))
+        .map(line)
+        .collect();
+    table(
+        &[
+            by,
+            "due",
+            "allocated",
+            "reported",
+            "confirmed",
+            "arrears",
+            "on time",
+        ],
+        rows,
+        &[1, 2, 3, 4, 5, 6],
+    )
+}
+
+/// The first `limit` rows of a burden-sharing report as a table.
+pub(crate) fn burden_table(report: &BurdenReport, limit: usize) -> String {
+    let rows = report
+        .rows
+        .iter()
+        .take(limit)
+        .map(|r| {
+            vec![
+                r.rank.to_string(),
+                r.party.clone(),
+                format!("{:.2}%", r.gdp_share * rust_decimal::Decimal::ONE_HUNDRED),
+                money(r.fair_share),
+                money(r.allocated),
+                money(r.confirmed),
+                format!("{:.3}%", r.pct_gdp),
+                money(r.gap),
+            ]
+        })
+        .collect();
+    table(
+        &[
+            "rank",
+            "party",
+            "GDP share",
+            "fair share",
+            "allocated",
+            "confirmed",
+            "% of GDP",
+            "gap",
+        ],
+        rows,
+        &[0, 2, 3, 4, 5, 6, 7],
+    )
 }
 
 /// `compact status`.
@@ -232,7 +269,12 @@ pub fn explain(
     let entries: Vec<serde_json::Value> = f
         .entries
         .iter()
-        .filter_map(|i| statements.iter().find(|(j, _)| j == i))
+        .filter_map(|i| {
+            statements
+                .binary_search_by_key(i, |(j, _)| *j)
+                .ok()
+                .and_then(|k| statements.get(k))
+        })
         .map(|(i, st)| serde_json::json!({ "index": i, "type": st.kind().as_str(), "author": st.author, "statement": st.to_json().get("payload").cloned().unwrap_or_default() }))
         .collect();
     match format {
@@ -328,8 +370,23 @@ pub fn burden(
     match format {
         RowsFormat::Json => out!("{}", serde_json::to_string_pretty(&report)?),
         RowsFormat::Csv => {
-            let mut w = csv::Writer::from_writer(Vec::new());
-            w.write_record([
+            let rows = report
+                .rows
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.rank.to_string(),
+                        r.party.clone(),
+                        r.gdp_share.to_string(),
+                        r.fair_share.to_string(),
+                        r.allocated.to_string(),
+                        r.confirmed.to_string(),
+                        r.pct_gdp.to_string(),
+                        r.gap.to_string(),
+                    ]
+                })
+                .collect();
+            let header = [
                 "rank",
                 "party",
                 "gdp_share",
@@ -338,21 +395,8 @@ pub fn burden(
                 "confirmed",
                 "pct_gdp",
                 "gap",
-            ])?;
-            for r in &report.rows {
-                w.write_record([
-                    r.rank.to_string(),
-                    r.party.clone(),
-                    r.gdp_share.to_string(),
-                    r.fair_share.to_string(),
-                    r.allocated.to_string(),
-                    r.confirmed.to_string(),
-                    r.pct_gdp.to_string(),
-                    r.gap.to_string(),
-                ])?;
-            }
-            let bytes = w.into_inner().map_err(|e| anyhow!("{e}"))?;
-            out!("{}", String::from_utf8_lossy(&bytes).trim_end());
+            ];
+            out!("{}", csv(&header, rows)?);
         }
         RowsFormat::Table => {
             out!(
@@ -361,39 +405,7 @@ pub fn burden(
                 report.currency,
                 report.gdp_year
             );
-            let rows = report
-                .rows
-                .iter()
-                .map(|r| {
-                    vec![
-                        r.rank.to_string(),
-                        r.party.clone(),
-                        format!("{:.2}%", r.gdp_share * rust_decimal::Decimal::ONE_HUNDRED),
-                        money(r.fair_share),
-                        money(r.allocated),
-                        money(r.confirmed),
-                        format!("{:.3}%", r.pct_gdp),
-                        money(r.gap),
-                    ]
-                })
-                .collect();
-            out!(
-                "{}",
-                table(
-                    &[
-                        "rank",
-                        "party",
-                        "GDP share",
-                        "fair share",
-                        "allocated",
-                        "confirmed",
-                        "% of GDP",
-                        "gap"
-                    ],
-                    rows,
-                    &[0, 2, 3, 4, 5, 6, 7]
-                )
-            );
+            out!("{}", burden_table(&report, report.rows.len()));
             if !report.without_gdp.is_empty() {
                 out!(
                     "without a GDP figure, left out: {}",

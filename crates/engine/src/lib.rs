@@ -275,54 +275,46 @@ pub fn fulfilment(
                         Err(_) => Ok(Decimal::ZERO),
                     }
                 };
-                match &st.payload {
+                let scheduled_kind = match &st.payload {
                     Payload::Pledge(p)
                         if p.commitment.as_deref().is_some_and(|id| mine(id, p.date)) =>
                     {
-                        let quantity = q(&p.amount, p.date, &mut synthetic)?;
-                        pledged.push(Dated {
-                            date: p.date,
-                            quantity,
-                        });
-                        entries.push(*index);
+                        Some((&mut pledged, &p.amount, p.date))
                     }
                     Payload::Allocation(p) if mine(&p.commitment, p.date) => {
-                        let quantity = q(&p.amount, p.date, &mut synthetic)?;
-                        allocated.push(Dated {
-                            date: p.date,
-                            quantity,
-                        });
-                        entries.push(*index);
+                        Some((&mut allocated, &p.amount, p.date))
                     }
                     Payload::DeliveryReport(p) if mine(&p.commitment, p.date) => {
-                        let quantity = q(&p.amount, p.date, &mut synthetic)?;
-                        reported.push(Dated {
-                            date: p.date,
-                            quantity,
-                        });
-                        entries.push(*index);
+                        Some((&mut reported, &p.amount, p.date))
                     }
-                    Payload::DeliveryConfirm(p) => {
-                        let Some(report) = reports.get(&p.report) else {
-                            continue;
-                        };
-                        let Payload::DeliveryReport(r) = &report.payload else {
-                            continue;
-                        };
-                        if !mine(&r.commitment, r.date) {
-                            continue;
-                        }
-                        let amount = p.amount.as_deref().unwrap_or(&r.amount);
-                        // Valued on the delivery date: the day the value changed hands.
-                        let quantity = q(amount, r.date, &mut synthetic)?;
-                        confirmed.push(Dated {
-                            date: r.date,
-                            quantity,
-                        });
-                        entries.push(*index);
-                    }
-                    _ => {}
+                    _ => None,
+                };
+                if let Some((list, amount, date)) = scheduled_kind {
+                    let quantity = q(amount, date, &mut synthetic)?;
+                    list.push(Dated { date, quantity });
+                    entries.push(*index);
+                    continue;
                 }
+                let Payload::DeliveryConfirm(p) = &st.payload else {
+                    continue;
+                };
+                let Some(report) = reports.get(&p.report) else {
+                    continue;
+                };
+                let Payload::DeliveryReport(r) = &report.payload else {
+                    continue;
+                };
+                if !mine(&r.commitment, r.date) {
+                    continue;
+                }
+                let amount = p.amount.as_deref().unwrap_or(&r.amount);
+                // Valued on the delivery date: the day the value changed hands.
+                let quantity = q(amount, r.date, &mut synthetic)?;
+                confirmed.push(Dated {
+                    date: r.date,
+                    quantity,
+                });
+                entries.push(*index);
             }
             let sum = |v: &[Dated]| total(v.iter().map(|d| d.quantity));
             let confirmed_total = sum(&confirmed);

@@ -11,6 +11,62 @@ use serde::Serialize;
 
 use crate::{Figures, Measure};
 
+/// ISO 3166-1 alpha-3 to alpha-2 for the tracker's donors (and the EU, which it writes `EU`).
+pub const ALPHA3: [(&str, &str); 44] = [
+    ("ALB", "AL"),
+    ("AUS", "AU"),
+    ("AUT", "AT"),
+    ("BEL", "BE"),
+    ("BGR", "BG"),
+    ("CAN", "CA"),
+    ("CHE", "CH"),
+    ("CHN", "CN"),
+    ("CYP", "CY"),
+    ("CZE", "CZ"),
+    ("DEU", "DE"),
+    ("DNK", "DK"),
+    ("ESP", "ES"),
+    ("EST", "EE"),
+    ("EU", "EU"),
+    ("FIN", "FI"),
+    ("FRA", "FR"),
+    ("GBR", "GB"),
+    ("GRC", "GR"),
+    ("HRV", "HR"),
+    ("HUN", "HU"),
+    ("IND", "IN"),
+    ("IRL", "IE"),
+    ("ISL", "IS"),
+    ("ITA", "IT"),
+    ("JPN", "JP"),
+    ("KOR", "KR"),
+    ("LTU", "LT"),
+    ("LUX", "LU"),
+    ("LVA", "LV"),
+    ("MLT", "MT"),
+    ("NLD", "NL"),
+    ("NOR", "NO"),
+    ("NZL", "NZ"),
+    ("POL", "PL"),
+    ("PRT", "PT"),
+    ("ROU", "RO"),
+    ("SVK", "SK"),
+    ("SVN", "SI"),
+    ("SWE", "SE"),
+    ("TUR", "TR"),
+    ("TWN", "TW"),
+    ("UKR", "UA"),
+    ("USA", "US"),
+];
+
+/// The alpha-2 code of a tracker's alpha-3 donor code.
+pub fn alpha2(alpha3: &str) -> Option<&'static str> {
+    ALPHA3
+        .iter()
+        .find(|(a3, _)| *a3 == alpha3)
+        .map(|(_, a2)| *a2)
+}
+
 /// The tracker's categories.
 pub const CATEGORIES: [&str; 3] = ["military", "financial", "humanitarian"];
 
