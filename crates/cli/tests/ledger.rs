@@ -873,3 +873,97 @@ fn at_size_equals_a_store_of_the_first_entries() {
         assert_eq!(cut, fresh_store, "at size {n}");
     }
 }
+
+#[test]
+fn more_bad_input_gets_clear_errors() {
+    let t = fresh("more-bad-input");
+    let d = t.path();
+    populate(d);
+    assert!(
+        fails(
+            d,
+            &[
+                "submit",
+                "--key",
+                "keys/GB.key",
+                "--type",
+                "pledge",
+                "--payload",
+                "{not json"
+            ]
+        )
+        .contains("the payload is not JSON")
+    );
+    assert!(
+        fails(
+            d,
+            &["keygen", "--party", "PL", "--valid-from", "2024-13-01"]
+        )
+        .contains("malformed --valid-from `2024-13-01`")
+    );
+    assert!(
+        fails(d, &["status", "--as-of", "yesterday"]).contains("malformed --as-of `yesterday`")
+    );
+    assert!(fails(d, &["agreements", "--as-of", "soon"]).contains("malformed --as-of `soon`"));
+    assert!(
+        fails(
+            d,
+            &["sign", "gb-ua", "--key", "keys/GB.key", "--time", "noon"]
+        )
+        .contains("malformed time `noon`")
+    );
+    // A consistency proof checked against an older checkpoint it does not start from.
+    fs::write(d.join("cp4"), ok(d, &["log", "checkpoint"])).unwrap();
+    let key = ok(d, &["log", "public-key"]).trim().to_owned();
+    fs::write(d.join("c"), ok(d, &["log", "consistency", "2", "4"])).unwrap();
+    ok(
+        d,
+        &[
+            "submit",
+            "--key",
+            "keys/GB.key",
+            "--type",
+            "pledge",
+            "--payload",
+            r#"{"pillar":"weapons","amount":"1 GBP","date":"2024-03-01","description":"x"}"#,
+            "--time",
+            "2024-03-01",
+        ],
+    );
+    fs::write(d.join("cp5"), ok(d, &["log", "checkpoint"])).unwrap();
+    fs::write(d.join("c45"), ok(d, &["log", "consistency", "4", "5"])).unwrap();
+    ok(
+        d,
+        &[
+            "log",
+            "verify-consistency",
+            "--proof",
+            "c45",
+            "--checkpoint",
+            "cp5",
+            "--old-checkpoint",
+            "cp4",
+            "--key",
+            &key,
+        ],
+    );
+    let err = fails(
+        d,
+        &[
+            "log",
+            "verify-consistency",
+            "--proof",
+            "c",
+            "--checkpoint",
+            "cp4",
+            "--old-checkpoint",
+            "cp5",
+            "--key",
+            &key,
+        ],
+    );
+    assert!(err.contains("the old checkpoint is size 5"), "{err}");
+    // An import file with a line that is not a statement names the line.
+    fs::write(d.join("bad.jsonl"), "\n\n[1,2]\n").unwrap();
+    assert!(fails(d, &["import", "bad.jsonl"]).contains("bad.jsonl:3: malformed statement"));
+}
