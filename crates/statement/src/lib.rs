@@ -9,6 +9,7 @@
 //! the log's leaf is the canonical bytes of the whole document. Keys are C2SP signed-note keys
 //! named after the party (`GB+1a2b3c4d+…`). [`rules`] says which statements may enter the log.
 
+pub mod activation;
 pub mod keys;
 pub mod rules;
 #[cfg(any(test, feature = "testkit"))]
@@ -394,6 +395,11 @@ pub fn parse_key_ref(s: &str) -> Result<(String, u32), StatementError> {
 /// RFC 3339 in UTC with whole seconds: the one way a statement writes a time.
 pub fn format_time(t: Timestamp) -> String {
     t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// Serialises a time as [`format_time`] writes it.
+pub fn ser_time<S: serde::Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format_time(*t))
 }
 
 impl Statement {

@@ -500,8 +500,8 @@ pub fn check_payload(
         }
         Payload::ConsultationRespond(r) => {
             require_guarantor(st, compact)?;
-            match view(log.entry(r.activation))? {
-                Some(e) if matches!(e.kind(), Kind::AttackDeclare | Kind::ThreatLevel) => {}
+            let activation = match view(log.entry(r.activation))? {
+                Some(e) if matches!(e.kind(), Kind::AttackDeclare | Kind::ThreatLevel) => e,
                 Some(e) => {
                     return refuse(format!(
                         "entry {} is a {}, not an activation (attack.declare or threat.level)",
@@ -510,6 +510,54 @@ pub fn check_payload(
                     ));
                 }
                 None => return refuse(format!("no activation at entry {}", r.activation)),
+            };
+            if let Some(acc) = log.accession()
+                && date_of(st) >= acc
+            {
+                return refuse(format!(
+                    "activation {} is closed: the compact ended on the beneficiary's accession on {acc}",
+                    r.activation
+                ));
+            }
+            let asked = crate::activation::asked(
+                compact,
+                r.activation,
+                &activation,
+                log.signatures(),
+                log.accession(),
+            );
+            if asked.is_empty() {
+                return refuse(format!(
+                    "entry {} asks no guarantor to consult: there is nothing to answer",
+                    r.activation
+                ));
+            }
+            if !asked.iter().any(|a| a.guarantor == st.author) {
+                return refuse(format!(
+                    "`{}` was not asked by activation {}: asked were {}",
+                    st.author,
+                    r.activation,
+                    asked
+                        .iter()
+                        .map(|a| a.guarantor.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+            if st.time < activation.time {
+                return refuse(format!(
+                    "a response at {} precedes activation {} at {}",
+                    crate::format_time(st.time),
+                    r.activation,
+                    crate::format_time(activation.time)
+                ));
+            }
+            let answers = view(log.referring(r.activation, Kind::ConsultationRespond))?;
+            if let Some((i, _)) = answers.iter().find(|(_, a)| a.author == st.author) {
+                return refuse(format!(
+                    "`{}` already answered activation {} at entry {i}",
+                    st.author, r.activation
+                ));
             }
             if r.measures.is_empty() {
                 return refuse("a response lists at least one measure");

@@ -293,3 +293,224 @@ mod robustness {
         }
     }
 }
+
+mod activations {
+    use super::*;
+    use crate::activation::{Trigger, asked};
+    use compact_model::{Consultation, ConsultationTrigger};
+
+    /// gb-ua (attack clause, the compact's 24 hours) signed by both; jp-ua given a clause that
+    /// also covers a threat of level 3 or more, with 48 hours, signed by both when `jp` is set.
+    fn setup(jp: bool) -> (World, MemoryLog) {
+        let mut w = world();
+        for a in w.compact.agreements.iter_mut().filter(|a| a.id == "jp-ua") {
+            a.consultation = Some(Consultation {
+                hours: Some(48),
+                trigger: ConsultationTrigger::AttackOrThreat { level: 3 },
+                clause: None,
+            });
+        }
+        let mut log = signed_log(&w);
+        if jp {
+            for (p, code) in [(&w.jp, "JP"), (&w.ua, "UA")] {
+                let s = make(
+                    &w,
+                    p,
+                    code,
+                    "2024-07-01T10:00:00Z",
+                    Payload::AgreementSign(AgreementSign {
+                        agreement: "jp-ua".into(),
+                        version: 1,
+                        digest: compact_model::digest(w.compact.agreement("jp-ua", None).unwrap())
+                            .unwrap(),
+                    }),
+                );
+                check(&s, &w.compact, &log, Mode::Append).unwrap();
+                log.push(s);
+            }
+        }
+        (w, log)
+    }
+
+    fn attack(w: &World, at: &str) -> Statement {
+        make(
+            w,
+            &w.ua,
+            "UA",
+            at,
+            Payload::AttackDeclare(AttackDeclare {
+                at: time(at),
+                summary: "missile strikes on Kyiv".into(),
+            }),
+        )
+    }
+
+    fn threat(w: &World, at: &str, level: u8) -> Statement {
+        make(
+            w,
+            &w.ua,
+            "UA",
+            at,
+            Payload::ThreatLevel(ThreatLevel {
+                level,
+                from: time(at),
+            }),
+        )
+    }
+
+    fn respond(w: &World, who: &Party, code: &str, at: &str, activation: u64) -> Statement {
+        make(
+            w,
+            who,
+            code,
+            at,
+            Payload::ConsultationRespond(ConsultationRespond {
+                activation,
+                measures: vec![Measure {
+                    kind: "sanctions".into(),
+                    commitment: None,
+                    amount: None,
+                    description: "a new sanctions package".into(),
+                }],
+            }),
+        )
+    }
+
+    fn append(w: &World, log: &mut MemoryLog, st: Statement) -> u64 {
+        check(&st, &w.compact, log, Mode::Append).unwrap();
+        log.push(st);
+        log.entries.len() as u64 - 1
+    }
+
+    #[test]
+    fn an_attack_asks_every_guarantor_in_force_with_a_clause_each_by_its_hours() {
+        let (w, log) = setup(true);
+        let st = attack(&w, "2025-03-01T06:00:00Z");
+        let asked = asked(&w.compact, 4, &st, &log.facts.signatures, None);
+        let got: Vec<(&str, u32, String)> = asked
+            .iter()
+            .map(|a| (a.guarantor.as_str(), a.hours, format_time(a.deadline)))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("GB", 24, "2025-03-02T06:00:00Z".to_owned()),
+                ("JP", 48, "2025-03-03T06:00:00Z".to_owned())
+            ]
+        );
+    }
+
+    #[test]
+    fn a_threat_opens_only_the_clauses_that_cover_it_at_its_level() {
+        let (w, log) = setup(true);
+        let low = threat(&w, "2025-03-01T06:00:00Z", 2);
+        assert!(asked(&w.compact, 4, &low, &log.facts.signatures, None).is_empty());
+        let high = threat(&w, "2025-03-01T06:00:00Z", 3);
+        let a = asked(&w.compact, 4, &high, &log.facts.signatures, None);
+        assert_eq!(a.len(), 1);
+        assert_eq!(a[0].guarantor, "JP");
+        assert_eq!(Trigger::of(&high), Some(Trigger::Threat { level: 3 }));
+    }
+
+    #[test]
+    fn an_agreement_not_in_force_at_the_time_is_not_asked() {
+        // JP has not signed: only GB.
+        let (w, log) = setup(false);
+        let st = attack(&w, "2025-03-01T06:00:00Z");
+        let a = asked(&w.compact, 2, &st, &log.facts.signatures, None);
+        assert_eq!(a.len(), 1);
+        assert_eq!(a[0].guarantor, "GB");
+        // Before gb-ua entered into force (2024-01-12): nobody.
+        let early = attack(&w, "2024-01-01T06:00:00Z");
+        assert!(asked(&w.compact, 2, &early, &log.facts.signatures, None).is_empty());
+        // Signatures logged after the activation do not count.
+        assert!(asked(&w.compact, 0, &st, &log.facts.signatures, None).is_empty());
+        // After an accession that ends gb-ua: nobody.
+        let acc = Some("2025-01-01".parse().unwrap());
+        assert!(asked(&w.compact, 2, &st, &log.facts.signatures, acc).is_empty());
+    }
+
+    #[test]
+    fn only_the_beneficiary_declares() {
+        let (w, log) = setup(true);
+        let st = make(
+            &w,
+            &w.gb,
+            "GB",
+            "2025-03-01T06:00:00Z",
+            Payload::AttackDeclare(AttackDeclare {
+                at: time("2025-03-01T06:00:00Z"),
+                summary: "x".into(),
+            }),
+        );
+        assert!(refused(&st, &w, &log).contains("only the beneficiary"));
+        let t = make(
+            &w,
+            &w.gb,
+            "GB",
+            "2025-03-01T06:00:00Z",
+            Payload::ThreatLevel(ThreatLevel {
+                level: 3,
+                from: time("2025-03-01T06:00:00Z"),
+            }),
+        );
+        assert!(refused(&t, &w, &log).contains("only the beneficiary"));
+    }
+
+    #[test]
+    fn only_an_asked_guarantor_answers_once_after_the_activation() {
+        let (w, mut log) = setup(false);
+        let a = append(&w, &mut log, attack(&w, "2025-03-01T06:00:00Z"));
+        // JP's agreement is not in force: not asked.
+        let jp = respond(&w, &w.jp, "JP", "2025-03-01T08:00:00Z", a);
+        assert!(
+            refused(&jp, &w, &log).contains("was not asked"),
+            "{}",
+            refused(&jp, &w, &log)
+        );
+        // The beneficiary is no guarantor.
+        let ua = respond(&w, &w.ua, "UA", "2025-03-01T08:00:00Z", a);
+        assert!(refused(&ua, &w, &log).contains("only a guarantor"));
+        // Before the activation.
+        let early = respond(&w, &w.gb, "GB", "2025-03-01T05:00:00Z", a);
+        assert!(refused(&early, &w, &log).contains("precedes activation"));
+        // Not an activation.
+        let wrong = respond(&w, &w.gb, "GB", "2025-03-01T08:00:00Z", 0);
+        assert!(refused(&wrong, &w, &log).contains("not an activation"));
+        let missing = respond(&w, &w.gb, "GB", "2025-03-01T08:00:00Z", 99);
+        assert!(refused(&missing, &w, &log).contains("no activation at entry 99"));
+        // GB answers (late is still recorded), once.
+        append(
+            &w,
+            &mut log,
+            respond(&w, &w.gb, "GB", "2025-03-03T08:00:00Z", a),
+        );
+        let again = respond(&w, &w.gb, "GB", "2025-03-03T09:00:00Z", a);
+        assert!(refused(&again, &w, &log).contains("already answered"));
+    }
+
+    #[test]
+    fn an_activation_closes_on_accession() {
+        let (w, mut log) = setup(false);
+        let a = append(&w, &mut log, attack(&w, "2025-03-01T06:00:00Z"));
+        append(
+            &w,
+            &mut log,
+            make(
+                &w,
+                &w.ua,
+                "UA",
+                "2025-03-01T07:00:00Z",
+                Payload::AccessionDeclare(AccessionDeclare {
+                    on: "2025-03-01".parse().unwrap(),
+                }),
+            ),
+        );
+        let gb = respond(&w, &w.gb, "GB", "2025-03-01T08:00:00Z", a);
+        assert!(
+            refused(&gb, &w, &log).contains("is closed"),
+            "{}",
+            refused(&gb, &w, &log)
+        );
+    }
+}
