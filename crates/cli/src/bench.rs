@@ -24,7 +24,7 @@ use signed_note::{StandardSigner, StandardVerifier, Verifier as _};
 use crate::commands::{load, write_data_set};
 use crate::output::out;
 
-fn seed(name: &str) -> [u8; 32] {
+pub(crate) fn seed(name: &str) -> [u8; 32] {
     use sha2::Digest as _;
     sha2::Sha256::digest(format!("compact bench\n{name}").as_bytes()).into()
 }

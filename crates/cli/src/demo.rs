@@ -38,7 +38,7 @@ use crate::status::{burden_table, status_table};
 /// The synthetic history runs to the end of the Kiel tracker's Release 29 period.
 pub const HISTORY_END: &str = "2026-04-30";
 
-fn noon(d: Date) -> anyhow::Result<Timestamp> {
+pub(crate) fn noon(d: Date) -> anyhow::Result<Timestamp> {
     Ok(d.at(12, 0, 0, 0)
         .to_zoned_datetime(jiff::tz::TimeZone::UTC)?
         .timestamp())

@@ -211,6 +211,30 @@ fn append(
     Ok(first)
 }
 
+/// Signs `payload` with the key in `key` (the author is the key's name) and appends it.
+pub(crate) fn sign_and_append(
+    place: &Place,
+    key: &Path,
+    payload: Payload,
+    time: Option<&str>,
+    operator_key: Option<&Path>,
+) -> anyhow::Result<(u64, Statement)> {
+    let compact = place.compact()?;
+    let signer = signer_from(key)?;
+    let author = signed_note::Signer::name(&signer).to_owned();
+    let st = Statement::sign(
+        Draft {
+            compact: compact.id.clone(),
+            author,
+            time: parse_time(time)?,
+            payload,
+        },
+        &signer,
+    )?;
+    let index = append(place, &compact, std::slice::from_ref(&st), operator_key)?;
+    Ok((index, st))
+}
+
 /// `compact sign`.
 pub fn sign(
     place: &Place,

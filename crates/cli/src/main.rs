@@ -10,7 +10,14 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+/// mimalloc instead of the system allocator: decoding and checking statements allocates many
+/// small values, and glibc's allocator spent a third of a status run coalescing free chunks.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+mod activation;
 mod bench;
+mod bench_status;
 mod commands;
 mod demo;
 mod ledger;
@@ -151,6 +158,80 @@ enum Command {
         /// The operator's private key (default: DIR/keys/operator.key).
         #[arg(long, value_name = "FILE")]
         operator_key: Option<PathBuf>,
+        #[command(flatten)]
+        place: PlaceArgs,
+    },
+    /// Declare an armed attack (the beneficiary): opens an activation that asks every
+    /// guarantor with an agreement in force and a consultation clause to respond by its deadline.
+    Activate {
+        /// The beneficiary's private key file.
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        /// When the attack began (RFC 3339, or a date for midnight UTC).
+        #[arg(long, value_name = "DATETIME")]
+        at: String,
+        /// What happened.
+        #[arg(long)]
+        summary: String,
+        /// The declaration's time, from which deadlines run (default: now).
+        #[arg(long)]
+        time: Option<String>,
+        /// The operator's private key (default: DIR/keys/operator.key).
+        #[arg(long, value_name = "FILE")]
+        operator_key: Option<PathBuf>,
+        #[command(flatten)]
+        place: PlaceArgs,
+    },
+    /// Set the threat level (the beneficiary): opens an activation for the consultation
+    /// clauses that cover a threat at this level.
+    Threat {
+        /// The beneficiary's private key file.
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        /// The level, from 1 to the compact's `threat_levels`.
+        #[arg(long)]
+        level: u8,
+        /// The statement's time (default: now).
+        #[arg(long)]
+        time: Option<String>,
+        /// The operator's private key (default: DIR/keys/operator.key).
+        #[arg(long, value_name = "FILE")]
+        operator_key: Option<PathBuf>,
+        #[command(flatten)]
+        place: PlaceArgs,
+    },
+    /// A guarantor's signed response to an activation: the measures it commits.
+    Respond {
+        /// The activation (its log entry).
+        activation: u64,
+        /// The guarantor's private key file.
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        /// The measures: JSON (a list, or {"measures": [...]}) or TOML ([[measures]]), each
+        /// with kind (accelerate, pledge or sanctions), description, and optionally commitment
+        /// and amount.
+        #[arg(long, value_name = "FILE")]
+        measures: PathBuf,
+        /// The response's time (default: now).
+        #[arg(long)]
+        time: Option<String>,
+        /// The operator's private key (default: DIR/keys/operator.key).
+        #[arg(long, value_name = "FILE")]
+        operator_key: Option<PathBuf>,
+        #[command(flatten)]
+        place: PlaceArgs,
+    },
+    /// The activations, or one activation's timeline: who was asked, who answered, when,
+    /// late or missing, and what now falls due.
+    Activation {
+        /// The activation (its log entry); all when absent.
+        id: Option<u64>,
+        /// The moment the timeline is for (default: now).
+        #[arg(long, value_name = "DATETIME")]
+        at: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
         #[command(flatten)]
         place: PlaceArgs,
     },
@@ -313,6 +394,19 @@ enum Bench {
         /// Proofs of each kind to time.
         #[arg(long, default_value_t = 10_000)]
         samples: usize,
+    },
+    /// B4: the status report over N deliveries, 40 guarantors and 10 pillars, in a new DIR;
+    /// writes the same data as CSV for `bench/b4_duckdb.py`.
+    Status {
+        /// Where to build the benchmark compact (must not exist).
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+        /// Deliveries.
+        #[arg(long, default_value_t = 1_000_000)]
+        n: u64,
+        /// The seed of the synthetic deliveries.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
     },
 }
 
@@ -504,6 +598,55 @@ fn main() -> ExitCode {
             print,
             operator_key.as_deref(),
         ),
+        Command::Activate {
+            key,
+            at,
+            summary,
+            time,
+            operator_key,
+            place,
+        } => activation::activate(
+            &place.place(),
+            &key,
+            &at,
+            &summary,
+            time.as_deref(),
+            operator_key.as_deref(),
+        ),
+        Command::Threat {
+            key,
+            level,
+            time,
+            operator_key,
+            place,
+        } => activation::threat(
+            &place.place(),
+            &key,
+            level,
+            time.as_deref(),
+            operator_key.as_deref(),
+        ),
+        Command::Respond {
+            activation: id,
+            key,
+            measures,
+            time,
+            operator_key,
+            place,
+        } => activation::respond(
+            &place.place(),
+            id,
+            &key,
+            &measures,
+            time.as_deref(),
+            operator_key.as_deref(),
+        ),
+        Command::Activation {
+            id,
+            at,
+            format,
+            place,
+        } => activation::show(&place.place(), id, at.as_deref(), format),
         Command::Import {
             file,
             batch,
@@ -587,6 +730,7 @@ fn main() -> ExitCode {
             Bench::Ingest { dir, n, batch } => bench::ingest(&dir, n, batch),
             Bench::Verify { dir } => bench::verify(&dir),
             Bench::Proofs { dir, n, samples } => bench::proofs(&dir, n, samples),
+            Bench::Status { dir, n, seed } => bench_status::status(&dir, n, seed),
         },
     };
     match result {

@@ -63,6 +63,7 @@ fn print(report: &StatusReport, by: &str, format: RowsFormat) -> anyhow::Result<
                     vec![
                         r.key.clone(),
                         r.due.to_string(),
+                        r.surge.to_string(),
                         r.allocated.to_string(),
                         r.reported.to_string(),
                         r.confirmed.to_string(),
@@ -74,6 +75,7 @@ fn print(report: &StatusReport, by: &str, format: RowsFormat) -> anyhow::Result<
             let header = [
                 by,
                 "due",
+                "surge",
                 "allocated",
                 "reported",
                 "confirmed",
@@ -123,12 +125,16 @@ fn print(report: &StatusReport, by: &str, format: RowsFormat) -> anyhow::Result<
     Ok(())
 }
 
-/// The rows and the total of a status report as a table.
+/// The rows and the total of a status report as a table; a surge column when an activation
+/// made anything due.
 pub(crate) fn status_table(report: &StatusReport, by: &str) -> String {
+    let surges = !report.total.surge.is_zero();
     let line = |r: &Row| {
-        vec![
-            r.key.clone(),
-            money(r.due),
+        let mut cells = vec![r.key.clone(), money(r.due)];
+        if surges {
+            cells.push(money(r.surge));
+        }
+        cells.extend([
             money(r.allocated),
             money(r.reported),
             money(r.confirmed),
@@ -136,7 +142,8 @@ pub(crate) fn status_table(report: &StatusReport, by: &str) -> String {
             r.on_time_rate.map_or("-".to_owned(), |x| {
                 format!("{:.0}%", x * rust_decimal::Decimal::ONE_HUNDRED)
             }),
-        ]
+        ]);
+        cells
     };
     let rows = report
         .rows
@@ -144,19 +151,13 @@ pub(crate) fn status_table(report: &StatusReport, by: &str) -> String {
         .chain(std::iter::once(&report.total))
         .map(line)
         .collect();
-    table(
-        &[
-            by,
-            "due",
-            "allocated",
-            "reported",
-            "confirmed",
-            "arrears",
-            "on time",
-        ],
-        rows,
-        &[1, 2, 3, 4, 5, 6],
-    )
+    let mut header = vec![by, "due"];
+    if surges {
+        header.push("surge");
+    }
+    header.extend(["allocated", "reported", "confirmed", "arrears", "on time"]);
+    let numeric: Vec<usize> = (1..header.len()).collect();
+    table(&header, rows, &numeric)
 }
 
 /// The first `limit` rows of a burden-sharing report as a table.
@@ -277,9 +278,22 @@ pub fn explain(
         })
         .map(|(i, st)| serde_json::json!({ "index": i, "type": st.kind().as_str(), "author": st.author, "statement": st.to_json().get("payload").cloned().unwrap_or_default() }))
         .collect();
+    // The obligations activations set off, up to the end of the day.
+    let end_of_day = as_of
+        .tomorrow()
+        .ok()
+        .and_then(|d| d.to_zoned_datetime(jiff::tz::TimeZone::UTC).ok())
+        .map(|z| z.timestamp())
+        .unwrap_or(jiff::Timestamp::MAX);
+    let surges: Vec<compact_engine::activation::Surge> =
+        compact_engine::activation::activations(&compact, &statements, end_of_day)?
+            .into_iter()
+            .flat_map(|a| a.surges)
+            .filter(|s| s.commitment == commitment && s.agreement == agreement.id)
+            .collect();
     match format {
         crate::Format::Json => {
-            let v = serde_json::json!({ "as_of": as_of.to_string(), "log_size": size, "figures": f, "schedule": schedule, "entries": entries });
+            let v = serde_json::json!({ "as_of": as_of.to_string(), "log_size": size, "figures": f, "schedule": schedule, "surges": surges, "entries": entries });
             out!("{}", serde_json::to_string_pretty(&v)?);
         }
         crate::Format::Table => {
@@ -311,6 +325,31 @@ pub fn explain(
                 "{}",
                 table(&["due", "amount", "value", "due by then"], rows, &[2])
             );
+            if !surges.is_empty() {
+                let rows = surges
+                    .iter()
+                    .map(|s| {
+                        vec![
+                            s.activation.to_string(),
+                            match s.kind {
+                                compact_engine::activation::SurgeKind::Scaling { factor } => {
+                                    format!("surge x{factor}")
+                                }
+                                compact_engine::activation::SurgeKind::SnapBack {
+                                    scheduled_for,
+                                } => format!("brought forward from {scheduled_for}"),
+                            },
+                            money(s.amount),
+                            s.due.to_string(),
+                        ]
+                    })
+                    .collect();
+                out!("Set off by activations (apart from the baseline)");
+                out!(
+                    "{}",
+                    table(&["activation", "what", "amount", "due by"], rows, &[0, 2])
+                );
+            }
             let rows = entries
                 .iter()
                 .map(|e| {
@@ -328,8 +367,9 @@ pub fn explain(
                 compact_engine::Measure::Units(u) => u.clone(),
             };
             out!(
-                "due {} · allocated {} · reported {} · confirmed {} · arrears {} ({unit})",
+                "due {} · surge {} · allocated {} · reported {} · confirmed {} · arrears {} ({unit})",
                 money(f.due),
+                money(f.surge),
                 money(f.allocated),
                 money(f.reported),
                 money(f.confirmed),

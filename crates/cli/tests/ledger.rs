@@ -638,7 +638,14 @@ fn status_reads_the_log_at_a_date_and_a_size() {
                 .parse::<rust_decimal::Decimal>()
                 .unwrap()
         };
-        for field in ["due", "allocated", "reported", "confirmed", "arrears"] {
+        for field in [
+            "due",
+            "surge",
+            "allocated",
+            "reported",
+            "confirmed",
+            "arrears",
+        ] {
             let sum: rust_decimal::Decimal = v["rows"]
                 .as_array()
                 .unwrap()
@@ -650,7 +657,7 @@ fn status_reads_the_log_at_a_date_and_a_size() {
     }
     let csv = ok(d, &["status", "--as-of", "2025-01-01", "--format", "csv"]);
     assert!(
-        csv.starts_with("guarantor,due,allocated,reported,confirmed,arrears,on_time_rate\n"),
+        csv.starts_with("guarantor,due,surge,allocated,reported,confirmed,arrears,on_time_rate\n"),
         "{csv}"
     );
     assert!(csv.lines().last().unwrap().starts_with("total,"), "{csv}");

@@ -10,18 +10,19 @@
 //! the rate of its own date (a tranche's due date; a statement's date); physical units are
 //! counted in their unit and never added to money or to other units.
 
+pub mod activation;
 pub mod burden;
 pub mod reconcile;
 pub mod report;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 pub use compact_model::summary::cents;
 use compact_model::value::{ValueError, value};
 use compact_model::{Agreement, Amount, Commitment, Compact, OnAccession};
-use compact_statement::rules::commitment as commitment_at;
 use compact_statement::{Payload, Statement};
 use jiff::civil::Date;
+use rayon::prelude::*;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
@@ -83,8 +84,13 @@ pub struct Figures {
     pub measure: Measure,
     /// Scheduled in all, over the whole schedule.
     pub scheduled: Decimal,
-    /// Scheduled with a due date on or before the date.
+    /// Scheduled with a due date on or before the date (the baseline, as the agreement
+    /// schedules it).
     pub due: Decimal,
+    /// Due on or before the date because of an activation: surges from scaling rules, and
+    /// sanctions tranches brought forward (until their scheduled date, when they are part of
+    /// `due`). Apart from the baseline.
+    pub surge: Decimal,
     /// Pledged beyond the schedule (pledges naming the commitment).
     pub pledged: Decimal,
     /// Earmarked (allocations).
@@ -115,6 +121,8 @@ pub struct Figures {
 pub struct YearFigures {
     /// Due in the year (on or before the date).
     pub due: Decimal,
+    /// Due in the year because of an activation (see [`Figures::surge`]).
+    pub surge: Decimal,
     /// Pledged in the year.
     pub pledged: Decimal,
     /// Allocated in the year.
@@ -184,10 +192,43 @@ fn years_add(
     }
 }
 
+/// Each commitment id's versions (agreement version, commitment), earliest first: the index
+/// behind [`compact_statement::rules::commitment`], built once per report instead of a scan
+/// of every agreement per statement.
+struct Versions<'a>(HashMap<&'a str, Vec<(&'a Agreement, &'a Commitment)>>);
+
+impl<'a> Versions<'a> {
+    fn of(compact: &'a Compact) -> Versions<'a> {
+        let mut map: HashMap<&str, Vec<(&Agreement, &Commitment)>> = HashMap::new();
+        for a in &compact.agreements {
+            for c in &a.commitments {
+                map.entry(c.id.as_str()).or_default().push((a, c));
+            }
+        }
+        for list in map.values_mut() {
+            list.sort_by_key(|(a, _)| a.version);
+        }
+        Versions(map)
+    }
+
+    /// The same answer as [`compact_statement::rules::commitment`].
+    fn at(&self, id: &str, date: Date) -> Option<(&'a Agreement, &'a Commitment)> {
+        let found = self.0.get(id)?;
+        found
+            .iter()
+            .find(|(a, _)| a.in_force_from <= date && date <= a.ends_on)
+            .or_else(|| found.last())
+            .copied()
+    }
+}
+
 /// Whether agreement `a` has ended by `as_of`, given an accession date.
-fn ended(a: &Agreement, as_of: Date, accession: Option<Date>) -> bool {
+/// Whether commitment `c` of agreement `a` has ended by `as_of`, given an accession date:
+/// past the agreement's end, or on accession when the commitment's clause (by default its
+/// agreement's) says it ends then.
+fn ended(a: &Agreement, c: &Commitment, as_of: Date, accession: Option<Date>) -> bool {
     as_of > a.ends_on
-        || (a.on_accession == OnAccession::End && accession.is_some_and(|d| as_of >= d))
+        || (c.on_accession == OnAccession::End && accession.is_some_and(|d| as_of >= d))
 }
 
 /// The figures of every commitment (of each agreement's latest version) on `as_of`, from the
@@ -208,19 +249,22 @@ pub fn fulfilment(
         Payload::AccessionDeclare(a) if a.on <= as_of => Some(a.on),
         _ => None,
     });
-    let reports: BTreeMap<u64, &Statement> = visible
-        .iter()
-        .filter(|(_, st)| matches!(st.payload, Payload::DeliveryReport(_)))
-        .map(|(i, st)| (*i, st))
-        .collect();
+    // The visible delivery report at a log index (the statements are in log order).
+    let report_at = |index: u64| -> Option<&Statement> {
+        let at = visible.binary_search_by_key(&index, |(i, _)| *i).ok()?;
+        visible
+            .get(at)
+            .map(|(_, st)| st)
+            .filter(|st| matches!(st.payload, Payload::DeliveryReport(_)))
+    };
     // One pass over the log: each statement filed under the commitment it concerns.
-    let mut by_commitment: BTreeMap<&str, Vec<(u64, &Statement)>> = BTreeMap::new();
+    let mut by_commitment: HashMap<&str, Vec<(u64, &Statement)>> = HashMap::new();
     for (index, st) in &visible {
         let id = match &st.payload {
             Payload::Pledge(p) => p.commitment.as_deref(),
             Payload::Allocation(p) => Some(p.commitment.as_str()),
             Payload::DeliveryReport(p) => Some(p.commitment.as_str()),
-            Payload::DeliveryConfirm(p) => reports.get(&p.report).and_then(|r| match &r.payload {
+            Payload::DeliveryConfirm(p) => report_at(p.report).and_then(|r| match &r.payload {
                 Payload::DeliveryReport(r) => Some(r.commitment.as_str()),
                 _ => None,
             }),
@@ -230,10 +274,11 @@ pub fn fulfilment(
             by_commitment.entry(id).or_default().push((*index, st));
         }
     }
+    let versions = Versions::of(compact);
+    let surges = activation::surges_by_commitment(compact, &visible)?;
 
-    let mut out = Vec::new();
-    for a in compact.latest_agreements() {
-        for c in &a.commitments {
+    let one = |a: &Agreement, c: &Commitment| -> Result<Figures, EngineError> {
+        {
             let mut synthetic = a.synthetic || c.synthetic;
             let measure = measure_of(c);
             let mut tranches = Vec::new();
@@ -251,18 +296,63 @@ pub fn fulfilment(
                     quantity: q,
                 });
             }
-            let scheduled = total(tranches.iter().map(|t| t.quantity));
+            // A commitment that ends on accession schedules nothing from that day on.
+            if let Some(acc) = accession.filter(|_| c.on_accession == OnAccession::End) {
+                tranches.retain(|t| t.date < acc);
+            }
             let due = total(
                 tranches
                     .iter()
                     .filter(|t| t.date <= as_of)
                     .map(|t| t.quantity),
             );
+            let due_tranches: Vec<Dated> = tranches
+                .iter()
+                .copied()
+                .filter(|t| t.date <= as_of)
+                .collect();
+            // What deliveries fill: the baseline with the tranches brought forward at their
+            // new date, and the surges.
+            let mut fill = tranches.clone();
+            let mut surge_due: Vec<Dated> = Vec::new();
+            let mut surge_total = Decimal::ZERO;
+            for s in surges.get(c.id.as_str()).into_iter().flatten() {
+                if s.agreement != a.id {
+                    continue;
+                }
+                let at = Dated {
+                    date: s.due,
+                    quantity: s.amount,
+                };
+                match s.kind {
+                    activation::SurgeKind::Scaling { .. } => {
+                        fill.push(at);
+                        surge_total = surge_total.saturating_add(s.amount);
+                        if s.due <= as_of {
+                            surge_due.push(at);
+                        }
+                    }
+                    activation::SurgeKind::SnapBack { scheduled_for } => {
+                        if let Some(t) = fill
+                            .iter_mut()
+                            .find(|t| t.date == scheduled_for && t.quantity == s.amount)
+                        {
+                            t.date = s.due;
+                            if s.due <= as_of && as_of < scheduled_for {
+                                surge_due.push(at);
+                            }
+                        }
+                    }
+                }
+            }
+            let scheduled = total(tranches.iter().map(|t| t.quantity)).saturating_add(surge_total);
+            let surge = total(surge_due.iter().map(|t| t.quantity));
             let (mut pledged, mut allocated, mut reported) = (Vec::new(), Vec::new(), Vec::new());
             let mut confirmed: Vec<Dated> = Vec::new();
             let mut entries = Vec::new();
             let mine = |id: &str, date: Date| {
-                commitment_at(compact, id, date)
+                versions
+                    .at(id, date)
                     .is_some_and(|(ag, cm)| ag.id == a.id && cm.id == c.id)
             };
             for (index, st) in by_commitment.get(c.id.as_str()).into_iter().flatten() {
@@ -298,7 +388,7 @@ pub fn fulfilment(
                 let Payload::DeliveryConfirm(p) = &st.payload else {
                     continue;
                 };
-                let Some(report) = reports.get(&p.report) else {
+                let Some(report) = report_at(p.report) else {
                     continue;
                 };
                 let Payload::DeliveryReport(r) = &report.payload else {
@@ -318,23 +408,19 @@ pub fn fulfilment(
             }
             let sum = |v: &[Dated]| total(v.iter().map(|d| d.quantity));
             let confirmed_total = sum(&confirmed);
-            let on_time_parts = on_time(&tranches, &confirmed);
+            let on_time_parts = on_time(&fill, &confirmed);
             let on_time = total(on_time_parts.iter().map(|d| d.quantity));
-            let arrears = (due - confirmed_total).max(Decimal::ZERO);
+            let arrears = (due.saturating_add(surge) - confirmed_total).max(Decimal::ZERO);
             let mut years: BTreeMap<i16, YearFigures> = BTreeMap::new();
-            let due_tranches: Vec<Dated> = tranches
-                .iter()
-                .copied()
-                .filter(|t| t.date <= as_of)
-                .collect();
             years_add(&due_tranches, |y| &mut y.due, &mut years);
+            years_add(&surge_due, |y| &mut y.surge, &mut years);
             years_add(&pledged, |y| &mut y.pledged, &mut years);
             years_add(&allocated, |y| &mut y.allocated, &mut years);
             years_add(&reported, |y| &mut y.reported, &mut years);
             years_add(&confirmed, |y| &mut y.confirmed, &mut years);
             years_add(&on_time_parts, |y| &mut y.on_time, &mut years);
             // Arrears by the year they fall due: deliveries fill tranches earliest first.
-            let mut sorted = tranches.clone();
+            let mut sorted = fill;
             sorted.sort_by_key(|t| t.date);
             let mut left = confirmed_total;
             let mut unfilled = Vec::new();
@@ -350,7 +436,7 @@ pub fn fulfilment(
             }
             years_add(&unfilled, |y| &mut y.arrears, &mut years);
             let (pledged, allocated, reported) = (sum(&pledged), sum(&allocated), sum(&reported));
-            let status = if ended(a, as_of, accession) {
+            let status = if ended(a, c, as_of, accession) {
                 Status::Ended
             } else if confirmed_total >= scheduled {
                 Status::Fulfilled
@@ -359,7 +445,7 @@ pub fn fulfilment(
             } else {
                 Status::OnTrack
             };
-            out.push(Figures {
+            Ok(Figures {
                 commitment: c.id.clone(),
                 agreement: a.id.clone(),
                 guarantor: a.guarantor.clone(),
@@ -367,6 +453,7 @@ pub fn fulfilment(
                 measure,
                 scheduled,
                 due,
+                surge,
                 pledged,
                 allocated,
                 reported,
@@ -378,10 +465,16 @@ pub fn fulfilment(
                 synthetic,
                 years,
                 entries,
-            });
+            })
         }
-    }
-    Ok(out)
+    };
+    // Each commitment's figures are independent of the others': computed on every core, in
+    // the order of the agreements and their commitments.
+    let pairs: Vec<(&Agreement, &Commitment)> = compact
+        .latest_agreements()
+        .flat_map(|a| a.commitments.iter().map(move |c| (a, c)))
+        .collect();
+    pairs.par_iter().map(|(a, c)| one(a, c)).collect()
 }
 
 /// Deliveries, earliest first, fill the tranches, earliest first; what fills a tranche on or

@@ -51,8 +51,10 @@ impl FromStr for By {
 pub struct Row {
     /// The guarantor, pillar, year, group or commitment.
     pub key: String,
-    /// Due on or before the date.
+    /// Due on or before the date (the baseline schedule).
     pub due: Decimal,
+    /// Due on or before the date because of an activation, apart from the baseline.
+    pub surge: Decimal,
     /// Allocated.
     pub allocated: Decimal,
     /// Reported delivered.
@@ -72,6 +74,7 @@ impl Row {
     fn add(&mut self, y: &YearFigures) {
         let c = |d: Decimal| d.round_dp(2);
         self.due = self.due.saturating_add(c(y.due));
+        self.surge = self.surge.saturating_add(c(y.surge));
         self.allocated = self.allocated.saturating_add(c(y.allocated));
         self.reported = self.reported.saturating_add(c(y.reported));
         self.confirmed = self.confirmed.saturating_add(c(y.confirmed));
@@ -82,6 +85,7 @@ impl Row {
     fn finish(mut self) -> Row {
         for v in [
             &mut self.due,
+            &mut self.surge,
             &mut self.allocated,
             &mut self.reported,
             &mut self.confirmed,
@@ -123,6 +127,8 @@ pub struct UnitRow {
     pub unit: String,
     /// Due.
     pub due: Decimal,
+    /// Due because of an activation.
+    pub surge: Decimal,
     /// Confirmed delivered.
     pub confirmed: Decimal,
     /// Due and not confirmed.
@@ -169,10 +175,12 @@ pub fn status(
                             key,
                             unit: unit.clone(),
                             due: Decimal::ZERO,
+                            surge: Decimal::ZERO,
                             confirmed: Decimal::ZERO,
                             arrears: Decimal::ZERO,
                         });
                     u.due = u.due.saturating_add(y.due);
+                    u.surge = u.surge.saturating_add(y.surge);
                     u.confirmed = u.confirmed.saturating_add(y.confirmed);
                     u.arrears = u.arrears.saturating_add(y.arrears);
                 }
@@ -186,6 +194,7 @@ pub fn status(
     for r in rows.values() {
         total.add(&YearFigures {
             due: r.due,
+            surge: r.surge,
             pledged: Decimal::ZERO,
             allocated: r.allocated,
             reported: r.reported,

@@ -50,6 +50,7 @@ struct Event {
 struct Expect {
     commitment: String,
     due: Option<String>,
+    surge: Option<String>,
     scheduled: Option<String>,
     pledged: Option<String>,
     allocated: Option<String>,
@@ -130,6 +131,7 @@ fn run(path: &Path) {
             }
         };
         eq("due", &x.due, f.due);
+        eq("surge", &x.surge, f.surge);
         eq("scheduled", &x.scheduled, f.scheduled);
         eq("pledged", &x.pledged, f.pledged);
         eq("allocated", &x.allocated, f.allocated);

@@ -70,14 +70,21 @@ pub enum AmountError {
 /// Reads a decimal number in plain (`2500000000`, `2_500_000_000`, `0.25`) or scientific
 /// (`2.5e9`, `25E8`) notation, exactly.
 pub fn parse_decimal(text: &str) -> Result<Decimal, AmountError> {
-    let cleaned: String = text.chars().filter(|c| *c != '_').collect();
+    let cleaned: std::borrow::Cow<'_, str> = if text.contains('_') {
+        text.chars()
+            .filter(|c| *c != '_')
+            .collect::<String>()
+            .into()
+    } else {
+        text.into()
+    };
     let well_formed = {
         let (mantissa, exponent) = match cleaned.find(['e', 'E']) {
             Some(i) => (
                 cleaned.get(..i).unwrap_or(""),
                 Some(cleaned.get(i + 1..).unwrap_or("")),
             ),
-            None => (cleaned.as_str(), None),
+            None => (cleaned.as_ref(), None),
         };
         let mantissa = mantissa.strip_prefix(['-', '+']).unwrap_or(mantissa);
         let mut parts = mantissa.splitn(2, '.');

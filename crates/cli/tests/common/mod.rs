@@ -46,3 +46,35 @@ pub fn copy_tree(from: &Path, to: &Path) {
         }
     }
 }
+
+/// Runs `compact` in `dir` and returns its stdout; fails the test if it fails.
+pub fn ok_in(dir: &Path, args: &[&str]) -> String {
+    let r = compact_in(Some(dir), args);
+    assert_eq!(r.code, 0, "compact {args:?} failed:\n{}", r.stderr);
+    r.stdout
+}
+
+/// Runs `compact` in `dir`, which must fail with exit code 1 and no panic; returns stderr.
+pub fn fails_in(dir: &Path, args: &[&str]) -> String {
+    let r = compact_in(Some(dir), args);
+    assert_eq!(
+        r.code, 1,
+        "compact {args:?} should fail:\nstdout: {}\nstderr: {}",
+        r.stdout, r.stderr
+    );
+    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+    r.stderr
+}
+
+/// A fresh copy of the base fixture with seeded keys for `parties` and the operator, and a
+/// store.
+pub fn fresh_base(seed: &str, parties: &[&str]) -> tempfile::TempDir {
+    let t = tempfile::tempdir().expect("tempdir");
+    copy_tree(&fixtures().join("base"), t.path());
+    for p in parties {
+        ok_in(t.path(), &["keygen", "--party", p, "--seed", seed]);
+    }
+    ok_in(t.path(), &["keygen", "--operator", "--seed", seed]);
+    ok_in(t.path(), &["init"]);
+    t
+}

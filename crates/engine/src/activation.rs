@@ -1,0 +1,352 @@
+//! Activations: the timeline of each armed-attack declaration or threat level that asked
+//! guarantors to consult (who was asked, who answered, when, late or missing), and the
+//! obligations it set off.
+//!
+//! What falls due on an activation:
+//!
+//! - **Surges.** Each commitment of an agreement in force at the activation whose scaling rule
+//!   the trigger sets off: the extra `(factor - 1) x` the amount scheduled in the year after
+//!   the activation, due `within_days` after the activation's date. When several rules of a
+//!   commitment are set off, the largest factor applies.
+//! - **Sanctions snap back.** On an armed attack, each sanctions commitment of a guarantor in
+//!   a group whose guarantees are non-military (the broader group), with no surge of its own:
+//!   its next scheduled tranche is brought forward to the end of the consultation period
+//!   (the compact's `consultation_hours` after the declaration).
+
+use std::collections::BTreeMap;
+
+use compact_model::{Agreement, Commitment, Compact, Guarantees};
+use compact_statement::activation::{Asked, Trigger, asked, in_force_at};
+use compact_statement::rules::{Facts, date_of};
+use compact_statement::{Measure as ResponseMeasure, Payload, Statement};
+use jiff::civil::Date;
+use jiff::{SignedDuration, Span, Timestamp};
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use crate::{EngineError, Measure, measure_of, quantity};
+
+/// Where an asked guarantor's answer stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AnswerState {
+    /// Answered by the deadline.
+    Answered,
+    /// Answered after the deadline.
+    Late,
+    /// No answer, and the deadline has passed.
+    Missing,
+    /// No answer yet; the deadline has not passed.
+    Pending,
+}
+
+impl AnswerState {
+    /// The kebab-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AnswerState::Answered => "answered",
+            AnswerState::Late => "late",
+            AnswerState::Missing => "missing",
+            AnswerState::Pending => "pending",
+        }
+    }
+}
+
+/// One asked guarantor and its answer.
+#[derive(Clone, Debug, Serialize)]
+pub struct Answer {
+    /// Who was asked, under which agreement, by when.
+    #[serde(flatten)]
+    pub asked: Asked,
+    /// Where the answer stands.
+    pub state: AnswerState,
+    /// The log entry of the response.
+    pub response: Option<u64>,
+    /// When it was made.
+    #[serde(serialize_with = "ser_opt_time")]
+    pub answered_at: Option<Timestamp>,
+    /// The measures it commits.
+    pub measures: Vec<ResponseMeasure>,
+}
+
+/// What kind of obligation an activation set off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum SurgeKind {
+    /// A scaling rule: an extra amount.
+    Scaling {
+        /// The rule's factor.
+        factor: Decimal,
+    },
+    /// A sanctions tranche brought forward.
+    SnapBack {
+        /// The date it was scheduled for.
+        scheduled_for: Date,
+    },
+}
+
+/// An obligation set off by an activation.
+#[derive(Clone, Debug, Serialize)]
+pub struct Surge {
+    /// The activation's log entry.
+    pub activation: u64,
+    /// The commitment.
+    pub commitment: String,
+    /// Its agreement.
+    pub agreement: String,
+    /// The guarantor.
+    pub guarantor: String,
+    /// The pillar.
+    pub pillar: String,
+    /// Money or a unit.
+    pub measure: Measure,
+    /// Scaling or snap-back.
+    #[serde(flatten)]
+    pub kind: SurgeKind,
+    /// What falls due (in the reporting currency for money).
+    pub amount: Decimal,
+    /// By when.
+    pub due: Date,
+}
+
+/// One activation.
+#[derive(Clone, Debug, Serialize)]
+pub struct Activation {
+    /// Its log entry: the activation's id.
+    pub entry: u64,
+    /// What opened it.
+    pub trigger: Trigger,
+    /// When the beneficiary declared it.
+    #[serde(serialize_with = "compact_statement::ser_time")]
+    pub declared_at: Timestamp,
+    /// When the attack began (attack declarations).
+    #[serde(serialize_with = "ser_opt_time")]
+    pub attack_at: Option<Timestamp>,
+    /// The declaration's summary.
+    pub summary: Option<String>,
+    /// False once the compact ended on accession.
+    pub open: bool,
+    /// Each guarantor asked, in the order of the agreements.
+    pub asked: Vec<Answer>,
+    /// What it set off.
+    pub surges: Vec<Surge>,
+}
+
+fn ser_opt_time<S: serde::Serializer>(t: &Option<Timestamp>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => compact_statement::ser_time(t, s),
+        None => s.serialize_none(),
+    }
+}
+
+fn add_days(d: Date, days: i64) -> Option<Date> {
+    d.checked_add(Span::new().days(days)).ok()
+}
+
+/// The obligations activation `entry` (made by `st`) sets off, given the agreements in force.
+pub fn surges(
+    compact: &Compact,
+    entry: u64,
+    st: &Statement,
+    facts: &Facts,
+) -> Result<Vec<Surge>, EngineError> {
+    let Some(trigger) = Trigger::of(st) else {
+        return Ok(Vec::new());
+    };
+    let on = date_of(st);
+    let year_after = add_days(on, 365).unwrap_or(on);
+    let deadline = st
+        .time
+        .checked_add(SignedDuration::from_hours(i64::from(
+            compact.consultation_hours,
+        )))
+        .map(date_of_time)
+        .unwrap_or(on);
+    let mut out = Vec::new();
+    for a in in_force_at(compact, entry, st, &facts.signatures, facts.accession) {
+        for c in &a.commitments {
+            let factor = c
+                .scaling
+                .iter()
+                .filter(|r| trigger.scales(r.trigger))
+                .max_by_key(|r| r.factor);
+            let mut synthetic = false;
+            if let Some(rule) = factor {
+                let mut base = Decimal::ZERO;
+                for t in c.schedule.tranches() {
+                    if t.due > on && t.due <= year_after {
+                        let q = quantity(
+                            compact,
+                            &a.guarantor,
+                            &c.id,
+                            &t.amount,
+                            t.due,
+                            &mut synthetic,
+                        )?;
+                        base = base.saturating_add(q);
+                    }
+                }
+                let amount = base.saturating_mul(rule.factor - Decimal::ONE);
+                if amount > Decimal::ZERO {
+                    out.push(surge(
+                        entry,
+                        a,
+                        c,
+                        SurgeKind::Scaling {
+                            factor: rule.factor,
+                        },
+                        amount,
+                        add_days(on, i64::from(rule.within_days)).unwrap_or(on),
+                    ));
+                }
+                continue;
+            }
+            let broader = compact
+                .group_of(&a.guarantor)
+                .is_some_and(|g| g.guarantees == Guarantees::NonMilitary);
+            if trigger == Trigger::Attack && broader && c.pillar == "sanctions" {
+                let next = c
+                    .schedule
+                    .tranches()
+                    .into_iter()
+                    .filter(|t| t.due > deadline)
+                    .min_by_key(|t| t.due);
+                if let Some(t) = next {
+                    let q = quantity(
+                        compact,
+                        &a.guarantor,
+                        &c.id,
+                        &t.amount,
+                        t.due,
+                        &mut synthetic,
+                    )?;
+                    out.push(surge(
+                        entry,
+                        a,
+                        c,
+                        SurgeKind::SnapBack {
+                            scheduled_for: t.due,
+                        },
+                        q,
+                        deadline,
+                    ));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn date_of_time(t: Timestamp) -> Date {
+    t.to_zoned_datetime(jiff::tz::TimeZone::UTC).date()
+}
+
+fn surge(
+    activation: u64,
+    a: &Agreement,
+    c: &Commitment,
+    kind: SurgeKind,
+    amount: Decimal,
+    due: Date,
+) -> Surge {
+    Surge {
+        activation,
+        commitment: c.id.clone(),
+        agreement: a.id.clone(),
+        guarantor: a.guarantor.clone(),
+        pillar: c.pillar.clone(),
+        measure: measure_of(c),
+        kind,
+        amount,
+        due,
+    }
+}
+
+/// Every surge of the activations made on or before `as_of`, by commitment.
+pub(crate) fn surges_by_commitment(
+    compact: &Compact,
+    statements: &[&(u64, Statement)],
+) -> Result<BTreeMap<String, Vec<Surge>>, EngineError> {
+    let mut facts = Facts::default();
+    let mut out: BTreeMap<String, Vec<Surge>> = BTreeMap::new();
+    for (index, st) in statements {
+        if Trigger::of(st).is_some() {
+            for s in surges(compact, *index, st, &facts)? {
+                out.entry(s.commitment.clone()).or_default().push(s);
+            }
+        }
+        facts.note(*index, st);
+    }
+    Ok(out)
+}
+
+/// Every activation in the log up to `now`, oldest first, with its answers as of `now`.
+pub fn activations(
+    compact: &Compact,
+    statements: &[(u64, Statement)],
+    now: Timestamp,
+) -> Result<Vec<Activation>, EngineError> {
+    let mut facts = Facts::default();
+    let mut out: Vec<Activation> = Vec::new();
+    let mut by_entry: BTreeMap<u64, usize> = BTreeMap::new();
+    for (index, st) in statements.iter().filter(|(_, st)| st.time <= now) {
+        if Trigger::of(st).is_some() {
+            let list = asked(compact, *index, st, &facts.signatures, facts.accession);
+            if !list.is_empty() {
+                let (attack_at, summary) = match &st.payload {
+                    Payload::AttackDeclare(a) => (Some(a.at), Some(a.summary.clone())),
+                    _ => (None, None),
+                };
+                by_entry.insert(*index, out.len());
+                out.push(Activation {
+                    entry: *index,
+                    trigger: Trigger::of(st).unwrap_or(Trigger::Attack),
+                    declared_at: st.time,
+                    attack_at,
+                    summary,
+                    open: true,
+                    asked: list
+                        .into_iter()
+                        .map(|asked| Answer {
+                            state: if now > asked.deadline {
+                                AnswerState::Missing
+                            } else {
+                                AnswerState::Pending
+                            },
+                            asked,
+                            response: None,
+                            answered_at: None,
+                            measures: Vec::new(),
+                        })
+                        .collect(),
+                    surges: surges(compact, *index, st, &facts)?,
+                });
+            }
+        }
+        if let Payload::ConsultationRespond(r) = &st.payload
+            && let Some(a) = by_entry.get(&r.activation).and_then(|i| out.get_mut(*i))
+            && let Some(answer) = a
+                .asked
+                .iter_mut()
+                .find(|x| x.asked.guarantor == st.author && x.response.is_none())
+        {
+            answer.response = Some(*index);
+            answer.answered_at = Some(st.time);
+            answer.measures = r.measures.clone();
+            answer.state = if st.time <= answer.asked.deadline {
+                AnswerState::Answered
+            } else {
+                AnswerState::Late
+            };
+        }
+        facts.note(*index, st);
+    }
+    if let Some(acc) = facts.accession {
+        for a in &mut out {
+            if date_of_time(now) >= acc {
+                a.open = false;
+            }
+        }
+    }
+    Ok(out)
+}
