@@ -11,7 +11,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::anyhow;
+use anyhow::{Context as _, anyhow};
 use compact_engine::fulfilment;
 use compact_engine::report::{By, status as group};
 use compact_files::keys::{record_operator_key, record_party_key, write_private_key};
@@ -462,10 +462,86 @@ pub fn demo(dir: Option<&Path>, seed: u64) -> anyhow::Result<ExitCode> {
         )
     );
     out!("");
+    stress_summary(&dir, &compact, seed)?;
+    out!("");
     out!(
         "Try: compact status --dir {} --as-of {HISTORY_END} --by pillar",
         dir.display()
     );
     out!("     compact verify --dir {}", dir.display());
+    out!("     compact stress --dir {} --without US", dir.display());
+    out!(
+        "     compact activate --dir {0} --key {0}/keys/UA.key --at 2026-05-01T04:00:00Z --summary \"missile strikes\"",
+        dir.display()
+    );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The guarantees under stress, in a few lines: per line, the years where the Monte Carlo
+/// gives less than even odds of meeting the requirement, and the single points of failure.
+fn stress_summary(dir: &Path, compact: &Compact, seed: u64) -> anyhow::Result<()> {
+    use compact_stress::{Baseline, McConfig, Risks, single_points_of_failure};
+    let baseline = Baseline::from_compact(compact, crate::stress::years_of(compact)?)?;
+    let path = dir.join("stress.toml");
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let risks = Risks::parse(&path.display().to_string(), &text, baseline.guarantors())
+        .map_err(|d| anyhow!("{}: {} errors", path.display(), d.len()))?;
+    let cfg = McConfig {
+        scenarios: crate::stress::DEFAULT_SCENARIOS,
+        seed,
+        years: None,
+    };
+    let mc = crate::stress::run_mc(&baseline, &risks, &cfg)?;
+    out!(
+        "Stress test ({} scenarios, seed {seed}; illustrative risks in stress.toml, synthetic requirements)",
+        cfg.scenarios
+    );
+    let rows = mc
+        .lines
+        .iter()
+        .filter(|l| l.years.iter().any(|y| y.requirement.is_some()))
+        .map(|l| {
+            let weak: Vec<String> = l
+                .years
+                .iter()
+                .filter(|y| y.p_meet.is_some_and(|p| p < 0.5))
+                .map(|y| y.year.to_string())
+                .collect();
+            let worst = l
+                .years
+                .iter()
+                .filter_map(|y| y.p_meet.map(|p| (p, y.year)))
+                .min_by(|a, b| a.0.total_cmp(&b.0));
+            vec![
+                l.line.to_string(),
+                if weak.is_empty() {
+                    "-".to_owned()
+                } else {
+                    weak.join(" ")
+                },
+                worst.map_or_else(String::new, |(p, y)| format!("{:.0}% ({y})", p * 100.0)),
+            ]
+        })
+        .collect();
+    out!(
+        "{}",
+        table(
+            &["line", "years below even odds", "lowest P(meet)"],
+            rows,
+            &[]
+        )
+    );
+    let spof = single_points_of_failure(&baseline);
+    let mut who: Vec<&str> = spof.iter().map(|s| s.guarantor.as_str()).collect();
+    who.dedup();
+    out!(
+        "Single points of failure (one withdrawal alone opens a gap): {}",
+        if who.is_empty() {
+            "none".to_owned()
+        } else {
+            who.join(", ")
+        }
+    );
+    Ok(())
 }

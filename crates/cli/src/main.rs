@@ -24,6 +24,7 @@ mod ledger;
 mod output;
 mod reconcile;
 mod status;
+mod stress;
 
 /// The Kyiv Security Compact as working software: agreements as files, checked, digested.
 #[derive(Debug, Parser)]
@@ -235,6 +236,36 @@ enum Command {
         #[command(flatten)]
         place: PlaceArgs,
     },
+    /// Stress-test the guarantees: what-ifs (--without, --delay), Monte Carlo (--scenarios),
+    /// single points of failure, and the rebalancing that would close each gap.
+    Stress {
+        /// Guarantors that withdraw, comma-separated (e.g. US,GB).
+        #[arg(long, value_delimiter = ',', value_name = "PARTIES")]
+        without: Vec<String>,
+        /// The year they withdraw from (default: the first year).
+        #[arg(long, value_name = "YEAR")]
+        from_year: Option<i16>,
+        /// Months every delivery slips.
+        #[arg(long, value_name = "MONTHS")]
+        delay: Option<u32>,
+        /// Monte Carlo scenarios (at most 1,000,000).
+        #[arg(long, value_name = "N")]
+        scenarios: Option<u64>,
+        /// The seed of the Monte Carlo run.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Limit the Monte Carlo run to the first Y years.
+        #[arg(long, value_name = "Y")]
+        years: Option<i16>,
+        /// The risks file (default: DIR/stress.toml).
+        #[arg(long, value_name = "FILE")]
+        risks: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t)]
+        format: RowsFormat,
+        #[command(flatten)]
+        place: PlaceArgs,
+    },
     /// Append signed statements from a JSON-lines file, in batches (one transaction each).
     Import {
         /// One signed statement per line.
@@ -407,6 +438,19 @@ enum Bench {
         /// The seed of the synthetic deliveries.
         #[arg(long, default_value_t = 7)]
         seed: u64,
+    },
+    /// B5: the Monte Carlo on 40 guarantors x 20 years; writes the same input for
+    /// `bench/b5_numpy.py`.
+    Stress {
+        /// Scenarios.
+        #[arg(long, default_value_t = 100_000)]
+        scenarios: u64,
+        /// The seed.
+        #[arg(long, default_value_t = 2025)]
+        seed: u64,
+        /// Where to write the input of the numpy reference.
+        #[arg(long, value_name = "FILE", default_value = "b5-input.json")]
+        input: PathBuf,
     },
 }
 
@@ -647,6 +691,35 @@ fn main() -> ExitCode {
             format,
             place,
         } => activation::show(&place.place(), id, at.as_deref(), format),
+        Command::Stress {
+            without,
+            from_year,
+            delay,
+            scenarios,
+            seed,
+            years,
+            risks,
+            format,
+            place,
+        } => {
+            let place = place.place();
+            place.compact().and_then(|compact| {
+                stress::stress(
+                    &place.dir,
+                    &compact,
+                    &stress::Ask {
+                        without,
+                        from_year,
+                        delay,
+                        scenarios,
+                        seed,
+                        years,
+                        risks,
+                    },
+                    format,
+                )
+            })
+        }
         Command::Import {
             file,
             batch,
@@ -731,6 +804,11 @@ fn main() -> ExitCode {
             Bench::Verify { dir } => bench::verify(&dir),
             Bench::Proofs { dir, n, samples } => bench::proofs(&dir, n, samples),
             Bench::Status { dir, n, seed } => bench_status::status(&dir, n, seed),
+            Bench::Stress {
+                scenarios,
+                seed,
+                input,
+            } => stress::bench(scenarios, seed, &input),
         },
     };
     match result {

@@ -1,0 +1,563 @@
+//! `compact stress`: which losses the guarantees survive.
+//!
+//! - `--without A,B [--from-year Y]` and `--delay MONTHS`: a deterministic what-if, per line
+//!   (pillar and measure) and year, before and after, against the requirements; and the
+//!   rebalancing that would close each gap it opens.
+//! - `--scenarios N --seed S [--years Y]`: Monte Carlo over the risks file (default
+//!   `DIR/stress.toml`): mean, P5, P50, P95 and the probability of meeting the requirement.
+//! - Neither: the single points of failure, and a Monte Carlo of 10,000 scenarios.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context as _, anyhow};
+use compact_model::Compact;
+use compact_stress::{
+    Baseline, MAX_YEARS, McConfig, McReport, Rebalance, Risks, Spof, WhatIf, WhatIfReport,
+    monte_carlo, rebalance, single_points_of_failure, to_decimal, what_if,
+};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::{Value, json};
+
+use crate::RowsFormat;
+use crate::output::{csv, money, out, print_diagnostics, table};
+
+/// Scenarios of the Monte Carlo run when no what-if is asked for.
+pub const DEFAULT_SCENARIOS: u64 = 10_000;
+
+/// What `compact stress` was asked.
+#[derive(Debug, Default)]
+pub struct Ask {
+    /// Guarantors that withdraw.
+    pub without: Vec<String>,
+    /// From which year.
+    pub from_year: Option<i16>,
+    /// Months every delivery slips.
+    pub delay: Option<u32>,
+    /// Monte Carlo scenarios.
+    pub scenarios: Option<u64>,
+    /// The seed.
+    pub seed: u64,
+    /// Horizon in years from the first.
+    pub years: Option<i16>,
+    /// The risks file.
+    pub risks: Option<PathBuf>,
+}
+
+/// The years a compact's stress test covers: from the first to the last year that a tranche
+/// falls due or a requirement is stated.
+pub fn years_of(compact: &Compact) -> anyhow::Result<std::ops::RangeInclusive<i16>> {
+    let mut years: Vec<i16> = compact.requirements.iter().map(|r| r.year).collect();
+    for a in compact.latest_agreements() {
+        for c in &a.commitments {
+            years.extend(c.schedule.tranches().iter().map(|t| t.due.year()));
+        }
+    }
+    let (Some(first), Some(last)) = (years.iter().min(), years.iter().max()) else {
+        return Err(anyhow!(
+            "the compact schedules nothing and states no requirement: nothing to stress"
+        ));
+    };
+    let last = (*last).min(first.saturating_add(i16::try_from(MAX_YEARS).unwrap_or(100) - 1));
+    Ok(*first..=last)
+}
+
+fn amount(v: i64) -> String {
+    to_decimal(v).normalize().to_string()
+}
+
+fn opt(v: Option<i64>) -> Value {
+    v.map_or(Value::Null, |x| Value::String(amount(x)))
+}
+
+fn risks(dir: &Path, path: Option<&Path>, baseline: &Baseline) -> anyhow::Result<Risks> {
+    let default = dir.join("stress.toml");
+    let path = path.unwrap_or(&default);
+    let text = std::fs::read_to_string(path).with_context(|| {
+        format!(
+            "cannot read the risks file {} (withdrawal and delay probabilities; --risks FILE)",
+            path.display()
+        )
+    })?;
+    let shown = path.display().to_string();
+    Risks::parse(&shown, &text, baseline.guarantors()).map_err(|diags| {
+        let (errors, _) = print_diagnostics(&diags, |_| Some(text.as_str()));
+        anyhow!("{shown}: {errors} errors")
+    })
+}
+
+/// Runs the Monte Carlo with a progress bar on a terminal.
+pub fn run_mc(baseline: &Baseline, risks: &Risks, cfg: &McConfig) -> anyhow::Result<McReport> {
+    let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr()) && cfg.scenarios >= 10_000 {
+        let b = ProgressBar::new(cfg.scenarios);
+        b.set_style(
+            ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} scenarios")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        b.set_message("monte carlo");
+        b
+    } else {
+        ProgressBar::hidden()
+    };
+    let report = monte_carlo(baseline, risks, cfg, |n| bar.inc(n))?;
+    bar.finish_and_clear();
+    Ok(report)
+}
+
+fn what_if_json(r: &WhatIfReport) -> Value {
+    json!({
+        "without": r.without, "from_year": r.from_year, "delay_months": r.delay_months,
+        "lines": r.lines.iter().map(|l| json!({
+            "pillar": l.line.pillar, "measure": l.line.measure.to_string(),
+            "slipped_beyond": amount(l.slipped_beyond), "withdrawn": amount(l.withdrawn),
+            "years": l.years.iter().map(|y| json!({
+                "year": y.year, "requirement": opt(y.requirement), "before": amount(y.before),
+                "after": amount(y.after), "gap_before": amount(y.gap_before),
+                "gap_after": amount(y.gap_after),
+            })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn rebalance_json(r: &[Rebalance]) -> Value {
+    Value::Array(
+        r.iter()
+            .map(|b| {
+                json!({
+                    "pillar": b.line.pillar, "measure": b.line.measure.to_string(), "year": b.year,
+                    "extra_gap": amount(b.extra_gap),
+                    "parts": b.parts.iter().map(|p| json!({
+                        "guarantor": p.guarantor, "gdp_share": format!("{:.6}", p.gdp_share),
+                        "amount": amount(p.amount),
+                    })).collect::<Vec<_>>(),
+                })
+            })
+            .collect(),
+    )
+}
+
+fn spof_json(s: &[Spof]) -> Value {
+    Value::Array(
+        s.iter()
+            .map(|x| {
+                json!({
+                    "guarantor": x.guarantor, "pillar": x.line.pillar,
+                    "measure": x.line.measure.to_string(), "year": x.year,
+                    "requirement": amount(x.requirement), "before": amount(x.before),
+                    "after": amount(x.after),
+                })
+            })
+            .collect(),
+    )
+}
+
+fn prob(p: Option<f64>) -> Value {
+    p.map_or(Value::Null, |x| Value::String(format!("{x:.4}")))
+}
+
+fn mc_json(r: &McReport) -> Value {
+    json!({
+        "scenarios": r.scenarios, "seed": r.seed,
+        "lines": r.lines.iter().map(|l| json!({
+            "pillar": l.line.pillar, "measure": l.line.measure.to_string(),
+            "years": l.years.iter().map(|y| json!({
+                "year": y.year, "requirement": opt(y.requirement),
+                "scheduled": amount(y.scheduled), "mean": amount(y.mean),
+                "p5": amount(y.p5), "p50": amount(y.p50), "p95": amount(y.p95),
+                "p_meet": prob(y.p_meet),
+            })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "survival": r.survival.iter().map(|s| json!({
+            "guarantor": s.guarantor,
+            "by_year": s.by_year.iter().map(|p| format!("{p:.4}")).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// Whether a line-year is worth a row: it has a requirement, or the what-if changed it.
+fn shown(requirement: Option<i64>, changed: bool) -> bool {
+    requirement.is_some() || changed
+}
+
+/// `compact stress`.
+pub fn stress(
+    dir: &Path,
+    compact: &Compact,
+    ask: &Ask,
+    format: RowsFormat,
+) -> anyhow::Result<ExitCode> {
+    let years = years_of(compact)?;
+    let baseline = Baseline::from_compact(compact, years)?;
+    let what = (!ask.without.is_empty() || ask.delay.is_some()).then(|| WhatIf {
+        without: ask.without.clone(),
+        from_year: ask.from_year,
+        delay_months: ask.delay.unwrap_or(0),
+    });
+    if what.is_none() && ask.from_year.is_some() {
+        return Err(anyhow!("--from-year needs --without"));
+    }
+    let what_report = what.as_ref().map(|w| what_if(&baseline, w)).transpose()?;
+    let balance = what_report.as_ref().map(|r| rebalance(&baseline, r));
+    let scenarios = match (ask.scenarios, &what) {
+        (Some(n), _) => Some(n),
+        (None, None) => Some(DEFAULT_SCENARIOS),
+        (None, Some(_)) => None,
+    };
+    let mc = match scenarios {
+        Some(n) => {
+            let risks = risks(dir, ask.risks.as_deref(), &baseline)?;
+            let cfg = McConfig {
+                scenarios: n,
+                seed: ask.seed,
+                years: ask.years,
+            };
+            Some(run_mc(&baseline, &risks, &cfg)?)
+        }
+        None => None,
+    };
+    let spof = what.is_none().then(|| single_points_of_failure(&baseline));
+
+    match format {
+        RowsFormat::Json => {
+            let mut v = serde_json::Map::new();
+            v.insert("currency".into(), json!(compact.currency));
+            v.insert("years".into(), json!(baseline.years()));
+            if let Some(r) = &what_report {
+                v.insert("what_if".into(), what_if_json(r));
+            }
+            if let Some(b) = &balance {
+                v.insert("rebalance".into(), rebalance_json(b));
+            }
+            if let Some(s) = &spof {
+                v.insert("single_points_of_failure".into(), spof_json(s));
+            }
+            if let Some(m) = &mc {
+                v.insert("monte_carlo".into(), mc_json(m));
+            }
+            out!("{}", serde_json::to_string_pretty(&Value::Object(v))?);
+        }
+        RowsFormat::Csv => {
+            // One table per run: the what-if rows, or the Monte Carlo rows.
+            if let Some(r) = &what_report {
+                let rows = r
+                    .lines
+                    .iter()
+                    .flat_map(|l| {
+                        l.years.iter().map(move |y| {
+                            vec![
+                                l.line.pillar.clone(),
+                                l.line.measure.to_string(),
+                                y.year.to_string(),
+                                y.requirement.map(amount).unwrap_or_default(),
+                                amount(y.before),
+                                amount(y.after),
+                                amount(y.gap_before),
+                                amount(y.gap_after),
+                            ]
+                        })
+                    })
+                    .collect();
+                out!(
+                    "{}",
+                    csv(
+                        &[
+                            "pillar",
+                            "measure",
+                            "year",
+                            "requirement",
+                            "before",
+                            "after",
+                            "gap_before",
+                            "gap_after"
+                        ],
+                        rows
+                    )?
+                );
+            } else if let Some(m) = &mc {
+                let rows = m
+                    .lines
+                    .iter()
+                    .flat_map(|l| {
+                        l.years.iter().map(move |y| {
+                            vec![
+                                l.line.pillar.clone(),
+                                l.line.measure.to_string(),
+                                y.year.to_string(),
+                                y.requirement.map(amount).unwrap_or_default(),
+                                amount(y.mean),
+                                amount(y.p5),
+                                amount(y.p50),
+                                amount(y.p95),
+                                y.p_meet.map(|p| format!("{p:.4}")).unwrap_or_default(),
+                            ]
+                        })
+                    })
+                    .collect();
+                out!(
+                    "{}",
+                    csv(
+                        &[
+                            "pillar",
+                            "measure",
+                            "year",
+                            "requirement",
+                            "mean",
+                            "p5",
+                            "p50",
+                            "p95",
+                            "p_meet"
+                        ],
+                        rows
+                    )?
+                );
+            }
+        }
+        RowsFormat::Table => {
+            if let Some(r) = &what_report {
+                out!(
+                    "What if {}{}: scheduled support against the requirements, {}",
+                    if r.without.is_empty() {
+                        String::new()
+                    } else {
+                        format!("{} withdraw from {}", r.without.join(", "), r.from_year)
+                    },
+                    if r.delay_months > 0 {
+                        format!(
+                            "{}every delivery slips {} months",
+                            if r.without.is_empty() { "" } else { " and " },
+                            r.delay_months
+                        )
+                    } else {
+                        String::new()
+                    },
+                    compact.currency
+                );
+                print_what_if(r)?;
+                if let Some(b) = &balance {
+                    print_rebalance(b)?;
+                }
+            }
+            if let Some(s) = &spof {
+                print_spof(s)?;
+            }
+            if let Some(m) = &mc {
+                print_mc(m, compact)?;
+            }
+            if compact.requirements.iter().any(|r| r.synthetic) {
+                out!("synthetic: the requirements are illustrative, not from a source.");
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_what_if(r: &WhatIfReport) -> anyhow::Result<()> {
+    let mut rows = Vec::new();
+    for l in &r.lines {
+        for y in &l.years {
+            if shown(y.requirement, y.before != y.after) {
+                rows.push(vec![
+                    l.line.to_string(),
+                    y.year.to_string(),
+                    y.requirement
+                        .map(|x| money(to_decimal(x)))
+                        .unwrap_or_default(),
+                    money(to_decimal(y.before)),
+                    money(to_decimal(y.after)),
+                    money(to_decimal(y.gap_before)),
+                    money(to_decimal(y.gap_after)),
+                ]);
+            }
+        }
+    }
+    out!(
+        "{}",
+        table(
+            &[
+                "line",
+                "year",
+                "requirement",
+                "before",
+                "after",
+                "gap before",
+                "gap after"
+            ],
+            rows,
+            &[2, 3, 4, 5, 6]
+        )
+    );
+    Ok(())
+}
+
+fn print_rebalance(b: &[Rebalance]) -> anyhow::Result<()> {
+    if b.is_empty() {
+        out!("No gap opens: nothing to rebalance.");
+        return Ok(());
+    }
+    out!(
+        "Rebalancing: the extra each remaining guarantor would carry, by GDP share, to close each gap opened (largest five shown)"
+    );
+    let rows = b
+        .iter()
+        .map(|x| {
+            let mut parts = x.parts.clone();
+            parts.sort_by_key(|p| std::cmp::Reverse(p.amount));
+            vec![
+                x.line.to_string(),
+                x.year.to_string(),
+                money(to_decimal(x.extra_gap)),
+                parts
+                    .iter()
+                    .take(5)
+                    .map(|p| format!("{} {}", p.guarantor, money(to_decimal(p.amount))))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ]
+        })
+        .collect();
+    out!(
+        "{}",
+        table(&["line", "year", "gap opened", "carried by"], rows, &[2])
+    );
+    Ok(())
+}
+
+fn print_spof(s: &[Spof]) -> anyhow::Result<()> {
+    if s.is_empty() {
+        out!(
+            "Single points of failure: none (no one guarantor's withdrawal alone drops a line below its requirement)."
+        );
+        return Ok(());
+    }
+    out!(
+        "Single points of failure: guarantors whose withdrawal alone drops a line below its requirement"
+    );
+    let rows = s
+        .iter()
+        .map(|x| {
+            vec![
+                x.guarantor.clone(),
+                x.line.to_string(),
+                x.year.to_string(),
+                money(to_decimal(x.requirement)),
+                money(to_decimal(x.before)),
+                money(to_decimal(x.after)),
+            ]
+        })
+        .collect();
+    out!(
+        "{}",
+        table(
+            &[
+                "guarantor",
+                "line",
+                "year",
+                "requirement",
+                "before",
+                "after"
+            ],
+            rows,
+            &[3, 4, 5]
+        )
+    );
+    Ok(())
+}
+
+fn print_mc(m: &McReport, compact: &Compact) -> anyhow::Result<()> {
+    out!(
+        "Monte Carlo: {} scenarios, seed {} ({}; withdrawals, shocks and delays from the risks file)",
+        m.scenarios,
+        m.seed,
+        compact.currency
+    );
+    let rows = m
+        .lines
+        .iter()
+        .flat_map(|l| {
+            l.years
+                .iter()
+                .filter(|y| y.requirement.is_some())
+                .map(move |y| {
+                    vec![
+                        l.line.to_string(),
+                        y.year.to_string(),
+                        y.requirement
+                            .map(|x| money(to_decimal(x)))
+                            .unwrap_or_default(),
+                        money(to_decimal(y.mean)),
+                        money(to_decimal(y.p5)),
+                        money(to_decimal(y.p50)),
+                        money(to_decimal(y.p95)),
+                        y.p_meet
+                            .map(|p| format!("{:.1}%", p * 100.0))
+                            .unwrap_or_default(),
+                    ]
+                })
+        })
+        .collect();
+    out!(
+        "{}",
+        table(
+            &[
+                "line",
+                "year",
+                "requirement",
+                "mean",
+                "P5",
+                "P50",
+                "P95",
+                "P(meet)"
+            ],
+            rows,
+            &[2, 3, 4, 5, 6, 7]
+        )
+    );
+    Ok(())
+}
+
+/// `compact bench stress` (PRODUCT.md B5): the Monte Carlo on the synthetic case (40
+/// guarantors, 20 years, one line), timed as the median of 3 runs after a warm-up; writes the
+/// same input for `bench/b5_numpy.py` to `input`.
+pub fn bench(scenarios: u64, seed: u64, input: &Path) -> anyhow::Result<ExitCode> {
+    use std::time::Instant;
+    let (baseline, risks) = compact_stress::bench_input(seed)?;
+    let data = compact_stress::BenchInput::new(&baseline, &risks, scenarios, seed)?;
+    std::fs::write(input, serde_json::to_string(&data)?)
+        .with_context(|| format!("cannot write {}", input.display()))?;
+    let cfg = McConfig {
+        scenarios,
+        seed,
+        years: None,
+    };
+    let mut report = monte_carlo(&baseline, &risks, &cfg, |_| {})?;
+    let mut times = Vec::new();
+    for _ in 0..3 {
+        let start = Instant::now();
+        report = monte_carlo(&baseline, &risks, &cfg, |_| {})?;
+        times.push(start.elapsed().as_secs_f64());
+    }
+    times.sort_by(f64::total_cmp);
+    let median = times.get(1).copied().unwrap_or(f64::NAN);
+    let cells = report
+        .lines
+        .first()
+        .map(|l| l.years.as_slice())
+        .unwrap_or_default();
+    out!(
+        "B5 Monte Carlo: {scenarios} scenarios x {} guarantors x {} years on {} threads: {median:.3} s (median of 3)",
+        baseline.guarantors().len(),
+        baseline.year_count(),
+        rayon::current_num_threads()
+    );
+    out!(
+        "B5 means by year: {}",
+        cells
+            .iter()
+            .map(|c| amount(c.mean))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    out!("B5 input for the numpy reference: {}", input.display());
+    out!("B5_RUST_SECONDS={median:.6}");
+    Ok(ExitCode::SUCCESS)
+}
