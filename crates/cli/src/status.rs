@@ -162,12 +162,14 @@ pub(crate) fn status_table(report: &StatusReport, by: &str) -> String {
 
 /// The first `limit` rows of a burden-sharing report as a table.
 pub(crate) fn burden_table(report: &BurdenReport, limit: usize) -> String {
+    // Surge obligations, when an activation made any due in the year, apart from the share.
+    let surges = report.rows.iter().any(|r| !r.surge.is_zero());
     let rows = report
         .rows
         .iter()
         .take(limit)
         .map(|r| {
-            vec![
+            let mut cells = vec![
                 r.rank.to_string(),
                 r.party.clone(),
                 format!("{:.2}%", r.gdp_share * rust_decimal::Decimal::ONE_HUNDRED),
@@ -176,23 +178,28 @@ pub(crate) fn burden_table(report: &BurdenReport, limit: usize) -> String {
                 money(r.confirmed),
                 format!("{:.3}%", r.pct_gdp),
                 money(r.gap),
-            ]
+            ];
+            if surges {
+                cells.push(money(r.surge));
+            }
+            cells
         })
         .collect();
-    table(
-        &[
-            "rank",
-            "party",
-            "GDP share",
-            "fair share",
-            "allocated",
-            "confirmed",
-            "% of GDP",
-            "gap",
-        ],
-        rows,
-        &[0, 2, 3, 4, 5, 6, 7],
-    )
+    let mut header = vec![
+        "rank",
+        "party",
+        "GDP share",
+        "fair share",
+        "allocated",
+        "confirmed",
+        "% of GDP",
+        "gap",
+    ];
+    if surges {
+        header.push("surge due");
+    }
+    let numeric: Vec<usize> = (0..header.len()).filter(|i| *i != 1).collect();
+    table(&header, rows, &numeric)
 }
 
 /// `compact status`.
@@ -423,6 +430,7 @@ pub fn burden(
                         r.confirmed.to_string(),
                         r.pct_gdp.to_string(),
                         r.gap.to_string(),
+                        r.surge.to_string(),
                     ]
                 })
                 .collect();
@@ -435,6 +443,7 @@ pub fn burden(
                 "confirmed",
                 "pct_gdp",
                 "gap",
+                "surge",
             ];
             out!("{}", csv(&header, rows)?);
         }

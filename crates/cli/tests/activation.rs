@@ -230,6 +230,16 @@ fn an_attack_asks_the_guarantors_in_force_and_records_their_answers() {
     let v: serde_json::Value = serde_json::from_str(&j).unwrap();
     assert_eq!(v["total"]["surge"], "1562500000.00");
     assert_eq!(v["total"]["due"], "0.00");
+    // And burden sharing beside each guarantor's share, apart from it.
+    let j = ok(d, &["burden", "--year", "2024", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&j).unwrap();
+    let gb = v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["party"] == "GB")
+        .unwrap();
+    assert_eq!(gb["surge"], "1562500000.00", "{gb}");
     let e = fails(d, &["activation", "7"]);
     assert!(e.contains("no activation at entry 7"), "{e}");
 }

@@ -731,7 +731,8 @@ fn burden_rows_carry_the_fair_share_and_the_gap() {
             "gdp_share",
             "party",
             "pct_gdp",
-            "rank"
+            "rank",
+            "surge"
         ]
     );
     assert_eq!(row["party"], "GB");

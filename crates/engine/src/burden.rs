@@ -35,6 +35,9 @@ pub struct BurdenRow {
     pub pct_gdp: Decimal,
     /// Fair share minus confirmed: positive when below its share.
     pub gap: Decimal,
+    /// Surge obligations (set off by activations) due in the year, apart from the baseline
+    /// and not in the fair share.
+    pub surge: Decimal,
     /// 1 for the largest gap.
     pub rank: usize,
 }
@@ -92,12 +95,13 @@ pub fn burden(
     let total_gdp = gdp
         .values()
         .fold(Decimal::ZERO, |a, b| a.saturating_add(*b));
-    let mut in_year: BTreeMap<&str, (Decimal, Decimal)> = BTreeMap::new();
+    let mut in_year: BTreeMap<&str, (Decimal, Decimal, Decimal)> = BTreeMap::new();
     for f in figures.iter().filter(|f| f.measure == Measure::Money) {
         if let Some(y) = f.years.get(&year) {
             let e = in_year.entry(f.guarantor.as_str()).or_default();
             e.0 = e.0.saturating_add(y.allocated);
             e.1 = e.1.saturating_add(y.confirmed);
+            e.2 = e.2.saturating_add(y.surge);
         }
     }
     let mut rows: Vec<BurdenRow> = gdp
@@ -109,7 +113,7 @@ pub fn burden(
                 g / total_gdp
             };
             let fair = cents(baseline * share);
-            let (allocated, confirmed) = in_year.get(party).copied().unwrap_or_default();
+            let (allocated, confirmed, surge) = in_year.get(party).copied().unwrap_or_default();
             let (allocated, confirmed) = (cents(allocated), cents(confirmed));
             BurdenRow {
                 party: (*party).to_owned(),
@@ -125,6 +129,7 @@ pub fn burden(
                         .round_dp(4)
                 },
                 gap: fair - confirmed,
+                surge: cents(surge),
                 rank: 0,
             }
         })
