@@ -15,14 +15,15 @@ pub mod burden;
 pub mod reconcile;
 pub mod report;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 pub use compact_model::summary::cents;
 use compact_model::value::{ValueError, value};
 use compact_model::{Agreement, Amount, Commitment, Compact, OnAccession};
-use compact_statement::{Payload, Statement};
+use compact_statement::{DeliveryReport, Payload, Statement};
 use jiff::civil::Date;
 use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
@@ -195,11 +196,11 @@ fn years_add(
 /// Each commitment id's versions (agreement version, commitment), earliest first: the index
 /// behind [`compact_statement::rules::commitment`], built once per report instead of a scan
 /// of every agreement per statement.
-struct Versions<'a>(HashMap<&'a str, Vec<(&'a Agreement, &'a Commitment)>>);
+struct Versions<'a>(FxHashMap<&'a str, Vec<(&'a Agreement, &'a Commitment)>>);
 
 impl<'a> Versions<'a> {
     fn of(compact: &'a Compact) -> Versions<'a> {
-        let mut map: HashMap<&str, Vec<(&Agreement, &Commitment)>> = HashMap::new();
+        let mut map: FxHashMap<&str, Vec<(&Agreement, &Commitment)>> = FxHashMap::default();
         for a in &compact.agreements {
             for c in &a.commitments {
                 map.entry(c.id.as_str()).or_default().push((a, c));
@@ -211,9 +212,17 @@ impl<'a> Versions<'a> {
         Versions(map)
     }
 
-    /// The same answer as [`compact_statement::rules::commitment`].
-    fn at(&self, id: &str, date: Date) -> Option<(&'a Agreement, &'a Commitment)> {
-        let found = self.0.get(id)?;
+    /// The versions of commitment `id`, earliest first.
+    fn of_id(&self, id: &str) -> &[(&'a Agreement, &'a Commitment)] {
+        self.0.get(id).map_or(&[], Vec::as_slice)
+    }
+
+    /// The same answer as [`compact_statement::rules::commitment`], from the versions of one
+    /// id.
+    fn pick(
+        found: &[(&'a Agreement, &'a Commitment)],
+        date: Date,
+    ) -> Option<(&'a Agreement, &'a Commitment)> {
         found
             .iter()
             .find(|(a, _)| a.in_force_from <= date && date <= a.ends_on)
@@ -223,6 +232,13 @@ impl<'a> Versions<'a> {
 }
 
 /// Whether agreement `a` has ended by `as_of`, given an accession date.
+/// A statement filed under a commitment: a confirmation carries the report it confirms.
+struct Filed<'a> {
+    index: u64,
+    statement: &'a Statement,
+    report: Option<&'a DeliveryReport>,
+}
+
 /// Whether commitment `c` of agreement `a` has ended by `as_of`, given an accession date:
 /// past the agreement's end, or on accession when the commitment's clause (by default its
 /// agreement's) says it ends then.
@@ -242,36 +258,44 @@ pub fn fulfilment(
         return Err(EngineError::BeforeCompact(as_of, compact.adopted_on));
     }
     let visible: Vec<&(u64, Statement)> = statements
-        .iter()
+        .par_iter()
         .filter(|(_, st)| compact_statement::rules::date_of(st) <= as_of)
         .collect();
     let accession = visible.iter().find_map(|(_, st)| match &st.payload {
         Payload::AccessionDeclare(a) if a.on <= as_of => Some(a.on),
         _ => None,
     });
-    // The visible delivery report at a log index (the statements are in log order).
-    let report_at = |index: u64| -> Option<&Statement> {
-        let at = visible.binary_search_by_key(&index, |(i, _)| *i).ok()?;
-        visible
-            .get(at)
-            .map(|(_, st)| st)
-            .filter(|st| matches!(st.payload, Payload::DeliveryReport(_)))
-    };
-    // One pass over the log: each statement filed under the commitment it concerns.
-    let mut by_commitment: HashMap<&str, Vec<(u64, &Statement)>> = HashMap::new();
-    for (index, st) in &visible {
-        let id = match &st.payload {
-            Payload::Pledge(p) => p.commitment.as_deref(),
-            Payload::Allocation(p) => Some(p.commitment.as_str()),
-            Payload::DeliveryReport(p) => Some(p.commitment.as_str()),
-            Payload::DeliveryConfirm(p) => report_at(p.report).and_then(|r| match &r.payload {
-                Payload::DeliveryReport(r) => Some(r.commitment.as_str()),
-                _ => None,
-            }),
+    // The visible delivery report at a log index (the statements are in log order): a binary
+    // search over the dense indices, not over the statements, which would miss the cache at
+    // every probe.
+    let indices: Vec<u64> = visible.iter().map(|(i, _)| *i).collect();
+    let report_at = |index: u64| -> Option<&DeliveryReport> {
+        let at = indices.binary_search(&index).ok()?;
+        match &visible.get(at)?.1.payload {
+            Payload::DeliveryReport(r) => Some(r),
             _ => None,
+        }
+    };
+    // One pass over the log: each statement filed under the commitment it concerns, a
+    // confirmation with the report it confirms.
+    let mut by_commitment: FxHashMap<&str, Vec<Filed<'_>>> = FxHashMap::default();
+    for (index, st) in &visible {
+        let (id, report) = match &st.payload {
+            Payload::Pledge(p) => (p.commitment.as_deref(), None),
+            Payload::Allocation(p) => (Some(p.commitment.as_str()), None),
+            Payload::DeliveryReport(p) => (Some(p.commitment.as_str()), None),
+            Payload::DeliveryConfirm(p) => match report_at(p.report) {
+                Some(r) => (Some(r.commitment.as_str()), Some(r)),
+                None => (None, None),
+            },
+            _ => (None, None),
         };
         if let Some(id) = id {
-            by_commitment.entry(id).or_default().push((*index, st));
+            by_commitment.entry(id).or_default().push(Filed {
+                index: *index,
+                statement: st,
+                report,
+            });
         }
     }
     let versions = Versions::of(compact);
@@ -350,12 +374,19 @@ pub fn fulfilment(
             let (mut pledged, mut allocated, mut reported) = (Vec::new(), Vec::new(), Vec::new());
             let mut confirmed: Vec<Dated> = Vec::new();
             let mut entries = Vec::new();
-            let mine = |id: &str, date: Date| {
-                versions
-                    .at(id, date)
+            // Every statement filed here names this commitment's id: which version it counts
+            // for depends only on its date.
+            let versions_of_id = versions.of_id(&c.id);
+            let mine = |date: Date| {
+                Versions::pick(versions_of_id, date)
                     .is_some_and(|(ag, cm)| ag.id == a.id && cm.id == c.id)
             };
-            for (index, st) in by_commitment.get(c.id.as_str()).into_iter().flatten() {
+            for Filed {
+                index,
+                statement: st,
+                report,
+            } in by_commitment.get(c.id.as_str()).into_iter().flatten()
+            {
                 let q = |amount: &str,
                          on: Date,
                          synthetic: &mut bool|
@@ -366,15 +397,11 @@ pub fn fulfilment(
                     }
                 };
                 let scheduled_kind = match &st.payload {
-                    Payload::Pledge(p)
-                        if p.commitment.as_deref().is_some_and(|id| mine(id, p.date)) =>
-                    {
-                        Some((&mut pledged, &p.amount, p.date))
-                    }
-                    Payload::Allocation(p) if mine(&p.commitment, p.date) => {
+                    Payload::Pledge(p) if mine(p.date) => Some((&mut pledged, &p.amount, p.date)),
+                    Payload::Allocation(p) if mine(p.date) => {
                         Some((&mut allocated, &p.amount, p.date))
                     }
-                    Payload::DeliveryReport(p) if mine(&p.commitment, p.date) => {
+                    Payload::DeliveryReport(p) if mine(p.date) => {
                         Some((&mut reported, &p.amount, p.date))
                     }
                     _ => None,
@@ -388,13 +415,10 @@ pub fn fulfilment(
                 let Payload::DeliveryConfirm(p) = &st.payload else {
                     continue;
                 };
-                let Some(report) = report_at(p.report) else {
+                let Some(r) = report else {
                     continue;
                 };
-                let Payload::DeliveryReport(r) = &report.payload else {
-                    continue;
-                };
-                if !mine(&r.commitment, r.date) {
+                if !mine(r.date) {
                     continue;
                 }
                 let amount = p.amount.as_deref().unwrap_or(&r.amount);
