@@ -229,7 +229,11 @@ pub fn status(dir: &Path, n: u64, seed: u64) -> anyhow::Result<ExitCode> {
     let mut engine_times = Vec::new();
     let mut decode_times = Vec::new();
     let mut report = None;
-    for _ in 0..std::env::var("B4_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(3) {
+    for _ in 0..std::env::var("B4_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3)
+    {
         let t = Instant::now();
         let figures = fulfilment(&compact, &log, as_of)?;
         let r = group(&compact, &figures, By::Guarantor, AS_OF, log.len() as u64);

@@ -23,8 +23,8 @@ use compact_model::{Agreement, Amount, Commitment, Compact, OnAccession};
 use compact_statement::{DeliveryReport, Payload, Statement};
 use jiff::civil::Date;
 use rayon::prelude::*;
-use rustc_hash::FxHashMap;
 use rust_decimal::Decimal;
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 /// Why figures could not be computed.
@@ -232,11 +232,70 @@ impl<'a> Versions<'a> {
 }
 
 /// Whether agreement `a` has ended by `as_of`, given an accession date.
-/// A statement filed under a commitment: a confirmation carries the report it confirms.
-struct Filed<'a> {
+/// Files each statement of `chunk` under the commitment it concerns, with its step, the date
+/// it counts on and its value: done in log order, on every core, so that the statements are
+/// read where they lie in memory, once; the per-commitment pass then reads only these records.
+fn file<'s>(
+    compact: &Compact,
+    chunk: &[&'s (u64, Statement)],
+    report_at: &(dyn Fn(u64) -> Option<&'s DeliveryReport> + Sync),
+) -> FxHashMap<&'s str, Vec<Filed>> {
+    let mut map: FxHashMap<&str, Vec<Filed>> = FxHashMap::default();
+    for &(index, st) in chunk {
+        let (id, step, date, amount) = match &st.payload {
+            Payload::Pledge(p) => match &p.commitment {
+                Some(id) => (id.as_str(), Step::Pledge, p.date, p.amount.as_str()),
+                None => continue,
+            },
+            Payload::Allocation(p) => (p.commitment.as_str(), Step::Allocation, p.date, &*p.amount),
+            Payload::DeliveryReport(p) => (p.commitment.as_str(), Step::Report, p.date, &*p.amount),
+            // A confirmation counts on the delivery date: the day the value changed hands.
+            Payload::DeliveryConfirm(p) => match report_at(p.report) {
+                Some(r) => (
+                    r.commitment.as_str(),
+                    Step::Confirm,
+                    r.date,
+                    p.amount.as_deref().unwrap_or(&r.amount),
+                ),
+                None => continue,
+            },
+            _ => continue,
+        };
+        // The rules admit only money and units in statements; anything else counts nothing.
+        let value = match Amount::parse(amount) {
+            Ok(Amount::Units { quantity, .. }) => Ok((quantity, false)),
+            Ok(am @ Amount::Money { .. }) => {
+                compact_model::value::value(compact, "", &am, date).map(|v| (v.value, v.synthetic))
+            }
+            _ => Ok((Decimal::ZERO, false)),
+        };
+        map.entry(id).or_default().push(Filed {
+            index: *index,
+            step,
+            date,
+            value,
+        });
+    }
+    map
+}
+
+/// What a filed statement is in the pipeline.
+#[derive(Clone, Copy, Debug)]
+enum Step {
+    Pledge,
+    Allocation,
+    Report,
+    Confirm,
+}
+
+/// A statement filed under a commitment.
+struct Filed {
     index: u64,
-    statement: &'a Statement,
-    report: Option<&'a DeliveryReport>,
+    step: Step,
+    /// The date it counts on (a confirmation's: its report's delivery date).
+    date: Date,
+    /// Its quantity in the commitment's measure, and whether a synthetic rate valued it.
+    value: Result<(Decimal, bool), ValueError>,
 }
 
 /// Whether commitment `c` of agreement `a` has ended by `as_of`, given an accession date:
@@ -278,24 +337,19 @@ pub fn fulfilment(
     };
     // One pass over the log: each statement filed under the commitment it concerns, a
     // confirmation with the report it confirms.
-    let mut by_commitment: FxHashMap<&str, Vec<Filed<'_>>> = FxHashMap::default();
-    for (index, st) in &visible {
-        let (id, report) = match &st.payload {
-            Payload::Pledge(p) => (p.commitment.as_deref(), None),
-            Payload::Allocation(p) => (Some(p.commitment.as_str()), None),
-            Payload::DeliveryReport(p) => (Some(p.commitment.as_str()), None),
-            Payload::DeliveryConfirm(p) => match report_at(p.report) {
-                Some(r) => (Some(r.commitment.as_str()), Some(r)),
-                None => (None, None),
-            },
-            _ => (None, None),
-        };
-        if let Some(id) = id {
-            by_commitment.entry(id).or_default().push(Filed {
-                index: *index,
-                statement: st,
-                report,
-            });
+    // Filed in chunks on every core, then joined in log order.
+    let chunk = visible
+        .len()
+        .div_ceil(rayon::current_num_threads().max(1))
+        .max(4096);
+    let parts: Vec<FxHashMap<&str, Vec<Filed>>> = visible
+        .par_chunks(chunk)
+        .map(|c| file(compact, c, &report_at))
+        .collect();
+    let mut by_commitment: FxHashMap<&str, Vec<Filed>> = FxHashMap::default();
+    for part in parts {
+        for (id, list) in part {
+            by_commitment.entry(id).or_default().extend(list);
         }
     }
     let versions = Versions::of(compact);
@@ -381,54 +435,26 @@ pub fn fulfilment(
                 Versions::pick(versions_of_id, date)
                     .is_some_and(|(ag, cm)| ag.id == a.id && cm.id == c.id)
             };
-            for Filed {
-                index,
-                statement: st,
-                report,
-            } in by_commitment.get(c.id.as_str()).into_iter().flatten()
-            {
-                let q = |amount: &str,
-                         on: Date,
-                         synthetic: &mut bool|
-                 -> Result<Decimal, EngineError> {
-                    match Amount::parse(amount) {
-                        Ok(am) => quantity(compact, &a.guarantor, &c.id, &am, on, synthetic),
-                        Err(_) => Ok(Decimal::ZERO),
-                    }
-                };
-                let scheduled_kind = match &st.payload {
-                    Payload::Pledge(p) if mine(p.date) => Some((&mut pledged, &p.amount, p.date)),
-                    Payload::Allocation(p) if mine(p.date) => {
-                        Some((&mut allocated, &p.amount, p.date))
-                    }
-                    Payload::DeliveryReport(p) if mine(p.date) => {
-                        Some((&mut reported, &p.amount, p.date))
-                    }
-                    _ => None,
-                };
-                if let Some((list, amount, date)) = scheduled_kind {
-                    let quantity = q(amount, date, &mut synthetic)?;
-                    list.push(Dated { date, quantity });
-                    entries.push(*index);
+            for f in by_commitment.get(c.id.as_str()).into_iter().flatten() {
+                if !mine(f.date) {
                     continue;
                 }
-                let Payload::DeliveryConfirm(p) = &st.payload else {
-                    continue;
+                let (quantity, synth) = f.value.clone().map_err(|source| EngineError::Value {
+                    commitment: c.id.clone(),
+                    source,
+                })?;
+                synthetic |= synth;
+                let list = match f.step {
+                    Step::Pledge => &mut pledged,
+                    Step::Allocation => &mut allocated,
+                    Step::Report => &mut reported,
+                    Step::Confirm => &mut confirmed,
                 };
-                let Some(r) = report else {
-                    continue;
-                };
-                if !mine(r.date) {
-                    continue;
-                }
-                let amount = p.amount.as_deref().unwrap_or(&r.amount);
-                // Valued on the delivery date: the day the value changed hands.
-                let quantity = q(amount, r.date, &mut synthetic)?;
-                confirmed.push(Dated {
-                    date: r.date,
+                list.push(Dated {
+                    date: f.date,
                     quantity,
                 });
-                entries.push(*index);
+                entries.push(f.index);
             }
             let sum = |v: &[Dated]| total(v.iter().map(|d| d.quantity));
             let confirmed_total = sum(&confirmed);
