@@ -8,7 +8,8 @@
 //! by guarantor; it also times decoding the log's leaves into statements, the step a store
 //! read adds. It writes the same data as CSV files (`tranches.csv`, `reports.csv`,
 //! `confirms.csv`) and the engine's rows as `engine.json`, for `bench/b4_duckdb.py` to run
-//! the SQL and compare both the time and every figure.
+//! the SQL and compare both the time and every figure. `B4_RUNS=N` in the environment times N
+//! engine runs instead of 3 (for profiling: `perf record -p` while they run).
 
 use std::fmt::Write as _;
 use std::path::Path;
