@@ -29,22 +29,39 @@ pub(crate) fn statements(
         Some(n) => n,
         None => logged,
     };
+    // Leaves are read in order and decoded in chunks on every core.
+    const CHUNK: usize = 8192;
+    let decode = |chunk: &mut Vec<(u64, Vec<u8>)>, out: &mut Vec<(u64, Statement)>| {
+        use rayon::prelude::*;
+        let decoded: Result<Vec<(u64, Statement)>, anyhow::Error> = chunk
+            .par_iter()
+            .map(|(index, leaf)| {
+                Statement::decode(leaf).map(|st| (*index, st)).map_err(|e| {
+                    anyhow!("entry {index} does not decode ({e}): run `compact verify`")
+                })
+            })
+            .collect();
+        chunk.clear();
+        decoded.map(|d| out.extend(d))
+    };
     let mut out = Vec::new();
+    let mut chunk: Vec<(u64, Vec<u8>)> = Vec::with_capacity(CHUNK);
     let mut failure = None;
     store.scan(0, &mut |index, leaf| {
         if index >= size {
             return false;
         }
-        match Statement::decode(leaf) {
-            Ok(st) => out.push((index, st)),
-            Err(e) => {
-                failure = Some(anyhow!(
-                    "entry {index} does not decode ({e}): run `compact verify`"
-                ))
-            }
+        chunk.push((index, leaf.to_vec()));
+        if chunk.len() == CHUNK
+            && let Err(e) = decode(&mut chunk, &mut out)
+        {
+            failure = Some(e);
         }
         failure.is_none()
     })?;
+    if failure.is_none() {
+        decode(&mut chunk, &mut out)?;
+    }
     match failure {
         Some(e) => Err(e),
         None => Ok((out, size)),
