@@ -260,6 +260,10 @@ enum Command {
         /// The risks file (default: DIR/stress.toml).
         #[arg(long, value_name = "FILE")]
         risks: Option<PathBuf>,
+        /// Leave out the risks file's correlated shocks (several guarantors leaving
+        /// together): withdrawals independent of one another.
+        #[arg(long)]
+        no_shocks: bool,
         /// Output format.
         #[arg(long, value_enum, default_value_t)]
         format: RowsFormat,
@@ -699,6 +703,7 @@ fn main() -> ExitCode {
             seed,
             years,
             risks,
+            no_shocks,
             format,
             place,
         } => {
@@ -715,6 +720,7 @@ fn main() -> ExitCode {
                         seed,
                         years,
                         risks,
+                        no_shocks,
                     },
                     format,
                 )

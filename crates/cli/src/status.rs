@@ -132,6 +132,23 @@ fn print(report: &StatusReport, by: &str, format: RowsFormat) -> anyhow::Result<
                     )
                 );
             }
+            if let Some(first) = report.ended_on_accession.first() {
+                let mut by: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+                for e in &report.ended_on_accession {
+                    by.entry(e.guarantor.as_str())
+                        .or_default()
+                        .push(e.commitment.as_str());
+                }
+                out!(
+                    "Ended on the beneficiary's accession on {} ({} commitments; their clauses say so): {}",
+                    first.on,
+                    report.ended_on_accession.len(),
+                    by.iter()
+                        .map(|(g, c)| format!("{g} ({})", c.join(", ")))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                );
+            }
             if report.synthetic {
                 out!(
                     "synthetic: some figures rest on data not from a source (`synthetic = true`)."

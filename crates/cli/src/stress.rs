@@ -42,6 +42,8 @@ pub struct Ask {
     pub years: Option<i16>,
     /// The risks file.
     pub risks: Option<PathBuf>,
+    /// Leave out the file's correlated shocks: withdrawals independent of one another.
+    pub no_shocks: bool,
 }
 
 /// The years a compact's stress test covers: from the first to the last year that a tranche
@@ -205,7 +207,10 @@ pub fn stress(
     };
     let mc = match scenarios {
         Some(n) => {
-            let risks = risks(dir, ask.risks.as_deref(), &baseline)?;
+            let mut risks = risks(dir, ask.risks.as_deref(), &baseline)?;
+            if ask.no_shocks {
+                risks.shocks.clear();
+            }
             let cfg = McConfig {
                 scenarios: n,
                 seed: ask.seed,

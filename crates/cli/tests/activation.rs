@@ -243,3 +243,81 @@ fn an_attack_asks_the_guarantors_in_force_and_records_their_answers() {
     let e = fails(d, &["activation", "7"]);
     assert!(e.contains("no activation at entry 7"), "{e}");
 }
+
+#[test]
+fn accession_ends_what_its_clauses_end_and_the_report_says_so() {
+    let t = fresh_base("acc", &["GB", "UA", "JP"]);
+    let d = t.path();
+    for (key, id, at) in [
+        ("keys/GB.key", "gb-ua", "2024-01-12"),
+        ("keys/UA.key", "gb-ua", "2024-01-12T15:00:00Z"),
+        ("keys/JP.key", "jp-ua", "2024-06-13"),
+        ("keys/UA.key", "jp-ua", "2024-06-13T15:00:00Z"),
+    ] {
+        ok(d, &["sign", id, "--key", key, "--time", at]);
+    }
+    // Only the beneficiary declares accession.
+    let e = fails(
+        d,
+        &[
+            "submit",
+            "--key",
+            "keys/GB.key",
+            "--type",
+            "accession.declare",
+            "--payload",
+            r#"{"on":"2024-12-01"}"#,
+            "--time",
+            "2024-12-01",
+        ],
+    );
+    assert!(e.contains("only the beneficiary"), "{e}");
+    ok(
+        d,
+        &[
+            "submit",
+            "--key",
+            "keys/UA.key",
+            "--type",
+            "accession.declare",
+            "--payload",
+            r#"{"on":"2024-12-01"}"#,
+            "--time",
+            "2024-12-01",
+        ],
+    );
+    let j = ok(d, &["status", "--as-of", "2025-01-15", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&j).unwrap();
+    let ended: Vec<&str> = v["ended_on_accession"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["commitment"].as_str().unwrap())
+        .collect();
+    // gb-ua ends on accession (its clause says so); jp-ua carries on.
+    assert!(
+        ended.contains(&"gb-once") && ended.contains(&"gb-yearly"),
+        "{ended:?}"
+    );
+    assert!(!ended.contains(&"jp-sanctions"), "{ended:?}");
+    let table = ok(d, &["status", "--as-of", "2025-01-15"]);
+    assert!(
+        table.contains("Ended on the beneficiary's accession on 2024-12-01"),
+        "{table}"
+    );
+    // gb-once (due 2024-12-31, after the accession) is no longer owed.
+    let j = ok(
+        d,
+        &[
+            "explain",
+            "gb-once",
+            "--as-of",
+            "2025-01-15",
+            "--format",
+            "json",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_str(&j).unwrap();
+    assert_eq!(v["figures"]["status"], "ended");
+    assert_eq!(v["figures"]["due"], "0");
+}

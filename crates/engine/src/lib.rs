@@ -70,6 +70,15 @@ pub enum Status {
     Ended,
 }
 
+/// When and why a commitment ended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Ended {
+    /// The day.
+    pub on: Date,
+    /// `accession` (its clause ends it on the beneficiary's accession) or `expired`.
+    pub reason: &'static str,
+}
+
 /// The figures of one commitment at a date.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Figures {
@@ -108,6 +117,8 @@ pub struct Figures {
     pub on_time_rate: Option<Decimal>,
     /// Where it stands.
     pub status: Status,
+    /// When and why it ended, if it has.
+    pub ended: Option<Ended>,
     /// True when the commitment, or a figure it is valued with, is not from a source.
     pub synthetic: bool,
     /// The same figures attributed to years: due and arrears to the year a tranche falls
@@ -299,11 +310,23 @@ struct Filed {
 }
 
 /// Whether commitment `c` of agreement `a` has ended by `as_of`, given an accession date:
-/// past the agreement's end, or on accession when the commitment's clause (by default its
-/// agreement's) says it ends then.
-fn ended(a: &Agreement, c: &Commitment, as_of: Date, accession: Option<Date>) -> bool {
-    as_of > a.ends_on
-        || (c.on_accession == OnAccession::End && accession.is_some_and(|d| as_of >= d))
+/// on accession when the commitment's clause (by default its agreement's) says it ends then,
+/// or past the agreement's end; whichever came first.
+fn ended(a: &Agreement, c: &Commitment, as_of: Date, accession: Option<Date>) -> Option<Ended> {
+    let on_accession = accession
+        .filter(|d| c.on_accession == OnAccession::End && as_of >= *d)
+        .map(|on| Ended {
+            on,
+            reason: "accession",
+        });
+    let expired = (as_of > a.ends_on).then_some(Ended {
+        on: a.ends_on,
+        reason: "expired",
+    });
+    match (on_accession, expired) {
+        (Some(x), Some(y)) => Some(if x.on <= y.on { x } else { y }),
+        (x, y) => x.or(y),
+    }
 }
 
 /// The figures of every commitment (of each agreement's latest version) on `as_of`, from the
@@ -486,7 +509,8 @@ pub fn fulfilment(
             }
             years_add(&unfilled, |y| &mut y.arrears, &mut years);
             let (pledged, allocated, reported) = (sum(&pledged), sum(&allocated), sum(&reported));
-            let status = if ended(a, c, as_of, accession) {
+            let ended = ended(a, c, as_of, accession);
+            let status = if ended.is_some() {
                 Status::Ended
             } else if confirmed_total >= scheduled {
                 Status::Fulfilled
@@ -512,6 +536,7 @@ pub fn fulfilment(
                 on_time,
                 on_time_rate: (!confirmed_total.is_zero()).then(|| on_time / confirmed_total),
                 status,
+                ended,
                 synthetic,
                 years,
                 entries,

@@ -116,6 +116,19 @@ pub struct StatusReport {
     pub units: Vec<UnitRow>,
     /// True when any figure rests on synthetic data.
     pub synthetic: bool,
+    /// The commitments that ended on the beneficiary's accession, and when.
+    pub ended_on_accession: Vec<EndedRow>,
+}
+
+/// A commitment that ended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct EndedRow {
+    /// The commitment.
+    pub commitment: String,
+    /// Its guarantor.
+    pub guarantor: String,
+    /// The day it ended.
+    pub on: String,
 }
 
 /// Units figures of one row key and unit.
@@ -211,5 +224,16 @@ pub fn status(
         total: total.finish(),
         units: units.into_values().collect(),
         synthetic: figures.iter().any(|f| f.synthetic),
+        ended_on_accession: figures
+            .iter()
+            .filter_map(|f| {
+                let e = f.ended.as_ref().filter(|e| e.reason == "accession")?;
+                Some(EndedRow {
+                    commitment: f.commitment.clone(),
+                    guarantor: f.guarantor.clone(),
+                    on: e.on.to_string(),
+                })
+            })
+            .collect(),
     }
 }
