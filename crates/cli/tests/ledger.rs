@@ -11,46 +11,16 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 mod common;
-use common::{Run, copy_tree};
+use common::{Run, fails_in as fails, ok_in as ok};
 
 fn compact_in(dir: &Path, args: &[&str]) -> Run {
     common::compact_in(Some(dir), args)
 }
 
-fn ok(dir: &Path, args: &[&str]) -> String {
-    let r = compact_in(dir, args);
-    assert_eq!(r.code, 0, "compact {args:?} failed:\n{}", r.stderr);
-    r.stdout
-}
-
-fn fails(dir: &Path, args: &[&str]) -> String {
-    let r = compact_in(dir, args);
-    assert_eq!(
-        r.code, 1,
-        "compact {args:?} should fail:\nstdout: {}\nstderr: {}",
-        r.stdout, r.stderr
-    );
-    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
-    r.stderr
-}
-
 /// A fresh compact directory (the base fixture) with keys for GB, UA and the operator, and a
 /// store.
 fn fresh(seed: &str) -> tempfile::TempDir {
-    let t = tempfile::tempdir().unwrap();
-    copy_tree(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/base"),
-        t.path(),
-    );
-    for args in [
-        vec!["keygen", "--party", "GB", "--seed", seed],
-        vec!["keygen", "--party", "UA", "--seed", seed],
-        vec!["keygen", "--operator", "--seed", seed],
-        vec!["init"],
-    ] {
-        ok(t.path(), &args);
-    }
-    t
+    common::fresh_base(seed, &["GB", "UA"])
 }
 
 const REPORT: &str = r#"{"commitment":"gb-tranches","amount":"500 shells","date":"2024-06-30","reference":"GB-2024-17"}"#;

@@ -24,7 +24,7 @@ use jiff::{SignedDuration, Span, Timestamp};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use crate::{EngineError, Measure, measure_of, quantity};
+use crate::{EngineError, Measure, measure_of, tranche_quantity};
 
 /// Where an asked guarantor's answer stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -107,6 +107,8 @@ pub struct Surge {
     pub amount: Decimal,
     /// By when.
     pub due: Date,
+    /// True when the commitment, the rule or a figure it is valued with is not from a source.
+    pub synthetic: bool,
 }
 
 /// One activation.
@@ -170,19 +172,13 @@ pub fn surges(
                 .iter()
                 .filter(|r| trigger.scales(r.trigger))
                 .max_by_key(|r| r.factor);
-            let mut synthetic = false;
+            let mut synthetic = a.synthetic || c.synthetic;
             if let Some(rule) = factor {
+                synthetic |= rule.synthetic;
                 let mut base = Decimal::ZERO;
                 for t in c.schedule.tranches() {
                     if t.due > on && t.due <= year_after {
-                        let q = quantity(
-                            compact,
-                            &a.guarantor,
-                            &c.id,
-                            &t.amount,
-                            t.due,
-                            &mut synthetic,
-                        )?;
+                        let q = tranche_quantity(compact, a, c, &t, &mut synthetic)?;
                         base = base.saturating_add(q);
                     }
                 }
@@ -197,6 +193,7 @@ pub fn surges(
                         },
                         amount,
                         add_days(on, i64::from(rule.within_days)).unwrap_or(on),
+                        synthetic,
                     ));
                 }
                 continue;
@@ -212,14 +209,7 @@ pub fn surges(
                     .filter(|t| t.due > deadline)
                     .min_by_key(|t| t.due);
                 if let Some(t) = next {
-                    let q = quantity(
-                        compact,
-                        &a.guarantor,
-                        &c.id,
-                        &t.amount,
-                        t.due,
-                        &mut synthetic,
-                    )?;
+                    let q = tranche_quantity(compact, a, c, &t, &mut synthetic)?;
                     out.push(surge(
                         entry,
                         a,
@@ -229,6 +219,7 @@ pub fn surges(
                         },
                         q,
                         deadline,
+                        synthetic,
                     ));
                 }
             }
@@ -248,6 +239,7 @@ fn surge(
     kind: SurgeKind,
     amount: Decimal,
     due: Date,
+    synthetic: bool,
 ) -> Surge {
     Surge {
         activation,
@@ -259,6 +251,7 @@ fn surge(
         kind,
         amount,
         due,
+        synthetic,
     }
 }
 

@@ -185,6 +185,17 @@ fn quantity(
     }
 }
 
+/// The quantity of tranche `t` of commitment `c` (of agreement `a`), valued on its due date.
+pub(crate) fn tranche_quantity(
+    compact: &Compact,
+    a: &Agreement,
+    c: &Commitment,
+    t: &compact_model::Tranche,
+    synthetic: &mut bool,
+) -> Result<Decimal, EngineError> {
+    quantity(compact, &a.guarantor, &c.id, &t.amount, t.due, synthetic)
+}
+
 /// A sum that saturates instead of overflowing. Amounts are at most 1e18 and rates bounded,
 /// so only a log of millions of absurd statements could reach the limit; a report then shows
 /// the limit rather than failing.
@@ -384,14 +395,7 @@ pub fn fulfilment(
             let measure = measure_of(c);
             let mut tranches = Vec::new();
             for t in c.schedule.tranches() {
-                let q = quantity(
-                    compact,
-                    &a.guarantor,
-                    &c.id,
-                    &t.amount,
-                    t.due,
-                    &mut synthetic,
-                )?;
+                let q = tranche_quantity(compact, a, c, &t, &mut synthetic)?;
                 tranches.push(Dated {
                     date: t.due,
                     quantity: q,
