@@ -36,6 +36,18 @@ fn load(place: &Place, now: Timestamp) -> anyhow::Result<Vec<Activation>> {
     Ok(activations(&compact, &log, now)?)
 }
 
+/// The activations after entry `index` was appended; `None`, with a warning, when they cannot
+/// be computed: the entry is written all the same, and the command succeeded.
+fn after_append(place: &Place, index: u64, now: Timestamp) -> Option<Vec<Activation>> {
+    match load(place, now) {
+        Ok(all) => Some(all),
+        Err(e) => {
+            eprintln!("warning: entry {index} is written, but its timeline cannot be shown: {e:#}");
+            None
+        }
+    }
+}
+
 fn print_asked(a: &Activation) -> anyhow::Result<()> {
     if a.asked.is_empty() {
         out!("no guarantor has an agreement in force with a consultation clause this sets off");
@@ -90,11 +102,12 @@ pub fn activate(
         st.author,
         format_time(at)
     );
-    let all = load(place, st.time)?;
-    match all.iter().find(|a| a.entry == index) {
-        Some(a) => print_asked(a)?,
-        None => {
-            out!("no guarantor has an agreement in force with a consultation clause this sets off")
+    if let Some(all) = after_append(place, index, st.time) {
+        match all.iter().find(|a| a.entry == index) {
+            Some(a) => print_asked(a)?,
+            None => out!(
+                "no guarantor has an agreement in force with a consultation clause this sets off"
+            ),
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -108,15 +121,19 @@ pub fn threat(
     time: Option<&str>,
     operator_key: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
+    // One reading of the clock for both the statement's time and the level's.
     let from = parse_time(time)?;
+    let at = format_time(from);
     let payload = Payload::ThreatLevel(ThreatLevel { level, from });
-    let (index, st) = sign_and_append(place, key, payload, time, operator_key)?;
+    let (index, st) = sign_and_append(place, key, payload, Some(&at), operator_key)?;
     out!(
         "entry {index}: {} set the threat level to {level}",
         st.author
     );
-    let all = load(place, st.time)?;
-    if let Some(a) = all.iter().find(|a| a.entry == index) {
+    if let Some(a) = after_append(place, index, st.time)
+        .as_ref()
+        .and_then(|all| all.iter().find(|a| a.entry == index))
+    {
         print_asked(a)?;
     }
     Ok(ExitCode::SUCCESS)
@@ -181,7 +198,7 @@ pub fn respond(
         measures,
     });
     let (index, st) = sign_and_append(place, key, payload, time, operator_key)?;
-    let all = load(place, st.time)?;
+    let all = after_append(place, index, st.time).unwrap_or_default();
     let state = all
         .iter()
         .find(|a| a.entry == activation)

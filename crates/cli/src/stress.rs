@@ -22,6 +22,9 @@ use serde_json::{Value, json};
 use crate::RowsFormat;
 use crate::output::{csv, money, out, print_diagnostics, table};
 
+/// The largest risks file read.
+const RISKS_MAX: u64 = 1 << 20;
+
 /// Scenarios of the Monte Carlo run when no what-if is asked for.
 pub const DEFAULT_SCENARIOS: u64 = 10_000;
 
@@ -75,6 +78,13 @@ fn opt(v: Option<i64>) -> Value {
 fn risks(dir: &Path, path: Option<&Path>, baseline: &Baseline) -> anyhow::Result<Risks> {
     let default = dir.join("stress.toml");
     let path = path.unwrap_or(&default);
+    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    if size > RISKS_MAX {
+        return Err(anyhow!(
+            "{}: {size} bytes is more than a risks file may hold ({RISKS_MAX})",
+            path.display()
+        ));
+    }
     let text = std::fs::read_to_string(path).with_context(|| {
         format!(
             "cannot read the risks file {} (withdrawal and delay probabilities; --risks FILE)",
@@ -195,8 +205,10 @@ pub fn stress(
         from_year: ask.from_year,
         delay_months: ask.delay.unwrap_or(0),
     });
-    if what.is_none() && ask.from_year.is_some() {
-        return Err(anyhow!("--from-year needs --without"));
+    if ask.without.is_empty() && ask.from_year.is_some() {
+        return Err(anyhow!(
+            "--from-year says when the guarantors of --without withdraw: give --without too"
+        ));
     }
     let what_report = what.as_ref().map(|w| what_if(&baseline, w)).transpose()?;
     let balance = what_report.as_ref().map(|r| rebalance(&baseline, r));

@@ -143,6 +143,8 @@ fn bad_stress_input_is_refused() {
     assert!(e.contains("0 scenarios"), "{e}");
     let e = fails(d, &["stress", "--scenarios", "1000001"]);
     assert!(e.contains("1000000"), "{e}");
+    let e = fails(d, &["stress", "--delay", "6", "--from-year", "2025"]);
+    assert!(e.contains("give --without too"), "{e}");
     let e = fails(d, &["stress", "--delay", "121"]);
     assert!(e.contains("121"), "{e}");
     std::fs::write(

@@ -145,12 +145,24 @@ fn add_days(d: Date, days: i64) -> Option<Date> {
     d.checked_add(Span::new().days(days)).ok()
 }
 
-/// The obligations activation `entry` (made by `st`) sets off, given the agreements in force.
-pub fn surges(
+/// What earlier activations set off, per commitment: an activation within a year of a
+/// commitment's earlier surge adds only what a larger factor adds over it (repeating a
+/// declaration, or an attack after a threat, does not surge twice), and a tranche is brought
+/// forward once.
+#[derive(Debug, Default)]
+struct Applied {
+    scaling: BTreeMap<String, (Date, Decimal)>,
+    snapped: std::collections::BTreeSet<(String, Date)>,
+}
+
+/// The obligations activation `entry` (made by `st`) sets off, given the agreements in force
+/// and what earlier activations set off.
+fn surges(
     compact: &Compact,
     entry: u64,
     st: &Statement,
     facts: &Facts,
+    applied: &mut Applied,
 ) -> Result<Vec<Surge>, EngineError> {
     let Some(trigger) = Trigger::of(st) else {
         return Ok(Vec::new());
@@ -167,6 +179,14 @@ pub fn surges(
     let mut out = Vec::new();
     for a in in_force_at(compact, entry, st, &facts.signatures, facts.accession) {
         for c in &a.commitments {
+            // A commitment that ends on accession sets off nothing after it, and its base
+            // stops at it.
+            let ends = facts
+                .accession
+                .filter(|_| c.on_accession == compact_model::OnAccession::End);
+            if ends.is_some_and(|acc| on >= acc) {
+                continue;
+            }
             let factor = c
                 .scaling
                 .iter()
@@ -177,13 +197,22 @@ pub fn surges(
                 synthetic |= rule.synthetic;
                 let mut base = Decimal::ZERO;
                 for t in c.schedule.tranches() {
-                    if t.due > on && t.due <= year_after {
+                    if t.due > on && t.due <= year_after && ends.is_none_or(|acc| t.due < acc) {
                         let q = tranche_quantity(compact, a, c, &t, &mut synthetic)?;
                         base = base.saturating_add(q);
                     }
                 }
-                let amount = base.saturating_mul(rule.factor - Decimal::ONE);
+                let earlier = applied
+                    .scaling
+                    .get(&c.id)
+                    .filter(|(d, _)| add_days(*d, 365).is_some_and(|end| on < end))
+                    .map_or(Decimal::ONE, |(_, f)| *f);
+                if rule.factor <= earlier {
+                    continue;
+                }
+                let amount = base.saturating_mul(rule.factor - earlier);
                 if amount > Decimal::ZERO {
+                    applied.scaling.insert(c.id.clone(), (on, rule.factor));
                     out.push(surge(
                         entry,
                         a,
@@ -208,7 +237,7 @@ pub fn surges(
                     .into_iter()
                     .filter(|t| t.due > deadline)
                     .min_by_key(|t| t.due);
-                if let Some(t) = next {
+                if let Some(t) = next.filter(|t| applied.snapped.insert((c.id.clone(), t.due))) {
                     let q = tranche_quantity(compact, a, c, &t, &mut synthetic)?;
                     out.push(surge(
                         entry,
@@ -261,10 +290,11 @@ pub(crate) fn surges_by_commitment(
     statements: &[&(u64, Statement)],
 ) -> Result<BTreeMap<String, Vec<Surge>>, EngineError> {
     let mut facts = Facts::default();
+    let mut applied = Applied::default();
     let mut out: BTreeMap<String, Vec<Surge>> = BTreeMap::new();
     for (index, st) in statements {
         if Trigger::of(st).is_some() {
-            for s in surges(compact, *index, st, &facts)? {
+            for s in surges(compact, *index, st, &facts, &mut applied)? {
                 out.entry(s.commitment.clone()).or_default().push(s);
             }
         }
@@ -280,12 +310,15 @@ pub fn activations(
     now: Timestamp,
 ) -> Result<Vec<Activation>, EngineError> {
     let mut facts = Facts::default();
+    let mut applied = Applied::default();
     let mut out: Vec<Activation> = Vec::new();
     let mut by_entry: BTreeMap<u64, usize> = BTreeMap::new();
     for (index, st) in statements.iter().filter(|(_, st)| st.time <= now) {
         if Trigger::of(st).is_some() {
             let list = asked(compact, *index, st, &facts.signatures, facts.accession);
-            if !list.is_empty() {
+            // The same surges, in the same order, as the engine's figures count.
+            let set_off = surges(compact, *index, st, &facts, &mut applied)?;
+            if !list.is_empty() || !set_off.is_empty() {
                 let (attack_at, summary) = match &st.payload {
                     Payload::AttackDeclare(a) => (Some(a.at), Some(a.summary.clone())),
                     _ => (None, None),
@@ -312,7 +345,7 @@ pub fn activations(
                             measures: Vec::new(),
                         })
                         .collect(),
-                    surges: surges(compact, *index, st, &facts)?,
+                    surges: set_off,
                 });
             }
         }
@@ -337,7 +370,13 @@ pub fn activations(
     if let Some(acc) = facts.accession {
         for a in &mut out {
             if date_of_time(now) >= acc {
+                // Closed: whoever has not answered no longer can.
                 a.open = false;
+                for x in &mut a.asked {
+                    if x.state == AnswerState::Pending {
+                        x.state = AnswerState::Missing;
+                    }
+                }
             }
         }
     }

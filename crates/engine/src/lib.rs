@@ -421,8 +421,10 @@ pub fn fulfilment(
             let mut fill = tranches.clone();
             let mut surge_due: Vec<Dated> = Vec::new();
             let mut surge_total = Decimal::ZERO;
+            let ends_on_accession = accession.filter(|_| c.on_accession == OnAccession::End);
             for s in surges.get(c.id.as_str()).into_iter().flatten() {
-                if s.agreement != a.id {
+                // An ended commitment owes no surge falling due from its end.
+                if s.agreement != a.id || ends_on_accession.is_some_and(|acc| s.due >= acc) {
                     continue;
                 }
                 let at = Dated {

@@ -121,7 +121,8 @@ pub fn in_force_at<'a>(
 }
 
 /// Who activation entry `index` (made by `st`) asks, and by when: in the order of the
-/// agreements' ids. Empty when `st` is not an activation's kind.
+/// agreements' ids, each guarantor once (under its first agreement with such a clause). Empty
+/// when `st` is not an activation's kind.
 pub fn asked(
     compact: &Compact,
     index: u64,
@@ -132,6 +133,7 @@ pub fn asked(
     let Some(trigger) = Trigger::of(st) else {
         return Vec::new();
     };
+    let mut seen = std::collections::BTreeSet::new();
     in_force_at(compact, index, st, sigs, accession)
         .into_iter()
         .filter_map(|a| {
@@ -144,6 +146,9 @@ pub fn asked(
                 .time
                 .checked_add(SignedDuration::from_hours(i64::from(hours)))
                 .ok()?;
+            if !seen.insert(a.guarantor.as_str()) {
+                return None;
+            }
             Some(Asked {
                 guarantor: a.guarantor.clone(),
                 agreement: a.id.clone(),
