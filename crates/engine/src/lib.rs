@@ -439,17 +439,21 @@ pub fn fulfilment(
                             surge_due.push(at);
                         }
                     }
-                    activation::SurgeKind::SnapBack { scheduled_for } => {
-                        if let Some(t) = fill
-                            .iter_mut()
-                            .find(|t| t.date == scheduled_for && t.quantity == s.amount)
-                        {
+                    // Brought forward until its own date has come; from then on it is
+                    // baseline again, due (and in arrears) in its own year. The tranche of
+                    // the version that schedules the figures, whatever its amount now.
+                    activation::SurgeKind::SnapBack { scheduled_for } if as_of < scheduled_for => {
+                        if let Some(t) = fill.iter_mut().find(|t| t.date == scheduled_for) {
                             t.date = s.due;
-                            if s.due <= as_of && as_of < scheduled_for {
-                                surge_due.push(at);
+                            if s.due <= as_of {
+                                surge_due.push(Dated {
+                                    date: s.due,
+                                    quantity: t.quantity,
+                                });
                             }
                         }
                     }
+                    activation::SurgeKind::SnapBack { .. } => {}
                 }
             }
             let scheduled = total(tranches.iter().map(|t| t.quantity)).saturating_add(surge_total);
@@ -555,7 +559,11 @@ pub fn fulfilment(
         .latest_agreements()
         .flat_map(|a| a.commitments.iter().map(move |c| (a, c)))
         .collect();
-    pairs.par_iter().map(|(a, c)| one(a, c)).collect()
+    // Collected in order before the first error is taken, so that the same input gives the
+    // same error whichever core finishes first.
+    let results: Vec<Result<Figures, EngineError>> =
+        pairs.par_iter().map(|(a, c)| one(a, c)).collect();
+    results.into_iter().collect()
 }
 
 /// Deliveries, earliest first, fill the tranches, earliest first; what fills a tranche on or
