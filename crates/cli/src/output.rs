@@ -4,7 +4,7 @@ use comfy_table::presets::UTF8_BORDERS_ONLY;
 use comfy_table::{CellAlignment, ContentArrangement, Table};
 
 /// Tables are laid out to fit this many columns; long cells wrap.
-pub const TABLE_WIDTH: u16 = 120;
+pub const TABLE_WIDTH: u16 = 150;
 
 /// `println!` that returns an error instead of panicking when stdout is closed (`| head`).
 macro_rules! out {
