@@ -127,6 +127,61 @@ fn an_attack_asks_the_guarantors_in_force_and_records_their_answers() {
         ],
     );
     assert!(e.contains("no activation at entry 42"), "{e}");
+    std::fs::write(
+        d.join("bad.toml"),
+        "[[measures]]\nkind = \"sanctions\"\nwhat = 1\n",
+    )
+    .unwrap();
+    let e = fails(
+        d,
+        &[
+            "respond",
+            "3",
+            "--key",
+            "keys/GB.key",
+            "--measures",
+            "bad.toml",
+        ],
+    );
+    assert!(e.contains("bad.toml:3:1"), "{e}");
+    std::fs::write(d.join("big.json"), vec![b' '; (1 << 20) + 1]).unwrap();
+    let e = fails(
+        d,
+        &[
+            "respond",
+            "3",
+            "--key",
+            "keys/GB.key",
+            "--measures",
+            "big.json",
+        ],
+    );
+    assert!(e.contains("more than a measures file may hold"), "{e}");
+    let e = fails(
+        d,
+        &[
+            "respond",
+            "3",
+            "--key",
+            "keys/GB.key",
+            "--measures",
+            "none.json",
+        ],
+    );
+    assert!(e.contains("none.json"), "{e}");
+    let e = fails(
+        d,
+        &[
+            "activate",
+            "--key",
+            "keys/UA.key",
+            "--at",
+            "yesterday",
+            "--summary",
+            "x",
+        ],
+    );
+    assert!(e.contains("--at"), "{e}");
     std::fs::write(d.join("bad.json"), r#"[{"kind":"sanctions"}]"#).unwrap();
     let e = fails(
         d,

@@ -152,6 +152,14 @@ fn bad_stress_input_is_refused() {
         "[default]\nwithdrawal = 1.5\nreason = \"x\"\ndelay = [{ months = 0, probability = 1.0 }]\n",
     )
     .unwrap();
+    let e = fails(d, &["stress", "--risks", "missing.toml"]);
+    assert!(
+        e.contains("cannot read the risks file") && e.contains("missing.toml"),
+        "{e}"
+    );
+    std::fs::write(d.join("big.toml"), vec![b'#'; (1 << 20) + 1]).unwrap();
+    let e = fails(d, &["stress", "--risks", "big.toml"]);
+    assert!(e.contains("more than a risks file may hold"), "{e}");
     let r = common::compact_in(Some(d), &["stress", "--risks", "risks.toml"]);
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("risks.toml:2:"), "{}", r.stderr);

@@ -152,6 +152,34 @@ fn check_years(first: i16, last: i16) -> Result<usize, StressError> {
     }
 }
 
+/// An amount in the integer scale, with its measure: units as they are, money (and shares of
+/// GDP, resolved for `party`) valued in the reporting currency on `on`.
+fn scaled(
+    compact: &Compact,
+    party: &str,
+    amount: &Amount,
+    on: Date,
+    what: impl Fn() -> String,
+) -> Result<(Measure, i64), StressError> {
+    match amount {
+        Amount::Units { quantity, unit } => Ok((
+            Measure::Units(unit.clone()),
+            to_scaled(*quantity).ok_or_else(|| StressError::Overflow(what()))?,
+        )),
+        amount => {
+            let v =
+                value::value(compact, party, amount, on).map_err(|source| StressError::Value {
+                    what: what(),
+                    source,
+                })?;
+            Ok((
+                Measure::Money(compact.currency.clone()),
+                to_scaled(v.value).ok_or_else(|| StressError::Overflow(what()))?,
+            ))
+        }
+    }
+}
+
 impl Baseline {
     /// A baseline from raw arrays (for tests, benchmarks and synthetic cases). Checks that the
     /// arrays fit together: one GDP per guarantor, one requirement row per line, one support
@@ -299,24 +327,13 @@ impl Baseline {
                             commitment.id, agreement.id, tranche.due
                         )
                     };
-                    let (measure, figure) = match &tranche.amount {
-                        Amount::Units { quantity, unit } => (
-                            Measure::Units(unit.clone()),
-                            to_scaled(*quantity).ok_or_else(|| StressError::Overflow(what()))?,
-                        ),
-                        amount => {
-                            let v =
-                                value::value(compact, &agreement.guarantor, amount, tranche.due)
-                                    .map_err(|source| StressError::Value {
-                                        what: what(),
-                                        source,
-                                    })?;
-                            (
-                                Measure::Money(compact.currency.clone()),
-                                to_scaled(v.value).ok_or_else(|| StressError::Overflow(what()))?,
-                            )
-                        }
-                    };
+                    let (measure, figure) = scaled(
+                        compact,
+                        &agreement.guarantor,
+                        &tranche.amount,
+                        tranche.due,
+                        what,
+                    )?;
                     let line = Line {
                         pillar: commitment.pillar.clone(),
                         measure,
@@ -338,23 +355,13 @@ impl Baseline {
                 continue;
             };
             let what = || format!("the requirement of {} for {}", r.pillar, r.year);
-            let (measure, figure) = match &r.amount {
-                Amount::Units { quantity, unit } => (
-                    Measure::Units(unit.clone()),
-                    to_scaled(*quantity).ok_or_else(|| StressError::Overflow(what()))?,
-                ),
-                amount => {
-                    let v = value::value(compact, &compact.beneficiary, amount, year_end(r.year)?)
-                        .map_err(|source| StressError::Value {
-                            what: what(),
-                            source,
-                        })?;
-                    (
-                        Measure::Money(compact.currency.clone()),
-                        to_scaled(v.value).ok_or_else(|| StressError::Overflow(what()))?,
-                    )
-                }
-            };
+            let (measure, figure) = scaled(
+                compact,
+                &compact.beneficiary,
+                &r.amount,
+                year_end(r.year)?,
+                what,
+            )?;
             let line = Line {
                 pillar: r.pillar.clone(),
                 measure,
