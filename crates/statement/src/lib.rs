@@ -402,6 +402,24 @@ pub fn ser_time<S: serde::Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::E
     s.serialize_str(&format_time(*t))
 }
 
+/// The signed bytes from the canonical leaf: the leaf without its `sig` member. In RFC 8785
+/// form the members are sorted (`author`, `compact`, `key`, `payload`, `sig`, `time`, `type`,
+/// `v`), so the member is `,"sig":"<base64>"` just before `,"time":`; no payload has a `sig`
+/// member and a string's quotes are escaped, so the text occurs once. This equals the JCS
+/// encoding of the envelope without `sig` (a test checks it on every kind), at the cost of a
+/// search instead of a second encoding.
+fn without_sig(leaf: &[u8], sig_b64: &str) -> Option<Vec<u8>> {
+    let member = format!(",\"sig\":\"{sig_b64}\",\"time\":");
+    let at = leaf
+        .windows(member.len())
+        .rposition(|w| w == member.as_bytes())?;
+    let mut out = Vec::with_capacity(leaf.len() - member.len() + 8);
+    out.extend_from_slice(leaf.get(..at)?);
+    out.extend_from_slice(b",\"time\":");
+    out.extend_from_slice(leaf.get(at + member.len()..)?);
+    Some(out)
+}
+
 impl Statement {
     /// Reads a statement from JSON bytes (any layout; it is re-encoded canonically).
     pub fn decode(bytes: &[u8]) -> Result<Statement, StatementError> {
@@ -451,16 +469,14 @@ impl Statement {
                 kind.as_str()
             )));
         }
-        let unsigned = Envelope { sig: None, ..env };
-        let signed_bytes = serde_jcs::to_vec(&unsigned).map_err(malformed)?;
-        let whole = Envelope {
-            sig: Some(sig_b64.to_owned()),
-            ..unsigned
-        };
-        let leaf = serde_jcs::to_vec(&whole).map_err(malformed)?;
+        let sig_b64 = sig_b64.to_owned();
+        let leaf = serde_jcs::to_vec(&env).map_err(malformed)?;
         if leaf.len() > STATEMENT_SIZE_MAX {
             return Err(StatementError::TooLarge(leaf.len()));
         }
+        let signed_bytes = without_sig(&leaf, &sig_b64)
+            .ok_or_else(|| malformed("the canonical form has no `sig` member where it belongs"))?;
+        let whole = env;
         Ok(Statement {
             compact: whole.compact,
             author: whole.author,

@@ -514,3 +514,55 @@ mod activations {
         );
     }
 }
+
+#[test]
+fn the_signed_bytes_are_the_canonical_form_without_the_signature_for_every_kind() {
+    let w = world();
+    let payloads = [
+        Payload::Pledge(Pledge {
+            pillar: "weapons".into(),
+            commitment: Some("gb-once".into()),
+            amount: "1e6 GBP".into(),
+            date: "2024-06-01".parse().unwrap(),
+            description: "a \"quoted\" ,\"sig\":\"x\",\"time\": package".into(),
+        }),
+        Payload::AttackDeclare(AttackDeclare {
+            at: time("2024-06-01T00:00:00Z"),
+            summary: ",\"sig\":\"AAAA\",\"time\":".into(),
+        }),
+        Payload::ThreatLevel(ThreatLevel {
+            level: 3,
+            from: time("2024-06-01T00:00:00Z"),
+        }),
+        Payload::AccessionDeclare(AccessionDeclare {
+            on: "2030-01-01".parse().unwrap(),
+        }),
+        Payload::ConsultationRespond(ConsultationRespond {
+            activation: 4,
+            measures: vec![Measure {
+                kind: "sanctions".into(),
+                commitment: None,
+                amount: None,
+                description: "sig".into(),
+            }],
+        }),
+    ];
+    let mut statements: Vec<Statement> = payloads
+        .into_iter()
+        .map(|p| make(&w, &w.ua, "UA", "2024-06-02T00:00:00Z", p))
+        .collect();
+    statements.push(report(&w, &w.gb, "GB", "gb-tranches", "500 shells"));
+    statements.push(sign_agreement(&w, &w.gb, "GB", "gb-ua"));
+    for st in &statements {
+        let mut v: serde_json::Value = serde_json::from_slice(&st.leaf).unwrap();
+        v.as_object_mut().unwrap().remove("sig");
+        assert_eq!(
+            st.signed_bytes,
+            serde_jcs::to_vec(&v).unwrap(),
+            "{}",
+            String::from_utf8_lossy(&st.leaf)
+        );
+        let again = Statement::decode(&st.leaf).unwrap();
+        assert_eq!(&again, st);
+    }
+}
