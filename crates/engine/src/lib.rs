@@ -286,9 +286,9 @@ fn file<'s>(
         // The rules admit only money and units in statements; anything else counts nothing.
         let value = match Amount::parse(amount) {
             Ok(Amount::Units { quantity, .. }) => Ok((quantity, false)),
-            Ok(am @ Amount::Money { .. }) => {
-                compact_model::value::value(compact, "", &am, date).map(|v| (v.value, v.synthetic))
-            }
+            Ok(am @ Amount::Money { .. }) => compact_model::value::value(compact, "", &am, date)
+                .map(|v| (v.value, v.synthetic))
+                .map_err(Box::new),
             _ => Ok((Decimal::ZERO, false)),
         };
         map.entry(id).or_default().push(Filed {
@@ -317,7 +317,7 @@ struct Filed {
     /// The date it counts on (a confirmation's: its report's delivery date).
     date: Date,
     /// Its quantity in the commitment's measure, and whether a synthetic rate valued it.
-    value: Result<(Decimal, bool), ValueError>,
+    value: Result<(Decimal, bool), Box<ValueError>>,
 }
 
 /// Whether commitment `c` of agreement `a` has ended by `as_of`, given an accession date:
@@ -350,9 +350,16 @@ pub fn fulfilment(
     if as_of < compact.adopted_on {
         return Err(EngineError::BeforeCompact(as_of, compact.adopted_on));
     }
+    // Made on or before `as_of` (UTC): before midnight UTC at its end. One comparison of
+    // instants per statement instead of a conversion to a civil date.
+    let cutoff = as_of
+        .tomorrow()
+        .ok()
+        .and_then(|d| d.to_zoned_datetime(jiff::tz::TimeZone::UTC).ok())
+        .map(|z| z.timestamp());
     let visible: Vec<&(u64, Statement)> = statements
         .par_iter()
-        .filter(|(_, st)| compact_statement::rules::date_of(st) <= as_of)
+        .filter(|(_, st)| cutoff.is_none_or(|c| st.time < c))
         .collect();
     let accession = visible.iter().find_map(|(_, st)| match &st.payload {
         Payload::AccessionDeclare(a) if a.on <= as_of => Some(a.on),
@@ -380,12 +387,6 @@ pub fn fulfilment(
         .par_chunks(chunk)
         .map(|c| file(compact, c, &report_at))
         .collect();
-    let mut by_commitment: FxHashMap<&str, Vec<Filed>> = FxHashMap::default();
-    for part in parts {
-        for (id, list) in part {
-            by_commitment.entry(id).or_default().extend(list);
-        }
-    }
     let versions = Versions::of(compact);
     let surges = activation::surges_by_commitment(compact, &visible)?;
 
@@ -468,13 +469,15 @@ pub fn fulfilment(
                 Versions::pick(versions_of_id, date)
                     .is_some_and(|(ag, cm)| ag.id == a.id && cm.id == c.id)
             };
-            for f in by_commitment.get(c.id.as_str()).into_iter().flatten() {
+            // Its statements in log order: its list in each chunk, chunk after chunk (not
+            // copied into one list).
+            for f in parts.iter().filter_map(|p| p.get(c.id.as_str())).flatten() {
                 if !mine(f.date) {
                     continue;
                 }
                 let (quantity, synth) = f.value.clone().map_err(|source| EngineError::Value {
                     commitment: c.id.clone(),
-                    source,
+                    source: *source,
                 })?;
                 synthetic |= synth;
                 let list = match f.step {
