@@ -481,7 +481,7 @@ pub fn demo(dir: Option<&Path>, seed: u64) -> anyhow::Result<ExitCode> {
 /// gives less than even odds of meeting the requirement, and the single points of failure.
 fn stress_summary(dir: &Path, compact: &Compact, seed: u64) -> anyhow::Result<()> {
     use compact_stress::{Baseline, McConfig, Risks, single_points_of_failure};
-    let baseline = Baseline::from_compact(compact, crate::stress::years_of(compact)?)?;
+    let baseline = Baseline::from_compact(compact, compact_stress::years_of(compact)?)?;
     let path = dir.join("stress.toml");
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("cannot read {}", path.display()))?;

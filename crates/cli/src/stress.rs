@@ -13,8 +13,8 @@ use std::process::ExitCode;
 use anyhow::{Context as _, anyhow};
 use compact_model::Compact;
 use compact_stress::{
-    Baseline, MAX_YEARS, McConfig, McReport, Rebalance, Risks, Spof, WhatIf, WhatIfReport,
-    monte_carlo, rebalance, single_points_of_failure, to_decimal, what_if,
+    Baseline, McConfig, McReport, Rebalance, Risks, Spof, WhatIf, WhatIfReport, monte_carlo,
+    rebalance, single_points_of_failure, to_decimal, what_if, years_of,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
@@ -47,24 +47,6 @@ pub struct Ask {
     pub risks: Option<PathBuf>,
     /// Leave out the file's correlated shocks: withdrawals independent of one another.
     pub no_shocks: bool,
-}
-
-/// The years a compact's stress test covers: from the first to the last year that a tranche
-/// falls due or a requirement is stated.
-pub fn years_of(compact: &Compact) -> anyhow::Result<std::ops::RangeInclusive<i16>> {
-    let mut years: Vec<i16> = compact.requirements.iter().map(|r| r.year).collect();
-    for a in compact.latest_agreements() {
-        for c in &a.commitments {
-            years.extend(c.schedule.tranches().iter().map(|t| t.due.year()));
-        }
-    }
-    let (Some(first), Some(last)) = (years.iter().min(), years.iter().max()) else {
-        return Err(anyhow!(
-            "the compact schedules nothing and states no requirement: nothing to stress"
-        ));
-    };
-    let last = (*last).min(first.saturating_add(i16::try_from(MAX_YEARS).unwrap_or(100) - 1));
-    Ok(*first..=last)
 }
 
 fn amount(v: i64) -> String {

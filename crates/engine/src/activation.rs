@@ -284,22 +284,38 @@ fn surge(
     }
 }
 
+/// The one walk over the log behind both the figures and the timeline, so that they agree:
+/// `each` sees every statement in order with the facts before it and, for an activation's
+/// kind, the surges it sets off given those set off before it. Returns the facts at the end.
+fn walk<'s>(
+    compact: &Compact,
+    statements: impl Iterator<Item = &'s (u64, Statement)>,
+    mut each: impl FnMut(u64, &'s Statement, &Facts, Option<Vec<Surge>>),
+) -> Result<Facts, EngineError> {
+    let mut facts = Facts::default();
+    let mut applied = Applied::default();
+    for (index, st) in statements {
+        let set_off = match Trigger::of(st) {
+            Some(_) => Some(surges(compact, *index, st, &facts, &mut applied)?),
+            None => None,
+        };
+        each(*index, st, &facts, set_off);
+        facts.note(*index, st);
+    }
+    Ok(facts)
+}
+
 /// Every surge of the activations made on or before `as_of`, by commitment.
 pub(crate) fn surges_by_commitment(
     compact: &Compact,
     statements: &[&(u64, Statement)],
 ) -> Result<BTreeMap<String, Vec<Surge>>, EngineError> {
-    let mut facts = Facts::default();
-    let mut applied = Applied::default();
     let mut out: BTreeMap<String, Vec<Surge>> = BTreeMap::new();
-    for (index, st) in statements {
-        if Trigger::of(st).is_some() {
-            for s in surges(compact, *index, st, &facts, &mut applied)? {
-                out.entry(s.commitment.clone()).or_default().push(s);
-            }
+    walk(compact, statements.iter().copied(), |_, _, _, set_off| {
+        for s in set_off.into_iter().flatten() {
+            out.entry(s.commitment.clone()).or_default().push(s);
         }
-        facts.note(*index, st);
-    }
+    })?;
     Ok(out)
 }
 
@@ -309,23 +325,20 @@ pub fn activations(
     statements: &[(u64, Statement)],
     now: Timestamp,
 ) -> Result<Vec<Activation>, EngineError> {
-    let mut facts = Facts::default();
-    let mut applied = Applied::default();
     let mut out: Vec<Activation> = Vec::new();
     let mut by_entry: BTreeMap<u64, usize> = BTreeMap::new();
-    for (index, st) in statements.iter().filter(|(_, st)| st.time <= now) {
-        if Trigger::of(st).is_some() {
-            let list = asked(compact, *index, st, &facts.signatures, facts.accession);
-            // The same surges, in the same order, as the engine's figures count.
-            let set_off = surges(compact, *index, st, &facts, &mut applied)?;
+    let shown = statements.iter().filter(|(_, st)| st.time <= now);
+    let facts = walk(compact, shown, |index, st, facts, set_off| {
+        if let Some(set_off) = set_off {
+            let list = asked(compact, index, st, &facts.signatures, facts.accession);
             if !list.is_empty() || !set_off.is_empty() {
                 let (attack_at, summary) = match &st.payload {
                     Payload::AttackDeclare(a) => (Some(a.at), Some(a.summary.clone())),
                     _ => (None, None),
                 };
-                by_entry.insert(*index, out.len());
+                by_entry.insert(index, out.len());
                 out.push(Activation {
-                    entry: *index,
+                    entry: index,
                     trigger: Trigger::of(st).unwrap_or(Trigger::Attack),
                     declared_at: st.time,
                     attack_at,
@@ -356,7 +369,7 @@ pub fn activations(
                 .iter_mut()
                 .find(|x| x.asked.guarantor == st.author && x.response.is_none())
         {
-            answer.response = Some(*index);
+            answer.response = Some(index);
             answer.answered_at = Some(st.time);
             answer.measures = r.measures.clone();
             answer.state = if st.time <= answer.asked.deadline {
@@ -365,8 +378,7 @@ pub fn activations(
                 AnswerState::Late
             };
         }
-        facts.note(*index, st);
-    }
+    })?;
     if let Some(acc) = facts.accession {
         for a in &mut out {
             if date_of_time(now) >= acc {

@@ -152,6 +152,25 @@ fn check_years(first: i16, last: i16) -> Result<usize, StressError> {
     }
 }
 
+/// The years a compact's stress test covers: from the first to the last year that a tranche
+/// of the latest agreement versions falls due or a requirement is stated, at most
+/// [`MAX_YEARS`] of them.
+pub fn years_of(compact: &Compact) -> Result<RangeInclusive<i16>, StressError> {
+    let mut years: Vec<i16> = compact.requirements.iter().map(|r| r.year).collect();
+    for a in compact.latest_agreements() {
+        for c in &a.commitments {
+            years.extend(c.schedule.tranches().iter().map(|t| t.due.year()));
+        }
+    }
+    let (Some(first), Some(last)) = (years.iter().min(), years.iter().max()) else {
+        return Err(StressError::NothingToStress);
+    };
+    let span = i16::try_from(MAX_YEARS)
+        .unwrap_or(i16::MAX)
+        .saturating_sub(1);
+    Ok(*first..=(*last).min(first.saturating_add(span)))
+}
+
 /// An amount in the integer scale, with its measure: units as they are, money (and shares of
 /// GDP, resolved for `party`) valued in the reporting currency on `on`.
 fn scaled(

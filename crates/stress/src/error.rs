@@ -74,6 +74,9 @@ pub enum StressError {
     /// A figure beyond the range of the integer scale (cents, hundredths of a unit).
     #[error("{0} is out of range: sums must stay below 9.2e16 in the reporting currency")]
     Overflow(String),
+    /// A compact with no tranche and no requirement.
+    #[error("the compact schedules nothing and states no requirement: nothing to stress")]
+    NothingToStress,
     /// Raw arrays given to [`crate::Baseline::new`] that do not fit together.
     #[error("invalid baseline: {0}")]
     Baseline(String),

@@ -24,7 +24,9 @@ mod mc;
 mod risks;
 mod whatif;
 
-pub use baseline::{Baseline, BaselineInput, Line, MAX_YEARS, Measure, SCALE, to_decimal};
+pub use baseline::{
+    Baseline, BaselineInput, Line, MAX_YEARS, Measure, SCALE, to_decimal, years_of,
+};
 pub use bench::{
     BENCH_GUARANTORS, BENCH_SCENARIOS, BENCH_YEARS, BenchDelay, BenchInput, BenchShock, bench_input,
 };

@@ -216,3 +216,15 @@ fn what_ifs_run_on_the_data_set() {
             .starts_with("unknown party `UA`: the guarantors are AL, BE, CA")
     );
 }
+
+#[test]
+fn the_years_run_from_the_first_tranche_or_requirement_to_the_last() {
+    let mut c = compact();
+    assert_eq!(compact_stress::years_of(&c).unwrap(), 2024..=2033);
+    c.agreements.clear();
+    c.requirements.clear();
+    assert!(matches!(
+        compact_stress::years_of(&c),
+        Err(compact_stress::StressError::NothingToStress)
+    ));
+}
