@@ -14,11 +14,12 @@ use std::time::Instant;
 use anyhow::{Context as _, anyhow};
 use compact_files::keys::{record_operator_key, record_party_key};
 use compact_log::{Frontier, leaf_hash, prove_consistency, prove_inclusion, stored_hash_index};
-use compact_model::digest;
-use compact_statement::{AgreementSign, DeliveryReport, Draft, Payload, Statement, keys};
+use compact_statement::{
+    AgreementSign, DeliveryReport, Draft, PartyKeys, Payload, Statement, genesis, keys,
+};
 use compact_store::audit::audit;
 use compact_store::sqlite::SqliteStore;
-use compact_store::{Ledger, Store, StoreHashes};
+use compact_store::{Clock, Ledger, Store, StoreHashes};
 use signed_note::{StandardSigner, StandardVerifier, Verifier as _};
 
 use crate::commands::{load, write_data_set};
@@ -30,14 +31,18 @@ pub(crate) fn seed(name: &str) -> [u8; 32] {
 }
 
 /// A compact directory with the shipped data set, keys for GB, UA and the operator, and the
-/// store, with gb-ua-2024 signed by both. Returns the signers of GB.
+/// store: the log's genesis (the operator's key, GB's and UA's keys) and gb-ua-2024 signed by
+/// both. Returns the signers of GB and of the operator.
 fn setup(dir: &Path) -> anyhow::Result<(StandardSigner, StandardSigner)> {
     write_data_set(dir)?;
     let mut signers = Vec::new();
+    let mut roots = Vec::new();
     for code in ["GB", "UA"] {
         let k = keys::from_seed(code, &seed(code))?;
+        let r = keys::from_seed(code, &seed(&format!("{code} root")))?;
         record_party_key(dir, code, &k.verifier, None, "2000-01-01").map_err(|e| anyhow!(e))?;
-        signers.push(keys::signer(&k.private)?);
+        signers.push((keys::signer(&k.private)?, k.verifier));
+        roots.push((keys::signer(&r.private)?, r.verifier));
     }
     let op = keys::from_seed("kyiv-compact", &seed("operator"))?;
     record_operator_key(dir, &op.verifier).map_err(|e| anyhow!(e))?;
@@ -48,9 +53,26 @@ fn setup(dir: &Path) -> anyhow::Result<(StandardSigner, StandardSigner)> {
     let a = compact
         .agreement("gb-ua-2024", None)
         .ok_or_else(|| anyhow!("no gb-ua-2024"))?;
-    let mut signs = Vec::new();
-    for (code, s) in ["GB", "UA"].into_iter().zip(&signers) {
-        signs.push(Statement::sign(
+    let parties: Vec<PartyKeys<'_>> = ["GB", "UA"]
+        .iter()
+        .zip(roots.iter().zip(&signers))
+        .map(|(code, ((root, root_vkey), (_, vkey)))| PartyKeys {
+            code,
+            root,
+            root_vkey,
+            signing_vkey: vkey,
+        })
+        .collect();
+    let mut log = genesis(
+        &compact.id,
+        &operator,
+        &op.verifier,
+        &parties,
+        "2024-01-11T12:00:00Z".parse()?,
+    )?;
+    let terms = std::fs::read_to_string(&a.path)?;
+    for (code, (s, _)) in ["GB", "UA"].into_iter().zip(&signers) {
+        log.push(Statement::sign(
             Draft {
                 compact: compact.id.clone(),
                 author: code.into(),
@@ -58,16 +80,17 @@ fn setup(dir: &Path) -> anyhow::Result<(StandardSigner, StandardSigner)> {
                 payload: Payload::AgreementSign(AgreementSign {
                     agreement: a.id.clone(),
                     version: a.version,
-                    digest: digest(a)?,
+                    digest: a.digest.clone(),
+                    terms: terms.clone(),
                 }),
             },
             s,
         )?);
     }
     ledger
-        .append(&signs, &operator)
+        .append(&log, &operator, Clock::Simulated)
         .map_err(|e| anyhow!("{e}"))?;
-    let gb = signers.remove(0);
+    let (gb, _) = signers.remove(0);
     Ok((gb, operator))
 }
 
@@ -144,7 +167,7 @@ pub fn ingest(dir: &Path, n: u64, batch: usize) -> anyhow::Result<ExitCode> {
     for chunk in statements.chunks(batch.max(1) * 10) {
         let t = Instant::now();
         let batches = ledger
-            .prepare(chunk, &operator, batch)
+            .prepare(chunk, &operator, batch, Clock::Simulated)
             .map_err(|e| anyhow!("{e}"))?;
         checking += t.elapsed().as_secs_f64();
         ledger
@@ -174,7 +197,7 @@ pub fn verify(dir: &Path) -> anyhow::Result<ExitCode> {
     let store = SqliteStore::open(&dir.join("compact.sqlite"))?;
     let before = peak_rss_mib();
     let start = Instant::now();
-    let report = audit(&store, &compact, &[], &mut |_| {})?;
+    let report = audit(&store, &compact, &[], None, &mut |_| {})?;
     let secs = start.elapsed().as_secs_f64();
     let peak = peak_rss_mib();
     if !report.ok() {

@@ -19,6 +19,13 @@ pub(crate) fn load(dir: &Path) -> Option<Compact> {
     validate(&loaded, &dir.display().to_string())
 }
 
+/// [`load`], with the files read (to substitute the signed terms the log holds).
+pub(crate) fn load_with_files(dir: &Path) -> Option<(Compact, Vec<compact_model::SourceFile>)> {
+    let loaded = load_dir(dir);
+    let compact = validate(&loaded, &dir.display().to_string())?;
+    Some((compact, loaded.files))
+}
+
 fn validate(loaded: &Loaded, shown: &str) -> Option<Compact> {
     let checked = if loaded
         .diagnostics

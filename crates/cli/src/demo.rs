@@ -16,13 +16,13 @@ use compact_engine::fulfilment;
 use compact_engine::report::{By, status as group};
 use compact_files::keys::{record_operator_key, record_party_key, write_private_key};
 use compact_model::value::value;
-use compact_model::{Amount, Compact, digest};
+use compact_model::{Amount, Compact};
 use compact_statement::{
     AgreementSign, Allocation, DeliveryConfirm, DeliveryReport, Draft, Payload, Statement, keys,
 };
 use compact_store::audit::audit;
 use compact_store::sqlite::SqliteStore;
-use compact_store::{Ledger, Store};
+use compact_store::{Clock, Ledger, Store};
 use jiff::civil::Date;
 use jiff::{Span, Timestamp};
 use rand::rngs::StdRng;
@@ -50,27 +50,124 @@ fn days(d: Date, n: i64) -> anyhow::Result<Date> {
 
 struct Signers {
     parties: std::collections::BTreeMap<String, StandardSigner>,
+    /// Each party's root key and the verifier keys of its root and signing keys.
+    roots: std::collections::BTreeMap<String, (StandardSigner, String, String)>,
     operator: StandardSigner,
+    operator_vkey: String,
 }
 
-/// Keys for every party and the operator, written to DIR/keys and recorded in the files.
+/// Keys for every party (a root key and a signing key) and the operator, written to DIR/keys
+/// and recorded in the files.
 fn make_keys(dir: &Path, compact: &Compact, seed: u64) -> anyhow::Result<Signers> {
     let mut parties = std::collections::BTreeMap::new();
+    let mut roots = std::collections::BTreeMap::new();
     let seed = seed.to_string();
     for code in compact.parties.keys() {
         let pair = seeded(code, &seed)?;
+        let root = seeded(code, &format!("{seed}\nroot"))?;
         write_private_key(&dir.join("keys").join(format!("{code}.key")), &pair.private)
+            .map_err(|e| anyhow!(e))?;
+        write_private_key(&crate::ledger::root_key_path(dir, code), &root.private)
             .map_err(|e| anyhow!(e))?;
         record_party_key(dir, code, &pair.verifier, None, "2000-01-01").map_err(|e| anyhow!(e))?;
         parties.insert(code.clone(), keys::signer(&pair.private)?);
+        roots.insert(
+            code.clone(),
+            (keys::signer(&root.private)?, root.verifier, pair.verifier),
+        );
     }
     let op = seeded(&compact.id, &format!("operator {seed}"))?;
     write_private_key(&dir.join("keys/operator.key"), &op.private).map_err(|e| anyhow!(e))?;
     record_operator_key(dir, &op.verifier).map_err(|e| anyhow!(e))?;
     Ok(Signers {
         parties,
+        roots,
         operator: keys::signer(&op.private)?,
+        operator_vkey: op.verifier,
     })
+}
+
+/// The demo's log in order: the genesis (the operator's key, every party's keys) a day before
+/// the first statement, then the history sorted by time, as the operator's simulated clock
+/// receives it. A statement is never received before one it refers to; references are
+/// renumbered to the entries' places in the log, and each statement signed again by its
+/// author.
+fn sequence(
+    compact: &Compact,
+    signers: &Signers,
+    history: Vec<Statement>,
+) -> anyhow::Result<Vec<Statement>> {
+    // The time each statement is received: its own, or later when it refers to a later one.
+    let mut effective: Vec<Timestamp> = Vec::with_capacity(history.len());
+    for st in &history {
+        let referred = st
+            .payload
+            .reference()
+            .and_then(|r| usize::try_from(r).ok())
+            .and_then(|r| effective.get(r).copied());
+        effective.push(referred.map_or(st.time, |r| r.max(st.time)));
+    }
+    let mut order: Vec<usize> = (0..history.len()).collect();
+    order.sort_by_key(|i| effective.get(*i).copied());
+    let first = effective.iter().min().copied().unwrap_or(noon(compact.adopted_on)?);
+    let start = first.checked_sub(jiff::SignedDuration::from_hours(24))?;
+    let parties: Vec<compact_statement::PartyKeys<'_>> = signers
+        .roots
+        .iter()
+        .map(|(code, (root, root_vkey, vkey))| compact_statement::PartyKeys {
+            code,
+            root,
+            root_vkey,
+            signing_vkey: vkey,
+        })
+        .collect();
+    let mut out = compact_statement::genesis(
+        &compact.id,
+        &signers.operator,
+        &signers.operator_vkey,
+        &parties,
+        start,
+    )?;
+    let base = out.len() as u64;
+    let mut place = vec![0u64; history.len()];
+    for (k, i) in order.iter().enumerate() {
+        if let Some(p) = place.get_mut(*i) {
+            *p = base + k as u64;
+        }
+    }
+    let renumber = |r: u64| -> u64 {
+        usize::try_from(r)
+            .ok()
+            .and_then(|r| place.get(r).copied())
+            .unwrap_or(r)
+    };
+    for i in order {
+        let (Some(st), Some(at)) = (history.get(i), effective.get(i)) else {
+            continue;
+        };
+        let mut payload = st.payload.clone();
+        match &mut payload {
+            Payload::DeliveryConfirm(c) => c.report = renumber(c.report),
+            Payload::DeliveryReport(r) => r.allocation = r.allocation.map(renumber),
+            Payload::ConsultationRespond(r) => r.activation = renumber(r.activation),
+            Payload::ActivationClose(c) => c.activation = renumber(c.activation),
+            _ => {}
+        }
+        let signer = signers
+            .parties
+            .get(&st.author)
+            .ok_or_else(|| anyhow!("no key for {}", st.author))?;
+        out.push(Statement::sign(
+            Draft {
+                compact: compact.id.clone(),
+                author: st.author.clone(),
+                time: *at,
+                payload,
+            },
+            signer,
+        )?);
+    }
+    Ok(out)
 }
 
 fn sign(
@@ -128,7 +225,8 @@ fn history(compact: &Compact, signers: &Signers, seed: u64) -> anyhow::Result<Ve
     let mut rng = StdRng::seed_from_u64(seed);
     let mut out = Vec::new();
     for a in compact.latest_agreements() {
-        let d = digest(a)?;
+        let terms = std::fs::read_to_string(&a.path)
+            .with_context(|| format!("cannot read {}", a.path))?;
         for party in [&a.guarantor, &a.beneficiary] {
             out.push(sign(
                 compact,
@@ -138,7 +236,8 @@ fn history(compact: &Compact, signers: &Signers, seed: u64) -> anyhow::Result<Ve
                 Payload::AgreementSign(AgreementSign {
                     agreement: a.id.clone(),
                     version: a.version,
-                    digest: d.clone(),
+                    digest: a.digest.clone(),
+                    terms: terms.clone(),
                 }),
             )?);
         }
@@ -371,15 +470,16 @@ pub fn demo(dir: Option<&Path>, seed: u64) -> anyhow::Result<ExitCode> {
     let plain = load(&dir).ok_or_else(|| anyhow!("the shipped data set is not valid"))?;
     let signers = make_keys(&dir, &plain, seed)?;
     let compact = load(&dir).ok_or_else(|| anyhow!("the data set with its keys is not valid"))?;
-    let statements = history(&compact, &signers, seed)?;
-    // Statements index from the start of the log; the history was built from an empty log.
+    let statements = sequence(&compact, &signers, history(&compact, &signers, seed)?)?;
     let store = SqliteStore::create(&dir.join(STORE_FILE), &compact.id)?;
     let mut ledger = Ledger::open(store, &compact)?;
+    // The history replays 2024-26: the operator runs on a simulated clock that receives each
+    // statement at its own time.
     let batches = ledger
-        .prepare(&statements, &signers.operator, 1000)
+        .prepare(&statements, &signers.operator, 1000, Clock::Simulated)
         .map_err(|e| anyhow!("the demo history was refused: {e}"))?;
     ledger.write(&batches, &mut |_| {})?;
-    let report = audit(ledger.store(), &compact, &[], &mut |_| {})?;
+    let report = audit(ledger.store(), &compact, &[], None, &mut |_| {})?;
     if !report.ok() {
         return Err(anyhow!(
             "the demo log does not verify: {:?}",
@@ -397,6 +497,9 @@ pub fn demo(dir: Option<&Path>, seed: u64) -> anyhow::Result<ExitCode> {
     );
     out!(
         "Allocations follow the Kiel tracker (Release 29); deliveries and confirmations are synthetic (seed {seed})."
+    );
+    out!(
+        "The log replays 2024-26 on a simulated operator clock: each statement is received at its own time."
     );
     out!("");
     let all: Vec<(u64, Statement)> = statements

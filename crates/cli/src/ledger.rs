@@ -13,19 +13,19 @@ use compact_log::{
     ConsistencyProof, InclusionProof, open_checkpoint, prove_consistency, prove_inclusion,
     verify_consistency, verify_inclusion,
 };
-use compact_model::{Compact, digest};
+use compact_model::Compact;
 use compact_statement::rules::status;
 use compact_statement::{Draft, Kind, Payload, Statement, keys};
 use compact_store::audit::{GivenCheckpoint, audit};
 use compact_store::sqlite::SqliteStore;
-use compact_store::{BATCH_DEFAULT, Ledger, Store, StoreHashes};
+use compact_store::{BATCH_DEFAULT, Clock, Ledger, Store, StoreHashes};
 use indicatif::{ProgressBar, ProgressStyle};
 use jiff::Timestamp;
 use jiff::civil::Date;
 use signed_note::StandardSigner;
 
 use crate::Format;
-use crate::commands::load;
+use crate::commands::{load, load_with_files};
 use crate::output::{out, table};
 
 /// The store's default file in a compact directory.
@@ -47,19 +47,79 @@ impl Place {
             .unwrap_or_else(|| self.dir.join(STORE_FILE))
     }
 
+    /// The compact as it governs: the working files, with every agreement version both
+    /// parties signed replaced by the terms the log holds. A working file that differs from
+    /// what was signed draws a warning and is not used.
     pub(crate) fn compact(&self) -> anyhow::Result<Compact> {
-        load(&self.dir).ok_or_else(|| {
+        let (working, files) = load_with_files(&self.dir).ok_or_else(|| {
             anyhow!(
                 "the compact in {} is not valid (see above)",
                 self.dir.display()
             )
-        })
+        })?;
+        let path = self.database();
+        if !path.exists() {
+            return Ok(working);
+        }
+        let store = SqliteStore::open_read_only(&path)
+            .with_context(|| format!("cannot open the store {}", path.display()))?;
+        let facts = compact_store::stored_facts(&store, &working)?;
+        let governing = compact_store::governing::governing(&files, &working, &facts)
+            .map_err(|d| {
+                anyhow!(
+                    "the signed terms in the log no longer fit the working compact: {}",
+                    d.iter()
+                        .filter(|d| d.is_error())
+                        .map(|d| format!("{}: {}", d.path, d.message))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                )
+            })?;
+        for d in &governing.drift {
+            eprintln!("warning: {}", drift_message(d));
+        }
+        Ok(governing.compact)
     }
 
     pub(crate) fn store(&self) -> anyhow::Result<SqliteStore> {
         let path = self.database();
         SqliteStore::open(&path)
             .with_context(|| format!("cannot open the store {}", path.display()))
+    }
+}
+
+/// What a drifted working file means, in one sentence.
+pub(crate) fn drift_message(d: &compact_store::governing::Drift) -> String {
+    match &d.path {
+        Some(p) => format!(
+            "{p} is not the text both parties signed as `{}` version {} (signed digest {}, file {}): the signed text governs; give the edit a new version and have both parties sign it",
+            d.agreement,
+            d.version,
+            d.signed,
+            d.working.as_deref().unwrap_or("-")
+        ),
+        None => format!(
+            "`{}` version {} is signed by both parties but its working file is gone: the signed text governs",
+            d.agreement, d.version
+        ),
+    }
+}
+
+/// A statement's own time: as given, or the clock's.
+pub(crate) fn parse_time_or_clock(time: Option<&str>) -> anyhow::Result<Timestamp> {
+    match time {
+        Some(_) => parse_time(time),
+        None => clock(),
+    }
+}
+
+/// The operator's clock: now, in whole seconds, unless `COMPACT_CLOCK` sets a simulated clock
+/// (a replay, a rehearsal or a test; the log never lets receipt times go back).
+pub(crate) fn clock() -> anyhow::Result<Timestamp> {
+    match std::env::var("COMPACT_CLOCK") {
+        Ok(s) if !s.trim().is_empty() => parse_time(Some(s.trim()))
+            .with_context(|| "COMPACT_CLOCK, the operator's simulated clock"),
+        _ => parse_time(None),
     }
 }
 
@@ -108,15 +168,94 @@ pub(crate) fn seeded(name: &str, seed: &str) -> anyhow::Result<keys::KeyPair> {
     keys::from_seed(name, &bytes).map_err(|e| anyhow!("{e}"))
 }
 
-/// `compact keygen`.
-pub fn keygen(
+/// The root key file of a party: `keys/CODE.root.key`.
+pub(crate) fn root_key_path(dir: &Path, code: &str) -> PathBuf {
+    dir.join("keys").join(format!("{code}.root.key"))
+}
+
+fn signed_by(
+    compact: &Compact,
+    signer: &StandardSigner,
+    author: &str,
+    payload: Payload,
+) -> anyhow::Result<Statement> {
+    Ok(Statement::sign(
+        Draft {
+            compact: compact.id.clone(),
+            author: author.to_owned(),
+            time: clock()?,
+            payload,
+        },
+        signer,
+    )?)
+}
+
+/// The statements that register `code`'s keys found in `keys/`: its root key (self-signed)
+/// when the log has none, and its signing key (signed by the root), unless already there.
+fn registrations(
     dir: &Path,
+    compact: &Compact,
+    code: &str,
+    facts: &compact_statement::rules::Facts,
+) -> anyhow::Result<Vec<Statement>> {
+    let mut out = Vec::new();
+    let root_path = root_key_path(dir, code);
+    if !root_path.exists() {
+        return Ok(out);
+    }
+    let root = signer_from(&root_path)?;
+    let root_vkey = verifier_of(&root_path)?;
+    let root_id = signed_note::Signer::key_id(&root);
+    let registered = |id: u32| facts.keys.contains_key(&(code.to_owned(), id));
+    if !facts.roots.contains_key(code) && !registered(root_id) {
+        out.push(signed_by(
+            compact,
+            &root,
+            code,
+            Payload::KeyRegister(compact_statement::KeyRegister {
+                key: root_vkey,
+                role: compact_statement::Role::Root,
+                valid_from: None,
+            }),
+        )?);
+    }
+    let key_path = dir.join("keys").join(format!("{code}.key"));
+    if key_path.exists() {
+        let signing = signer_from(&key_path)?;
+        if !registered(signed_note::Signer::key_id(&signing)) {
+            out.push(signed_by(
+                compact,
+                &root,
+                code,
+                Payload::KeyRegister(compact_statement::KeyRegister {
+                    key: verifier_of(&key_path)?,
+                    role: compact_statement::Role::Signing,
+                    valid_from: None,
+                }),
+            )?);
+        }
+    }
+    Ok(out)
+}
+
+/// The verifier key of a private key file.
+fn verifier_of(path: &Path) -> anyhow::Result<String> {
+    let (text, _) = read_private_key(path).map_err(|e| anyhow!(e))?;
+    keys::verifier_of(&text).map_err(|e| anyhow!("{}: {e}", path.display()))
+}
+
+/// `compact keygen`.
+#[allow(clippy::too_many_arguments)]
+pub fn keygen(
+    place: &Place,
     party: Option<&str>,
     operator: bool,
+    root_only: bool,
     out_path: Option<&Path>,
     valid_from: Option<&str>,
     seed: Option<&str>,
 ) -> anyhow::Result<ExitCode> {
+    let dir = place.dir.as_path();
     let compact = load(dir)
         .ok_or_else(|| anyhow!("the compact in {} is not valid (see above)", dir.display()))?;
     let name = match (party, operator) {
@@ -144,55 +283,164 @@ pub fn keygen(
         }
         _ => bail!("give exactly one of --party CODE or --operator"),
     };
-    if let Some(v) = valid_from {
-        v.parse::<Date>()
-            .map_err(|e| anyhow!("malformed --valid-from `{v}`: {e}"))?;
-    }
-    let pair = match seed {
-        Some(s) => seeded(&name, s)?,
-        None => keys::generate(&name).map_err(|e| anyhow!("{e}"))?,
+    let valid_from = valid_from
+        .map(|v| parse_time(Some(v)).with_context(|| format!("--valid-from `{v}`")))
+        .transpose()?;
+    let pair_for = |label: &str| match seed {
+        Some(s) => seeded(&name, &format!("{s}{label}")),
+        None => keys::generate(&name).map_err(|e| anyhow!("{e}")),
     };
-    let file = if operator {
-        "operator".to_owned()
-    } else {
-        name.clone()
-    };
-    let path = out_path.map_or_else(
-        || dir.join("keys").join(format!("{file}.key")),
-        Path::to_path_buf,
-    );
-    write_private_key(&path, &pair.private).map_err(|e| anyhow!(e))?;
     if operator {
+        let pair = pair_for("")?;
+        let path = out_path.map_or_else(|| dir.join("keys/operator.key"), Path::to_path_buf);
+        write_private_key(&path, &pair.private).map_err(|e| anyhow!(e))?;
         record_operator_key(dir, &pair.verifier).map_err(|e| anyhow!(e))?;
         eprintln!(
-            "operator verifier key {} recorded in compact.toml",
+            "operator verifier key {} recorded in compact.toml; `compact init` pins it in the log",
             pair.verifier
+        );
+        out!("{}", path.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let root_path = root_key_path(dir, &name);
+    let mut written = Vec::new();
+    if !root_path.exists() {
+        let root = pair_for("\nroot")?;
+        write_private_key(&root_path, &root.private).map_err(|e| anyhow!(e))?;
+        eprintln!(
+            "root key {} of {name} written to {} (keep it offline: it registers and revokes the party's keys)",
+            root.verifier,
+            root_path.display()
+        );
+        written.push(root_path.clone());
+    } else if root_only {
+        bail!(
+            "{} already exists: a party has one root key (rotate it with a new key registered by the old)",
+            root_path.display()
+        );
+    }
+    let mut new_key = None;
+    if !root_only {
+        let pair = pair_for("")?;
+        let path = out_path.map_or_else(
+            || dir.join("keys").join(format!("{name}.key")),
+            Path::to_path_buf,
+        );
+        write_private_key(&path, &pair.private).map_err(|e| anyhow!(e))?;
+        let from_day = valid_from.map_or_else(today, |t| {
+            t.to_zoned_datetime(jiff::tz::TimeZone::UTC).date()
+        });
+        record_party_key(
+            dir,
+            &name,
+            &pair.verifier,
+            valid_from.map(|_| from_day.to_string()).as_deref(),
+            &from_day.to_string(),
+        )
+        .map_err(|e| anyhow!(e))?;
+        written.push(path);
+        new_key = Some(pair.verifier);
+    }
+    // Register in the log, if there is one yet; otherwise `compact init` will.
+    let db = place.database();
+    if db.exists() {
+        let store = place.store()?;
+        let facts = compact_store::stored_facts(&store, &compact)?;
+        drop(store);
+        let root = signer_from(&root_path)?;
+        let mut statements = Vec::new();
+        if !facts.roots.contains_key(&name) {
+            statements.push(signed_by(
+                &compact,
+                &root,
+                &name,
+                Payload::KeyRegister(compact_statement::KeyRegister {
+                    key: verifier_of(&root_path)?,
+                    role: compact_statement::Role::Root,
+                    valid_from: None,
+                }),
+            )?);
+        }
+        if let Some(vkey) = &new_key {
+            statements.push(signed_by(
+                &compact,
+                &root,
+                &name,
+                Payload::KeyRegister(compact_statement::KeyRegister {
+                    key: vkey.clone(),
+                    role: compact_statement::Role::Signing,
+                    valid_from,
+                }),
+            )?);
+            // Rotation: the party's earlier signing keys sign nothing from the new key's first
+            // moment on (not before: the party is never left without a key).
+            for ((code, _), rec) in &facts.keys {
+                if *code == name
+                    && rec.role == compact_statement::Role::Signing
+                    && rec.revoked_from.is_none()
+                {
+                    statements.push(signed_by(
+                        &compact,
+                        &root,
+                        &name,
+                        Payload::KeyRevoke(compact_statement::KeyRevoke {
+                            key: compact_statement::rules::vkey_ref(&rec.vkey),
+                            from: valid_from,
+                            reason: "rotation".into(),
+                        }),
+                    )?);
+                }
+            }
+        }
+        let first = append(place, &compact, &statements, None)?;
+        eprintln!(
+            "registered in the log: entries {first} to {}",
+            first + statements.len() as u64 - 1
         );
     } else {
-        let retired =
-            record_party_key(dir, &name, &pair.verifier, valid_from, &today().to_string())
-                .map_err(|e| anyhow!(e))?;
-        eprintln!(
-            "verifier key {} recorded in parties/{name}.toml",
-            pair.verifier
-        );
-        if retired > 0 {
-            eprintln!(
-                "retired {retired} earlier key(s) of {name} as of {}",
-                today()
-            );
-        }
+        eprintln!("not in the log yet: `compact init` registers the keys in {}/keys", dir.display());
     }
-    out!("{}", path.display());
+    for p in written {
+        out!("{}", p.display());
+    }
     Ok(ExitCode::SUCCESS)
 }
 
-/// `compact init`.
-pub fn init(place: &Place) -> anyhow::Result<ExitCode> {
+/// `compact init`: creates the store; its first entry, the operator's `log.init`, pins the
+/// compact's id and the operator's key; then the keys of every party found in `keys/` are
+/// registered (root keys self-signed, trust on first use; signing keys by their root).
+pub fn init(place: &Place, operator_key: Option<&Path>) -> anyhow::Result<ExitCode> {
     let compact = place.compact()?;
+    let operator = operator_signer(place, operator_key)?;
+    let default = place.dir.join("keys/operator.key");
+    let op_vkey = verifier_of(operator_key.unwrap_or(&default))?;
+    let mut statements = vec![signed_by(
+        &compact,
+        &operator,
+        &compact.id,
+        Payload::LogInit(compact_statement::LogInit {
+            operator_key: op_vkey,
+        }),
+    )?];
+    let facts = compact_statement::rules::Facts::default();
+    for code in compact.parties.keys() {
+        statements.extend(registrations(&place.dir, &compact, code, &facts)?);
+    }
     let path = place.database();
-    SqliteStore::create(&path, &compact.id)
+    let store = SqliteStore::create(&path, &compact.id)
         .with_context(|| format!("cannot create the store {}", path.display()))?;
+    let mut ledger = Ledger::open(store, &compact)?;
+    let appended = ledger.append(&statements, &operator, Clock::At(clock()?));
+    if let Err(e) = appended {
+        // Nothing of the log was written: remove the empty store so that init can be rerun.
+        drop(ledger);
+        let _ = std::fs::remove_file(&path);
+        bail!("refused: {e}");
+    }
+    eprintln!(
+        "log.init and {} key registrations appended",
+        statements.len() - 1
+    );
     out!("{}", path.display());
     Ok(ExitCode::SUCCESS)
 }
@@ -206,7 +454,7 @@ fn append(
     let operator = operator_signer(place, operator_key)?;
     let mut ledger = Ledger::open(place.store()?, compact)?;
     let first = ledger
-        .append(statements, &operator)
+        .append(statements, &operator, Clock::At(clock()?))
         .map_err(|e| anyhow!("refused: {e}"))?;
     Ok(first)
 }
@@ -226,7 +474,7 @@ pub(crate) fn sign_and_append(
         Draft {
             compact: compact.id.clone(),
             author,
-            time: parse_time(time)?,
+            time: parse_time_or_clock(time)?,
             payload,
         },
         &signer,
@@ -253,15 +501,18 @@ pub fn sign(
     })?;
     let signer = signer_from(key)?;
     let author = signed_note::Signer::name(&signer).to_owned();
+    let terms = std::fs::read_to_string(&a.path)
+        .with_context(|| format!("cannot read the agreement's file {}", a.path))?;
     let st = Statement::sign(
         Draft {
             compact: compact.id.clone(),
             author: author.clone(),
-            time: parse_time(time)?,
+            time: parse_time_or_clock(time)?,
             payload: Payload::AgreementSign(compact_statement::AgreementSign {
                 agreement: a.id.clone(),
                 version: a.version,
-                digest: digest(a)?,
+                digest: a.digest.clone(),
+                terms,
             }),
         },
         &signer,
@@ -307,7 +558,7 @@ pub fn submit(
         Draft {
             compact: compact.id.clone(),
             author: author.clone(),
-            time: parse_time(time)?,
+            time: parse_time_or_clock(time)?,
             payload,
         },
         &signer,
@@ -360,7 +611,7 @@ pub fn import(
     let statements: Vec<Statement> = statements.into_iter().map(|(_, s)| s).collect();
     let mut ledger = Ledger::open(place.store()?, &compact)?;
     let batches = ledger
-        .prepare(&statements, &operator, batch)
+        .prepare(&statements, &operator, batch, Clock::At(clock()?))
         .map_err(|e| match e {
             compact_store::AppendError::Refused { position, reason } => anyhow!(
                 "{}:{}: refused: {reason} (nothing was written)",
@@ -384,8 +635,10 @@ pub fn import(
 /// `compact agreements`.
 pub fn agreements(place: &Place, as_of: Option<&str>, format: Format) -> anyhow::Result<ExitCode> {
     let compact = place.compact()?;
+    let (working, _) = load_with_files(&place.dir)
+        .ok_or_else(|| anyhow!("the compact in {} is not valid", place.dir.display()))?;
     let store = place.store()?;
-    let facts = compact_store::stored_facts(&store)?;
+    let facts = compact_store::stored_facts(&store, &compact)?;
     let today = match as_of {
         Some(d) => d
             .parse::<Date>()
@@ -394,33 +647,51 @@ pub fn agreements(place: &Place, as_of: Option<&str>, format: Format) -> anyhow:
     };
     let mut rows = Vec::new();
     for a in compact.latest_agreements() {
-        let d = digest(a)?;
-        let st = status(a, &d, &facts.signatures, facts.accession, today);
+        let st = status(a, &facts, today);
+        let file = working.agreement(&a.id, Some(a.version)).map(|w| w.digest.clone());
+        let note = match (&file, st) {
+            (Some(f), _) if *f != a.digest => "working file differs from the signed text".to_owned(),
+            (None, _) => "no working file".to_owned(),
+            (_, compact_statement::rules::Status::NoticeGiven | compact_statement::rules::Status::Terminated) => {
+                let t = facts.terminations.get(&a.id);
+                t.map(|t| {
+                    format!(
+                        "notice by {} (entry {}), effective {}{}",
+                        t.by,
+                        t.entry,
+                        t.effective,
+                        if t.notice_assumed { " (notice period assumed: the text states none)" } else { "" }
+                    )
+                })
+                .unwrap_or_default()
+            }
+            (_, compact_statement::rules::Status::Suspended) => facts
+                .suspended(&a.id, u64::MAX)
+                .map(|s| format!("suspended by {} (entry {})", s.by, s.entry))
+                .unwrap_or_default(),
+            _ => String::new(),
+        };
         rows.push(serde_json::json!({
-            "id": a.id, "guarantor": a.guarantor, "beneficiary": a.beneficiary,
-            "status": st.as_str(), "digest": d,
+            "id": a.id, "version": a.version, "guarantor": a.guarantor, "beneficiary": a.beneficiary,
+            "status": st.as_str(), "digest": a.digest, "working_digest": file, "note": note,
         }));
     }
     match format {
         Format::Json => out!("{}", serde_json::to_string_pretty(&rows)?),
         Format::Table => {
+            let cols = ["id", "version", "guarantor", "beneficiary", "status", "digest", "note"];
             let t = rows
                 .iter()
                 .map(|r| {
-                    ["id", "guarantor", "beneficiary", "status", "digest"]
-                        .iter()
-                        .map(|k| r[k].as_str().unwrap_or("").to_owned())
+                    cols.iter()
+                        .map(|k| match &r[k] {
+                            serde_json::Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        })
                         .collect()
                 })
                 .collect();
-            out!(
-                "{}",
-                table(
-                    &["id", "guarantor", "beneficiary", "status", "digest"],
-                    t,
-                    &[]
-                )
-            );
+            out!("{}", table(&cols, t, &[]));
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -442,11 +713,15 @@ pub fn log_checkpoint(place: &Place) -> anyhow::Result<ExitCode> {
 
 /// `compact log public-key`.
 pub fn log_public_key(place: &Place) -> anyhow::Result<ExitCode> {
-    let compact = place.compact()?;
-    let k = compact.operator_key.ok_or_else(|| {
-        anyhow!("compact.toml names no operator key: run `compact keygen --operator`")
-    })?;
-    out!("{k}");
+    let store = place.store()?;
+    let first = store
+        .entry(0)?
+        .ok_or_else(|| anyhow!("the log is empty: run `compact init`"))?;
+    let st = Statement::decode(&first)?;
+    let Payload::LogInit(l) = st.payload else {
+        bail!("entry 0 is not the operator's log.init: the store was not made by `compact init`");
+    };
+    out!("{}", l.operator_key);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -589,9 +864,16 @@ pub fn verify_consistency_cmd(
 }
 
 /// `compact verify`.
-pub fn verify(place: &Place, checkpoints: &[PathBuf]) -> anyhow::Result<ExitCode> {
+pub fn verify(
+    place: &Place,
+    checkpoints: &[PathBuf],
+    operator_key: Option<&str>,
+) -> anyhow::Result<ExitCode> {
     let compact = place.compact()?;
-    let store = place.store()?;
+    let path = place.database();
+    let store = SqliteStore::open_read_only(&path)
+        .with_context(|| format!("cannot open the store {}", path.display()))?;
+    let pinned = operator_key.map(verifier_key).transpose()?;
     let mut given = Vec::new();
     for c in checkpoints {
         given.push(GivenCheckpoint {
@@ -600,7 +882,9 @@ pub fn verify(place: &Place, checkpoints: &[PathBuf]) -> anyhow::Result<ExitCode
         });
     }
     let pb = bar(store.size()?, "verify");
-    let report = audit(&store, &compact, &given, &mut |n| pb.set_position(n))?;
+    let report = audit(&store, &compact, &given, pinned.as_deref(), &mut |n| {
+        pb.set_position(n)
+    })?;
     pb.finish_and_clear();
     if report.ok() {
         out!(

@@ -102,21 +102,29 @@ enum Command {
         /// A key for the log operator, which signs checkpoints.
         #[arg(long)]
         operator: bool,
+        /// Only the party's root key (DIR/keys/CODE.root.key), which registers and revokes its
+        /// signing keys; made anyway with a party's first signing key.
+        #[arg(long, requires = "party")]
+        root: bool,
         /// Write the private key here instead of DIR/keys/.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
-        /// The first day the key may sign (default: no limit).
-        #[arg(long, value_name = "DATE")]
+        /// When the new key may first sign (a date or RFC 3339 time; default: on registration).
+        /// The party's earlier keys sign until then: a rotation never leaves it without a key.
+        #[arg(long, value_name = "TIME")]
         valid_from: Option<String>,
         /// Derive the key from this seed instead of the system's randomness (tests, demos).
         #[arg(long, hide = true)]
         seed: Option<String>,
-        /// The compact directory.
-        #[arg(long, value_name = "DIR", default_value = ".")]
-        dir: PathBuf,
+        #[command(flatten)]
+        place: PlaceArgs,
     },
-    /// Create the embedded store (SQLite) for the compact's log.
+    /// Create the embedded store (SQLite) for the compact's log: its first entry pins the
+    /// operator's key, then the keys of the parties in DIR/keys are registered.
     Init {
+        /// The log operator's private key (default: DIR/keys/operator.key).
+        #[arg(long, value_name = "FILE")]
+        operator_key: Option<PathBuf>,
         #[command(flatten)]
         place: PlaceArgs,
     },
@@ -354,6 +362,10 @@ enum Command {
         /// Checkpoints seen elsewhere (by witnesses) to check against this log.
         #[arg(long, value_name = "FILE")]
         checkpoint: Vec<PathBuf>,
+        /// The operator's verifier key as published (or a file holding it): the log's own
+        /// key (entry 0) must be this one. Default: compact.toml's `[log] operator_key`.
+        #[arg(long, value_name = "KEY")]
+        operator_key: Option<String>,
         #[command(flatten)]
         place: PlaceArgs,
     },
@@ -601,19 +613,24 @@ fn main() -> ExitCode {
         Command::Keygen {
             party,
             operator,
+            root,
             out,
             valid_from,
             seed,
-            dir,
+            place,
         } => ledger::keygen(
-            &dir,
+            &place.place(),
             party.as_deref(),
             operator,
+            root,
             out.as_deref(),
             valid_from.as_deref(),
             seed.as_deref(),
         ),
-        Command::Init { place } => ledger::init(&place.place()),
+        Command::Init {
+            operator_key,
+            place,
+        } => ledger::init(&place.place(), operator_key.as_deref()),
         Command::Sign {
             agreement,
             version,
@@ -777,7 +794,11 @@ fn main() -> ExitCode {
                 origin.as_deref(),
             ),
         },
-        Command::Verify { checkpoint, place } => ledger::verify(&place.place(), &checkpoint),
+        Command::Verify {
+            checkpoint,
+            operator_key,
+            place,
+        } => ledger::verify(&place.place(), &checkpoint, operator_key.as_deref()),
         Command::Status {
             as_of,
             at_size,

@@ -170,14 +170,14 @@ fn surges(
     let on = date_of(st);
     let year_after = add_days(on, 365).unwrap_or(on);
     let deadline = st
-        .time
+        .at()
         .checked_add(SignedDuration::from_hours(i64::from(
             compact.consultation_hours,
         )))
         .map(date_of_time)
         .unwrap_or(on);
     let mut out = Vec::new();
-    for a in in_force_at(compact, entry, st, &facts.signatures, facts.accession) {
+    for a in in_force_at(compact, entry, st, facts) {
         for c in &a.commitments {
             // A commitment that ends on accession sets off nothing after it, and its base
             // stops at it.
@@ -300,7 +300,7 @@ fn walk<'s>(
             None => None,
         };
         each(*index, st, &facts, set_off);
-        facts.note(*index, st);
+        facts.note(*index, st, compact);
     }
     Ok(facts)
 }
@@ -327,10 +327,10 @@ pub fn activations(
 ) -> Result<Vec<Activation>, EngineError> {
     let mut out: Vec<Activation> = Vec::new();
     let mut by_entry: BTreeMap<u64, usize> = BTreeMap::new();
-    let shown = statements.iter().filter(|(_, st)| st.time <= now);
+    let shown = statements.iter().filter(|(_, st)| st.at() <= now);
     let facts = walk(compact, shown, |index, st, facts, set_off| {
         if let Some(set_off) = set_off {
-            let list = asked(compact, index, st, &facts.signatures, facts.accession);
+            let list = asked(compact, index, st, facts);
             if !list.is_empty() || !set_off.is_empty() {
                 let (attack_at, summary) = match &st.payload {
                     Payload::AttackDeclare(a) => (Some(a.at), Some(a.summary.clone())),
@@ -340,7 +340,7 @@ pub fn activations(
                 out.push(Activation {
                     entry: index,
                     trigger: Trigger::of(st).unwrap_or(Trigger::Attack),
-                    declared_at: st.time,
+                    declared_at: st.at(),
                     attack_at,
                     summary,
                     open: true,
@@ -370,15 +370,26 @@ pub fn activations(
                 .find(|x| x.asked.guarantor == st.author && x.response.is_none())
         {
             answer.response = Some(index);
-            answer.answered_at = Some(st.time);
+            answer.answered_at = Some(st.at());
             answer.measures = r.measures.clone();
-            answer.state = if st.time <= answer.asked.deadline {
+            answer.state = if st.at() <= answer.asked.deadline {
                 AnswerState::Answered
             } else {
                 AnswerState::Late
             };
         }
     })?;
+    for (activation, _) in &facts.closed {
+        if let Some(a) = by_entry.get(activation).and_then(|i| out.get_mut(*i)) {
+            // Closed by the beneficiary: whoever has not answered no longer can.
+            a.open = false;
+            for x in &mut a.asked {
+                if x.state == AnswerState::Pending {
+                    x.state = AnswerState::Missing;
+                }
+            }
+        }
+    }
     if let Some(acc) = facts.accession {
         for a in &mut out {
             if date_of_time(now) >= acc {

@@ -323,7 +323,13 @@ struct Filed {
 /// Whether commitment `c` of agreement `a` has ended by `as_of`, given an accession date:
 /// on accession when the commitment's clause (by default its agreement's) says it ends then,
 /// or past the agreement's end; whichever came first.
-fn ended(a: &Agreement, c: &Commitment, as_of: Date, accession: Option<Date>) -> Option<Ended> {
+fn ended(
+    a: &Agreement,
+    c: &Commitment,
+    as_of: Date,
+    accession: Option<Date>,
+    terminated: Option<Date>,
+) -> Option<Ended> {
     let on_accession = accession
         .filter(|d| c.on_accession == OnAccession::End && as_of >= *d)
         .map(|on| Ended {
@@ -334,10 +340,25 @@ fn ended(a: &Agreement, c: &Commitment, as_of: Date, accession: Option<Date>) ->
         on: a.ends_on,
         reason: "expired",
     });
-    match (on_accession, expired) {
-        (Some(x), Some(y)) => Some(if x.on <= y.on { x } else { y }),
-        (x, y) => x.or(y),
-    }
+    let terminated = terminated
+        .filter(|d| as_of >= *d)
+        .map(|on| Ended {
+            on,
+            reason: "terminated",
+        });
+    [on_accession, expired, terminated]
+        .into_iter()
+        .flatten()
+        .min_by_key(|e| e.on)
+}
+
+/// The day agreement `a` stops holding after a notice of termination received on `notice`:
+/// the notice date plus the agreement's notice period (assumed where its text states none).
+fn terminated_on(a: &Agreement, notice: Option<Date>) -> Option<Date> {
+    let months = a.notice_months().0;
+    notice?
+        .checked_add(jiff::Span::new().months(i64::from(months)))
+        .ok()
 }
 
 /// The figures of every commitment (of each agreement's latest version) on `as_of`, from the
@@ -359,12 +380,21 @@ pub fn fulfilment(
         .map(|z| z.timestamp());
     let visible: Vec<&(u64, Statement)> = statements
         .par_iter()
-        .filter(|(_, st)| cutoff.is_none_or(|c| st.time < c))
+        .filter(|(_, st)| cutoff.is_none_or(|c| st.at() < c))
         .collect();
     let accession = visible.iter().find_map(|(_, st)| match &st.payload {
         Payload::AccessionDeclare(a) if a.on <= as_of => Some(a.on),
         _ => None,
     });
+    // Notices of termination: the receipt date of the first notice given for each agreement.
+    let mut notices: FxHashMap<&str, Date> = FxHashMap::default();
+    for (_, st) in &visible {
+        if let Payload::AgreementTerminate(l) = &st.payload {
+            notices
+                .entry(l.agreement.as_str())
+                .or_insert_with(|| compact_statement::rules::date_of(st));
+        }
+    }
     // The visible delivery report at a log index (the statements are in log order): a binary
     // search over the dense indices, not over the statements, which would miss the cache at
     // every probe.
@@ -406,6 +436,11 @@ pub fn fulfilment(
             if let Some(acc) = accession.filter(|_| c.on_accession == OnAccession::End) {
                 tranches.retain(|t| t.date < acc);
             }
+            // Nor does one whose agreement was terminated, from the day the notice has run.
+            let terminated = terminated_on(a, notices.get(a.id.as_str()).copied());
+            if let Some(end) = terminated {
+                tranches.retain(|t| t.date < end);
+            }
             let due = total(
                 tranches
                     .iter()
@@ -425,7 +460,10 @@ pub fn fulfilment(
             let ends_on_accession = accession.filter(|_| c.on_accession == OnAccession::End);
             for s in surges.get(c.id.as_str()).into_iter().flatten() {
                 // An ended commitment owes no surge falling due from its end.
-                if s.agreement != a.id || ends_on_accession.is_some_and(|acc| s.due >= acc) {
+                if s.agreement != a.id
+                    || ends_on_accession.is_some_and(|acc| s.due >= acc)
+                    || terminated.is_some_and(|end| s.due >= end)
+                {
                     continue;
                 }
                 let at = Dated {
@@ -522,7 +560,7 @@ pub fn fulfilment(
             }
             years_add(&unfilled, |y| &mut y.arrears, &mut years);
             let (pledged, allocated, reported) = (sum(&pledged), sum(&allocated), sum(&reported));
-            let ended = ended(a, c, as_of, accession);
+            let ended = ended(a, c, as_of, accession, terminated);
             let status = if ended.is_some() {
                 Status::Ended
             } else if confirmed_total >= scheduled {

@@ -182,6 +182,10 @@ pub struct Agreement {
     pub ends_on: Date,
     /// What happens on accession, unless a commitment says otherwise.
     pub on_accession: OnAccession,
+    /// The notice a termination takes to have effect, in months, when the text states one.
+    /// When absent, [`NOTICE_MONTHS_ASSUMED`] is assumed (and shown as an assumption).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub termination_notice_months: Option<u32>,
     /// Where the text comes from.
     pub source: String,
     /// True when the agreement is not from a source.
@@ -197,6 +201,25 @@ pub struct Agreement {
     /// The file it was read from (not part of the canonical form).
     #[serde(skip)]
     pub path: String,
+    /// The digest of this version's canonical form (not part of it), set by validation.
+    #[serde(skip)]
+    pub digest: String,
+}
+
+/// The notice assumed when an agreement's text states none: six months, as the US agreement is
+/// reported to give (a secondary source) and many arrangements of its kind do. An assumption,
+/// marked as such wherever a termination's effect is shown.
+pub const NOTICE_MONTHS_ASSUMED: u32 = 6;
+
+impl Agreement {
+    /// The notice a termination takes, in months, and whether it is assumed (the text states
+    /// none).
+    pub fn notice_months(&self) -> (u32, bool) {
+        match self.termination_notice_months {
+            Some(m) => (m, false),
+            None => (NOTICE_MONTHS_ASSUMED, true),
+        }
+    }
 }
 
 /// What opens a consultation.

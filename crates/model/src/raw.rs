@@ -166,6 +166,8 @@ pub struct AgreementFile {
     pub ends_on: Option<Spanned<DateText>>,
     #[serde(default)]
     pub on_accession: Option<Spanned<String>>,
+    #[serde(default)]
+    pub termination_notice_months: Option<Spanned<i64>>,
     pub source: Spanned<String>,
     #[serde(default)]
     pub synthetic: bool,

@@ -1134,6 +1134,18 @@ impl Checker {
         if self.diags.error_count() > errors_before {
             ok = false;
         }
+        let termination_notice_months = match &r.termination_notice_months {
+            Some(m) if !(0..=120).contains(m.get_ref()) => {
+                self.err(
+                    path,
+                    span(m),
+                    "`termination_notice_months` is from 0 to 120",
+                );
+                None
+            }
+            Some(m) => u32::try_from(*m.get_ref()).ok(),
+            None => None,
+        };
         let (signed_on, in_force_from, ends_on, on_accession) =
             (signed_on?, in_force_from?, ends_on?, on_accession?);
         ok.then(|| Agreement {
@@ -1146,6 +1158,7 @@ impl Checker {
             in_force_from,
             ends_on,
             on_accession,
+            termination_notice_months,
             source: r.source.into_inner(),
             synthetic: r.synthetic,
             notes: r.notes,
@@ -1153,6 +1166,11 @@ impl Checker {
             clauses,
             commitments,
             path: path.to_owned(),
+            digest: String::new(),
+        })
+        .and_then(|mut a| {
+            a.digest = crate::canonical::digest(&a).ok()?;
+            Some(a)
         })
     }
 

@@ -4,7 +4,7 @@
 //! the level a threat-covering consultation clause names. It asks every guarantor whose
 //! agreement was in force at that moment (signed by both parties before the entry, within its
 //! period, not ended by accession) and holds a consultation clause that the trigger sets off.
-//! Each asked guarantor's deadline is the statement's time plus the clause's hours (the
+//! Each asked guarantor's deadline is the log's receipt of the statement plus the clause's hours (the
 //! compact's `consultation_hours`, 24 by default, when the clause names none).
 //!
 //! The rules use this to accept a `consultation.respond` only from an asked guarantor; the
@@ -13,7 +13,7 @@
 use compact_model::{Agreement, Compact, ConsultationTrigger, ScalingTrigger};
 use jiff::{SignedDuration, Timestamp};
 
-use crate::rules::{Signatures, date_of, in_force};
+use crate::rules::{Facts, date_of, in_force};
 use crate::{Payload, Statement};
 
 /// What opened an activation.
@@ -78,33 +78,15 @@ pub struct Asked {
     pub deadline: Timestamp,
 }
 
-/// Signatures made before log entry `before`.
-pub fn signatures_before(sigs: &Signatures, before: u64) -> Signatures {
-    sigs.iter()
-        .map(|(k, by)| {
-            (
-                k.clone(),
-                by.iter()
-                    .filter(|(_, (i, _))| *i < before)
-                    .map(|(p, v)| (p.clone(), v.clone()))
-                    .collect(),
-            )
-        })
-        .filter(|(_, by): &(_, std::collections::BTreeMap<_, _>)| !by.is_empty())
-        .collect()
-}
-
 /// The agreement versions in force at activation entry `index` (made by `st`): the latest
-/// version of each agreement that is in force on the statement's date with the signatures
-/// logged before it.
+/// version of each agreement that is in force on the statement's receipt date with what the
+/// log held before it.
 pub fn in_force_at<'a>(
     compact: &'a Compact,
     index: u64,
     st: &Statement,
-    sigs: &Signatures,
-    accession: Option<jiff::civil::Date>,
+    facts: &Facts,
 ) -> Vec<&'a Agreement> {
-    let before = signatures_before(sigs, index);
     let on = date_of(st);
     let mut ids: Vec<&str> = compact.agreements.iter().map(|a| a.id.as_str()).collect();
     ids.sort_unstable();
@@ -114,27 +96,21 @@ pub fn in_force_at<'a>(
             compact
                 .agreements
                 .iter()
-                .filter(|a| a.id == id && in_force(a, on, &before, accession).is_ok())
+                .filter(|a| a.id == id && in_force(a, on, facts, index).is_ok())
                 .max_by_key(|a| a.version)
         })
         .collect()
 }
 
-/// Who activation entry `index` (made by `st`) asks, and by when: in the order of the
-/// agreements' ids, each guarantor once (under its first agreement with such a clause). Empty
-/// when `st` is not an activation's kind.
-pub fn asked(
-    compact: &Compact,
-    index: u64,
-    st: &Statement,
-    sigs: &Signatures,
-    accession: Option<jiff::civil::Date>,
-) -> Vec<Asked> {
+/// Who activation entry `index` (made by `st`) asks, and by when (its receipt plus the
+/// clause's hours): in the order of the agreements' ids, each guarantor once (under its first
+/// agreement with such a clause). Empty when `st` is not an activation's kind.
+pub fn asked(compact: &Compact, index: u64, st: &Statement, facts: &Facts) -> Vec<Asked> {
     let Some(trigger) = Trigger::of(st) else {
         return Vec::new();
     };
     let mut seen = std::collections::BTreeSet::new();
-    in_force_at(compact, index, st, sigs, accession)
+    in_force_at(compact, index, st, facts)
         .into_iter()
         .filter_map(|a| {
             let c = a.consultation.as_ref()?;
@@ -143,7 +119,7 @@ pub fn asked(
             }
             let hours = c.hours_or(compact.consultation_hours);
             let deadline = st
-                .time
+                .at()
                 .checked_add(SignedDuration::from_hours(i64::from(hours)))
                 .ok()?;
             if !seen.insert(a.guarantor.as_str()) {

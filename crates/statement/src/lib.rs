@@ -74,12 +74,41 @@ pub enum Kind {
     /// The beneficiary declares its accession.
     #[serde(rename = "accession.declare")]
     AccessionDeclare,
+    /// The log's first entry: the operator pins the compact's id and its own key.
+    #[serde(rename = "log.init")]
+    LogInit,
+    /// A party registers a key: its root key (trust on first use), or a signing key under its
+    /// root.
+    #[serde(rename = "key.register")]
+    KeyRegister,
+    /// A party revokes one of its keys.
+    #[serde(rename = "key.revoke")]
+    KeyRevoke,
+    /// A party to an agreement suspends it.
+    #[serde(rename = "agreement.suspend")]
+    AgreementSuspend,
+    /// The party that suspended an agreement resumes it.
+    #[serde(rename = "agreement.resume")]
+    AgreementResume,
+    /// A party to an agreement gives notice of termination.
+    #[serde(rename = "agreement.terminate")]
+    AgreementTerminate,
+    /// The beneficiary closes an activation.
+    #[serde(rename = "activation.close")]
+    ActivationClose,
 }
 
 impl Kind {
     /// Every kind.
-    pub const ALL: [Kind; 9] = [
+    pub const ALL: [Kind; 16] = [
+        Kind::LogInit,
+        Kind::KeyRegister,
+        Kind::KeyRevoke,
         Kind::AgreementSign,
+        Kind::AgreementSuspend,
+        Kind::AgreementResume,
+        Kind::AgreementTerminate,
+        Kind::ActivationClose,
         Kind::Pledge,
         Kind::Allocation,
         Kind::DeliveryReport,
@@ -102,6 +131,13 @@ impl Kind {
             Kind::AttackDeclare => "attack.declare",
             Kind::ConsultationRespond => "consultation.respond",
             Kind::AccessionDeclare => "accession.declare",
+            Kind::LogInit => "log.init",
+            Kind::KeyRegister => "key.register",
+            Kind::KeyRevoke => "key.revoke",
+            Kind::AgreementSuspend => "agreement.suspend",
+            Kind::AgreementResume => "agreement.resume",
+            Kind::AgreementTerminate => "agreement.terminate",
+            Kind::ActivationClose => "activation.close",
         }
     }
 
@@ -111,7 +147,8 @@ impl Kind {
     }
 }
 
-/// `agreement.sign`: the author signs this version's canonical digest.
+/// `agreement.sign`: the author signs this version's canonical digest, and carries the text
+/// it signed, so that the terms that govern are in the log, not in a working file.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AgreementSign {
@@ -121,6 +158,76 @@ pub struct AgreementSign {
     pub version: u32,
     /// SHA-256 of the canonical form, hex.
     pub digest: String,
+    /// The agreement file's text (TOML) whose canonical form has that digest.
+    pub terms: String,
+}
+
+/// `log.init`: the log's first entry, signed by the operator's key, which it names.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogInit {
+    /// The operator's verifier key (`name+keyid+base64`, named after the compact's id).
+    pub operator_key: String,
+}
+
+/// A key's role.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Kept offline; signs only `key.register` and `key.revoke`.
+    Root,
+    /// Signs the party's other statements.
+    Signing,
+}
+
+/// `key.register`: a party's key enters the log. A root key registers itself, once per party
+/// (trust on first use; a later root is registered by the current root, which it replaces); a
+/// signing key is registered by the party's root key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyRegister {
+    /// The verifier key (`CODE+keyid+base64`).
+    pub key: String,
+    /// Root or signing.
+    pub role: Role,
+    /// It signs nothing the log receives before this time (default: its own receipt).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_from: Option<Timestamp>,
+}
+
+/// `key.revoke`: one of the party's keys signs nothing the log receives from the later of this
+/// statement's receipt and `from`. Signed by the party's root key, or by the key itself.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyRevoke {
+    /// `CODE+keyid` of the key revoked.
+    pub key: String,
+    /// When the revocation takes effect, if later than its receipt (a rotation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<Timestamp>,
+    /// Why.
+    pub reason: String,
+}
+
+/// `agreement.suspend` / `agreement.resume`: a party suspends an agreement (nothing new may be
+/// allocated, reported or asked under it), or resumes what it suspended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgreementLifecycle {
+    /// Agreement id.
+    pub agreement: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// `activation.close`: the beneficiary closes an activation; answers are no longer taken.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActivationClose {
+    /// The log entry of the activation.
+    pub activation: u64,
+    /// Why.
+    pub reason: String,
 }
 
 /// `pledge`: an announced package beyond the schedule.
@@ -259,6 +366,20 @@ pub enum Payload {
     ConsultationRespond(ConsultationRespond),
     /// See [`AccessionDeclare`].
     AccessionDeclare(AccessionDeclare),
+    /// See [`LogInit`].
+    LogInit(LogInit),
+    /// See [`KeyRegister`].
+    KeyRegister(KeyRegister),
+    /// See [`KeyRevoke`].
+    KeyRevoke(KeyRevoke),
+    /// See [`AgreementLifecycle`].
+    AgreementSuspend(AgreementLifecycle),
+    /// See [`AgreementLifecycle`].
+    AgreementResume(AgreementLifecycle),
+    /// See [`AgreementLifecycle`]: effective after the agreement's notice period.
+    AgreementTerminate(AgreementLifecycle),
+    /// See [`ActivationClose`].
+    ActivationClose(ActivationClose),
 }
 
 impl Payload {
@@ -274,6 +395,13 @@ impl Payload {
             Payload::AttackDeclare(_) => Kind::AttackDeclare,
             Payload::ConsultationRespond(_) => Kind::ConsultationRespond,
             Payload::AccessionDeclare(_) => Kind::AccessionDeclare,
+            Payload::LogInit(_) => Kind::LogInit,
+            Payload::KeyRegister(_) => Kind::KeyRegister,
+            Payload::KeyRevoke(_) => Kind::KeyRevoke,
+            Payload::AgreementSuspend(_) => Kind::AgreementSuspend,
+            Payload::AgreementResume(_) => Kind::AgreementResume,
+            Payload::AgreementTerminate(_) => Kind::AgreementTerminate,
+            Payload::ActivationClose(_) => Kind::ActivationClose,
         }
     }
 
@@ -283,6 +411,7 @@ impl Payload {
             Payload::DeliveryConfirm(c) => Some(c.report),
             Payload::DeliveryReport(r) => r.allocation,
             Payload::ConsultationRespond(r) => Some(r.activation),
+            Payload::ActivationClose(c) => Some(c.activation),
             _ => None,
         }
     }
@@ -298,6 +427,13 @@ impl Payload {
             Payload::AttackDeclare(p) => serde_json::to_value(p),
             Payload::ConsultationRespond(p) => serde_json::to_value(p),
             Payload::AccessionDeclare(p) => serde_json::to_value(p),
+            Payload::LogInit(p) => serde_json::to_value(p),
+            Payload::KeyRegister(p) => serde_json::to_value(p),
+            Payload::KeyRevoke(p) => serde_json::to_value(p),
+            Payload::AgreementSuspend(p)
+            | Payload::AgreementResume(p)
+            | Payload::AgreementTerminate(p) => serde_json::to_value(p),
+            Payload::ActivationClose(p) => serde_json::to_value(p),
         }
     }
 
@@ -318,6 +454,13 @@ impl Payload {
             Kind::AttackDeclare => Payload::AttackDeclare(serde_json::from_value(v)?),
             Kind::ConsultationRespond => Payload::ConsultationRespond(serde_json::from_value(v)?),
             Kind::AccessionDeclare => Payload::AccessionDeclare(serde_json::from_value(v)?),
+            Kind::LogInit => Payload::LogInit(serde_json::from_value(v)?),
+            Kind::KeyRegister => Payload::KeyRegister(serde_json::from_value(v)?),
+            Kind::KeyRevoke => Payload::KeyRevoke(serde_json::from_value(v)?),
+            Kind::AgreementSuspend => Payload::AgreementSuspend(serde_json::from_value(v)?),
+            Kind::AgreementResume => Payload::AgreementResume(serde_json::from_value(v)?),
+            Kind::AgreementTerminate => Payload::AgreementTerminate(serde_json::from_value(v)?),
+            Kind::ActivationClose => Payload::ActivationClose(serde_json::from_value(v)?),
         })
     }
 }
@@ -334,6 +477,10 @@ struct Envelope {
     key: String,
     time: String,
     payload: serde_json::Value,
+    /// The operator's receipt time: set when the log takes the statement, outside what the
+    /// author signed, inside the leaf (so the tree and every checkpoint cover it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    received: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     sig: Option<String>,
 }
@@ -350,8 +497,10 @@ pub struct Statement {
     pub key_name: String,
     /// The signing key's id.
     pub key_id: u32,
-    /// When the author made the statement.
+    /// When the author made the statement (the author's claim).
     pub time: Timestamp,
+    /// When the log received it (the operator's clock), once logged.
+    pub received: Option<Timestamp>,
     /// What it says.
     pub payload: Payload,
     /// The Ed25519 signature.
@@ -402,14 +551,18 @@ pub fn ser_time<S: serde::Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::E
     s.serialize_str(&format_time(*t))
 }
 
-/// The signed bytes from the canonical leaf: the leaf without its `sig` member. In RFC 8785
-/// form the members are sorted (`author`, `compact`, `key`, `payload`, `sig`, `time`, `type`,
-/// `v`), so the member is `,"sig":"<base64>"` just before `,"time":`; no payload has a `sig`
-/// member and a string's quotes are escaped, so the text occurs once. This equals the JCS
-/// encoding of the envelope without `sig` (a test checks it on every kind), at the cost of a
+/// The signed bytes from the canonical leaf: the leaf without its `received` and `sig`
+/// members. In RFC 8785 form the members are sorted (`author`, `compact`, `key`, `payload`,
+/// `received`, `sig`, `time`, `type`, `v`), so they are `,"received":"<time>","sig":"<base64>"`
+/// just before `,"time":`; no payload has such members at its top level and a string's quotes
+/// are escaped, so the text occurs once, at the end of the payload. This equals the JCS
+/// encoding of the envelope without them (a test checks it on every kind), at the cost of a
 /// search instead of a second encoding.
-fn without_sig(leaf: &[u8], sig_b64: &str) -> Option<Vec<u8>> {
-    let member = format!(",\"sig\":\"{sig_b64}\",\"time\":");
+fn without_sig(leaf: &[u8], received: Option<&str>, sig_b64: &str) -> Option<Vec<u8>> {
+    let member = match received {
+        Some(r) => format!(",\"received\":\"{r}\",\"sig\":\"{sig_b64}\",\"time\":"),
+        None => format!(",\"sig\":\"{sig_b64}\",\"time\":"),
+    };
     let at = leaf
         .windows(member.len())
         .rposition(|w| w == member.as_bytes())?;
@@ -418,6 +571,18 @@ fn without_sig(leaf: &[u8], sig_b64: &str) -> Option<Vec<u8>> {
     out.extend_from_slice(b",\"time\":");
     out.extend_from_slice(leaf.get(at + member.len()..)?);
     Some(out)
+}
+
+fn parse_utc(what: &str, text: &str) -> Result<Timestamp, StatementError> {
+    let t: Timestamp = text
+        .parse()
+        .map_err(|e| malformed(format!("malformed {what} `{text}`: {e}")))?;
+    if format_time(t) != text {
+        return Err(malformed(format!(
+            "{what} `{text}` must be RFC 3339 in UTC with whole seconds, e.g. 2024-05-01T12:00:00Z"
+        )));
+    }
+    Ok(t)
 }
 
 impl Statement {
@@ -440,16 +605,12 @@ impl Statement {
         let payload = Payload::from_value(kind, env.payload.clone())
             .map_err(|e| malformed(format!("{} payload: {e}", kind.as_str())))?;
         let (key_name, key_id) = parse_key_ref(&env.key)?;
-        let time: Timestamp = env
-            .time
-            .parse()
-            .map_err(|e| malformed(format!("malformed time `{}`: {e}", env.time)))?;
-        if format_time(time) != env.time {
-            return Err(malformed(format!(
-                "time `{}` must be RFC 3339 in UTC with whole seconds, e.g. 2024-05-01T12:00:00Z",
-                env.time
-            )));
-        }
+        let time = parse_utc("time", &env.time)?;
+        let received = env
+            .received
+            .as_deref()
+            .map(|r| parse_utc("receipt time", r))
+            .transpose()?;
         let sig_b64 = env
             .sig
             .as_deref()
@@ -474,7 +635,7 @@ impl Statement {
         if leaf.len() > STATEMENT_SIZE_MAX {
             return Err(StatementError::TooLarge(leaf.len()));
         }
-        let signed_bytes = without_sig(&leaf, &sig_b64)
+        let signed_bytes = without_sig(&leaf, env.received.as_deref(), &sig_b64)
             .ok_or_else(|| malformed("the canonical form has no `sig` member where it belongs"))?;
         let whole = env;
         Ok(Statement {
@@ -483,6 +644,7 @@ impl Statement {
             key_name,
             key_id,
             time,
+            received,
             payload,
             sig,
             signed_bytes,
@@ -501,6 +663,7 @@ impl Statement {
             key: format!("{}+{:08x}", signer.name(), signer.key_id()),
             time: format_time(draft.time),
             payload,
+            received: None,
             sig: None,
         };
         let bytes = serde_jcs::to_vec(&unsigned).map_err(malformed)?;
@@ -518,6 +681,36 @@ impl Statement {
     /// The kind.
     pub fn kind(&self) -> Kind {
         self.payload.kind()
+    }
+
+    /// The statement as the log takes it: stamped with the operator's receipt time, inside the
+    /// leaf and outside what the author signed. Replaces any earlier stamp.
+    pub fn received_at(&self, at: Timestamp) -> Result<Statement, StatementError> {
+        let mut env: Envelope = serde_json::from_slice(&self.leaf).map_err(malformed)?;
+        env.received = Some(format_time(at));
+        let leaf = serde_jcs::to_vec(&env).map_err(malformed)?;
+        Statement::decode(&leaf)
+    }
+
+    /// The statement as its author signed it, without a receipt time.
+    pub fn unreceived(&self) -> Result<Statement, StatementError> {
+        let mut env: Envelope = serde_json::from_slice(&self.leaf).map_err(malformed)?;
+        env.received = None;
+        let leaf = serde_jcs::to_vec(&env).map_err(malformed)?;
+        Statement::decode(&leaf)
+    }
+
+    /// When the statement counts: the log's receipt time once logged, the author's time before.
+    /// Key validity, deadlines, lateness and every "as of" are judged by it.
+    pub fn at(&self) -> Timestamp {
+        self.received.unwrap_or(self.time)
+    }
+
+    /// SHA-256 of the signed bytes: the same statement has the same hash whenever it is
+    /// received (a replay has the hash of its original).
+    pub fn statement_hash(&self) -> [u8; 32] {
+        use sha2::Digest as _;
+        sha2::Sha256::digest(&self.signed_bytes).into()
     }
 
     /// `NAME+keyid` of the signing key.
@@ -552,3 +745,59 @@ impl Statement {
 
 #[cfg(test)]
 mod tests;
+
+/// One party's keys, as [`genesis`] registers them.
+#[allow(missing_debug_implementations)]
+pub struct PartyKeys<'a> {
+    /// The party's code.
+    pub code: &'a str,
+    /// Its root key, which signs the registrations.
+    pub root: &'a StandardSigner,
+    /// The root key's verifier key.
+    pub root_vkey: &'a str,
+    /// Its signing key's verifier key.
+    pub signing_vkey: &'a str,
+}
+
+/// The first entries of a log: the operator's `log.init` (pinning the compact's id and the
+/// operator's key), then for each party its root key (self-signed) and its signing key (signed
+/// by the root), all made at `time`.
+pub fn genesis(
+    compact: &str,
+    operator: &StandardSigner,
+    operator_vkey: &str,
+    parties: &[PartyKeys<'_>],
+    time: Timestamp,
+) -> Result<Vec<Statement>, StatementError> {
+    let draft = |author: &str, payload| Draft {
+        compact: compact.to_owned(),
+        author: author.to_owned(),
+        time,
+        payload,
+    };
+    let mut out = vec![Statement::sign(
+        draft(
+            compact,
+            Payload::LogInit(LogInit {
+                operator_key: operator_vkey.to_owned(),
+            }),
+        ),
+        operator,
+    )?];
+    for p in parties {
+        for (key, role) in [(p.root_vkey, Role::Root), (p.signing_vkey, Role::Signing)] {
+            out.push(Statement::sign(
+                draft(
+                    p.code,
+                    Payload::KeyRegister(KeyRegister {
+                        key: key.to_owned(),
+                        role,
+                        valid_from: None,
+                    }),
+                ),
+                p.root,
+            )?);
+        }
+    }
+    Ok(out)
+}

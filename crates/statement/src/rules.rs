@@ -8,11 +8,12 @@
 
 use std::collections::BTreeMap;
 
-use compact_model::{Agreement, Amount, Commitment, Compact, OnAccession, digest};
+use compact_model::{Agreement, Amount, Commitment, Compact, OnAccession};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
 
-use crate::{Kind, Payload, Statement, StatementError, parse_key_ref};
+use crate::{Kind, Payload, Role, Statement, StatementError, parse_key_ref};
 
 /// Why a statement is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -42,54 +43,278 @@ pub enum Mode {
 pub trait LedgerView {
     /// The statement at `index`, if the log holds it.
     fn entry(&self, index: u64) -> Result<Option<Statement>, String>;
-    /// The agreement signatures so far.
-    fn signatures(&self) -> &Signatures;
-    /// The accession date, if declared so far.
-    fn accession(&self) -> Option<Date>;
+    /// The facts of the log so far.
+    fn facts(&self) -> &Facts;
     /// Every statement of `kind` that refers to entry `index`.
     fn referring(&self, index: u64, kind: Kind) -> Result<Vec<(u64, Statement)>, String>;
+    /// The index the statement being checked takes.
+    fn next_index(&self) -> u64;
+    /// The agreement signatures so far.
+    fn signatures(&self) -> &Signatures {
+        &self.facts().signatures
+    }
+    /// The accession date, if declared so far.
+    fn accession(&self) -> Option<Date> {
+        self.facts().accession
+    }
 }
 
-/// The few facts every check needs, kept up to date as statements are appended: the
-/// agreement signatures and the accession. Small: it grows with the agreements, not the log.
+/// The furthest a statement's own time may lie after the log's receipt of it (clock skew).
+pub const TIME_AHEAD_MAX: SignedDuration = SignedDuration::from_mins(5);
+/// The furthest a statement's own time may lie before the log's receipt of it (a statement
+/// signed offline and brought to the log later). Events further back are dated in the payload.
+pub const TIME_BEHIND_MAX: SignedDuration = SignedDuration::from_hours(7 * 24);
+
+/// A key the log has registered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyRecord {
+    /// The verifier key text.
+    pub vkey: String,
+    /// Root or signing.
+    pub role: Role,
+    /// It signs what the log receives from this time.
+    pub valid_from: Timestamp,
+    /// It signs nothing the log receives from this time.
+    pub revoked_from: Option<Timestamp>,
+    /// The entry that registered it.
+    pub entry: u64,
+}
+
+impl KeyRecord {
+    /// Whether the key signs a statement received at `at`.
+    pub fn valid_at(&self, at: Timestamp) -> bool {
+        self.valid_from <= at && self.revoked_from.is_none_or(|r| at < r)
+    }
+}
+
+/// A suspension of an agreement: by whom, from which entry, until which entry (resumed).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Suspension {
+    /// The party that suspended it.
+    pub by: String,
+    /// The `agreement.suspend` entry.
+    pub entry: u64,
+    /// When the log received it.
+    pub at: Timestamp,
+    /// The `agreement.resume` entry, once resumed.
+    pub resumed: Option<u64>,
+}
+
+/// A termination of an agreement.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Termination {
+    /// The party that gave notice.
+    pub by: String,
+    /// The `agreement.terminate` entry.
+    pub entry: u64,
+    /// The first day the agreement no longer holds: the notice's receipt date plus the notice.
+    pub effective: Date,
+    /// True when the notice period is assumed (the text states none).
+    pub notice_assumed: bool,
+}
+
+/// The facts every check needs, kept up to date as statements are appended: the operator's key,
+/// the registered keys, the agreement signatures and the terms signed, suspensions and
+/// terminations, closed activations, the accession and the last receipt time. Small: it grows
+/// with the parties and agreements, not with the log.
 #[derive(Debug, Default, Clone)]
 pub struct Facts {
+    /// The operator's verifier key, from `log.init`.
+    pub operator_key: Option<String>,
+    /// Registered keys by (party, key id).
+    pub keys: BTreeMap<(String, u32), KeyRecord>,
+    /// Each party's current root key id.
+    pub roots: BTreeMap<String, u32>,
     /// Agreement signatures.
     pub signatures: Signatures,
+    /// The terms (agreement file text) signed, by digest.
+    pub terms: BTreeMap<String, String>,
+    /// Suspensions by agreement id, in log order.
+    pub suspensions: BTreeMap<String, Vec<Suspension>>,
+    /// Terminations by agreement id (the first notice given).
+    pub terminations: BTreeMap<String, Termination>,
+    /// Closed activations: activation entry to the closing entry.
+    pub closed: BTreeMap<u64, u64>,
     /// The accession date.
     pub accession: Option<Date>,
+    /// The receipt time of the last entry noted.
+    pub last_received: Option<Timestamp>,
+}
+
+/// The kinds whose statements change [`Facts`]: a store can rebuild the facts from these alone.
+pub const FACT_KINDS: [Kind; 9] = [
+    Kind::LogInit,
+    Kind::KeyRegister,
+    Kind::KeyRevoke,
+    Kind::AgreementSign,
+    Kind::AgreementSuspend,
+    Kind::AgreementResume,
+    Kind::AgreementTerminate,
+    Kind::ActivationClose,
+    Kind::AccessionDeclare,
+];
+
+/// Adds whole months to a date, clamping the day to the month's end.
+fn add_months(d: Date, months: u32) -> Option<Date> {
+    d.checked_add(jiff::Span::new().months(i64::from(months))).ok()
 }
 
 impl Facts {
-    /// Takes note of statement `index`.
-    pub fn note(&mut self, index: u64, st: &Statement) {
+    /// Takes note of statement `index`, already accepted, against `compact` (for the notice a
+    /// termination takes).
+    pub fn note(&mut self, index: u64, st: &Statement, compact: &Compact) {
+        let at = st.at();
+        if st.received.is_some() {
+            self.last_received = Some(self.last_received.map_or(at, |l| l.max(at)));
+        }
         match &st.payload {
+            Payload::LogInit(l) if self.operator_key.is_none() => {
+                self.operator_key = Some(l.operator_key.clone());
+            }
+            Payload::KeyRegister(k) => {
+                let Ok((_, id)) = parse_key_ref(&vkey_ref(&k.key)) else {
+                    return;
+                };
+                let valid_from = k.valid_from.map_or(at, |v| v.max(at));
+                if k.role == Role::Root {
+                    if let Some(old) = self.roots.insert(st.author.clone(), id)
+                        && let Some(rec) = self.keys.get_mut(&(st.author.clone(), old))
+                        && rec.revoked_from.is_none()
+                    {
+                        rec.revoked_from = Some(valid_from);
+                    }
+                }
+                self.keys
+                    .entry((st.author.clone(), id))
+                    .or_insert(KeyRecord {
+                        vkey: k.key.clone(),
+                        role: k.role,
+                        valid_from,
+                        revoked_from: None,
+                        entry: index,
+                    });
+            }
+            Payload::KeyRevoke(k) => {
+                if let Ok((_, id)) = parse_key_ref(&k.key)
+                    && let Some(rec) = self.keys.get_mut(&(st.author.clone(), id))
+                {
+                    let from = k.from.map_or(at, |f| f.max(at));
+                    rec.revoked_from = Some(rec.revoked_from.map_or(from, |r| r.min(from)));
+                }
+            }
             Payload::AgreementSign(s) => {
+                self.terms
+                    .entry(s.digest.clone())
+                    .or_insert_with(|| s.terms.clone());
                 self.signatures
                     .entry((s.agreement.clone(), s.version))
                     .or_default()
                     .entry(st.author.clone())
                     .or_insert((index, s.digest.clone()));
             }
+            Payload::AgreementSuspend(l) => {
+                self.suspensions
+                    .entry(l.agreement.clone())
+                    .or_default()
+                    .push(Suspension {
+                        by: st.author.clone(),
+                        entry: index,
+                        at,
+                        resumed: None,
+                    });
+            }
+            Payload::AgreementResume(l) => {
+                if let Some(s) = self
+                    .suspensions
+                    .get_mut(&l.agreement)
+                    .and_then(|v| v.iter_mut().rev().find(|s| s.resumed.is_none()))
+                {
+                    s.resumed = Some(index);
+                }
+            }
+            Payload::AgreementTerminate(l) if !self.terminations.contains_key(&l.agreement) => {
+                let (months, assumed) = latest_agreed(compact, &l.agreement, &self.signatures)
+                    .map_or((compact_model::NOTICE_MONTHS_ASSUMED, true), |a| {
+                        a.notice_months()
+                    });
+                let on = at.to_zoned_datetime(TimeZone::UTC).date();
+                if let Some(effective) = add_months(on, months) {
+                    self.terminations.insert(
+                        l.agreement.clone(),
+                        Termination {
+                            by: st.author.clone(),
+                            entry: index,
+                            effective,
+                            notice_assumed: assumed,
+                        },
+                    );
+                }
+            }
+            Payload::ActivationClose(c) => {
+                self.closed.entry(c.activation).or_insert(index);
+            }
             Payload::AccessionDeclare(a) if self.accession.is_none() => self.accession = Some(a.on),
             _ => {}
         }
     }
+
+    /// The suspension of agreement `id` in effect before entry `before`, if any.
+    pub fn suspended(&self, id: &str, before: u64) -> Option<&Suspension> {
+        self.suspensions.get(id)?.iter().find(|s| {
+            s.entry < before && s.resumed.is_none_or(|r| r >= before)
+        })
+    }
+
+    /// The termination of agreement `id` given before entry `before`, if any.
+    pub fn terminated(&self, id: &str, before: u64) -> Option<&Termination> {
+        self.terminations.get(id).filter(|t| t.entry < before)
+    }
+}
+
+/// `CODE+keyid` of a verifier key `CODE+keyid+base64` (the base64 may hold `+`).
+pub fn vkey_ref(vkey: &str) -> String {
+    let mut parts = vkey.splitn(3, '+');
+    format!(
+        "{}+{}",
+        parts.next().unwrap_or(""),
+        parts.next().unwrap_or("")
+    )
+}
+
+/// The latest version of agreement `id` that both parties signed (the same digest), from the
+/// compact.
+pub fn latest_agreed<'a>(compact: &'a Compact, id: &str, sigs: &Signatures) -> Option<&'a Agreement> {
+    compact
+        .agreements
+        .iter()
+        .filter(|a| a.id == id && agreed_digest(a, sigs).is_some())
+        .max_by_key(|a| a.version)
 }
 
 /// A log held in memory: for tests and small tools.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Clone)]
 pub struct MemoryLog {
     /// The statements, in log order.
     pub entries: Vec<Statement>,
     /// Facts of those statements.
     pub facts: Facts,
+    compact: Compact,
 }
 
 impl MemoryLog {
+    /// An empty log of `compact`.
+    pub fn new(compact: &Compact) -> Self {
+        MemoryLog {
+            entries: Vec::new(),
+            facts: Facts::default(),
+            compact: compact.clone(),
+        }
+    }
+
     /// Appends a statement (unchecked).
     pub fn push(&mut self, st: Statement) {
-        self.facts.note(self.entries.len() as u64, &st);
+        self.facts
+            .note(self.entries.len() as u64, &st, &self.compact);
         self.entries.push(st);
     }
 }
@@ -101,11 +326,8 @@ impl LedgerView for MemoryLog {
             .and_then(|i| self.entries.get(i))
             .cloned())
     }
-    fn signatures(&self) -> &Signatures {
-        &self.facts.signatures
-    }
-    fn accession(&self) -> Option<Date> {
-        self.facts.accession
+    fn facts(&self) -> &Facts {
+        &self.facts
     }
     fn referring(&self, index: u64, kind: Kind) -> Result<Vec<(u64, Statement)>, String> {
         Ok(self
@@ -116,23 +338,55 @@ impl LedgerView for MemoryLog {
             .map(|(i, s)| (i as u64, s.clone()))
             .collect())
     }
+    fn next_index(&self) -> u64 {
+        self.entries.len() as u64
+    }
 }
 
 fn view<T>(r: Result<T, String>) -> Result<T, Refusal> {
     r.map_err(|e| Refusal(format!("cannot read the log: {e}")))
 }
 
-/// The UTC date of a statement's time.
+/// The UTC date a statement counts from: its receipt by the log (the author's own time before
+/// it is logged).
 pub fn date_of(st: &Statement) -> Date {
-    st.time.to_zoned_datetime(TimeZone::UTC).date()
+    st.at().to_zoned_datetime(TimeZone::UTC).date()
 }
 
-/// Checks the signature: the author's own key, listed in its party file, valid on the date of
-/// the statement's time.
-pub fn check_signature(st: &Statement, compact: &Compact) -> Result<(), Refusal> {
-    let Some(party) = compact.parties.get(&st.author) else {
+/// The verifier key that must have signed `st`, from the keys the log registered before it:
+/// - `log.init`: the operator's key it names (named after the compact), once, at entry 0;
+/// - a party's first root `key.register`: the key it registers (trust on first use);
+/// - any other `key.register`, and `key.revoke`: the party's current root key (a revocation
+///   may also be signed by the key it revokes);
+/// - everything else: a signing key of the author, valid when the log received the statement.
+pub fn signing_key(st: &Statement, compact: &Compact, facts: &Facts) -> Result<String, Refusal> {
+    let at = st.at();
+    if let Payload::LogInit(l) = &st.payload {
+        if st.author != compact.id || st.key_name != compact.id {
+            return refuse(format!(
+                "log.init is made by the operator `{}` with its key, not by `{}`",
+                compact.id, st.author
+            ));
+        }
+        if vkey_ref(&l.operator_key) != st.key_ref() {
+            return refuse(format!(
+                "log.init names key {} but is signed with {}: the operator's key signs its own registration",
+                vkey_ref(&l.operator_key),
+                st.key_ref()
+            ));
+        }
+        return Ok(l.operator_key.clone());
+    }
+    if st.author == compact.id {
+        return refuse(format!(
+            "the operator `{}` makes no {} statement",
+            compact.id,
+            st.kind().as_str()
+        ));
+    }
+    if !compact.parties.contains_key(&st.author) {
         return refuse(format!("unknown author `{}`", st.author));
-    };
+    }
     if st.key_name != st.author {
         return refuse(format!(
             "statement by `{}` signed with a key of `{}` ({})",
@@ -141,42 +395,105 @@ pub fn check_signature(st: &Statement, compact: &Compact) -> Result<(), Refusal>
             st.key_ref()
         ));
     }
-    let on = date_of(st);
-    let listed = party.keys.iter().find(|k| {
-        // `name+keyid+base64`: the base64 may itself hold '+', so split from the left.
-        let mut parts = k.key.splitn(3, '+');
-        let head = format!(
-            "{}+{}",
-            parts.next().unwrap_or(""),
-            parts.next().unwrap_or("")
-        );
-        parse_key_ref(&head).is_ok_and(|(name, id)| name == st.key_name && id == st.key_id)
-    });
-    let Some(key) = listed else {
+    let own = facts.keys.get(&(st.author.clone(), st.key_id));
+    let root = facts
+        .roots
+        .get(&st.author)
+        .and_then(|id| facts.keys.get(&(st.author.clone(), *id)));
+    match &st.payload {
+        Payload::KeyRegister(k) if k.role == Role::Root && root.is_none() => {
+            if vkey_ref(&k.key) != st.key_ref() {
+                return refuse(format!(
+                    "`{}` has no root key in the log yet: its first root key {} must sign its own registration, not {}",
+                    st.author,
+                    vkey_ref(&k.key),
+                    st.key_ref()
+                ));
+            }
+            return Ok(k.key.clone());
+        }
+        Payload::KeyRegister(_) | Payload::KeyRevoke(_) => {
+            let Some(root) = root else {
+                return refuse(format!(
+                    "`{}` has no root key in the log: register one first (compact keygen --party {} --root)",
+                    st.author, st.author
+                ));
+            };
+            let self_revoke = matches!(&st.payload, Payload::KeyRevoke(r)
+                if parse_key_ref(&r.key).is_ok_and(|(_, id)| id == st.key_id));
+            let by_root = vkey_ref(&root.vkey) == st.key_ref();
+            if !by_root && !self_revoke {
+                return refuse(format!(
+                    "a {} of `{}` is signed by its root key {}, not by {}",
+                    st.kind().as_str(),
+                    st.author,
+                    vkey_ref(&root.vkey),
+                    st.key_ref()
+                ));
+            }
+            let rec = match (by_root, own) {
+                (true, _) => root,
+                (false, Some(own)) => own,
+                (false, None) => {
+                    return refuse(format!(
+                        "key {} is not registered in the log for `{}`",
+                        st.key_ref(),
+                        st.author
+                    ));
+                }
+            };
+            if !rec.valid_at(at) {
+                return refuse(format!(
+                    "key {} does not sign at {} ({})",
+                    st.key_ref(),
+                    crate::format_time(at),
+                    validity(rec)
+                ));
+            }
+            return Ok(rec.vkey.clone());
+        }
+        _ => {}
+    }
+    let Some(rec) = own else {
         return refuse(format!(
-            "key {} is not a key of `{}` (see parties/{}.toml)",
+            "key {} is not registered in the log for `{}`: a key in a file signs nothing until its party's root key registers it",
             st.key_ref(),
-            st.author,
             st.author
         ));
     };
-    if let Some(from) = key.valid_from
-        && on < from
-    {
+    if rec.role != Role::Signing {
         return refuse(format!(
-            "key {} is valid from {from}, the statement is of {on}",
-            st.key_ref()
+            "key {} is `{}`'s root key: it signs only key.register and key.revoke",
+            st.key_ref(),
+            st.author
         ));
     }
-    if let Some(retired) = key.retired_on
-        && on >= retired
-    {
+    if !rec.valid_at(at) {
         return refuse(format!(
-            "key {} was retired on {retired}; the statement is of {on}",
-            st.key_ref()
+            "key {} does not sign statements received at {} ({})",
+            st.key_ref(),
+            crate::format_time(at),
+            validity(rec)
         ));
     }
-    st.verify_with(&key.key)?;
+    Ok(rec.vkey.clone())
+}
+
+fn validity(rec: &KeyRecord) -> String {
+    match rec.revoked_from {
+        Some(r) => format!(
+            "valid from {} until {}",
+            crate::format_time(rec.valid_from),
+            crate::format_time(r)
+        ),
+        None => format!("valid from {}", crate::format_time(rec.valid_from)),
+    }
+}
+
+/// Checks the signature with the key the log registered for the author (see [`signing_key`]).
+pub fn check_signature(st: &Statement, compact: &Compact, facts: &Facts) -> Result<(), Refusal> {
+    let vkey = signing_key(st, compact, facts)?;
+    st.verify_with(&vkey)?;
     Ok(())
 }
 
@@ -212,18 +529,35 @@ pub fn agreed_digest(a: &Agreement, sigs: &Signatures) -> Option<String> {
     (g.1 == b.1).then(|| g.1.clone())
 }
 
-/// Whether agreement `a` is in force on `date`, given the signatures and accession so far.
-pub fn in_force(
-    a: &Agreement,
-    date: Date,
-    sigs: &Signatures,
-    accession: Option<Date>,
-) -> Result<(), String> {
-    if agreed_digest(a, sigs).is_none() {
-        return Err(format!(
-            "agreement `{}` version {} is not signed by both parties",
-            a.id, a.version
-        ));
+/// Whether agreement `a` is in force on `date`, given the log's facts before entry `before`:
+/// both parties signed this version's terms (the digest of `a`), the date is within its
+/// period, it is not suspended, no termination has taken effect, and it has not ended on
+/// accession.
+pub fn in_force(a: &Agreement, date: Date, facts: &Facts, before: u64) -> Result<(), String> {
+    let signed = facts
+        .signatures
+        .get(&(a.id.clone(), a.version))
+        .map(|by| {
+            by.iter()
+                .filter(|(_, (i, _))| *i < before)
+                .map(|(p, (_, d))| (p.as_str(), d.as_str()))
+                .collect::<BTreeMap<_, _>>()
+        })
+        .unwrap_or_default();
+    match (signed.get(a.guarantor.as_str()), signed.get(a.beneficiary.as_str())) {
+        (Some(g), Some(b)) if g == b && *g == a.digest => {}
+        (Some(g), Some(b)) if g == b => {
+            return Err(format!(
+                "agreement `{}` version {} is not the text both parties signed (digest {g}): the signed terms govern",
+                a.id, a.version
+            ));
+        }
+        _ => {
+            return Err(format!(
+                "agreement `{}` version {} is not signed by both parties",
+                a.id, a.version
+            ));
+        }
     }
     if date < a.in_force_from || date > a.ends_on {
         return Err(format!(
@@ -231,13 +565,27 @@ pub fn in_force(
             a.id, a.in_force_from, a.ends_on
         ));
     }
-    if let Some(acc) = accession
+    if let Some(acc) = facts.accession
         && a.on_accession == OnAccession::End
         && date >= acc
     {
         return Err(format!(
             "agreement `{}` ended on the beneficiary's accession on {acc}",
             a.id
+        ));
+    }
+    if let Some(t) = facts.terminated(&a.id, before)
+        && date >= t.effective
+    {
+        return Err(format!(
+            "agreement `{}` was terminated by `{}` (entry {}), with effect from {}",
+            a.id, t.by, t.entry, t.effective
+        ));
+    }
+    if let Some(s) = facts.suspended(&a.id, before) {
+        return Err(format!(
+            "agreement `{}` is suspended by `{}` since entry {}",
+            a.id, s.by, s.entry
         ));
     }
     Ok(())
@@ -330,6 +678,108 @@ fn not_before_compact(date: Date, compact: &Compact) -> Result<(), Refusal> {
     Ok(())
 }
 
+fn date_utc(t: Timestamp) -> Date {
+    t.to_zoned_datetime(TimeZone::UTC).date()
+}
+
+/// An event a statement reports (a delivery, an attack) cannot lie after the log received it.
+fn not_after_receipt(st: &Statement, event: Date) -> Result<(), Refusal> {
+    if let Some(r) = st.received
+        && event > date_utc(r)
+    {
+        return refuse(format!(
+            "the {} reports an event of {event}, after the log received it on {}",
+            st.kind().as_str(),
+            date_utc(r)
+        ));
+    }
+    Ok(())
+}
+
+/// The statement's own time lies within the window of its receipt, and receipt times never
+/// decrease along the log.
+fn check_times(st: &Statement, facts: &Facts) -> Result<(), Refusal> {
+    let Some(r) = st.received else {
+        return Ok(());
+    };
+    if let Some(last) = facts.last_received
+        && r < last
+    {
+        return refuse(format!(
+            "received at {}, before the previous entry's receipt at {}: receipt times never go back",
+            crate::format_time(r),
+            crate::format_time(last)
+        ));
+    }
+    let ahead = st.time.duration_since(r);
+    if ahead > TIME_AHEAD_MAX {
+        return refuse(format!(
+            "the statement is dated {}, after the log received it at {} (at most 5 minutes ahead): a statement cannot be dated in the future",
+            crate::format_time(st.time),
+            crate::format_time(r)
+        ));
+    }
+    if -ahead > TIME_BEHIND_MAX {
+        return refuse(format!(
+            "the statement is dated {}, more than 7 days before the log received it at {}: sign it anew (a past event is dated in the payload)",
+            crate::format_time(st.time),
+            crate::format_time(r)
+        ));
+    }
+    Ok(())
+}
+
+/// `agreement.suspend`, `agreement.resume`, `agreement.terminate`.
+fn lifecycle(
+    st: &Statement,
+    l: &crate::AgreementLifecycle,
+    compact: &Compact,
+    facts: &Facts,
+    next: u64,
+) -> Result<(), Refusal> {
+    let Some(a) = latest_agreed(compact, &l.agreement, &facts.signatures) else {
+        return refuse(format!(
+            "agreement `{}` has no version signed by both parties: there is nothing to {}",
+            l.agreement,
+            match st.kind() {
+                Kind::AgreementSuspend => "suspend",
+                Kind::AgreementResume => "resume",
+                _ => "terminate",
+            }
+        ));
+    };
+    if st.author != a.guarantor && st.author != a.beneficiary {
+        return refuse(format!(
+            "`{}` is not a party to agreement `{}`",
+            st.author, a.id
+        ));
+    }
+    if l.reason.trim().is_empty() {
+        return refuse(format!("a {} gives a reason", st.kind().as_str()));
+    }
+    if let Some(t) = facts.terminated(&a.id, next) {
+        return refuse(format!(
+            "agreement `{}` was terminated by `{}` at entry {} (effective {})",
+            a.id, t.by, t.entry, t.effective
+        ));
+    }
+    let suspended = facts.suspended(&a.id, next);
+    match (st.kind(), suspended) {
+        (Kind::AgreementSuspend, Some(s)) => refuse(format!(
+            "agreement `{}` is already suspended by `{}` since entry {}",
+            a.id, s.by, s.entry
+        )),
+        (Kind::AgreementResume, None) => {
+            refuse(format!("agreement `{}` is not suspended", a.id))
+        }
+        (Kind::AgreementResume, Some(s)) if s.by != st.author => refuse(format!(
+            "only `{}`, which suspended agreement `{}` at entry {}, may resume it",
+            s.by, a.id, s.entry
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Checks a statement in full: signature, author, payload, against the compact and the log.
 pub fn check(
     st: &Statement,
@@ -337,7 +787,7 @@ pub fn check(
     log: &dyn LedgerView,
     mode: Mode,
 ) -> Result<(), Refusal> {
-    check_signature(st, compact)?;
+    check_signature(st, compact, log.facts())?;
     check_payload(st, compact, log, mode)
 }
 
@@ -355,27 +805,155 @@ pub fn check_payload(
             st.compact, compact.id
         ));
     }
-    not_before_compact(date_of(st), compact)?;
+    let facts = log.facts();
+    let next = log.next_index();
+    check_times(st, facts)?;
+    match (&st.payload, next) {
+        (Payload::LogInit(_), 0) => return Ok(()),
+        (Payload::LogInit(_), _) => {
+            return refuse("log.init is the log's first entry, and only that");
+        }
+        (_, _) if facts.operator_key.is_none() => {
+            return refuse(
+                "the log begins with the operator's log.init (compact init), not with this statement",
+            );
+        }
+        _ => {}
+    }
+    if !matches!(st.kind(), Kind::KeyRegister | Kind::KeyRevoke) {
+        not_before_compact(date_of(st), compact)?;
+    }
     match &st.payload {
-        Payload::AgreementSign(s) => {
-            let Some(a) = compact.agreement(&s.agreement, Some(s.version)) else {
+        Payload::LogInit(_) => Ok(()),
+        Payload::KeyRegister(k) => {
+            let (name, id) = parse_key_ref(&vkey_ref(&k.key))?;
+            signed_note::StandardVerifier::new(&k.key).map_err(|e| {
+                Refusal(format!("key.register: `{}` is not a verifier key: {e}", k.key))
+            })?;
+            if name != st.author {
                 return refuse(format!(
-                    "unknown agreement `{}` version {}",
-                    s.agreement, s.version
+                    "`{}` registers keys named after itself, not `{name}`",
+                    st.author
+                ));
+            }
+            if let Some(rec) = facts.keys.get(&(st.author.clone(), id)) {
+                return refuse(format!(
+                    "key {} of `{}` is already registered (entry {}): a key id is registered once",
+                    vkey_ref(&k.key),
+                    st.author,
+                    rec.entry
+                ));
+            }
+            if let (Some(v), Some(r)) = (k.valid_from, st.received)
+                && v < r
+            {
+                return refuse(format!(
+                    "a key cannot be valid from {}, before the log received its registration at {}",
+                    crate::format_time(v),
+                    crate::format_time(r)
+                ));
+            }
+            Ok(())
+        }
+        Payload::KeyRevoke(k) => {
+            let (_, id) = parse_key_ref(&k.key)?;
+            let Some(rec) = facts.keys.get(&(st.author.clone(), id)) else {
+                return refuse(format!(
+                    "key {} is not a registered key of `{}`",
+                    k.key, st.author
                 ));
             };
-            if st.author != a.guarantor && st.author != a.beneficiary {
+            if let Some(r) = rec.revoked_from
+                && r <= st.at()
+            {
+                return refuse(format!(
+                    "key {} was already revoked from {}",
+                    k.key,
+                    crate::format_time(r)
+                ));
+            }
+            if let (Some(f), Some(r)) = (k.from, st.received)
+                && f < r
+            {
+                return refuse(format!(
+                    "a revocation cannot take effect at {}, before the log received it at {}: what the log holds stays as it was",
+                    crate::format_time(f),
+                    crate::format_time(r)
+                ));
+            }
+            if k.reason.trim().is_empty() {
+                return refuse("a revocation gives a reason");
+            }
+            Ok(())
+        }
+        Payload::AgreementSuspend(l) | Payload::AgreementResume(l) | Payload::AgreementTerminate(l) => {
+            lifecycle(st, l, compact, facts, next)
+        }
+        Payload::ActivationClose(c) => {
+            require_beneficiary(st, compact)?;
+            match view(log.entry(c.activation))? {
+                Some(e) if matches!(e.kind(), Kind::AttackDeclare | Kind::ThreatLevel) => {}
+                Some(e) => {
+                    return refuse(format!(
+                        "entry {} is a {}, not an activation",
+                        c.activation,
+                        e.kind().as_str()
+                    ));
+                }
+                None => return refuse(format!("no activation at entry {}", c.activation)),
+            }
+            if let Some(i) = facts.closed.get(&c.activation) {
+                return refuse(format!(
+                    "activation {} was already closed at entry {i}",
+                    c.activation
+                ));
+            }
+            if c.reason.trim().is_empty() {
+                return refuse("closing an activation gives a reason");
+            }
+            Ok(())
+        }
+        Payload::AgreementSign(s) => {
+            let terms = compact_model::agreement_alone(&compact_model::SourceFile {
+                rel: format!("agreements/{}.toml", s.agreement),
+                display: format!("the terms signed for `{}`", s.agreement),
+                text: s.terms.clone(),
+            })
+            .map_err(|d| {
+                Refusal(format!(
+                    "the terms signed do not read as an agreement: {}",
+                    d.first().map(|d| d.message.clone()).unwrap_or_default()
+                ))
+            })?;
+            if terms.id != s.agreement || terms.version != s.version {
+                return refuse(format!(
+                    "the terms signed are of `{}` version {}, the statement names `{}` version {}",
+                    terms.id, terms.version, s.agreement, s.version
+                ));
+            }
+            if terms.digest != s.digest {
+                return refuse(format!(
+                    "digest {} is not the digest of the terms signed ({})",
+                    s.digest, terms.digest
+                ));
+            }
+            if st.author != terms.guarantor && st.author != terms.beneficiary {
                 return refuse(format!(
                     "`{}` is not a party to agreement `{}`",
-                    st.author, a.id
+                    st.author, terms.id
                 ));
             }
             if mode == Mode::Append {
-                let current = digest(a).map_err(|e| Refusal(e.to_string()))?;
-                if s.digest != current {
+                let Some(a) = compact.agreement(&s.agreement, Some(s.version)) else {
                     return refuse(format!(
-                        "digest {} is not the current digest of `{}` version {} ({current})",
-                        s.digest, a.id, a.version
+                        "unknown agreement `{}` version {}",
+                        s.agreement, s.version
+                    ));
+                };
+                if s.digest != a.digest {
+                    return refuse(format!(
+                        "digest {} is not the digest of `{}` version {} as the compact holds it ({})",
+                        s.digest, a.id, a.version, a.digest
                     ));
                 }
             }
@@ -394,6 +972,7 @@ pub fn check_payload(
         Payload::Pledge(p) => {
             require_guarantor(st, compact)?;
             not_before_compact(p.date, compact)?;
+            not_after_receipt(st, p.date)?;
             if !compact.pillars.iter().any(|x| x.id == p.pillar) {
                 return refuse(format!("unknown pillar `{}`", p.pillar));
             }
@@ -405,14 +984,16 @@ pub fn check_payload(
             Ok(())
         }
         Payload::Allocation(p) => {
+            not_after_receipt(st, p.date)?;
             let (ag, c) = owned_commitment(compact, st, &p.commitment, p.date)?;
             matches_commitment(&amount(&p.amount, compact)?, c)?;
-            in_force(ag, p.date, log.signatures(), log.accession()).map_err(Refusal)
+            in_force(ag, p.date, facts, next).map_err(Refusal)
         }
         Payload::DeliveryReport(p) => {
+            not_after_receipt(st, p.date)?;
             let (ag, c) = owned_commitment(compact, st, &p.commitment, p.date)?;
             matches_commitment(&amount(&p.amount, compact)?, c)?;
-            in_force(ag, p.date, log.signatures(), log.accession()).map_err(Refusal)?;
+            in_force(ag, p.date, facts, next).map_err(Refusal)?;
             if let Some(index) = p.allocation {
                 match view(log.entry(index))? {
                     Some(e) => match &e.payload {
@@ -431,6 +1012,7 @@ pub fn check_payload(
         }
         Payload::DeliveryConfirm(p) => {
             require_beneficiary(st, compact)?;
+            not_after_receipt(st, p.date)?;
             let Some(report) = view(log.entry(p.report))? else {
                 return refuse(format!("no entry {} in the log", p.report));
             };
@@ -483,6 +1065,7 @@ pub fn check_payload(
         }
         Payload::ThreatLevel(t) => {
             require_beneficiary(st, compact)?;
+            not_after_receipt(st, date_utc(t.from))?;
             if t.level == 0 || t.level > compact.threat_levels {
                 return refuse(format!(
                     "threat level {} is out of range (1 to {})",
@@ -493,6 +1076,7 @@ pub fn check_payload(
         }
         Payload::AttackDeclare(a) => {
             require_beneficiary(st, compact)?;
+            not_after_receipt(st, date_utc(a.at))?;
             if a.summary.trim().is_empty() {
                 return refuse("an attack declaration needs a summary");
             }
@@ -519,13 +1103,13 @@ pub fn check_payload(
                     r.activation
                 ));
             }
-            let asked = crate::activation::asked(
-                compact,
-                r.activation,
-                &activation,
-                log.signatures(),
-                log.accession(),
-            );
+            if let Some(i) = facts.closed.get(&r.activation) {
+                return refuse(format!(
+                    "activation {} was closed by the beneficiary at entry {i}",
+                    r.activation
+                ));
+            }
+            let asked = crate::activation::asked(compact, r.activation, &activation, facts);
             if asked.is_empty() {
                 return refuse(format!(
                     "entry {} asks no guarantor to consult: there is nothing to answer",
@@ -544,12 +1128,12 @@ pub fn check_payload(
                         .join(", ")
                 ));
             }
-            if st.time < activation.time {
+            if st.at() < activation.at() {
                 return refuse(format!(
                     "a response at {} precedes activation {} at {}",
-                    crate::format_time(st.time),
+                    crate::format_time(st.at()),
                     r.activation,
-                    crate::format_time(activation.time)
+                    crate::format_time(activation.at())
                 ));
             }
             let answers = view(log.referring(r.activation, Kind::ConsultationRespond))?;
@@ -586,6 +1170,7 @@ pub fn check_payload(
         Payload::AccessionDeclare(a) => {
             require_beneficiary(st, compact)?;
             not_before_compact(a.on, compact)?;
+            not_after_receipt(st, a.on)?;
             if let Some(earlier) = log.accession() {
                 return refuse(format!("accession was already declared for {earlier}"));
             }
@@ -600,9 +1185,9 @@ pub fn check_payload(
 pub enum Status {
     /// No signature.
     Draft,
-    /// One party signed.
+    /// One party signed (or the two signed different texts).
     SignedByOne,
-    /// Both signed the current text and it is within its period.
+    /// Both signed the text and it is within its period.
     InForce,
     /// Both signed; the date is before it enters into force.
     NotYetInForce,
@@ -610,8 +1195,14 @@ pub enum Status {
     Expired,
     /// Ended on the beneficiary's accession.
     EndedByAccession,
-    /// The file no longer matches what was signed.
+    /// The working file is not the text both parties signed (the signed text governs).
     ChangedSinceSigning,
+    /// Suspended by a party.
+    Suspended,
+    /// Notice of termination given; not yet in effect.
+    NoticeGiven,
+    /// Terminated: the notice has run.
+    Terminated,
 }
 
 impl Status {
@@ -625,38 +1216,47 @@ impl Status {
             Status::Expired => "expired",
             Status::EndedByAccession => "ended-by-accession",
             Status::ChangedSinceSigning => "changed-since-signing",
+            Status::Suspended => "suspended",
+            Status::NoticeGiven => "notice-given",
+            Status::Terminated => "terminated",
         }
     }
 }
 
-/// The status of agreement version `a` on `today`.
-pub fn status(
-    a: &Agreement,
-    current_digest: &str,
-    sigs: &Signatures,
-    accession: Option<Date>,
-    today: Date,
-) -> Status {
-    let by = sigs.get(&(a.id.clone(), a.version));
+/// The status of agreement version `a` on `today`, from everything the log holds.
+pub fn status(a: &Agreement, facts: &Facts, today: Date) -> Status {
+    let by = facts.signatures.get(&(a.id.clone(), a.version));
     let n = by.map_or(0, |b| b.len());
     if n == 0 {
         return Status::Draft;
     }
-    if by.is_some_and(|b| b.values().any(|(_, d)| d != current_digest)) {
+    let Some(agreed) = agreed_digest(a, &facts.signatures) else {
+        return Status::SignedByOne;
+    };
+    if agreed != a.digest {
         return Status::ChangedSinceSigning;
     }
-    if agreed_digest(a, sigs).is_none() {
-        return Status::SignedByOne;
+    if let Some(t) = facts.terminated(&a.id, u64::MAX) {
+        if today >= t.effective {
+            return Status::Terminated;
+        }
     }
-    if let Some(acc) = accession
+    if let Some(acc) = facts.accession
         && a.on_accession == OnAccession::End
         && today >= acc
     {
         return Status::EndedByAccession;
     }
     if today > a.ends_on {
-        Status::Expired
-    } else if today < a.in_force_from {
+        return Status::Expired;
+    }
+    if facts.suspended(&a.id, u64::MAX).is_some() {
+        return Status::Suspended;
+    }
+    if facts.terminated(&a.id, u64::MAX).is_some() {
+        return Status::NoticeGiven;
+    }
+    if today < a.in_force_from {
         Status::NotYetInForce
     } else {
         Status::InForce

@@ -8,15 +8,15 @@
 //! signature and root are checked against the recomputed tree, and so is every checkpoint the
 //! auditor brings: two checkpoints of one origin that cannot both be of this log are a fork.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use compact_log::{Frontier, Hash, hex_hash, leaf_hash, open_checkpoint, stored_hash_index};
 use compact_model::Compact;
-use compact_statement::Statement;
-use compact_statement::rules::{Facts, Mode, check_payload, check_signature};
+use compact_statement::rules::{Facts, Mode, check_payload, signing_key, vkey_ref};
+use compact_statement::{Kind, Payload, Statement};
 use rayon::prelude::*;
 
-use crate::{Overlay, Pending, Store, StoreError};
+use crate::{Overlay, Pending, Store, StoreError, StoredRow};
 
 /// One thing wrong.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -78,51 +78,101 @@ struct Pass<'a, S: Store> {
     failure: Option<StoreError>,
     roots_checked: BTreeSet<u64>,
     no_pending: Pending<'a>,
+    /// The first 8 bytes of every statement hash seen, to the entry: replays are found from
+    /// the leaves, not from an index the database keeps (16 bytes an entry).
+    seen: HashMap<u64, u64>,
+}
+
+/// A signature to verify: the entry, the statement, the key the log held for it.
+type ToVerify = (u64, Statement, String);
+
+fn short(h: &[u8; 32]) -> u64 {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(h.get(..8).unwrap_or(&[0; 8]));
+    u64::from_be_bytes(b)
 }
 
 impl<S: Store> Pass<'_, S> {
-    fn process(&mut self, chunk: Vec<(u64, Vec<u8>)>) {
-        let compact = self.compact;
+    fn process(&mut self, chunk: Vec<StoredRow>) {
         let prepared: Vec<_> = chunk
             .into_par_iter()
-            .map(|(index, leaf)| {
-                let decoded = Statement::decode(&leaf);
-                let signature = decoded
-                    .as_ref()
-                    .ok()
-                    .and_then(|st| check_signature(st, compact).err());
-                (index, leaf, decoded, signature)
+            .map(|row| {
+                let decoded = Statement::decode(&row.leaf);
+                let h = leaf_hash(&row.leaf);
+                (row, decoded, h)
             })
             .collect();
-        for (index, leaf, decoded, signature) in prepared {
+        let first_problem = self.report.problems.len();
+        let mut verify: Vec<ToVerify> = Vec::new();
+        for (row, decoded, h) in prepared {
             if self.failure.is_some() {
                 return;
             }
-            self.entry(index, &leaf, decoded, signature);
+            if let Some(v) = self.entry(&row, decoded, h) {
+                // A key statement changes which keys sign what follows: its own signature is
+                // settled before the entries after it are checked.
+                verify.push(v);
+            }
+        }
+        let bad: Vec<Problem> = verify
+            .into_par_iter()
+            .filter_map(|(index, st, vkey)| {
+                st.verify_with(&vkey).err().map(|e| Problem {
+                    entry: Some(index),
+                    message: format!(
+                        "entry {index} ({} by {}): {e}",
+                        st.kind().as_str(),
+                        st.author
+                    ),
+                })
+            })
+            .collect();
+        self.report.problems.extend(bad);
+        if let Some(tail) = self.report.problems.get_mut(first_problem..) {
+            tail.sort_by_key(|p| p.entry);
         }
     }
 
     fn entry(
         &mut self,
-        index: u64,
-        leaf: &[u8],
+        row: &StoredRow,
         decoded: Result<Statement, compact_statement::StatementError>,
-        signature: Option<compact_statement::rules::Refusal>,
-    ) {
+        h: Hash,
+    ) -> Option<ToVerify> {
         let report = &mut *self.report;
-        if index != self.next {
+        let expected = self.next;
+        let index = match u64::try_from(row.index) {
+            Ok(i) if i == expected => i,
+            Ok(i) if i > expected => {
+                report.add(
+                    Some(expected),
+                    format!(
+                        "entry {expected} is missing: the store skips from entry {expected} to entry {i}"
+                    ),
+                );
+                self.tree_broken = true;
+                i
+            }
+            _ => {
+                report.add(
+                    Some(expected),
+                    format!(
+                        "a row is stored under index {}: indices run 0, 1, 2, … without gaps (a row was inserted outside the log)",
+                        row.index
+                    ),
+                );
+                self.tree_broken = true;
+                return None;
+            }
+        };
+        self.next = index + 1;
+        // Every stored column is recomputed from the leaf.
+        if row.leaf_hash != h.0 {
             report.add(
-                Some(self.next),
-                format!(
-                    "entry {} is missing: the store skips from entry {} to entry {index}",
-                    self.next, self.next
-                ),
+                Some(index),
+                format!("entry {index}: its stored leaf hash is not the hash of its bytes (a column was altered)"),
             );
-            self.tree_broken = true;
-            self.next = index;
         }
-        self.next += 1;
-        let h = leaf_hash(leaf);
         // The tree: the hashes this entry creates must be the ones stored.
         if !self.tree_broken {
             let n = self.frontier.size();
@@ -134,7 +184,7 @@ impl<S: Store> Pass<'_, S> {
                     if stored.first() != created.first() {
                         report.add(
                             Some(index),
-                            format!("entry {index} was changed after it was logged: its bytes do not hash to the leaf hash stored for it"),
+                            format!("entry {index} was changed after it was logged: its bytes do not hash to the tree hash stored for it"),
                         );
                         self.tree_broken = true;
                     } else if stored != created {
@@ -177,25 +227,62 @@ impl<S: Store> Pass<'_, S> {
         let st = match decoded {
             Err(e) => {
                 report.add(Some(index), format!("entry {index} does not decode: {e}"));
-                return;
+                return None;
             }
             Ok(st) => st,
         };
-        if st.leaf != leaf {
+        if st.leaf != row.leaf {
             report.add(
                 Some(index),
                 format!("entry {index} is not in canonical form"),
             );
         }
-        match self.store.find_leaf(&h) {
-            Ok(Some(other)) if other != index => {
-                report.add(
-                    Some(index),
-                    format!("entry {index} duplicates entry {other}"),
-                );
+        let sh = st.statement_hash();
+        let mut columns = Vec::new();
+        if row.statement_hash != sh {
+            columns.push("statement hash");
+        }
+        if row.kind != st.kind().as_str() {
+            columns.push("kind");
+        }
+        if row.author != st.author {
+            columns.push("author");
+        }
+        if row.reference != st.payload.reference().and_then(|r| i64::try_from(r).ok()) {
+            columns.push("reference");
+        }
+        if !columns.is_empty() {
+            report.add(
+                Some(index),
+                format!(
+                    "entry {index}: its stored {} do not match its bytes (the database was altered)",
+                    columns.join(", ")
+                ),
+            );
+        }
+        if st.received.is_none() {
+            report.add(
+                Some(index),
+                format!("entry {index} has no receipt time: every entry is stamped by the log"),
+            );
+        }
+        match self.seen.insert(short(&sh), index) {
+            Some(other) => {
+                let same = self
+                    .store
+                    .entry(other)
+                    .ok()
+                    .flatten()
+                    .and_then(|b| Statement::decode(&b).ok())
+                    .is_some_and(|o| o.statement_hash() == sh);
+                if same {
+                    report.add(
+                        Some(index),
+                        format!("entry {index} replays entry {other}: the same signed statement twice"),
+                    );
+                }
             }
-            Ok(_) => {}
-            Err(e) => self.failure = Some(e),
+            None => {}
         }
         let view = Overlay {
             store: self.store,
@@ -203,9 +290,10 @@ impl<S: Store> Pass<'_, S> {
             pending: &self.no_pending,
             facts: &self.facts,
         };
-        let verdict = match signature {
-            Some(r) => Err(r),
-            None => check_payload(&st, self.compact, &view, Mode::Audit),
+        let key = signing_key(&st, self.compact, &self.facts);
+        let verdict = match &key {
+            Err(r) => Err(r.clone()),
+            Ok(_) => check_payload(&st, self.compact, &view, Mode::Audit),
         };
         if let Err(r) = verdict {
             report.add(
@@ -217,16 +305,51 @@ impl<S: Store> Pass<'_, S> {
                 ),
             );
         }
-        self.facts.note(index, &st);
+        let key_statement = matches!(
+            st.kind(),
+            Kind::LogInit | Kind::KeyRegister | Kind::KeyRevoke
+        );
+        let to_verify = key.ok().map(|k| (index, st.clone(), k));
+        if key_statement {
+            if let Some((i, s, k)) = &to_verify
+                && let Err(e) = s.verify_with(k)
+            {
+                report.add(
+                    Some(*i),
+                    format!("entry {i} ({} by {}): {e}", s.kind().as_str(), s.author),
+                );
+                // A forged key statement registers nothing.
+                return None;
+            }
+            self.facts.note(index, &st, self.compact);
+            return None;
+        }
+        self.facts.note(index, &st, self.compact);
+        to_verify
     }
 }
 
-/// Audits `store` against `compact`, with the checkpoints the auditor brings. `progress` is
+/// Audits `store` against `compact`, with the checkpoints the auditor brings and, if given,
+/// the operator key the auditor pins (a published key; else `compact.toml`'s, if it names
+/// one). Everything checked comes from the leaves: the operator's key from the log's
+/// `log.init`, parties' keys from their `key.register` entries. The whole audit reads one
+/// snapshot of the store, so a writer appending meanwhile causes no false alarm. `progress` is
 /// called with the number of entries read so far.
 pub fn audit<S: Store>(
     store: &S,
     compact: &Compact,
     given: &[GivenCheckpoint],
+    pinned: Option<&str>,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Report, StoreError> {
+    store.read_tx(|| audit_snapshot(store, compact, given, pinned, progress))?
+}
+
+fn audit_snapshot<S: Store>(
+    store: &S,
+    compact: &Compact,
+    given: &[GivenCheckpoint],
+    pinned: Option<&str>,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Report, StoreError> {
     let mut report = Report::default();
@@ -241,13 +364,52 @@ pub fn audit<S: Store>(
         );
         return Ok(report);
     }
-    let Some(vkey) = compact.operator_key.as_deref() else {
-        report.add(
-            None,
-            "compact.toml names no operator key ([log] operator_key): checkpoints cannot be verified".into(),
-        );
-        return Ok(report);
+    // The operator's key: from the first row's leaf (entry 0 is the operator's log.init).
+    let mut first: Option<StoredRow> = None;
+    store.scan_rows(&mut |row| {
+        first = Some(row);
+        false
+    })?;
+    let from_log = first.as_ref().and_then(|r| {
+        Statement::decode(&r.leaf).ok().and_then(|st| match st.payload {
+            Payload::LogInit(l) => Some(l.operator_key),
+            _ => None,
+        })
+    });
+    let pin = pinned.or(compact.operator_key.as_deref());
+    let vkey: String = match (&from_log, pin) {
+        (Some(k), Some(p)) if vkey_ref(k) != vkey_ref(p) || k.trim() != p.trim() => {
+            report.add(
+                Some(0),
+                format!(
+                    "the log's operator key {} (entry 0) is not the pinned operator key {}: this is not the log you trust (rewritten from its first entry?)",
+                    vkey_ref(k),
+                    vkey_ref(p)
+                ),
+            );
+            p.to_owned()
+        }
+        (Some(k), _) => k.clone(),
+        (None, Some(p)) => {
+            if first.is_some() {
+                report.add(
+                    Some(0),
+                    "entry 0 is not the operator's log.init: the log does not say who its operator is".into(),
+                );
+            }
+            p.to_owned()
+        }
+        (None, None) => {
+            if first.is_some() {
+                report.add(
+                    Some(0),
+                    "entry 0 is not the operator's log.init, and no operator key is pinned (--operator-key): checkpoints cannot be verified".into(),
+                );
+            }
+            return Ok(report);
+        }
     };
+    let vkey = vkey.as_str();
 
     // Checkpoints: stored ones, then the auditor's. Sizes whose roots we must recompute.
     let mut wanted: BTreeMap<u64, Vec<(String, Hash)>> = BTreeMap::new();
@@ -277,6 +439,22 @@ pub fn audit<S: Store>(
                 .or_default()
                 .push((format!("checkpoint {}", g.name), cp.root)),
             Err(e) => report.add(None, format!("checkpoint {}: {e}", g.name)),
+        }
+    }
+    // The empty tree's root is SHA-256 of nothing (RFC 6962): a size-0 checkpoint must sign it.
+    if let Some(list) = wanted.get(&0) {
+        let empty = Frontier::default().root();
+        for (name, root) in list {
+            if *root != empty {
+                report.add(
+                    None,
+                    format!(
+                        "{name} is of size 0 but signs root {}, not the empty tree's {}",
+                        hex_hash(root),
+                        hex_hash(&empty)
+                    ),
+                );
+            }
         }
     }
     // Two checkpoints of one size with different roots are a fork, whatever the store holds.
@@ -309,12 +487,13 @@ pub fn audit<S: Store>(
         failure: None,
         roots_checked: BTreeSet::new(),
         no_pending: Pending::default(),
+        seen: HashMap::new(),
     };
     // Entries are read in chunks: decoding and signature checks of a chunk run on every core,
     // then the entries are checked in log order. Memory holds one chunk.
-    let mut chunk: Vec<(u64, Vec<u8>)> = Vec::with_capacity(AUDIT_CHUNK);
-    store.scan(0, &mut |index, leaf| {
-        chunk.push((index, leaf.to_vec()));
+    let mut chunk: Vec<StoredRow> = Vec::with_capacity(AUDIT_CHUNK);
+    store.scan_rows(&mut |row| {
+        chunk.push(row);
         if chunk.len() >= AUDIT_CHUNK {
             pass.process(std::mem::take(&mut chunk));
             progress(pass.next);

@@ -11,6 +11,7 @@
 //! - [`audit`]: replays a whole store offline, streaming, and reports every problem.
 
 pub mod audit;
+pub mod governing;
 pub mod sqlite;
 
 use std::collections::BTreeMap;
@@ -19,16 +20,14 @@ use compact_log::{
     Hash, HashReader, hashes_to_store, leaf_hash, sign_checkpoint, stored_hash_index, tree_hash,
 };
 use compact_model::Compact;
-use compact_statement::rules::{
-    Facts, LedgerView, Mode, Signatures, check_payload, check_signature,
-};
+use compact_statement::rules::{FACT_KINDS, Facts, LedgerView, Mode, check_payload, signing_key};
 use compact_statement::{Kind, Statement};
-use jiff::civil::Date;
+use jiff::Timestamp;
 use rayon::prelude::*;
 use signed_note::StandardSigner;
 
 /// The store format written in `meta`.
-pub const STORE_FORMAT: &str = "compact-store/1";
+pub const STORE_FORMAT: &str = "compact-store/2";
 /// Statements per transaction when importing.
 pub const BATCH_DEFAULT: usize = 1000;
 
@@ -53,6 +52,8 @@ pub struct NewEntry {
     pub leaf: Vec<u8>,
     /// RFC 6962 leaf hash.
     pub leaf_hash: Hash,
+    /// SHA-256 of the signed bytes (the same for a replay of the statement).
+    pub statement_hash: Hash,
     /// Statement kind.
     pub kind: Kind,
     /// Author party code.
@@ -81,6 +82,26 @@ pub struct Batch {
 /// A stored entry: index and leaf bytes.
 pub type Entry = (u64, Vec<u8>);
 
+/// A stored row as the database holds it, every column, unchecked: the audit recomputes each
+/// from the leaf and compares.
+#[derive(Clone, Debug)]
+pub struct StoredRow {
+    /// The stored index, as stored (it may be negative in a tampered store).
+    pub index: i64,
+    /// The leaf bytes.
+    pub leaf: Vec<u8>,
+    /// The stored leaf hash (any length).
+    pub leaf_hash: Vec<u8>,
+    /// The stored statement hash (any length).
+    pub statement_hash: Vec<u8>,
+    /// The stored kind.
+    pub kind: String,
+    /// The stored author.
+    pub author: String,
+    /// The stored reference.
+    pub reference: Option<i64>,
+}
+
 /// The storage contract. Implementations keep batches atomic and durable and never rewrite
 /// an entry.
 pub trait Store {
@@ -90,8 +111,9 @@ pub trait Store {
     fn size(&self) -> Result<u64, StoreError>;
     /// The leaf at `index`.
     fn entry(&self, index: u64) -> Result<Option<Vec<u8>>, StoreError>;
-    /// The index of the entry with this leaf hash.
-    fn find_leaf(&self, hash: &Hash) -> Result<Option<u64>, StoreError>;
+    /// The index of the first entry whose statement hash (SHA-256 of the signed bytes) is
+    /// `hash`.
+    fn find_statement(&self, hash: &Hash) -> Result<Option<u64>, StoreError>;
     /// Entries of one kind, in order (for the rare kinds).
     fn of_kind(&self, kind: Kind) -> Result<Vec<Entry>, StoreError>;
     /// Entries of `kind` that refer to entry `index`, in order.
@@ -101,6 +123,9 @@ pub trait Store {
     /// Calls `f` on every entry from `from`, in index order, as stored (gaps and all): stops
     /// early when `f` returns false.
     fn scan(&self, from: u64, f: &mut dyn FnMut(u64, &[u8]) -> bool) -> Result<(), StoreError>;
+    /// Calls `f` on every stored row from the first, in index order as stored (whatever the
+    /// indices), with every column: for the audit, which recomputes each from the leaf.
+    fn scan_rows(&self, f: &mut dyn FnMut(StoredRow) -> bool) -> Result<(), StoreError>;
     /// Calls `f` on every stored hash in index order.
     fn scan_hashes(&self, f: &mut dyn FnMut(u64, Hash) -> bool) -> Result<(), StoreError>;
     /// Writes a batch in one durable transaction.
@@ -149,6 +174,16 @@ pub enum AppendError {
     Log(String),
 }
 
+/// The operator's clock, which stamps each statement's receipt time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Clock {
+    /// Every statement of the input is received at this time (the operator's now).
+    At(Timestamp),
+    /// A simulated clock for replaying a history (the demo): each statement is received at its
+    /// own time. Receipt times never go back either way.
+    Simulated,
+}
+
 /// The log of a compact over a store: appends checked statements.
 pub struct Ledger<'c, S: Store> {
     store: S,
@@ -188,6 +223,14 @@ fn decode_stored(index: u64, bytes: &[u8]) -> Result<Statement, String> {
 }
 
 impl<S: Store> LedgerView for Overlay<'_, S> {
+    fn facts(&self) -> &Facts {
+        self.facts
+    }
+
+    fn next_index(&self) -> u64 {
+        self.base + self.pending.len as u64
+    }
+
     fn entry(&self, index: u64) -> Result<Option<Statement>, String> {
         if index >= self.base {
             let i = usize::try_from(index - self.base).map_err(|e| e.to_string())?;
@@ -202,14 +245,6 @@ impl<S: Store> LedgerView for Overlay<'_, S> {
             Some(b) => decode_stored(index, &b).map(Some),
             None => Ok(None),
         }
-    }
-
-    fn signatures(&self) -> &Signatures {
-        &self.facts.signatures
-    }
-
-    fn accession(&self) -> Option<Date> {
-        self.facts.accession
     }
 
     fn referring(&self, index: u64, kind: Kind) -> Result<Vec<(u64, Statement)>, String> {
@@ -234,16 +269,27 @@ impl<S: Store> LedgerView for Overlay<'_, S> {
     }
 }
 
-/// The facts (signatures, accession) of what `store` holds.
-pub fn stored_facts<S: Store + ?Sized>(store: &S) -> Result<Facts, StoreError> {
+/// The facts of what `store` holds (from the entries of [`FACT_KINDS`], and the last
+/// entry's receipt time).
+pub fn stored_facts<S: Store + ?Sized>(store: &S, compact: &Compact) -> Result<Facts, StoreError> {
     let mut facts = Facts::default();
-    for kind in [Kind::AgreementSign, Kind::AccessionDeclare] {
-        for (i, b) in store.of_kind(kind)? {
-            let st = Statement::decode(&b).map_err(|e| {
-                StoreError::Corrupt(format!("stored entry {i} does not decode: {e}"))
-            })?;
-            facts.note(i, &st);
-        }
+    let decode = |i: u64, b: &[u8]| {
+        Statement::decode(b)
+            .map_err(|e| StoreError::Corrupt(format!("stored entry {i} does not decode: {e}")))
+    };
+    let mut all = Vec::new();
+    for kind in FACT_KINDS {
+        all.extend(store.of_kind(kind)?);
+    }
+    all.sort_by_key(|(i, _)| *i);
+    for (i, b) in all {
+        facts.note(i, &decode(i, &b)?, compact);
+    }
+    let size = store.size()?;
+    if size > 0
+        && let Some(b) = store.entry(size - 1)?
+    {
+        facts.last_received = decode(size - 1, &b)?.received;
     }
     Ok(facts)
 }
@@ -289,7 +335,7 @@ impl<'c, S: Store> Ledger<'c, S> {
                 compact.id
             )));
         }
-        let facts = stored_facts(&store)?;
+        let facts = stored_facts(&store, compact)?;
         Ok(Ledger {
             store,
             compact,
@@ -312,24 +358,22 @@ impl<'c, S: Store> Ledger<'c, S> {
         &self.facts
     }
 
-    /// Checks the payloads of `statements` in order, as if appended after entry `base - 1`.
-    fn check_payloads(&self, statements: &[Statement], base: u64) -> Result<(), AppendError> {
+    /// Checks `statements` (already stamped with their receipt time) in order, as if appended
+    /// after entry `base - 1`: each statement's key is resolved from the keys the log (and the
+    /// statements before it) registered, and its payload checked against the rules. Returns the
+    /// key each signature must verify with; signatures are verified afterwards, on every core.
+    fn check_in_order(&self, statements: &[Statement], base: u64) -> Result<Vec<String>, AppendError> {
         let mut seen = BTreeMap::new();
         let mut pending = Pending {
             statements,
             ..Pending::default()
         };
         let mut facts = self.facts.clone();
+        let mut keys = Vec::with_capacity(statements.len());
         for (position, st) in statements.iter().enumerate() {
-            let view = Overlay {
-                store: &self.store,
-                base,
-                pending: &pending,
-                facts: &facts,
-            };
             let refused = |reason: String| AppendError::Refused { position, reason };
-            let h = leaf_hash(&st.leaf);
-            if let Some(i) = self.store.find_leaf(&h)? {
+            let h = Hash(st.statement_hash());
+            if let Some(i) = self.store.find_statement(&h)? {
                 return Err(refused(format!(
                     "a duplicate of entry {i}: the same statement is already in the log"
                 )));
@@ -339,8 +383,15 @@ impl<'c, S: Store> Ledger<'c, S> {
                     "a duplicate of statement {p} of this input"
                 )));
             }
+            keys.push(signing_key(st, self.compact, &facts).map_err(|r| refused(r.0))?);
+            let view = Overlay {
+                store: &self.store,
+                base,
+                pending: &pending,
+                facts: &facts,
+            };
             check_payload(st, self.compact, &view, Mode::Append).map_err(|r| refused(r.0))?;
-            facts.note(base + position as u64, st);
+            facts.note(base + position as u64, st, self.compact);
             if let Some(r) = st.payload.reference() {
                 pending
                     .refs
@@ -350,52 +401,95 @@ impl<'c, S: Store> Ledger<'c, S> {
             }
             pending.len = position + 1;
         }
-        Ok(())
+        Ok(keys)
     }
 
-    /// Checks `statements` as if appended in order, and builds the batches (of at most
-    /// `batch` statements, each ending with a signed checkpoint) that would append them.
-    /// Writes nothing: a refusal anywhere leaves the log as it was.
+    /// Checks `statements` as if appended in order, received at `clock` (the operator's
+    /// clock; never earlier than the last entry's receipt), and builds the batches (of at most
+    /// `batch` statements, each ending with a checkpoint signed by `operator`) that would
+    /// append them. Writes nothing: a refusal anywhere leaves the log as it was.
     pub fn prepare(
         &self,
         statements: &[Statement],
         operator: &StandardSigner,
         batch: usize,
+        clock: Clock,
     ) -> Result<Vec<Batch>, AppendError> {
         let base = self.store.size()?;
-        // Signatures are independent of each other and of the log: they are verified on every
-        // core while this thread checks the payloads in log order.
-        let compact = self.compact;
-        let (signatures, payloads) = self.store.read_tx(|| {
-            std::thread::scope(|scope| {
-                let signatures = scope.spawn(move || {
-                    statements
-                        .par_iter()
-                        .map(|st| check_signature(st, compact).map_err(|r| r.0))
-                        .collect::<Vec<_>>()
-                });
-                let payloads = self.check_payloads(statements, base);
-                (signatures.join(), payloads)
+        let mut last = self.facts.last_received;
+        let received: Vec<Timestamp> = statements
+            .iter()
+            .map(|st| {
+                let t = match clock {
+                    Clock::At(t) => t,
+                    Clock::Simulated => st.time,
+                };
+                let t = last.map_or(t, |l| l.max(t));
+                last = Some(t);
+                t
             })
-        })?;
-        let signatures =
-            signatures.map_err(|_| AppendError::Log("signature checks failed to run".into()))?;
-        let bad_signature = signatures
-            .into_iter()
-            .enumerate()
-            .find_map(|(position, r)| r.err().map(|reason| (position, reason)));
-        match (bad_signature, payloads) {
-            (Some((position, reason)), Err(AppendError::Refused { position: p, .. }))
-                if position < p =>
-            {
-                return Err(AppendError::Refused { position, reason });
-            }
-            (_, Err(e)) => return Err(e),
-            (Some((position, reason)), Ok(())) => {
-                return Err(AppendError::Refused { position, reason });
-            }
-            (None, Ok(())) => {}
+            .collect();
+        let op_ref = format!(
+            "{}+{:08x}",
+            signed_note::Signer::name(operator),
+            signed_note::Signer::key_id(operator)
+        );
+        let pinned = self.facts.operator_key.clone().or_else(|| {
+            statements.first().and_then(|st| match &st.payload {
+                compact_statement::Payload::LogInit(l) => Some(l.operator_key.clone()),
+                _ => None,
+            })
+        });
+        if let Some(pinned) = &pinned
+            && compact_statement::rules::vkey_ref(pinned) != op_ref
+        {
+            return Err(AppendError::Log(format!(
+                "the operator key {op_ref} is not the log's operator key {} (pinned by its log.init)",
+                compact_statement::rules::vkey_ref(pinned)
+            )));
         }
+        let stamped: Vec<Statement> = statements
+            .par_iter()
+            .zip(received.par_iter())
+            .enumerate()
+            .map(|(position, (st, at))| {
+                st.received_at(*at).map_err(|e| AppendError::Refused {
+                    position,
+                    reason: e.to_string(),
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        let statements = &stamped;
+        let (keys, bad_signature) = self.store.read_tx(|| {
+            let checked = self.check_in_order(statements, base);
+            // Signatures are verified on every core, each with the key the log held for it.
+            let upto = match &checked {
+                Ok(k) => k.len(),
+                Err(AppendError::Refused { position, .. }) => *position,
+                Err(_) => 0,
+            };
+            let keys: &[String] = checked.as_deref().unwrap_or(&[]);
+            let bad = statements
+                .get(..upto.min(keys.len()))
+                .unwrap_or(&[])
+                .par_iter()
+                .zip(keys.par_iter())
+                .enumerate()
+                .find_first(|(_, (st, k))| st.verify_with(k).is_err())
+                .map(|(position, (st, k))| AppendError::Refused {
+                    position,
+                    reason: st
+                        .verify_with(k)
+                        .err()
+                        .map(|e| e.to_string())
+                        .unwrap_or_default(),
+                });
+            (checked, bad)
+        })?;
+        if let Some(bad) = bad_signature {
+            return Err(bad);
+        }
+        keys?;
         let mut hashes = PendingHashes {
             store: &self.store,
             pending: BTreeMap::new(),
@@ -418,6 +512,7 @@ impl<'c, S: Store> Ledger<'c, S> {
                 entries.push(NewEntry {
                     leaf: st.leaf.clone(),
                     leaf_hash: h,
+                    statement_hash: Hash(st.statement_hash()),
                     kind: st.kind(),
                     author: st.author.clone(),
                     reference: st.payload.reference(),
@@ -449,11 +544,12 @@ impl<'c, S: Store> Ledger<'c, S> {
         let mut written = 0;
         for b in batches {
             self.store.append(b)?;
+            let last = b.entries.len().saturating_sub(1);
             for (i, e) in b.entries.iter().enumerate() {
-                if matches!(e.kind, Kind::AgreementSign | Kind::AccessionDeclare) {
+                if FACT_KINDS.contains(&e.kind) || i == last {
                     let st = Statement::decode(&e.leaf)
                         .map_err(|err| AppendError::Log(err.to_string()))?;
-                    self.facts.note(b.first_index + i as u64, &st);
+                    self.facts.note(b.first_index + i as u64, &st, self.compact);
                 }
             }
             written += b.entries.len() as u64;
@@ -468,9 +564,10 @@ impl<'c, S: Store> Ledger<'c, S> {
         &mut self,
         statements: &[Statement],
         operator: &StandardSigner,
+        clock: Clock,
     ) -> Result<u64, AppendError> {
         let first = self.store.size()?;
-        let batches = self.prepare(statements, operator, statements.len())?;
+        let batches = self.prepare(statements, operator, statements.len(), clock)?;
         self.write(&batches, &mut |_| {})?;
         Ok(first)
     }

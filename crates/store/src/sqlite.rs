@@ -10,7 +10,7 @@ use compact_log::Hash;
 use compact_statement::Kind;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
-use crate::{Batch, Entry, STORE_FORMAT, Store, StoreError};
+use crate::{Batch, Entry, STORE_FORMAT, Store, StoreError, StoredRow};
 
 /// A compact log in one SQLite file.
 #[derive(Debug)]
@@ -44,12 +44,13 @@ CREATE TABLE entries (
   idx INTEGER PRIMARY KEY,
   leaf BLOB NOT NULL,
   leaf_hash BLOB NOT NULL,
-  leaf_key INTEGER NOT NULL,
+  stmt_hash BLOB NOT NULL,
+  stmt_key INTEGER NOT NULL,
   kind TEXT NOT NULL,
   author TEXT NOT NULL,
   ref INTEGER
 );
-CREATE INDEX entries_leaf_key ON entries (leaf_key);
+CREATE INDEX entries_stmt_key ON entries (stmt_key);
 CREATE INDEX entries_kind ON entries (kind, idx);
 CREATE INDEX entries_ref ON entries (ref, kind) WHERE ref IS NOT NULL;
 CREATE TABLE hashes (idx INTEGER PRIMARY KEY, hash BLOB NOT NULL);
@@ -74,9 +75,9 @@ fn to_u64(n: i64) -> Result<u64, StoreError> {
     u64::try_from(n).map_err(|_| StoreError::Corrupt(format!("negative index {n} in the store")))
 }
 
-/// The first 8 bytes of a leaf hash, the key of its (non-unique) index: an integer index is
-/// far cheaper to maintain than one on 32-byte blobs; lookups compare the whole hash.
-fn leaf_key(hash: &Hash) -> i64 {
+/// The first 8 bytes of a statement hash, the key of its (non-unique) index: an integer index
+/// is far cheaper to maintain than one on 32-byte blobs; lookups compare the whole hash.
+fn stmt_key(hash: &Hash) -> i64 {
     let mut b = [0u8; 8];
     b.copy_from_slice(hash.0.get(..8).unwrap_or(&[0; 8]));
     i64::from_be_bytes(b)
@@ -128,6 +129,41 @@ impl SqliteStore {
         )
         .map_err(db)?;
         pragmas(&conn)?;
+        Self::checked(conn)
+    }
+
+    /// Opens an existing store for reading only (an auditor's copy, a file it may not write):
+    /// nothing is written, not even the WAL's index. A store whose directory cannot be written
+    /// is opened as immutable.
+    pub fn open_read_only(path: &Path) -> Result<Self, StoreError> {
+        if !path.exists() {
+            return Err(StoreError::NotAStore(format!(
+                "no store at {}: run `compact init` first",
+                path.display()
+            )));
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI;
+        let first = Connection::open_with_flags(path, flags)
+            .map_err(db)
+            .and_then(|c| Self::checked(c));
+        let store = match first {
+            Ok(s) => s,
+            Err(_) => {
+                // A read-only directory: SQLite cannot make the WAL's shared-memory file.
+                let uri = format!("file:{}?immutable=1", path.display());
+                Self::checked(Connection::open_with_flags(uri, flags).map_err(db)?)?
+            }
+        };
+        store
+            .conn
+            .busy_timeout(std::time::Duration::from_secs(30))
+            .map_err(db)?;
+        Ok(store)
+    }
+
+    fn checked(conn: Connection) -> Result<Self, StoreError> {
         let format: Option<String> = conn
             .query_row("SELECT value FROM meta WHERE key = 'format'", [], |r| {
                 r.get(0)
@@ -145,7 +181,7 @@ impl SqliteStore {
                 upper: Default::default(),
             }),
             Some(other) => Err(StoreError::NotAStore(format!(
-                "store format `{other}` is not `{STORE_FORMAT}`"
+                "store format `{other}` is not `{STORE_FORMAT}`: this version of compact reads `{STORE_FORMAT}` stores (create a new one with `compact init` and import the statements)"
             ))),
             None => Err(StoreError::NotAStore(
                 "not a compact store: no format recorded".into(),
@@ -200,16 +236,16 @@ impl Store for SqliteStore {
             .map_err(db)
     }
 
-    fn find_leaf(&self, hash: &Hash) -> Result<Option<u64>, StoreError> {
+    fn find_statement(&self, hash: &Hash) -> Result<Option<u64>, StoreError> {
         // INDEXED BY: a plan that walks the table in index order would read the whole log.
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT idx FROM entries INDEXED BY entries_leaf_key WHERE leaf_key = ?1 AND leaf_hash = ?2",
+                "SELECT idx FROM entries INDEXED BY entries_stmt_key WHERE stmt_key = ?1 AND stmt_hash = ?2",
             )
             .map_err(db)?;
         let rows = stmt
-            .query_map(params![leaf_key(hash), hash.0.as_slice()], |r| {
+            .query_map(params![stmt_key(hash), hash.0.as_slice()], |r| {
                 r.get::<_, i64>(0)
             })
             .map_err(db)?;
@@ -295,6 +331,53 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    fn scan_rows(&self, f: &mut dyn FnMut(StoredRow) -> bool) -> Result<(), StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT idx, leaf, leaf_hash, stmt_hash, kind, author, ref FROM entries ORDER BY idx",
+            )
+            .map_err(db)?;
+        let mut rows = stmt.query([]).map_err(db)?;
+        // Columns are read as whatever the database holds: a tampered type is a finding of the
+        // audit, not a failure to read.
+        let blob = |v: rusqlite::types::ValueRef<'_>| match v {
+            rusqlite::types::ValueRef::Blob(b) => b.to_vec(),
+            rusqlite::types::ValueRef::Text(t) => t.to_vec(),
+            _ => Vec::new(),
+        };
+        let text = |v: rusqlite::types::ValueRef<'_>| match v {
+            rusqlite::types::ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+            rusqlite::types::ValueRef::Null => "NULL".to_owned(),
+            other => format!("{other:?}"),
+        };
+        while let Some(row) = rows.next().map_err(db)? {
+            let get = |i: usize| row.get_ref(i).map_err(db);
+            let index = match get(0)? {
+                rusqlite::types::ValueRef::Integer(i) => i,
+                _ => i64::MIN,
+            };
+            let reference = match get(6)? {
+                rusqlite::types::ValueRef::Integer(i) => Some(i),
+                rusqlite::types::ValueRef::Null => None,
+                _ => Some(i64::MIN),
+            };
+            let r = StoredRow {
+                index,
+                leaf: blob(get(1)?),
+                leaf_hash: blob(get(2)?),
+                statement_hash: blob(get(3)?),
+                kind: text(get(4)?),
+                author: text(get(5)?),
+                reference,
+            };
+            if !f(r) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     fn scan_hashes(&self, f: &mut dyn FnMut(u64, Hash) -> bool) -> Result<(), StoreError> {
         let mut stmt = self
             .conn
@@ -328,7 +411,7 @@ impl Store for SqliteStore {
             }
             let mut ins = tx
                 .prepare_cached(
-                    "INSERT INTO entries (idx, leaf, leaf_hash, leaf_key, kind, author, ref) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    "INSERT INTO entries (idx, leaf, leaf_hash, stmt_hash, stmt_key, kind, author, ref) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 )
                 .map_err(db)?;
             for (k, e) in batch.entries.iter().enumerate() {
@@ -337,7 +420,8 @@ impl Store for SqliteStore {
                     to_i64(batch.first_index + k as u64)?,
                     e.leaf,
                     e.leaf_hash.0.as_slice(),
-                    leaf_key(&e.leaf_hash),
+                    e.statement_hash.0.as_slice(),
+                    stmt_key(&e.statement_hash),
                     e.kind.as_str(),
                     e.author,
                     r
