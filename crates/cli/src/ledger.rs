@@ -64,6 +64,7 @@ impl Place {
         let store = SqliteStore::open_read_only(&path)
             .with_context(|| format!("cannot open the store {}", path.display()))?;
         let facts = compact_store::stored_facts(&store, &working)?;
+        note_last_receipt(facts.last_received);
         let governing = compact_store::governing::governing(&files, &working, &facts)
             .map_err(|d| {
                 anyhow!(
@@ -105,7 +106,8 @@ pub(crate) fn drift_message(d: &compact_store::governing::Drift) -> String {
     }
 }
 
-/// A statement's own time: as given, or the clock's.
+/// A statement's own time: as given, or the operator clock's now (under a replay clock, the
+/// last entry's receipt time).
 pub(crate) fn parse_time_or_clock(time: Option<&str>) -> anyhow::Result<Timestamp> {
     match time {
         Some(_) => parse_time(time),
@@ -113,14 +115,57 @@ pub(crate) fn parse_time_or_clock(time: Option<&str>) -> anyhow::Result<Timestam
     }
 }
 
-/// The operator's clock: now, in whole seconds, unless `COMPACT_CLOCK` sets a simulated clock
-/// (a replay, a rehearsal or a test; the log never lets receipt times go back).
-pub(crate) fn clock() -> anyhow::Result<Timestamp> {
+/// The operator's clock as `COMPACT_CLOCK` sets it: unset, the system's now; a time, a fixed
+/// simulated clock; `replay`, a clock that receives each statement at its own time (to replay a
+/// dated history, as the demo does). Receipt times never go back, whichever clock runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum OperatorClock {
+    Now(Timestamp),
+    Fixed(Timestamp),
+    Replay,
+}
+
+pub(crate) fn operator_clock() -> anyhow::Result<OperatorClock> {
     match std::env::var("COMPACT_CLOCK") {
-        Ok(s) if !s.trim().is_empty() => parse_time(Some(s.trim()))
-            .with_context(|| "COMPACT_CLOCK, the operator's simulated clock"),
-        _ => parse_time(None),
+        Ok(s) if s.trim() == "replay" => Ok(OperatorClock::Replay),
+        Ok(s) if !s.trim().is_empty() => Ok(OperatorClock::Fixed(
+            parse_time(Some(s.trim()))
+                .context("COMPACT_CLOCK, the operator's simulated clock (a time, or `replay`)")?,
+        )),
+        _ => Ok(OperatorClock::Now(parse_time(None)?)),
     }
+}
+
+impl OperatorClock {
+    /// The store's clock.
+    pub(crate) fn store_clock(self) -> Clock {
+        match self {
+            OperatorClock::Now(t) | OperatorClock::Fixed(t) => Clock::At(t),
+            OperatorClock::Replay => Clock::Simulated,
+        }
+    }
+}
+
+/// The time a statement made now is dated: the clock's now; under a replay clock, the last
+/// entry's receipt (or 2000-01-01 before any: a replay dates its statements itself).
+pub(crate) fn clock() -> anyhow::Result<Timestamp> {
+    match operator_clock()? {
+        OperatorClock::Now(t) | OperatorClock::Fixed(t) => Ok(t),
+        OperatorClock::Replay => REPLAY_NOW.with(|n| n.get()).map_or_else(
+            || Ok("2000-01-01T00:00:00Z".parse()?),
+            Ok,
+        ),
+    }
+}
+
+thread_local! {
+    /// Under a replay clock: the last entry's receipt time of the store in use.
+    static REPLAY_NOW: std::cell::Cell<Option<Timestamp>> = const { std::cell::Cell::new(None) };
+}
+
+/// Notes the last receipt time of the store, for a replay clock's now.
+pub(crate) fn note_last_receipt(t: Option<Timestamp>) {
+    REPLAY_NOW.with(|n| n.set(t));
 }
 
 pub(crate) fn today() -> Date {
@@ -346,6 +391,7 @@ pub fn keygen(
     if db.exists() {
         let store = place.store()?;
         let facts = compact_store::stored_facts(&store, &compact)?;
+        note_last_receipt(facts.last_received);
         drop(store);
         let root = signer_from(&root_path)?;
         let mut statements = Vec::new();
@@ -430,7 +476,7 @@ pub fn init(place: &Place, operator_key: Option<&Path>) -> anyhow::Result<ExitCo
     let store = SqliteStore::create(&path, &compact.id)
         .with_context(|| format!("cannot create the store {}", path.display()))?;
     let mut ledger = Ledger::open(store, &compact)?;
-    let appended = ledger.append(&statements, &operator, Clock::At(clock()?));
+    let appended = ledger.append(&statements, &operator, operator_clock()?.store_clock());
     if let Err(e) = appended {
         // Nothing of the log was written: remove the empty store so that init can be rerun.
         drop(ledger);
@@ -454,7 +500,7 @@ fn append(
     let operator = operator_signer(place, operator_key)?;
     let mut ledger = Ledger::open(place.store()?, compact)?;
     let first = ledger
-        .append(statements, &operator, Clock::At(clock()?))
+        .append(statements, &operator, operator_clock()?.store_clock())
         .map_err(|e| anyhow!("refused: {e}"))?;
     Ok(first)
 }
@@ -611,7 +657,7 @@ pub fn import(
     let statements: Vec<Statement> = statements.into_iter().map(|(_, s)| s).collect();
     let mut ledger = Ledger::open(place.store()?, &compact)?;
     let batches = ledger
-        .prepare(&statements, &operator, batch, Clock::At(clock()?))
+        .prepare(&statements, &operator, batch, operator_clock()?.store_clock())
         .map_err(|e| match e {
             compact_store::AppendError::Refused { position, reason } => anyhow!(
                 "{}:{}: refused: {reason} (nothing was written)",

@@ -96,7 +96,10 @@ fn signatures_bind_author_key_and_payload() {
     // Wrong key: GB's statement signed by an unlisted key named GB.
     let stranger = party("GB", 99);
     let s = report(&w, &stranger, "GB", "gb-tranches", "500 shells");
-    assert!(refused(&s, &w, &log).contains("is not a key of `GB`"));
+    assert!(refused(&s, &w, &log).contains("is not registered in the log for `GB`"));
+    // The root key signs only key statements.
+    let s = report(&w, w.root("GB"), "GB", "gb-tranches", "500 shells");
+    assert!(refused(&s, &w, &log).contains("it signs only key.register and key.revoke"));
     // A key of another party.
     let s = report(&w, &w.pl, "GB", "gb-tranches", "500 shells");
     assert!(refused(&s, &w, &log).contains("statement by `GB` signed with a key of `PL`"));
@@ -112,11 +115,148 @@ fn signatures_bind_author_key_and_payload() {
 }
 
 #[test]
-fn a_retired_key_cannot_sign_after_its_retirement() {
-    let w = world_with(Some("2024-03-01"));
+fn a_revoked_key_signs_nothing_received_from_its_revocation() {
+    let w = world();
+    let mut log = signed_log(&w);
+    let revoke = make(
+        &w,
+        w.root("GB"),
+        "GB",
+        "2024-03-01T00:00:00Z",
+        Payload::KeyRevoke(KeyRevoke {
+            key: rules::vkey_ref(&w.gb.vkey),
+            from: None,
+            reason: "stolen".into(),
+        }),
+    );
+    check(&revoke, &w.compact, &log, Mode::Append).unwrap();
+    log.push(revoke);
+    // Received after the revocation: refused, whatever date its author writes.
+    let s = report(&w, &w.gb, "GB", "gb-tranches", "500 shells")
+        .received_at(time("2024-07-01T09:00:00Z"))
+        .unwrap();
+    let e = refused(&s, &w, &log);
+    assert!(e.contains("does not sign statements received at 2024-07-01T09:00:00Z"), "{e}");
+    // Another party's root cannot revoke GB's key; GB's root revokes once.
+    let again = make(
+        &w,
+        w.root("GB"),
+        "GB",
+        "2024-03-02T00:00:00Z",
+        Payload::KeyRevoke(KeyRevoke {
+            key: rules::vkey_ref(&w.gb.vkey),
+            from: None,
+            reason: "again".into(),
+        }),
+    );
+    assert!(refused(&again, &w, &log).contains("was already revoked"));
+}
+
+#[test]
+fn keys_are_registered_by_the_partys_root_once() {
+    let w = world();
+    let log = w.log();
+    // A second root for GB, self-signed: only the current root registers keys.
+    let thief = party("GB", 77);
+    let s = make(
+        &w,
+        &thief,
+        "GB",
+        "2024-02-01T00:00:00Z",
+        Payload::KeyRegister(KeyRegister {
+            key: thief.vkey.clone(),
+            role: Role::Root,
+            valid_from: None,
+        }),
+    );
+    assert!(refused(&s, &w, &log).contains("is signed by its root key"));
+    // A key already registered.
+    let s = make(
+        &w,
+        w.root("GB"),
+        "GB",
+        "2024-02-01T00:00:00Z",
+        Payload::KeyRegister(KeyRegister {
+            key: w.gb.vkey.clone(),
+            role: Role::Signing,
+            valid_from: None,
+        }),
+    );
+    assert!(refused(&s, &w, &log).contains("is already registered"));
+    // A key named after another party.
+    let s = make(
+        &w,
+        w.root("GB"),
+        "GB",
+        "2024-02-01T00:00:00Z",
+        Payload::KeyRegister(KeyRegister {
+            key: party("PL", 55).vkey,
+            role: Role::Signing,
+            valid_from: None,
+        }),
+    );
+    assert!(refused(&s, &w, &log).contains("registers keys named after itself"));
+    // Nothing before log.init; log.init only first.
+    let empty = MemoryLog::new(&w.compact);
+    let s = report(&w, &w.gb, "GB", "gb-tranches", "500 shells");
+    let e = rules::check_payload(&s, &w.compact, &empty, Mode::Append).unwrap_err().0;
+    assert!(e.contains("the log begins with the operator's log.init"), "{e}");
+    assert!(refused(&s, &w, &empty).contains("is not registered in the log"));
+    let init = w.genesis().remove(0);
+    assert!(refused(&init, &w, &log).contains("log.init is the log's first entry"));
+}
+
+#[test]
+fn the_receipt_time_bounds_the_authors_time_and_never_goes_back() {
+    let w = world();
     let log = signed_log(&w);
     let s = report(&w, &w.gb, "GB", "gb-tranches", "500 shells");
-    assert!(refused(&s, &w, &log).contains("was retired on 2024-03-01"));
+    // Dated an hour after its receipt: refused.
+    let early = s.received_at(time("2024-07-01T08:00:00Z")).unwrap();
+    assert!(refused(&early, &w, &log).contains("cannot be dated in the future"));
+    // Dated more than 7 days before its receipt: refused.
+    let late = s.received_at(time("2024-07-09T09:00:01Z")).unwrap();
+    assert!(refused(&late, &w, &log).contains("more than 7 days before"));
+    // The delivery it reports may not be after the receipt date.
+    let future = make(
+        &w,
+        &w.gb,
+        "GB",
+        "2024-07-01T09:00:00Z",
+        Payload::DeliveryReport(DeliveryReport {
+            commitment: "gb-tranches".into(),
+            amount: "500 shells".into(),
+            date: "2024-07-02".parse().unwrap(),
+            reference: "x".into(),
+            allocation: None,
+        }),
+    )
+    .received_at(time("2024-07-01T09:00:00Z"))
+    .unwrap();
+    assert!(refused(&future, &w, &log).contains("after the log received it"));
+    // Within the window: accepted; and the next receipt may not be earlier.
+    let ok = s.received_at(time("2024-07-01T09:00:00Z")).unwrap();
+    check(&ok, &w.compact, &log, Mode::Append).unwrap();
+    let mut log = log;
+    log.push(ok);
+    let back = report(&w, &w.gb, "GB", "gb-tranches", "400 shells")
+        .received_at(time("2024-06-30T09:00:00Z"))
+        .unwrap();
+    assert!(refused(&back, &w, &log).contains("receipt times never go back"));
+}
+
+#[test]
+fn a_receipt_time_is_in_the_leaf_and_outside_the_signature() {
+    let w = world();
+    let s = report(&w, &w.gb, "GB", "gb-tranches", "500 shells");
+    let r = s.received_at(time("2024-07-01T09:00:00Z")).unwrap();
+    assert_ne!(r.leaf, s.leaf);
+    assert_eq!(r.signed_bytes, s.signed_bytes);
+    assert_eq!(r.statement_hash(), s.statement_hash());
+    r.verify_with(&w.gb.vkey).unwrap();
+    assert!(String::from_utf8(r.leaf.clone()).unwrap().contains(r#""received":"2024-07-01T09:00:00Z""#));
+    assert_eq!(r.unreceived().unwrap(), s);
+    assert_eq!(r.at(), time("2024-07-01T09:00:00Z"));
 }
 
 #[test]
@@ -168,7 +308,7 @@ fn authors_may_speak_only_for_themselves() {
 #[test]
 fn deliveries_need_an_agreement_in_force_and_matching_units() {
     let w = world();
-    let mut log = MemoryLog::default();
+    let mut log = w.log();
     let s = report(&w, &w.gb, "GB", "gb-tranches", "500 shells");
     assert!(refused(&s, &w, &log).contains("is not signed by both parties"));
     let one = sign_agreement(&w, &w.gb, "GB", "gb-ua");
@@ -192,16 +332,31 @@ fn deliveries_need_an_agreement_in_force_and_matching_units() {
         Payload::AgreementSign(AgreementSign {
             agreement: "gb-ua".into(),
             version: 1,
-            digest: compact_model::digest(a).unwrap(),
+            digest: a.digest.clone(),
+            terms: terms_of(&w, "gb-ua"),
         }),
     );
     assert!(refused(&s, &w, &log).contains("`PL` is not a party to agreement `gb-ua`"));
+    // Terms that are not the digest signed.
+    let s = make(
+        &w,
+        &w.gb,
+        "GB",
+        "2024-02-01T10:00:00Z",
+        Payload::AgreementSign(AgreementSign {
+            agreement: "gb-ua".into(),
+            version: 1,
+            digest: a.digest.clone(),
+            terms: terms_of(&w, "gb-ua").replace("Test agreement", "Another agreement"),
+        }),
+    );
+    assert!(refused(&s, &w, &log).contains("is not the digest of the terms signed"));
 }
 
 #[test]
 fn declarations_are_the_beneficiarys() {
     let w = world();
-    let log = MemoryLog::default();
+    let log = w.log();
     let attack = |who: &Party, author: &str| {
         make(
             &w,
@@ -236,31 +391,73 @@ fn declarations_are_the_beneficiarys() {
 fn agreement_status_follows_the_signatures() {
     let w = world();
     let a = w.compact.agreement("gb-ua", None).unwrap();
-    let d = compact_model::digest(a).unwrap();
     let today: Date = "2025-01-01".parse().unwrap();
-    let mut log = MemoryLog::default();
-    let st = |log: &MemoryLog, d: &str| status(a, d, log.signatures(), None, today);
-    assert_eq!(st(&log, &d), Status::Draft);
+    let mut log = w.log();
+    let st = |log: &MemoryLog, a: &compact_model::Agreement, today: Date| status(a, log.facts(), today);
+    assert_eq!(st(&log, a, today), Status::Draft);
     log.push(sign_agreement(&w, &w.gb, "GB", "gb-ua"));
-    assert_eq!(st(&log, &d), Status::SignedByOne);
+    assert_eq!(st(&log, a, today), Status::SignedByOne);
     log.push(sign_agreement(&w, &w.ua, "UA", "gb-ua"));
-    assert_eq!(st(&log, &d), Status::InForce);
-    assert_eq!(st(&log, "0000"), Status::ChangedSinceSigning);
-    let sigs = log.signatures().clone();
+    assert_eq!(st(&log, a, today), Status::InForce);
+    let mut edited = a.clone();
+    edited.digest = "0000".into();
+    assert_eq!(st(&log, &edited, today), Status::ChangedSinceSigning);
+    assert_eq!(st(&log, a, "2034-01-12".parse().unwrap()), Status::Expired);
+    let mut acc = log.clone();
+    acc.facts.accession = Some("2026-01-01".parse().unwrap());
     assert_eq!(
-        status(a, &d, &sigs, None, "2034-01-12".parse().unwrap()),
-        Status::Expired
-    );
-    assert_eq!(
-        status(
-            a,
-            &d,
-            &sigs,
-            Some("2026-01-01".parse().unwrap()),
-            "2026-06-01".parse().unwrap()
-        ),
+        st(&acc, a, "2026-06-01".parse().unwrap()),
         Status::EndedByAccession
     );
+    // Suspended, resumed, then notice given and terminated six months on (assumed).
+    let life = |who: &Party, author: &str, at: &str, p: fn(AgreementLifecycle) -> Payload| {
+        make(
+            &w,
+            who,
+            author,
+            at,
+            p(AgreementLifecycle {
+                agreement: "gb-ua".into(),
+                reason: "review".into(),
+            }),
+        )
+    };
+    let s = life(&w.gb, "GB", "2025-01-02T00:00:00Z", Payload::AgreementSuspend);
+    check(&s, &w.compact, &log, Mode::Append).unwrap();
+    log.push(s);
+    assert_eq!(st(&log, a, today), Status::Suspended);
+    let r = report(&w, &w.gb, "GB", "gb-tranches", "500 shells");
+    assert!(refused(&r, &w, &log).contains("is suspended by `GB`"));
+    let by_ua = life(&w.ua, "UA", "2025-01-03T00:00:00Z", Payload::AgreementResume);
+    assert!(refused(&by_ua, &w, &log).contains("only `GB`, which suspended"));
+    let s = life(&w.gb, "GB", "2025-01-03T00:00:00Z", Payload::AgreementResume);
+    check(&s, &w.compact, &log, Mode::Append).unwrap();
+    log.push(s);
+    assert_eq!(st(&log, a, today), Status::InForce);
+    let s = life(&w.gb, "GB", "2025-02-01T00:00:00Z", Payload::AgreementTerminate);
+    check(&s, &w.compact, &log, Mode::Append).unwrap();
+    log.push(s);
+    assert_eq!(st(&log, a, "2025-03-01".parse().unwrap()), Status::NoticeGiven);
+    assert_eq!(st(&log, a, "2025-08-01".parse().unwrap()), Status::Terminated);
+    let t = log.facts.terminations.get("gb-ua").unwrap();
+    assert_eq!(t.effective, "2025-08-01".parse::<Date>().unwrap());
+    assert!(t.notice_assumed);
+    // Nothing is allocated for after the notice has run.
+    let late = make(
+        &w,
+        &w.gb,
+        "GB",
+        "2025-09-01T00:00:00Z",
+        Payload::Allocation(Allocation {
+            commitment: "gb-tranches".into(),
+            amount: "5 shells".into(),
+            date: "2025-09-01".parse().unwrap(),
+            reference: "late".into(),
+        }),
+    );
+    assert!(refused(&late, &w, &log).contains("was terminated by `GB`"));
+    let again = life(&w.ua, "UA", "2025-09-02T00:00:00Z", Payload::AgreementSuspend);
+    assert!(refused(&again, &w, &log).contains("was terminated"));
 }
 
 mod robustness {
@@ -297,19 +494,16 @@ mod robustness {
 mod activations {
     use super::*;
     use crate::activation::{Trigger, asked};
-    use compact_model::{Consultation, ConsultationTrigger};
+    use compact_model::ConsultationTrigger;
 
     /// gb-ua (attack clause, the compact's 24 hours) signed by both; jp-ua given a clause that
     /// also covers a threat of level 3 or more, with 48 hours, signed by both when `jp` is set.
     fn setup(jp: bool) -> (World, MemoryLog) {
-        let mut w = world();
-        for a in w.compact.agreements.iter_mut().filter(|a| a.id == "jp-ua") {
-            a.consultation = Some(Consultation {
-                hours: Some(48),
-                trigger: ConsultationTrigger::AttackOrThreat { level: 3 },
-                clause: None,
-            });
-        }
+        let w = world_with(Some(jp_ua_with_threat_clause()));
+        let jp_ua = w.compact.agreement("jp-ua", None).unwrap();
+        let c = jp_ua.consultation.as_ref().unwrap();
+        assert_eq!(c.hours, Some(48));
+        assert_eq!(c.trigger, ConsultationTrigger::AttackOrThreat { level: 3 });
         let mut log = signed_log(&w);
         if jp {
             for (p, code) in [(&w.jp, "JP"), (&w.ua, "UA")] {
@@ -321,8 +515,8 @@ mod activations {
                     Payload::AgreementSign(AgreementSign {
                         agreement: "jp-ua".into(),
                         version: 1,
-                        digest: compact_model::digest(w.compact.agreement("jp-ua", None).unwrap())
-                            .unwrap(),
+                        digest: w.compact.agreement("jp-ua", None).unwrap().digest.clone(),
+                        terms: w.jp_ua.clone(),
                     }),
                 );
                 check(&s, &w.compact, &log, Mode::Append).unwrap();
@@ -386,7 +580,7 @@ mod activations {
     fn an_attack_asks_every_guarantor_in_force_with_a_clause_each_by_its_hours() {
         let (w, log) = setup(true);
         let st = attack(&w, "2025-03-01T06:00:00Z");
-        let asked = asked(&w.compact, 4, &st, &log.facts.signatures, None);
+        let asked = asked(&w.compact, GENESIS + 4, &st, &log.facts);
         let got: Vec<(&str, u32, String)> = asked
             .iter()
             .map(|a| (a.guarantor.as_str(), a.hours, format_time(a.deadline)))
@@ -404,9 +598,9 @@ mod activations {
     fn a_threat_opens_only_the_clauses_that_cover_it_at_its_level() {
         let (w, log) = setup(true);
         let low = threat(&w, "2025-03-01T06:00:00Z", 2);
-        assert!(asked(&w.compact, 4, &low, &log.facts.signatures, None).is_empty());
+        assert!(asked(&w.compact, GENESIS + 4, &low, &log.facts).is_empty());
         let high = threat(&w, "2025-03-01T06:00:00Z", 3);
-        let a = asked(&w.compact, 4, &high, &log.facts.signatures, None);
+        let a = asked(&w.compact, GENESIS + 4, &high, &log.facts);
         assert_eq!(a.len(), 1);
         assert_eq!(a[0].guarantor, "JP");
         assert_eq!(Trigger::of(&high), Some(Trigger::Threat { level: 3 }));
@@ -417,17 +611,18 @@ mod activations {
         // JP has not signed: only GB.
         let (w, log) = setup(false);
         let st = attack(&w, "2025-03-01T06:00:00Z");
-        let a = asked(&w.compact, 2, &st, &log.facts.signatures, None);
+        let a = asked(&w.compact, GENESIS + 2, &st, &log.facts);
         assert_eq!(a.len(), 1);
         assert_eq!(a[0].guarantor, "GB");
         // Before gb-ua entered into force (2024-01-12): nobody.
         let early = attack(&w, "2024-01-01T06:00:00Z");
-        assert!(asked(&w.compact, 2, &early, &log.facts.signatures, None).is_empty());
+        assert!(asked(&w.compact, GENESIS + 2, &early, &log.facts).is_empty());
         // Signatures logged after the activation do not count.
-        assert!(asked(&w.compact, 0, &st, &log.facts.signatures, None).is_empty());
+        assert!(asked(&w.compact, GENESIS, &st, &log.facts).is_empty());
         // After an accession that ends gb-ua: nobody.
-        let acc = Some("2025-01-01".parse().unwrap());
-        assert!(asked(&w.compact, 2, &st, &log.facts.signatures, acc).is_empty());
+        let mut facts = log.facts.clone();
+        facts.accession = Some("2025-01-01".parse().unwrap());
+        assert!(asked(&w.compact, GENESIS + 2, &st, &facts).is_empty());
     }
 
     #[test]
@@ -479,6 +674,7 @@ mod activations {
         assert!(refused(&wrong, &w, &log).contains("not an activation"));
         let missing = respond(&w, &w.gb, "GB", "2025-03-01T08:00:00Z", 99);
         assert!(refused(&missing, &w, &log).contains("no activation at entry 99"));
+
         // GB answers (late is still recorded), once.
         append(
             &w,
@@ -487,6 +683,30 @@ mod activations {
         );
         let again = respond(&w, &w.gb, "GB", "2025-03-03T09:00:00Z", a);
         assert!(refused(&again, &w, &log).contains("already answered"));
+    }
+
+    #[test]
+    fn the_beneficiary_closes_an_activation_and_answers_stop() {
+        let (w, mut log) = setup(false);
+        let a = append(&w, &mut log, attack(&w, "2025-03-01T06:00:00Z"));
+        let close = |who: &Party, author: &str, activation: u64| {
+            make(
+                &w,
+                who,
+                author,
+                "2025-03-01T07:00:00Z",
+                Payload::ActivationClose(ActivationClose {
+                    activation,
+                    reason: "declared in error".into(),
+                }),
+            )
+        };
+        assert!(refused(&close(&w.gb, "GB", a), &w, &log).contains("only the beneficiary"));
+        assert!(refused(&close(&w.ua, "UA", 0), &w, &log).contains("not an activation"));
+        let c = append(&w, &mut log, close(&w.ua, "UA", a));
+        assert!(refused(&close(&w.ua, "UA", a), &w, &log).contains(&format!("already closed at entry {c}")));
+        let gb = respond(&w, &w.gb, "GB", "2025-03-01T08:00:00Z", a);
+        assert!(refused(&gb, &w, &log).contains("was closed by the beneficiary"));
     }
 
     #[test]
@@ -553,9 +773,15 @@ fn the_signed_bytes_are_the_canonical_form_without_the_signature_for_every_kind(
         .collect();
     statements.push(report(&w, &w.gb, "GB", "gb-tranches", "500 shells"));
     statements.push(sign_agreement(&w, &w.gb, "GB", "gb-ua"));
+    let received: Vec<Statement> = statements
+        .iter()
+        .map(|s| s.received_at(time("2024-06-02T00:00:00Z")).unwrap())
+        .collect();
+    statements.extend(received);
     for st in &statements {
         let mut v: serde_json::Value = serde_json::from_slice(&st.leaf).unwrap();
         v.as_object_mut().unwrap().remove("sig");
+        v.as_object_mut().unwrap().remove("received");
         assert_eq!(
             st.signed_bytes,
             serde_jcs::to_vec(&v).unwrap(),

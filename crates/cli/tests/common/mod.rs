@@ -13,13 +13,27 @@ pub struct Run {
     pub stderr: String,
 }
 
-/// Runs the `compact` binary built for these tests, in `dir` if given.
+/// The operator's clock the tests run under unless they say otherwise: `replay`, each statement
+/// received at its own time, so that a test can replay a dated history with `--time`.
+pub const DEFAULT_CLOCK: &str = "replay";
+
+/// Runs the `compact` binary built for these tests, in `dir` if given, under the replay clock.
 pub fn compact_in(dir: Option<&Path>, args: &[&str]) -> Run {
+    compact_with_clock(dir, Some(DEFAULT_CLOCK), args)
+}
+
+/// Runs `compact` with `COMPACT_CLOCK` set to `clock` (a time, or `replay`), or unset (the
+/// system's clock) when `None`.
+pub fn compact_with_clock(dir: Option<&Path>, clock: Option<&str>, args: &[&str]) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_compact"));
     cmd.args(args);
     if let Some(d) = dir {
         cmd.current_dir(d);
     }
+    match clock {
+        Some(c) => cmd.env("COMPACT_CLOCK", c),
+        None => cmd.env_remove("COMPACT_CLOCK"),
+    };
     let out = cmd.output().expect("run compact");
     Run {
         code: out.status.code().unwrap_or(-1),
