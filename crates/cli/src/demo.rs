@@ -109,17 +109,23 @@ fn sequence(
     }
     let mut order: Vec<usize> = (0..history.len()).collect();
     order.sort_by_key(|i| effective.get(*i).copied());
-    let first = effective.iter().min().copied().unwrap_or(noon(compact.adopted_on)?);
+    let first = effective
+        .iter()
+        .min()
+        .copied()
+        .unwrap_or(noon(compact.adopted_on)?);
     let start = first.checked_sub(jiff::SignedDuration::from_hours(24))?;
     let parties: Vec<compact_statement::PartyKeys<'_>> = signers
         .roots
         .iter()
-        .map(|(code, (root, root_vkey, vkey))| compact_statement::PartyKeys {
-            code,
-            root,
-            root_vkey,
-            signing_vkey: vkey,
-        })
+        .map(
+            |(code, (root, root_vkey, vkey))| compact_statement::PartyKeys {
+                code,
+                root,
+                root_vkey,
+                signing_vkey: vkey,
+            },
+        )
         .collect();
     let mut out = compact_statement::genesis(
         &compact.id,
@@ -225,8 +231,8 @@ fn history(compact: &Compact, signers: &Signers, seed: u64) -> anyhow::Result<Ve
     let mut rng = StdRng::seed_from_u64(seed);
     let mut out = Vec::new();
     for a in compact.latest_agreements() {
-        let terms = std::fs::read_to_string(&a.path)
-            .with_context(|| format!("cannot read {}", a.path))?;
+        let terms =
+            std::fs::read_to_string(&a.path).with_context(|| format!("cannot read {}", a.path))?;
         for party in [&a.guarantor, &a.beneficiary] {
             out.push(sign(
                 compact,

@@ -65,8 +65,8 @@ impl Place {
             .with_context(|| format!("cannot open the store {}", path.display()))?;
         let facts = compact_store::stored_facts(&store, &working)?;
         note_last_receipt(facts.last_received);
-        let governing = compact_store::governing::governing(&files, &working, &facts)
-            .map_err(|d| {
+        let governing =
+            compact_store::governing::governing(&files, &working, &facts).map_err(|d| {
                 anyhow!(
                     "the signed terms in the log no longer fit the working compact: {}",
                     d.iter()
@@ -151,10 +151,9 @@ impl OperatorClock {
 pub(crate) fn clock() -> anyhow::Result<Timestamp> {
     match operator_clock()? {
         OperatorClock::Now(t) | OperatorClock::Fixed(t) => Ok(t),
-        OperatorClock::Replay => REPLAY_NOW.with(|n| n.get()).map_or_else(
-            || Ok("2000-01-01T00:00:00Z".parse()?),
-            Ok,
-        ),
+        OperatorClock::Replay => REPLAY_NOW
+            .with(|n| n.get())
+            .map_or_else(|| Ok("2000-01-01T00:00:00Z".parse()?), Ok),
     }
 }
 
@@ -444,7 +443,10 @@ pub fn keygen(
             first + statements.len() as u64 - 1
         );
     } else {
-        eprintln!("not in the log yet: `compact init` registers the keys in {}/keys", dir.display());
+        eprintln!(
+            "not in the log yet: `compact init` registers the keys in {}/keys",
+            dir.display()
+        );
     }
     for p in written {
         out!("{}", p.display());
@@ -657,7 +659,12 @@ pub fn import(
     let statements: Vec<Statement> = statements.into_iter().map(|(_, s)| s).collect();
     let mut ledger = Ledger::open(place.store()?, &compact)?;
     let batches = ledger
-        .prepare(&statements, &operator, batch, operator_clock()?.store_clock())
+        .prepare(
+            &statements,
+            &operator,
+            batch,
+            operator_clock()?.store_clock(),
+        )
         .map_err(|e| match e {
             compact_store::AppendError::Refused { position, reason } => anyhow!(
                 "{}:{}: refused: {reason} (nothing was written)",
@@ -694,11 +701,19 @@ pub fn agreements(place: &Place, as_of: Option<&str>, format: Format) -> anyhow:
     let mut rows = Vec::new();
     for a in compact.latest_agreements() {
         let st = status(a, &facts, today);
-        let file = working.agreement(&a.id, Some(a.version)).map(|w| w.digest.clone());
+        let file = working
+            .agreement(&a.id, Some(a.version))
+            .map(|w| w.digest.clone());
         let note = match (&file, st) {
-            (Some(f), _) if *f != a.digest => "working file differs from the signed text".to_owned(),
+            (Some(f), _) if *f != a.digest => {
+                "working file differs from the signed text".to_owned()
+            }
             (None, _) => "no working file".to_owned(),
-            (_, compact_statement::rules::Status::NoticeGiven | compact_statement::rules::Status::Terminated) => {
+            (
+                _,
+                compact_statement::rules::Status::NoticeGiven
+                | compact_statement::rules::Status::Terminated,
+            ) => {
                 let t = facts.terminations.get(&a.id);
                 t.map(|t| {
                     format!(
@@ -706,7 +721,11 @@ pub fn agreements(place: &Place, as_of: Option<&str>, format: Format) -> anyhow:
                         t.by,
                         t.entry,
                         t.effective,
-                        if t.notice_assumed { " (notice period assumed: the text states none)" } else { "" }
+                        if t.notice_assumed {
+                            " (notice period assumed: the text states none)"
+                        } else {
+                            ""
+                        }
                     )
                 })
                 .unwrap_or_default()
@@ -725,7 +744,15 @@ pub fn agreements(place: &Place, as_of: Option<&str>, format: Format) -> anyhow:
     match format {
         Format::Json => out!("{}", serde_json::to_string_pretty(&rows)?),
         Format::Table => {
-            let cols = ["id", "version", "guarantor", "beneficiary", "status", "digest", "note"];
+            let cols = [
+                "id",
+                "version",
+                "guarantor",
+                "beneficiary",
+                "status",
+                "digest",
+                "note",
+            ];
             let t = rows
                 .iter()
                 .map(|r| {

@@ -379,7 +379,7 @@ pub fn activations(
             };
         }
     })?;
-    for (activation, _) in &facts.closed {
+    for activation in facts.closed.keys() {
         if let Some(a) = by_entry.get(activation).and_then(|i| out.get_mut(*i)) {
             // Closed by the beneficiary: whoever has not answered no longer can.
             a.open = false;

@@ -340,12 +340,10 @@ fn ended(
         on: a.ends_on,
         reason: "expired",
     });
-    let terminated = terminated
-        .filter(|d| as_of >= *d)
-        .map(|on| Ended {
-            on,
-            reason: "terminated",
-        });
+    let terminated = terminated.filter(|d| as_of >= *d).map(|on| Ended {
+        on,
+        reason: "terminated",
+    });
     [on_accession, expired, terminated]
         .into_iter()
         .flatten()

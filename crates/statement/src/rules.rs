@@ -156,7 +156,8 @@ pub const FACT_KINDS: [Kind; 9] = [
 
 /// Adds whole months to a date, clamping the day to the month's end.
 fn add_months(d: Date, months: u32) -> Option<Date> {
-    d.checked_add(jiff::Span::new().months(i64::from(months))).ok()
+    d.checked_add(jiff::Span::new().months(i64::from(months)))
+        .ok()
 }
 
 impl Facts {
@@ -176,13 +177,12 @@ impl Facts {
                     return;
                 };
                 let valid_from = k.valid_from.map_or(at, |v| v.max(at));
-                if k.role == Role::Root {
-                    if let Some(old) = self.roots.insert(st.author.clone(), id)
-                        && let Some(rec) = self.keys.get_mut(&(st.author.clone(), old))
-                        && rec.revoked_from.is_none()
-                    {
-                        rec.revoked_from = Some(valid_from);
-                    }
+                if k.role == Role::Root
+                    && let Some(old) = self.roots.insert(st.author.clone(), id)
+                    && let Some(rec) = self.keys.get_mut(&(st.author.clone(), old))
+                    && rec.revoked_from.is_none()
+                {
+                    rec.revoked_from = Some(valid_from);
                 }
                 self.keys
                     .entry((st.author.clone(), id))
@@ -260,9 +260,10 @@ impl Facts {
 
     /// The suspension of agreement `id` in effect before entry `before`, if any.
     pub fn suspended(&self, id: &str, before: u64) -> Option<&Suspension> {
-        self.suspensions.get(id)?.iter().find(|s| {
-            s.entry < before && s.resumed.is_none_or(|r| r >= before)
-        })
+        self.suspensions
+            .get(id)?
+            .iter()
+            .find(|s| s.entry < before && s.resumed.is_none_or(|r| r >= before))
     }
 
     /// The termination of agreement `id` given before entry `before`, if any.
@@ -283,7 +284,11 @@ pub fn vkey_ref(vkey: &str) -> String {
 
 /// The latest version of agreement `id` that both parties signed (the same digest), from the
 /// compact.
-pub fn latest_agreed<'a>(compact: &'a Compact, id: &str, sigs: &Signatures) -> Option<&'a Agreement> {
+pub fn latest_agreed<'a>(
+    compact: &'a Compact,
+    id: &str,
+    sigs: &Signatures,
+) -> Option<&'a Agreement> {
     compact
         .agreements
         .iter()
@@ -544,7 +549,10 @@ pub fn in_force(a: &Agreement, date: Date, facts: &Facts, before: u64) -> Result
                 .collect::<BTreeMap<_, _>>()
         })
         .unwrap_or_default();
-    match (signed.get(a.guarantor.as_str()), signed.get(a.beneficiary.as_str())) {
+    match (
+        signed.get(a.guarantor.as_str()),
+        signed.get(a.beneficiary.as_str()),
+    ) {
         (Some(g), Some(b)) if g == b && *g == a.digest => {}
         (Some(g), Some(b)) if g == b => {
             return Err(format!(
@@ -769,9 +777,7 @@ fn lifecycle(
             "agreement `{}` is already suspended by `{}` since entry {}",
             a.id, s.by, s.entry
         )),
-        (Kind::AgreementResume, None) => {
-            refuse(format!("agreement `{}` is not suspended", a.id))
-        }
+        (Kind::AgreementResume, None) => refuse(format!("agreement `{}` is not suspended", a.id)),
         (Kind::AgreementResume, Some(s)) if s.by != st.author => refuse(format!(
             "only `{}`, which suspended agreement `{}` at entry {}, may resume it",
             s.by, a.id, s.entry
@@ -828,7 +834,10 @@ pub fn check_payload(
         Payload::KeyRegister(k) => {
             let (name, id) = parse_key_ref(&vkey_ref(&k.key))?;
             signed_note::StandardVerifier::new(&k.key).map_err(|e| {
-                Refusal(format!("key.register: `{}` is not a verifier key: {e}", k.key))
+                Refusal(format!(
+                    "key.register: `{}` is not a verifier key: {e}",
+                    k.key
+                ))
             })?;
             if name != st.author {
                 return refuse(format!(
@@ -886,9 +895,9 @@ pub fn check_payload(
             }
             Ok(())
         }
-        Payload::AgreementSuspend(l) | Payload::AgreementResume(l) | Payload::AgreementTerminate(l) => {
-            lifecycle(st, l, compact, facts, next)
-        }
+        Payload::AgreementSuspend(l)
+        | Payload::AgreementResume(l)
+        | Payload::AgreementTerminate(l) => lifecycle(st, l, compact, facts, next),
         Payload::ActivationClose(c) => {
             require_beneficiary(st, compact)?;
             match view(log.entry(c.activation))? {
@@ -1236,10 +1245,10 @@ pub fn status(a: &Agreement, facts: &Facts, today: Date) -> Status {
     if agreed != a.digest {
         return Status::ChangedSinceSigning;
     }
-    if let Some(t) = facts.terminated(&a.id, u64::MAX) {
-        if today >= t.effective {
-            return Status::Terminated;
-        }
+    if let Some(t) = facts.terminated(&a.id, u64::MAX)
+        && today >= t.effective
+    {
+        return Status::Terminated;
     }
     if let Some(acc) = facts.accession
         && a.on_accession == OnAccession::End

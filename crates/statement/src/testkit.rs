@@ -61,7 +61,9 @@ pub struct World {
 /// hours.
 pub fn jp_ua_with_threat_clause() -> String {
     let (head, tail) = JP_UA.split_at(JP_UA.find("[[commitments]]").unwrap());
-    format!("{head}[consultation]\nhours = 48\non = \"attack-or-threat\"\nthreat_level = 3\n\n{tail}")
+    format!(
+        "{head}[consultation]\nhours = 48\non = \"attack-or-threat\"\nthreat_level = 3\n\n{tail}"
+    )
 }
 
 /// The test world, with jp-ua's text replaced when given.

@@ -136,7 +136,10 @@ fn a_revoked_key_signs_nothing_received_from_its_revocation() {
         .received_at(time("2024-07-01T09:00:00Z"))
         .unwrap();
     let e = refused(&s, &w, &log);
-    assert!(e.contains("does not sign statements received at 2024-07-01T09:00:00Z"), "{e}");
+    assert!(
+        e.contains("does not sign statements received at 2024-07-01T09:00:00Z"),
+        "{e}"
+    );
     // Another party's root cannot revoke GB's key; GB's root revokes once.
     let again = make(
         &w,
@@ -199,8 +202,13 @@ fn keys_are_registered_by_the_partys_root_once() {
     // Nothing before log.init; log.init only first.
     let empty = MemoryLog::new(&w.compact);
     let s = report(&w, &w.gb, "GB", "gb-tranches", "500 shells");
-    let e = rules::check_payload(&s, &w.compact, &empty, Mode::Append).unwrap_err().0;
-    assert!(e.contains("the log begins with the operator's log.init"), "{e}");
+    let e = rules::check_payload(&s, &w.compact, &empty, Mode::Append)
+        .unwrap_err()
+        .0;
+    assert!(
+        e.contains("the log begins with the operator's log.init"),
+        "{e}"
+    );
     assert!(refused(&s, &w, &empty).contains("is not registered in the log"));
     let init = w.genesis().remove(0);
     assert!(refused(&init, &w, &log).contains("log.init is the log's first entry"));
@@ -254,7 +262,11 @@ fn a_receipt_time_is_in_the_leaf_and_outside_the_signature() {
     assert_eq!(r.signed_bytes, s.signed_bytes);
     assert_eq!(r.statement_hash(), s.statement_hash());
     r.verify_with(&w.gb.vkey).unwrap();
-    assert!(String::from_utf8(r.leaf.clone()).unwrap().contains(r#""received":"2024-07-01T09:00:00Z""#));
+    assert!(
+        String::from_utf8(r.leaf.clone())
+            .unwrap()
+            .contains(r#""received":"2024-07-01T09:00:00Z""#)
+    );
     assert_eq!(r.unreceived().unwrap(), s);
     assert_eq!(r.at(), time("2024-07-01T09:00:00Z"));
 }
@@ -393,7 +405,8 @@ fn agreement_status_follows_the_signatures() {
     let a = w.compact.agreement("gb-ua", None).unwrap();
     let today: Date = "2025-01-01".parse().unwrap();
     let mut log = w.log();
-    let st = |log: &MemoryLog, a: &compact_model::Agreement, today: Date| status(a, log.facts(), today);
+    let st =
+        |log: &MemoryLog, a: &compact_model::Agreement, today: Date| status(a, log.facts(), today);
     assert_eq!(st(&log, a, today), Status::Draft);
     log.push(sign_agreement(&w, &w.gb, "GB", "gb-ua"));
     assert_eq!(st(&log, a, today), Status::SignedByOne);
@@ -422,23 +435,49 @@ fn agreement_status_follows_the_signatures() {
             }),
         )
     };
-    let s = life(&w.gb, "GB", "2025-01-02T00:00:00Z", Payload::AgreementSuspend);
+    let s = life(
+        &w.gb,
+        "GB",
+        "2025-01-02T00:00:00Z",
+        Payload::AgreementSuspend,
+    );
     check(&s, &w.compact, &log, Mode::Append).unwrap();
     log.push(s);
     assert_eq!(st(&log, a, today), Status::Suspended);
     let r = report(&w, &w.gb, "GB", "gb-tranches", "500 shells");
     assert!(refused(&r, &w, &log).contains("is suspended by `GB`"));
-    let by_ua = life(&w.ua, "UA", "2025-01-03T00:00:00Z", Payload::AgreementResume);
+    let by_ua = life(
+        &w.ua,
+        "UA",
+        "2025-01-03T00:00:00Z",
+        Payload::AgreementResume,
+    );
     assert!(refused(&by_ua, &w, &log).contains("only `GB`, which suspended"));
-    let s = life(&w.gb, "GB", "2025-01-03T00:00:00Z", Payload::AgreementResume);
+    let s = life(
+        &w.gb,
+        "GB",
+        "2025-01-03T00:00:00Z",
+        Payload::AgreementResume,
+    );
     check(&s, &w.compact, &log, Mode::Append).unwrap();
     log.push(s);
     assert_eq!(st(&log, a, today), Status::InForce);
-    let s = life(&w.gb, "GB", "2025-02-01T00:00:00Z", Payload::AgreementTerminate);
+    let s = life(
+        &w.gb,
+        "GB",
+        "2025-02-01T00:00:00Z",
+        Payload::AgreementTerminate,
+    );
     check(&s, &w.compact, &log, Mode::Append).unwrap();
     log.push(s);
-    assert_eq!(st(&log, a, "2025-03-01".parse().unwrap()), Status::NoticeGiven);
-    assert_eq!(st(&log, a, "2025-08-01".parse().unwrap()), Status::Terminated);
+    assert_eq!(
+        st(&log, a, "2025-03-01".parse().unwrap()),
+        Status::NoticeGiven
+    );
+    assert_eq!(
+        st(&log, a, "2025-08-01".parse().unwrap()),
+        Status::Terminated
+    );
     let t = log.facts.terminations.get("gb-ua").unwrap();
     assert_eq!(t.effective, "2025-08-01".parse::<Date>().unwrap());
     assert!(t.notice_assumed);
@@ -456,7 +495,12 @@ fn agreement_status_follows_the_signatures() {
         }),
     );
     assert!(refused(&late, &w, &log).contains("was terminated by `GB`"));
-    let again = life(&w.ua, "UA", "2025-09-02T00:00:00Z", Payload::AgreementSuspend);
+    let again = life(
+        &w.ua,
+        "UA",
+        "2025-09-02T00:00:00Z",
+        Payload::AgreementSuspend,
+    );
     assert!(refused(&again, &w, &log).contains("was terminated"));
 }
 
@@ -704,7 +748,10 @@ mod activations {
         assert!(refused(&close(&w.gb, "GB", a), &w, &log).contains("only the beneficiary"));
         assert!(refused(&close(&w.ua, "UA", 0), &w, &log).contains("not an activation"));
         let c = append(&w, &mut log, close(&w.ua, "UA", a));
-        assert!(refused(&close(&w.ua, "UA", a), &w, &log).contains(&format!("already closed at entry {c}")));
+        assert!(
+            refused(&close(&w.ua, "UA", a), &w, &log)
+                .contains(&format!("already closed at entry {c}"))
+        );
         let gb = respond(&w, &w.gb, "GB", "2025-03-01T08:00:00Z", a);
         assert!(refused(&gb, &w, &log).contains("was closed by the beneficiary"));
     }

@@ -266,23 +266,20 @@ impl<S: Store> Pass<'_, S> {
                 format!("entry {index} has no receipt time: every entry is stamped by the log"),
             );
         }
-        match self.seen.insert(short(&sh), index) {
-            Some(other) => {
-                let same = self
-                    .store
-                    .entry(other)
-                    .ok()
-                    .flatten()
-                    .and_then(|b| Statement::decode(&b).ok())
-                    .is_some_and(|o| o.statement_hash() == sh);
-                if same {
-                    report.add(
-                        Some(index),
-                        format!("entry {index} replays entry {other}: the same signed statement twice"),
-                    );
-                }
+        if let Some(other) = self.seen.insert(short(&sh), index) {
+            let same = self
+                .store
+                .entry(other)
+                .ok()
+                .flatten()
+                .and_then(|b| Statement::decode(&b).ok())
+                .is_some_and(|o| o.statement_hash() == sh);
+            if same {
+                report.add(
+                    Some(index),
+                    format!("entry {index} replays entry {other}: the same signed statement twice"),
+                );
             }
-            None => {}
         }
         let view = Overlay {
             store: self.store,
@@ -371,10 +368,12 @@ fn audit_snapshot<S: Store>(
         false
     })?;
     let from_log = first.as_ref().and_then(|r| {
-        Statement::decode(&r.leaf).ok().and_then(|st| match st.payload {
-            Payload::LogInit(l) => Some(l.operator_key),
-            _ => None,
-        })
+        Statement::decode(&r.leaf)
+            .ok()
+            .and_then(|st| match st.payload {
+                Payload::LogInit(l) => Some(l.operator_key),
+                _ => None,
+            })
     });
     let pin = pinned.or(compact.operator_key.as_deref());
     let vkey: String = match (&from_log, pin) {

@@ -362,7 +362,11 @@ impl<'c, S: Store> Ledger<'c, S> {
     /// after entry `base - 1`: each statement's key is resolved from the keys the log (and the
     /// statements before it) registered, and its payload checked against the rules. Returns the
     /// key each signature must verify with; signatures are verified afterwards, on every core.
-    fn check_in_order(&self, statements: &[Statement], base: u64) -> Result<Vec<String>, AppendError> {
+    fn check_in_order(
+        &self,
+        statements: &[Statement],
+        base: u64,
+    ) -> Result<Vec<String>, AppendError> {
         let mut seen = BTreeMap::new();
         let mut pending = Pending {
             statements,

@@ -147,7 +147,7 @@ impl SqliteStore {
             | OpenFlags::SQLITE_OPEN_URI;
         let first = Connection::open_with_flags(path, flags)
             .map_err(db)
-            .and_then(|c| Self::checked(c));
+            .and_then(Self::checked);
         let store = match first {
             Ok(s) => s,
             Err(_) => {

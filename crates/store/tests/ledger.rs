@@ -28,10 +28,16 @@ fn populate(ledger: &mut Ledger<'_, SqliteStore>, w: &World) {
         .unwrap();
     let sign_gb = sign_agreement(w, &w.gb, "GB", "gb-ua");
     let sign_ua = sign_agreement(w, &w.ua, "UA", "gb-ua");
-    ledger.append(&[sign_gb], &w.operator.signer, Clock::Simulated).unwrap();
-    ledger.append(&[sign_ua], &w.operator.signer, Clock::Simulated).unwrap();
+    ledger
+        .append(&[sign_gb], &w.operator.signer, Clock::Simulated)
+        .unwrap();
+    ledger
+        .append(&[sign_ua], &w.operator.signer, Clock::Simulated)
+        .unwrap();
     let r = report(w, &w.gb, "GB", "gb-tranches", "500 shells");
-    let index = ledger.append(&[r], &w.operator.signer, Clock::Simulated).unwrap();
+    let index = ledger
+        .append(&[r], &w.operator.signer, Clock::Simulated)
+        .unwrap();
     let c = make(
         w,
         &w.ua,
@@ -43,7 +49,9 @@ fn populate(ledger: &mut Ledger<'_, SqliteStore>, w: &World) {
             date: "2024-07-02".parse().unwrap(),
         }),
     );
-    ledger.append(&[c], &w.operator.signer, Clock::Simulated).unwrap();
+    ledger
+        .append(&[c], &w.operator.signer, Clock::Simulated)
+        .unwrap();
 }
 
 fn audit_ok(store: &SqliteStore, w: &World) -> compact_store::audit::Report {
@@ -98,15 +106,23 @@ fn refusals_write_nothing() {
     // A replay: the same signed statement, whatever its receipt time.
     let first = Statement::decode(&ledger.store().entry(11).unwrap().unwrap()).unwrap();
     let err = ledger
-        .append(&[first.unreceived().unwrap()], &w.operator.signer, Clock::Simulated)
+        .append(
+            &[first.unreceived().unwrap()],
+            &w.operator.signer,
+            Clock::Simulated,
+        )
         .unwrap_err();
     assert!(err.to_string().contains("a duplicate of entry 11"), "{err}");
-    let err = ledger.append(&[first], &w.operator.signer, Clock::Simulated).unwrap_err();
+    let err = ledger
+        .append(&[first], &w.operator.signer, Clock::Simulated)
+        .unwrap_err();
     assert!(err.to_string().contains("a duplicate of entry 11"), "{err}");
     // A batch with one bad statement writes none of it.
     let good = report(&w, &w.gb, "GB", "gb-once", "1e6 GBP");
     let bad = report(&w, &w.jp, "JP", "gb-once", "1e6 GBP");
-    let err = ledger.append(&[good, bad], &w.operator.signer, Clock::Simulated).unwrap_err();
+    let err = ledger
+        .append(&[good, bad], &w.operator.signer, Clock::Simulated)
+        .unwrap_err();
     assert!(
         matches!(err, AppendError::Refused { position: 1, .. }),
         "{err}"
@@ -144,9 +160,13 @@ fn a_batch_may_refer_to_its_own_statements() {
         confirm("200 shells"),
         confirm("300 shells"),
     ];
-    ledger.append(&batch, &w.operator.signer, Clock::Simulated).unwrap();
+    ledger
+        .append(&batch, &w.operator.signer, Clock::Simulated)
+        .unwrap();
     let over = confirm("1 shells");
-    let err = ledger.append(&[over], &w.operator.signer, Clock::Simulated).unwrap_err();
+    let err = ledger
+        .append(&[over], &w.operator.signer, Clock::Simulated)
+        .unwrap_err();
     assert!(err.to_string().contains("would total 501"), "{err}");
 }
 
@@ -237,10 +257,12 @@ fn a_fork_shown_in_two_checkpoints_is_reported() {
     // The same first entries, then a different history.
     for i in 0..GENESIS + 2 {
         let st = Statement::decode(&a.store().entry(i).unwrap().unwrap()).unwrap();
-        b.append(&[st], &w.operator.signer, Clock::Simulated).unwrap();
+        b.append(&[st], &w.operator.signer, Clock::Simulated)
+            .unwrap();
     }
     let other = report(&w, &w.gb, "GB", "gb-tranches", "400 shells");
-    b.append(&[other], &w.operator.signer, Clock::Simulated).unwrap();
+    b.append(&[other], &w.operator.signer, Clock::Simulated)
+        .unwrap();
     let (_, note_b) = b.store().latest_checkpoint().unwrap().unwrap();
     let given = [GivenCheckpoint {
         name: "b.checkpoint".into(),
@@ -340,7 +362,9 @@ mod random_tampering {
                     "gb-tranches",
                     &format!("{} shells", 10 + i),
                 );
-                ledger.append(&[r], &w.operator.signer, Clock::Simulated).unwrap();
+                ledger
+                    .append(&[r], &w.operator.signer, Clock::Simulated)
+                    .unwrap();
             }
             ledger
                 .store()
