@@ -62,7 +62,41 @@ pub fn check(dir: &Path, format: Format) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(1));
     };
     print_summary(&compact, &summarize(&compact), format)?;
+    unregistered_keys(dir, &compact);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Warns of keys in `parties/*.toml` that the log in `dir` has not registered: they sign
+/// nothing. Silent when there is no store.
+fn unregistered_keys(dir: &Path, compact: &Compact) {
+    let path = dir.join(crate::ledger::STORE_FILE);
+    if !path.exists() {
+        return;
+    }
+    let facts = compact_store::sqlite::SqliteStore::open_read_only(&path)
+        .map_err(|e| e.to_string())
+        .and_then(|s| compact_store::stored_facts(&s, compact).map_err(|e| e.to_string()));
+    let facts = match facts {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("warning: cannot read the log's keys from {}: {e}", path.display());
+            return;
+        }
+    };
+    for (code, party) in &compact.parties {
+        for k in &party.keys {
+            let registered = facts
+                .keys
+                .values()
+                .any(|r| r.vkey.trim() == k.key.trim());
+            if !registered {
+                eprintln!(
+                    "warning: parties/{code}.toml lists key {} that the log has not registered: it signs nothing (a party's root key registers its keys: `compact keygen --party {code}`)",
+                    compact_statement::rules::vkey_ref(&k.key)
+                );
+            }
+        }
+    }
 }
 
 fn print_summary(compact: &Compact, s: &Summary, format: Format) -> anyhow::Result<()> {

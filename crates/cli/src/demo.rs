@@ -231,8 +231,7 @@ fn history(compact: &Compact, signers: &Signers, seed: u64) -> anyhow::Result<Ve
     let mut rng = StdRng::seed_from_u64(seed);
     let mut out = Vec::new();
     for a in compact.latest_agreements() {
-        let terms =
-            std::fs::read_to_string(&a.path).with_context(|| format!("cannot read {}", a.path))?;
+        let terms = compact_files::agreement_text(Path::new(&a.path)).map_err(|e| anyhow!(e))?;
         for party in [&a.guarantor, &a.beneficiary] {
             out.push(sign(
                 compact,

@@ -51,6 +51,13 @@ impl Place {
     /// parties signed replaced by the terms the log holds. A working file that differs from
     /// what was signed draws a warning and is not used.
     pub(crate) fn compact(&self) -> anyhow::Result<Compact> {
+        Ok(self.governing()?.0)
+    }
+
+    /// [`Place::compact`], and the facts of the log (none without a store).
+    pub(crate) fn governing(
+        &self,
+    ) -> anyhow::Result<(Compact, compact_statement::rules::Facts)> {
         let (working, files) = load_with_files(&self.dir).ok_or_else(|| {
             anyhow!(
                 "the compact in {} is not valid (see above)",
@@ -59,7 +66,7 @@ impl Place {
         })?;
         let path = self.database();
         if !path.exists() {
-            return Ok(working);
+            return Ok((working, compact_statement::rules::Facts::default()));
         }
         let store = SqliteStore::open_read_only(&path)
             .with_context(|| format!("cannot open the store {}", path.display()))?;
@@ -79,7 +86,12 @@ impl Place {
         for d in &governing.drift {
             eprintln!("warning: {}", drift_message(d));
         }
-        Ok(governing.compact)
+        let facts = if governing.drift.is_empty() {
+            facts
+        } else {
+            compact_store::stored_facts(&store, &governing.compact)?
+        };
+        Ok((governing.compact, facts))
     }
 
     pub(crate) fn store(&self) -> anyhow::Result<SqliteStore> {
@@ -173,21 +185,58 @@ pub(crate) fn today() -> Date {
         .date()
 }
 
-/// `2024-01-12` (midnight UTC) or `2024-01-12T10:00:00Z`; now when absent.
+/// The forms a time is accepted in on the command line.
+pub(crate) const TIME_FORMS: &str = "2024-01-12 (midnight UTC), 2024-01-12T10:00:00Z, or 2024-01-12T13:00:00+03:00 (RFC 3339 with its offset, kept: stored as 10:00:00Z), in whole seconds";
+
+/// A time given on the command line, parsed strictly: a date alone (`2024-01-12`, midnight
+/// UTC), or RFC 3339 with a `Z` or numeric offset (kept: stored as the same instant in UTC),
+/// whole seconds. Anything else is refused with the accepted forms named; nothing is
+/// truncated. Now (whole seconds) when absent.
 pub fn parse_time(s: Option<&str>) -> anyhow::Result<Timestamp> {
     let Some(s) = s else {
         let now = Timestamp::now();
         return Timestamp::from_second(now.as_second()).map_err(|e| anyhow!("{e}"));
     };
-    if let Ok(d) = s.parse::<Date>() {
+    let refused = || anyhow!("malformed time `{s}`: expected {TIME_FORMS}");
+    let is_date = s.len() == 10
+        && s.bytes()
+            .enumerate()
+            .all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
+    if is_date {
+        let d = s.parse::<Date>().map_err(|_| refused())?;
         return d
             .to_zoned_datetime(jiff::tz::TimeZone::UTC)
             .map(|z| z.timestamp())
-            .map_err(|e| anyhow!("{e}"));
+            .map_err(|_| refused());
     }
-    s.parse::<Timestamp>().map_err(|e| {
-        anyhow!("malformed time `{s}`: expected 2024-01-12 or 2024-01-12T10:00:00Z ({e})")
-    })
+    // RFC 3339: `T` between date and time, seconds given, an offset (Z or ±hh:mm).
+    let b = s.as_bytes();
+    let shaped = b.len() >= 20
+        && b.get(10) == Some(&b'T')
+        && b.get(13) == Some(&b':')
+        && b.get(16) == Some(&b':')
+        && b.get(19).is_some_and(|c| matches!(c, b'Z' | b'+' | b'-'))
+        && (b.len() == 20 && b.get(19) == Some(&b'Z') || b.len() == 25 && b.get(22) == Some(&b':'));
+    if !shaped {
+        return Err(refused());
+    }
+    let t = s.parse::<Timestamp>().map_err(|_| refused())?;
+    if t.subsec_nanosecond() != 0 {
+        return Err(refused());
+    }
+    Ok(t)
+}
+
+/// A date given on the command line: exactly `YYYY-MM-DD`.
+pub fn parse_date(s: &str, what: &str) -> anyhow::Result<Date> {
+    let is_date = s.len() == 10
+        && s.bytes()
+            .enumerate()
+            .all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
+    is_date
+        .then(|| s.parse::<Date>().ok())
+        .flatten()
+        .ok_or_else(|| anyhow!("malformed {what} `{s}`: expected a date such as 2026-04-30 (YYYY-MM-DD)"))
 }
 
 fn signer_from(path: &Path) -> anyhow::Result<StandardSigner> {
@@ -549,8 +598,7 @@ pub fn sign(
     })?;
     let signer = signer_from(key)?;
     let author = signed_note::Signer::name(&signer).to_owned();
-    let terms = std::fs::read_to_string(&a.path)
-        .with_context(|| format!("cannot read the agreement's file {}", a.path))?;
+    let terms = compact_files::agreement_text(Path::new(&a.path)).map_err(|e| anyhow!(e))?;
     let st = Statement::sign(
         Draft {
             compact: compact.id.clone(),
@@ -693,9 +741,7 @@ pub fn agreements(place: &Place, as_of: Option<&str>, format: Format) -> anyhow:
     let store = place.store()?;
     let facts = compact_store::stored_facts(&store, &compact)?;
     let today = match as_of {
-        Some(d) => d
-            .parse::<Date>()
-            .map_err(|e| anyhow!("malformed --as-of `{d}`: {e}"))?,
+        Some(d) => parse_date(d, "--as-of")?,
         None => today(),
     };
     let mut rows = Vec::new();

@@ -246,18 +246,53 @@ pub fn status(
 ) -> anyhow::Result<ExitCode> {
     let by_key: By = by.parse().map_err(|e: String| anyhow!(e))?;
     let as_of: Date = match as_of {
-        Some(d) => d
-            .parse()
-            .map_err(|e| anyhow!("malformed --as-of `{d}`: {e}"))?,
+        Some(d) => crate::ledger::parse_date(d, "--as-of")?,
         None => today(),
     };
-    let compact = place.compact()?;
+    let (compact, facts) = place.governing()?;
     let store = place.store()?;
     let (statements, size) = statements(&store, at_size).context("reading the log")?;
     let figures = fulfilment(&compact, &statements, as_of)?;
     let report = group(&compact, &figures, by_key, &as_of.to_string(), size);
     print(&report, by, format)?;
+    if format == RowsFormat::Table {
+        for line in lifecycle_lines(&compact, &facts, as_of) {
+            out!("{line}");
+        }
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One line for each agreement suspended, under notice or terminated on `as_of`.
+fn lifecycle_lines(
+    compact: &compact_model::Compact,
+    facts: &compact_statement::rules::Facts,
+    as_of: Date,
+) -> Vec<String> {
+    use compact_statement::rules::{Status as S, status};
+    compact
+        .latest_agreements()
+        .filter_map(|a| match status(a, facts, as_of) {
+            S::Suspended => facts.suspended(&a.id, u64::MAX).map(|s| {
+                format!("{}: suspended by {} (entry {}); what falls due is still owed", a.id, s.by, s.entry)
+            }),
+            S::NoticeGiven | S::Terminated => facts.terminations.get(&a.id).map(|t| {
+                format!(
+                    "{}: terminated by {} (entry {}) with effect from {}{}; nothing falls due from then",
+                    a.id,
+                    t.by,
+                    t.entry,
+                    t.effective,
+                    if t.notice_assumed {
+                        " (a notice period of 6 months assumed: the text states none)"
+                    } else {
+                        ""
+                    }
+                )
+            }),
+            _ => None,
+        })
+        .collect()
 }
 
 /// `compact explain`: the schedule lines and the log entries behind one commitment's figures.
@@ -268,9 +303,7 @@ pub fn explain(
     format: crate::Format,
 ) -> anyhow::Result<ExitCode> {
     let as_of: Date = match as_of {
-        Some(d) => d
-            .parse()
-            .map_err(|e| anyhow!("malformed --as-of `{d}`: {e}"))?,
+        Some(d) => crate::ledger::parse_date(d, "--as-of")?,
         None => today(),
     };
     let compact = place.compact()?;
