@@ -36,10 +36,21 @@ fn load(place: &Place, now: Timestamp) -> anyhow::Result<Vec<Activation>> {
     Ok(activations(&compact, &log, now)?)
 }
 
-/// The activations after entry `index` was appended; `None`, with a warning, when they cannot
-/// be computed: the entry is written all the same, and the command succeeded.
-fn after_append(place: &Place, index: u64, now: Timestamp) -> Option<Vec<Activation>> {
-    match load(place, now) {
+/// The time the log received entry `index` (not the author's own time, which may lie before).
+fn received_at(place: &Place, index: u64) -> anyhow::Result<Timestamp> {
+    use compact_store::Store as _;
+    let leaf = place
+        .store()?
+        .entry(index)?
+        .ok_or_else(|| anyhow!("entry {index} is not in the log"))?;
+    Ok(compact_statement::Statement::decode(&leaf)?.at())
+}
+
+/// The activations after entry `index` was appended, as of its receipt; `None`, with a
+/// warning, when they cannot be computed: the entry is written all the same, and the command
+/// succeeded.
+fn after_append(place: &Place, index: u64) -> Option<Vec<Activation>> {
+    match received_at(place, index).and_then(|now| load(place, now)) {
         Ok(all) => Some(all),
         Err(e) => {
             eprintln!("warning: entry {index} is written, but its timeline cannot be shown: {e:#}");
@@ -102,7 +113,7 @@ pub fn activate(
         st.author,
         format_time(at)
     );
-    if let Some(all) = after_append(place, index, st.time) {
+    if let Some(all) = after_append(place, index) {
         match all.iter().find(|a| a.entry == index) {
             Some(a) => print_asked(a)?,
             None => out!(
@@ -121,8 +132,10 @@ pub fn threat(
     time: Option<&str>,
     operator_key: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
-    // One reading of the clock for both the statement's time and the level's.
-    let from = parse_time(time)?;
+    // One reading of the operator's clock for both the statement's time and the level's (the
+    // compact is read first: under a replay clock, now is the log's last receipt).
+    place.compact()?;
+    let from = crate::ledger::parse_time_or_clock(time)?;
     let at = format_time(from);
     let payload = Payload::ThreatLevel(ThreatLevel { level, from });
     let (index, st) = sign_and_append(place, key, payload, Some(&at), operator_key)?;
@@ -130,7 +143,7 @@ pub fn threat(
         "entry {index}: {} set the threat level to {level}",
         st.author
     );
-    if let Some(a) = after_append(place, index, st.time)
+    if let Some(a) = after_append(place, index)
         .as_ref()
         .and_then(|all| all.iter().find(|a| a.entry == index))
     {
@@ -198,7 +211,7 @@ pub fn respond(
         measures,
     });
     let (index, st) = sign_and_append(place, key, payload, time, operator_key)?;
-    let all = after_append(place, index, st.time).unwrap_or_default();
+    let all = after_append(place, index).unwrap_or_default();
     let state = all
         .iter()
         .find(|a| a.entry == activation)

@@ -79,16 +79,16 @@ fn unregistered_keys(dir: &Path, compact: &Compact) {
     let facts = match facts {
         Ok(f) => f,
         Err(e) => {
-            eprintln!("warning: cannot read the log's keys from {}: {e}", path.display());
+            eprintln!(
+                "warning: cannot read the log's keys from {}: {e}",
+                path.display()
+            );
             return;
         }
     };
     for (code, party) in &compact.parties {
         for k in &party.keys {
-            let registered = facts
-                .keys
-                .values()
-                .any(|r| r.vkey.trim() == k.key.trim());
+            let registered = facts.keys.values().any(|r| r.vkey.trim() == k.key.trim());
             if !registered {
                 eprintln!(
                     "warning: parties/{code}.toml lists key {} that the log has not registered: it signs nothing (a party's root key registers its keys: `compact keygen --party {code}`)",

@@ -51,13 +51,17 @@ impl Place {
     /// parties signed replaced by the terms the log holds. A working file that differs from
     /// what was signed draws a warning and is not used.
     pub(crate) fn compact(&self) -> anyhow::Result<Compact> {
-        Ok(self.governing()?.0)
+        Ok(self.governed()?.compact)
     }
 
     /// [`Place::compact`], and the facts of the log (none without a store).
-    pub(crate) fn governing(
-        &self,
-    ) -> anyhow::Result<(Compact, compact_statement::rules::Facts)> {
+    pub(crate) fn governing(&self) -> anyhow::Result<(Compact, compact_statement::rules::Facts)> {
+        let g = self.governed()?;
+        Ok((g.compact, g.facts))
+    }
+
+    /// The compact as it governs, the log's facts, and the working files' compact.
+    pub(crate) fn governed(&self) -> anyhow::Result<Governed> {
         let (working, files) = load_with_files(&self.dir).ok_or_else(|| {
             anyhow!(
                 "the compact in {} is not valid (see above)",
@@ -66,7 +70,11 @@ impl Place {
         })?;
         let path = self.database();
         if !path.exists() {
-            return Ok((working, compact_statement::rules::Facts::default()));
+            return Ok(Governed {
+                compact: working.clone(),
+                facts: compact_statement::rules::Facts::default(),
+                working,
+            });
         }
         let store = SqliteStore::open_read_only(&path)
             .with_context(|| format!("cannot open the store {}", path.display()))?;
@@ -91,7 +99,11 @@ impl Place {
         } else {
             compact_store::stored_facts(&store, &governing.compact)?
         };
-        Ok((governing.compact, facts))
+        Ok(Governed {
+            compact: governing.compact,
+            facts,
+            working,
+        })
     }
 
     pub(crate) fn store(&self) -> anyhow::Result<SqliteStore> {
@@ -99,6 +111,16 @@ impl Place {
         SqliteStore::open(&path)
             .with_context(|| format!("cannot open the store {}", path.display()))
     }
+}
+
+/// The compact as it governs, with what it was derived from.
+pub(crate) struct Governed {
+    /// The working files with every version both parties signed as signed.
+    pub(crate) compact: Compact,
+    /// The log's facts.
+    pub(crate) facts: compact_statement::rules::Facts,
+    /// The working files' compact.
+    pub(crate) working: Compact,
 }
 
 /// What a drifted working file means, in one sentence.
@@ -199,9 +221,13 @@ pub fn parse_time(s: Option<&str>) -> anyhow::Result<Timestamp> {
     };
     let refused = || anyhow!("malformed time `{s}`: expected {TIME_FORMS}");
     let is_date = s.len() == 10
-        && s.bytes()
-            .enumerate()
-            .all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
+        && s.bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
     if is_date {
         let d = s.parse::<Date>().map_err(|_| refused())?;
         return d
@@ -230,13 +256,19 @@ pub fn parse_time(s: Option<&str>) -> anyhow::Result<Timestamp> {
 /// A date given on the command line: exactly `YYYY-MM-DD`.
 pub fn parse_date(s: &str, what: &str) -> anyhow::Result<Date> {
     let is_date = s.len() == 10
-        && s.bytes()
-            .enumerate()
-            .all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
+        && s.bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
     is_date
         .then(|| s.parse::<Date>().ok())
         .flatten()
-        .ok_or_else(|| anyhow!("malformed {what} `{s}`: expected a date such as 2026-04-30 (YYYY-MM-DD)"))
+        .ok_or_else(|| {
+            anyhow!("malformed {what} `{s}`: expected a date such as 2026-04-30 (YYYY-MM-DD)")
+        })
 }
 
 fn signer_from(path: &Path) -> anyhow::Result<StandardSigner> {
@@ -735,11 +767,11 @@ pub fn import(
 
 /// `compact agreements`.
 pub fn agreements(place: &Place, as_of: Option<&str>, format: Format) -> anyhow::Result<ExitCode> {
-    let compact = place.compact()?;
-    let (working, _) = load_with_files(&place.dir)
-        .ok_or_else(|| anyhow!("the compact in {} is not valid", place.dir.display()))?;
-    let store = place.store()?;
-    let facts = compact_store::stored_facts(&store, &compact)?;
+    let Governed {
+        compact,
+        facts,
+        working,
+    } = place.governed()?;
     let today = match as_of {
         Some(d) => parse_date(d, "--as-of")?,
         None => today(),

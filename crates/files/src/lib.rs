@@ -406,7 +406,8 @@ mod tests {
 /// The text of one agreement file, as an `agreement.sign` carries it: read within the limits
 /// every compact file is read with (16 MiB, UTF-8).
 pub fn agreement_text(path: &Path) -> Result<String, String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let meta =
+        std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     if meta.len() > FILE_SIZE_MAX {
         return Err(format!(
             "{} is {} bytes, over the limit of {FILE_SIZE_MAX}",

@@ -364,6 +364,9 @@ fn audit_snapshot<S: Store>(
     // The operator's key: from the first row's leaf (entry 0 is the operator's log.init).
     let mut first: Option<StoredRow> = None;
     store.scan_rows(&mut |row| {
+        if row.index < 0 {
+            return true;
+        }
         first = Some(row);
         false
     })?;
