@@ -21,6 +21,7 @@ fn size(dir: &std::path::Path) -> String {
 fn an_attack_asks_the_guarantors_in_force_and_records_their_answers() {
     let t = fresh_base("act", &["GB", "UA", "JP"]);
     let d = t.path();
+    // Entries 0-6: the operator's log.init, then the root and signing keys of GB, JP and UA.
     // gb-ua (attack clause, 24 h) signed by both; jp-ua signed by JP only: not in force.
     for (key, at) in [
         ("keys/GB.key", "2024-01-12"),
@@ -74,7 +75,7 @@ fn an_attack_asks_the_guarantors_in_force_and_records_their_answers() {
         ],
     );
     assert!(
-        out.contains("entry 3: UA declared an armed attack"),
+        out.contains("entry 10: UA declared an armed attack"),
         "{out}"
     );
     assert!(out.contains("1 guarantors asked"), "{out}");
@@ -95,7 +96,7 @@ fn an_attack_asks_the_guarantors_in_force_and_records_their_answers() {
         d,
         &[
             "respond",
-            "3",
+            "10",
             "--key",
             "keys/JP.key",
             "--measures",
@@ -136,7 +137,7 @@ fn an_attack_asks_the_guarantors_in_force_and_records_their_answers() {
         d,
         &[
             "respond",
-            "3",
+            "10",
             "--key",
             "keys/GB.key",
             "--measures",
@@ -149,7 +150,7 @@ fn an_attack_asks_the_guarantors_in_force_and_records_their_answers() {
         d,
         &[
             "respond",
-            "3",
+            "10",
             "--key",
             "keys/GB.key",
             "--measures",
@@ -161,7 +162,7 @@ fn an_attack_asks_the_guarantors_in_force_and_records_their_answers() {
         d,
         &[
             "respond",
-            "3",
+            "10",
             "--key",
             "keys/GB.key",
             "--measures",
@@ -187,7 +188,7 @@ fn an_attack_asks_the_guarantors_in_force_and_records_their_answers() {
         d,
         &[
             "respond",
-            "3",
+            "10",
             "--key",
             "keys/GB.key",
             "--measures",
@@ -202,7 +203,7 @@ fn an_attack_asks_the_guarantors_in_force_and_records_their_answers() {
         d,
         &[
             "activation",
-            "3",
+            "10",
             "--at",
             "2024-08-01T12:00:00Z",
             "--format",
@@ -216,7 +217,7 @@ fn an_attack_asks_the_guarantors_in_force_and_records_their_answers() {
         d,
         &[
             "activation",
-            "3",
+            "10",
             "--at",
             "2024-08-03T00:00:00Z",
             "--format",
@@ -231,7 +232,7 @@ fn an_attack_asks_the_guarantors_in_force_and_records_their_answers() {
         d,
         &[
             "respond",
-            "3",
+            "10",
             "--key",
             "keys/GB.key",
             "--measures",
@@ -245,7 +246,7 @@ fn an_attack_asks_the_guarantors_in_force_and_records_their_answers() {
         d,
         &[
             "respond",
-            "3",
+            "10",
             "--key",
             "keys/GB.key",
             "--measures",
@@ -255,7 +256,7 @@ fn an_attack_asks_the_guarantors_in_force_and_records_their_answers() {
         ],
     );
     assert!(e.contains("already answered"), "{e}");
-    let table = ok(d, &["activation", "3", "--at", "2024-08-03T00:00:00Z"]);
+    let table = ok(d, &["activation", "10", "--at", "2024-08-03T00:00:00Z"]);
     assert!(
         table.contains("late") && table.contains("sanctions: a package"),
         "{table}"
@@ -295,8 +296,14 @@ fn an_attack_asks_the_guarantors_in_force_and_records_their_answers() {
         .find(|r| r["party"] == "GB")
         .unwrap();
     assert_eq!(gb["surge"], "1562500000.00", "{gb}");
+    let e = fails(d, &["activation", "42"]);
+    assert!(e.contains("no activation at entry 42"), "{e}");
+    // Entry 7 is GB's signature of gb-ua: no activation, and the error names the one there is.
     let e = fails(d, &["activation", "7"]);
-    assert!(e.contains("no activation at entry 7"), "{e}");
+    assert!(
+        e.contains("no activation at entry 7 (activations: 10)"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -18,14 +18,15 @@ fn compact_in(dir: &Path, args: &[&str]) -> Run {
 }
 
 /// A fresh compact directory (the base fixture) with keys for GB, UA and the operator, and a
-/// store.
+/// store: entry 0 is the operator's log.init, entries 1-2 GB's root and signing keys, entries
+/// 3-4 UA's.
 fn fresh(seed: &str) -> tempfile::TempDir {
     common::fresh_base(seed, &["GB", "UA"])
 }
 
 const REPORT: &str = r#"{"commitment":"gb-tranches","amount":"500 shells","date":"2024-06-30","reference":"GB-2024-17"}"#;
 
-/// Both sign gb-ua, GB reports a delivery, UA confirms it: entries 0 to 3.
+/// Both sign gb-ua, GB reports a delivery, UA confirms it: entries 5 to 8.
 fn populate(dir: &Path) {
     ok(
         dir,
@@ -72,7 +73,7 @@ fn populate(dir: &Path) {
             "--type",
             "delivery.confirm",
             "--payload",
-            r#"{"report":2,"date":"2024-07-03"}"#,
+            r#"{"report":7,"date":"2024-07-03"}"#,
             "--time",
             "2024-07-03",
         ],
@@ -97,14 +98,30 @@ fn the_whole_round_trip_and_a_changed_byte() {
     assert_eq!(rows[0]["id"], "gb-ua");
     assert_eq!(rows[0]["status"], "in-force");
     assert_eq!(rows[1]["status"], "draft");
-    assert_eq!(rows[0].as_object().unwrap().len(), 5);
+    let mut cols: Vec<&String> = rows[0].as_object().unwrap().keys().collect();
+    cols.sort();
+    assert_eq!(
+        cols,
+        [
+            "beneficiary",
+            "digest",
+            "guarantor",
+            "id",
+            "note",
+            "status",
+            "version",
+            "working_digest"
+        ]
+    );
+    assert_eq!(rows[0]["digest"], rows[0]["working_digest"]);
+    assert_eq!(rows[0]["note"], "");
 
     let checkpoint = ok(d, &["log", "checkpoint"]);
-    assert!(checkpoint.starts_with("test-compact\n4\n"), "{checkpoint}");
+    assert!(checkpoint.starts_with("test-compact\n9\n"), "{checkpoint}");
     fs::write(d.join("cp"), &checkpoint).unwrap();
     let key = ok(d, &["log", "public-key"]).trim().to_owned();
     assert!(key.starts_with("test-compact+"));
-    for i in 0..4 {
+    for i in 0..9 {
         let proof = ok(d, &["log", "prove", &i.to_string(), "--format", "json"]);
         let v: serde_json::Value = serde_json::from_str(&proof).unwrap();
         let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
@@ -130,11 +147,11 @@ fn the_whole_round_trip_and_a_changed_byte() {
     }
     // The entry's leaf is the exact bytes, base64; its hash is the proof's leaf hash.
     let entry: serde_json::Value =
-        serde_json::from_str(&ok(d, &["log", "entry", "2", "--format", "json"])).unwrap();
-    assert_eq!(entry["index"], 2);
+        serde_json::from_str(&ok(d, &["log", "entry", "7", "--format", "json"])).unwrap();
+    assert_eq!(entry["index"], 7);
     assert_eq!(entry["statement"]["type"], "delivery.report");
     assert_eq!(entry["statement"]["payload"]["reference"], "GB-2024-17");
-    let consistency = ok(d, &["log", "consistency", "1", "4", "--format", "json"]);
+    let consistency = ok(d, &["log", "consistency", "1", "9", "--format", "json"]);
     fs::write(d.join("consistency"), &consistency).unwrap();
     ok(
         d,
@@ -152,16 +169,16 @@ fn the_whole_round_trip_and_a_changed_byte() {
 
     let verified = ok(d, &["verify"]);
     assert!(
-        verified.starts_with("ok: 4 entries, 4 checkpoints verified; root "),
+        verified.starts_with("ok: 9 entries, 5 checkpoints verified; root "),
         "{verified}"
     );
 
-    // Change one stored byte of entry 2, as an attacker with the file would.
+    // Change one stored byte of entry 7, as an attacker with the file would.
     let db = d.join("compact.sqlite");
-    tamper::flip_byte_of_entry(&db, 2);
+    tamper::flip_byte_of_entry(&db, 7);
     let err = fails(d, &["verify"]);
     assert!(
-        err.contains("error: entry 2 was changed after it was logged"),
+        err.contains("error: entry 7 was changed after it was logged"),
         "{err}"
     );
     assert!(err.contains("error: verification failed"), "{err}");
@@ -200,11 +217,11 @@ fn refusals_are_clear_and_write_nothing() {
             "--key",
             "keys/GB.key",
             "--time",
-            "2024-02-01",
+            "2024-07-04",
         ],
     );
     assert!(
-        err.contains("`GB` already signed `gb-ua` version 1 (entry 0)"),
+        err.contains("`GB` already signed `gb-ua` version 1 (entry 5)"),
         "{err}"
     );
     // A confirmation by anyone but the beneficiary.
@@ -217,7 +234,7 @@ fn refusals_are_clear_and_write_nothing() {
             "--type",
             "delivery.confirm",
             "--payload",
-            r#"{"report":2,"date":"2024-07-03"}"#,
+            r#"{"report":7,"date":"2024-07-03"}"#,
         ],
     );
     assert!(
@@ -254,9 +271,9 @@ fn refusals_are_clear_and_write_nothing() {
         err.contains("unknown statement type `delivery.teleport`"),
         "{err}"
     );
-    assert_eq!(size(d), 4);
+    assert_eq!(size(d), 9);
 
-    // An import file: line 2 replays entry 2 (identical bytes); nothing of the file is written.
+    // An import file: line 2 replays entry 7 (identical bytes); nothing of the file is written.
     let good = ok(
         d,
         &[
@@ -272,21 +289,21 @@ fn refusals_are_clear_and_write_nothing() {
             "--print",
         ],
     );
-    let entry: serde_json::Value = serde_json::from_str(&ok(d, &["log", "entry", "2"])).unwrap();
+    let entry: serde_json::Value = serde_json::from_str(&ok(d, &["log", "entry", "7"])).unwrap();
     let replay = entry["statement"].to_string();
     fs::write(d.join("in.jsonl"), format!("{good}{replay}\n")).unwrap();
     let err = fails(d, &["import", "in.jsonl"]);
-    assert!(err.contains("in.jsonl:2: refused: a duplicate of entry 2: the same statement is already in the log (nothing was written)"), "{err}");
-    assert_eq!(size(d), 4);
+    assert!(err.contains("in.jsonl:2: refused: a duplicate of entry 7: the same statement is already in the log (nothing was written)"), "{err}");
+    assert_eq!(size(d), 9);
     fs::write(d.join("bad.jsonl"), format!("{good}{{\"v\":1}}\n")).unwrap();
     let err = fails(d, &["import", "bad.jsonl"]);
     assert!(err.contains("bad.jsonl:2: malformed statement"), "{err}");
     fs::write(d.join("in.jsonl"), &good).unwrap();
     assert!(
         ok(d, &["import", "in.jsonl"])
-            .contains("imported 1 statements in 1 batches; the log now holds 5")
+            .contains("imported 1 statements in 1 batches; the log now holds 10")
     );
-    assert!(ok(d, &["verify"]).starts_with("ok: 5 entries"));
+    assert!(ok(d, &["verify"]).starts_with("ok: 10 entries"));
 }
 
 #[test]
@@ -331,10 +348,12 @@ fn keys_are_guarded() {
             r.stderr
         );
     }
-    // Rotation: a second key for GB retires the first as of today; statements dated before
-    // today verify with the old key, after with the new.
-    ok(
-        d,
+    // Rotation: a second key for GB, registered in the log by GB's root key, which revokes the
+    // first from the moment the log receives the rotation (2024-02-01 on the operator's clock).
+    // The party file records the keys for information only.
+    let at = |clock: &str, args: &[&str]| common::compact_with_clock(Some(d), Some(clock), args);
+    let r = at(
+        "2024-02-01T00:00:00Z",
         &[
             "keygen",
             "--party",
@@ -345,12 +364,22 @@ fn keys_are_guarded() {
             "second",
         ],
     );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("registered in the log: entries 6 to 7"),
+        "{}",
+        r.stderr
+    );
     let party = fs::read_to_string(d.join("parties/GB.toml")).unwrap();
     assert_eq!(party.matches("[[keys]]").count(), 2);
     assert_eq!(party.matches("retired_on").count(), 1);
     ok(d, &["check"]);
-    let err = fails(
-        d,
+    let rotation: serde_json::Value = serde_json::from_str(&ok(d, &["log", "entry", "7"])).unwrap();
+    assert_eq!(rotation["statement"]["type"], "key.revoke", "{rotation}");
+    let pledge = r#"{"pillar":"weapons","amount":"1e6 GBP","date":"2024-01-15","description":"x"}"#;
+    let before = size(d);
+    let r = at(
+        "2024-02-02T00:00:00Z",
         &[
             "submit",
             "--key",
@@ -358,12 +387,19 @@ fn keys_are_guarded() {
             "--type",
             "pledge",
             "--payload",
-            r#"{"pillar":"weapons","amount":"1e6 GBP","date":"2026-01-01","description":"x"}"#,
+            pledge,
         ],
     );
-    assert!(err.contains("was retired on"), "{err}");
-    ok(
-        d,
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("does not sign statements received at 2024-02-02T00:00:00Z"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(size(d), before, "a refusal writes nothing");
+    let r = at(
+        "2024-02-02T00:00:00Z",
         &[
             "submit",
             "--key",
@@ -371,10 +407,12 @@ fn keys_are_guarded() {
             "--type",
             "pledge",
             "--payload",
-            r#"{"pillar":"weapons","amount":"1e6 GBP","date":"2026-01-01","description":"x"}"#,
+            pledge,
         ],
     );
-    assert!(ok(d, &["verify"]).starts_with("ok: 2 entries"));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("entry 8: pledge by GB"), "{}", r.stdout);
+    assert!(ok(d, &["verify"]).starts_with("ok: 9 entries"));
 }
 
 #[test]
@@ -382,14 +420,14 @@ fn proofs_checkpoints_and_stores_from_elsewhere_are_refused() {
     let t = fresh("proofs");
     let d = t.path();
     populate(d);
-    let err = fails(d, &["log", "entry", "4"]);
+    let err = fails(d, &["log", "entry", "9"]);
     assert!(
-        err.contains("entry 4 is out of range: the log holds 4 entries"),
+        err.contains("entry 9 is out of range: the log holds 9 entries"),
         "{err}"
     );
-    let err = fails(d, &["log", "prove", "1", "--size", "9"]);
+    let err = fails(d, &["log", "prove", "1", "--size", "12"]);
     assert!(
-        err.contains("tree size 9 is beyond the log's 4 entries"),
+        err.contains("tree size 12 is beyond the log's 9 entries"),
         "{err}"
     );
     fs::write(d.join("cp"), ok(d, &["log", "checkpoint"])).unwrap();
@@ -410,7 +448,7 @@ fn proofs_checkpoints_and_stores_from_elsewhere_are_refused() {
         ],
     );
     assert!(
-        err.contains("the proof is for tree size 3, the checkpoint for size 4"),
+        err.contains("the proof is for tree size 3, the checkpoint for size 9"),
         "{err}"
     );
     // A checkpoint of another origin.
@@ -462,7 +500,8 @@ fn a_fork_between_two_stores_is_reported() {
     let a = fresh("fork");
     let b = fresh("fork");
     populate(a.path());
-    // The same keys (same seed), the same first two entries, then another report.
+    // The same keys (same seed), the same first seven entries (log.init, keys, signatures),
+    // then another report.
     ok(
         b.path(),
         &[
@@ -512,7 +551,7 @@ fn a_fork_between_two_stores_is_reported() {
 }
 
 #[test]
-fn an_edited_agreement_shows_as_changed_since_signing() {
+fn an_edited_agreement_is_flagged_and_the_signed_text_governs() {
     let t = fresh("changed");
     let d = t.path();
     populate(d);
@@ -524,11 +563,40 @@ fn an_edited_agreement_shows_as_changed_since_signing() {
             .replace("\"2.5e9 GBP\"", "\"2.4e9 GBP\""),
     )
     .unwrap();
-    let rows: serde_json::Value =
-        serde_json::from_str(&ok(d, &["agreements", "--format", "json"])).unwrap();
-    assert_eq!(rows[0]["status"], "changed-since-signing");
+    let r = compact_in(
+        d,
+        &["agreements", "--format", "json", "--as-of", "2025-01-01"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("is not the text both parties signed"),
+        "{}",
+        r.stderr
+    );
+    let rows: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    // The signed text governs: the version both signed is in force, the working file is
+    // flagged beside it.
+    assert_eq!(rows[0]["id"], "gb-ua");
+    assert_eq!(rows[0]["status"], "in-force");
+    assert_eq!(rows[0]["note"], "working file differs from the signed text");
+    assert_ne!(rows[0]["digest"], rows[0]["working_digest"]);
+    // The figures follow the signed 2.5e9 GBP, not the edited 2.4e9 (0.8 GBP per EUR).
+    let v: serde_json::Value = serde_json::from_str(&ok(
+        d,
+        &[
+            "explain",
+            "gb-once",
+            "--as-of",
+            "2025-01-01",
+            "--format",
+            "json",
+        ],
+    ))
+    .unwrap();
+    assert_eq!(v["figures"]["due"], "3125000000", "{v}");
+    assert_eq!(v["schedule"][0]["amount"], "2500000000 GBP", "{v}");
     // The log still verifies: the signatures were of the text as it was.
-    assert!(ok(d, &["verify"]).starts_with("ok: 4 entries"));
+    assert!(ok(d, &["verify"]).starts_with("ok: 9 entries"));
 }
 
 #[test]
@@ -548,7 +616,7 @@ fn status_reads_the_log_at_a_date_and_a_size() {
     ]);
     assert_eq!(v["as_of"], "2025-01-01");
     assert_eq!(v["currency"], "EUR");
-    assert_eq!(v["log_size"], 4);
+    assert_eq!(v["log_size"], 9);
     let row = |v: &serde_json::Value, key: &str| {
         v["rows"]
             .as_array()
@@ -572,17 +640,17 @@ fn status_reads_the_log_at_a_date_and_a_size() {
         (shells["due"].as_str(), shells["confirmed"].as_str()),
         (Some("500"), Some("500"))
     );
-    // The first three entries: the confirmation is not among them.
+    // The first eight entries: the confirmation is not among them.
     let v3 = json(&[
         "status",
         "--as-of",
         "2025-01-01",
         "--at-size",
-        "3",
+        "8",
         "--format",
         "json",
     ]);
-    assert_eq!(v3["log_size"], 3);
+    assert_eq!(v3["log_size"], 8);
     let shells = v3["units"]
         .as_array()
         .unwrap()
@@ -637,8 +705,8 @@ fn status_reads_the_log_at_a_date_and_a_size() {
             .contains("is before the compact was adopted on 2022-09-13")
     );
     assert!(
-        fails(d, &["status", "--at-size", "9"])
-            .contains("--at-size 9 is beyond the log's 4 entries")
+        fails(d, &["status", "--at-size", "12"])
+            .contains("--at-size 12 is beyond the log's 9 entries")
     );
 }
 
@@ -667,7 +735,7 @@ fn explain_lists_the_schedule_and_the_entries_behind_a_figure() {
         .iter()
         .map(|e| e["index"].as_u64().unwrap())
         .collect();
-    assert_eq!(entries, [2, 3]);
+    assert_eq!(entries, [7, 8]);
     let schedule = v["schedule"].as_array().unwrap();
     assert_eq!(schedule.len(), 2);
     assert_eq!(schedule[0]["is_due"], true);
@@ -726,7 +794,7 @@ fn reconcile_sets_the_log_beside_the_tracker() {
             "--type",
             "allocation",
             "--time",
-            "2024-03-02",
+            "2024-07-04",
             "--payload",
             r#"{"commitment":"gb-once","amount":"0.8e9 GBP","date":"2024-03-01","reference":"a1"}"#,
         ],
@@ -802,24 +870,39 @@ fn reconcile_sets_the_log_beside_the_tracker() {
     }
 }
 
-/// `--at-size N` gives the figures of a store holding only the first N entries.
+/// `--at-size N` gives the figures of a store holding only the first N entries. `compact init`
+/// makes the first five (log.init and the keys in `keys/`, the same bytes under the replay
+/// clock); the rest are imported.
 #[test]
 fn at_size_equals_a_store_of_the_first_entries() {
     let t = fresh("at-size");
     let d = t.path();
     populate(d);
-    for n in 1..=4u64 {
-        let lines: Vec<String> = (0..n)
-            .map(|i| {
-                let v: serde_json::Value =
-                    serde_json::from_str(&ok(d, &["log", "entry", &i.to_string()])).unwrap();
-                v["statement"].to_string()
-            })
-            .collect();
-        fs::write(d.join("first.jsonl"), lines.join("\n") + "\n").unwrap();
+    let line = |db: Option<&str>, i: u64| -> String {
+        let mut args = vec!["log", "entry"];
+        let i = i.to_string();
+        args.push(&i);
+        if let Some(db) = db {
+            args.extend(["--database", db]);
+        }
+        let v: serde_json::Value = serde_json::from_str(&ok(d, &args)).unwrap();
+        v["statement"].to_string()
+    };
+    for n in 5..=9u64 {
         let db = format!("first-{n}.sqlite");
         ok(d, &["init", "--database", &db]);
-        ok(d, &["import", "first.jsonl", "--database", &db]);
+        for i in 0..5 {
+            assert_eq!(
+                line(Some(&db), i),
+                line(None, i),
+                "entry {i} of a fresh init"
+            );
+        }
+        if n > 5 {
+            let lines: Vec<String> = (5..n).map(|i| line(None, i)).collect();
+            fs::write(d.join("first.jsonl"), lines.join("\n") + "\n").unwrap();
+            ok(d, &["import", "first.jsonl", "--database", &db]);
+        }
         let cut = ok(
             d,
             &[
@@ -877,8 +960,9 @@ fn more_bad_input_gets_clear_errors() {
             d,
             &["keygen", "--party", "PL", "--valid-from", "2024-13-01"]
         )
-        .contains("malformed --valid-from `2024-13-01`")
+        .contains("--valid-from `2024-13-01`: malformed time `2024-13-01`")
     );
+    assert!(!d.join("keys/PL.root.key").exists() && !d.join("keys/PL.key").exists());
     assert!(
         fails(d, &["status", "--as-of", "yesterday"]).contains("malformed --as-of `yesterday`")
     );
@@ -891,9 +975,9 @@ fn more_bad_input_gets_clear_errors() {
         .contains("malformed time `noon`")
     );
     // A consistency proof checked against an older checkpoint it does not start from.
-    fs::write(d.join("cp4"), ok(d, &["log", "checkpoint"])).unwrap();
+    fs::write(d.join("cp9"), ok(d, &["log", "checkpoint"])).unwrap();
     let key = ok(d, &["log", "public-key"]).trim().to_owned();
-    fs::write(d.join("c"), ok(d, &["log", "consistency", "2", "4"])).unwrap();
+    fs::write(d.join("c"), ok(d, &["log", "consistency", "7", "9"])).unwrap();
     ok(
         d,
         &[
@@ -905,22 +989,22 @@ fn more_bad_input_gets_clear_errors() {
             "--payload",
             r#"{"pillar":"weapons","amount":"1 GBP","date":"2024-03-01","description":"x"}"#,
             "--time",
-            "2024-03-01",
+            "2024-07-04",
         ],
     );
-    fs::write(d.join("cp5"), ok(d, &["log", "checkpoint"])).unwrap();
-    fs::write(d.join("c45"), ok(d, &["log", "consistency", "4", "5"])).unwrap();
+    fs::write(d.join("cp10"), ok(d, &["log", "checkpoint"])).unwrap();
+    fs::write(d.join("c910"), ok(d, &["log", "consistency", "9", "10"])).unwrap();
     ok(
         d,
         &[
             "log",
             "verify-consistency",
             "--proof",
-            "c45",
+            "c910",
             "--checkpoint",
-            "cp5",
+            "cp10",
             "--old-checkpoint",
-            "cp4",
+            "cp9",
             "--key",
             &key,
         ],
@@ -933,14 +1017,14 @@ fn more_bad_input_gets_clear_errors() {
             "--proof",
             "c",
             "--checkpoint",
-            "cp4",
+            "cp9",
             "--old-checkpoint",
-            "cp5",
+            "cp10",
             "--key",
             &key,
         ],
     );
-    assert!(err.contains("the old checkpoint is size 5"), "{err}");
+    assert!(err.contains("the old checkpoint is size 10"), "{err}");
     // An import file with a line that is not a statement names the line.
     fs::write(d.join("bad.jsonl"), "\n\n[1,2]\n").unwrap();
     assert!(fails(d, &["import", "bad.jsonl"]).contains("bad.jsonl:3: malformed statement"));

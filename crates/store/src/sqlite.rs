@@ -133,8 +133,9 @@ impl SqliteStore {
     }
 
     /// Opens an existing store for reading only (an auditor's copy, a file it may not write):
-    /// nothing is written, not even the WAL's index. A store whose directory cannot be written
-    /// is opened as immutable.
+    /// its contents are never written. SQLite may create its WAL files beside it where the
+    /// directory is writable (to share a snapshot with writers); a store whose directory cannot
+    /// be written is opened as immutable.
     pub fn open_read_only(path: &Path) -> Result<Self, StoreError> {
         if !path.exists() {
             return Err(StoreError::NotAStore(format!(
