@@ -304,6 +304,21 @@ pub mod embedded {
     }
 }
 
+/// The text of one agreement file, as an `agreement.sign` carries it: read within the limits
+/// every compact file is read with (16 MiB, UTF-8).
+pub fn agreement_text(path: &Path) -> Result<String, String> {
+    let meta =
+        std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    if meta.len() > FILE_SIZE_MAX {
+        return Err(format!(
+            "{} is {} bytes, over the limit of {FILE_SIZE_MAX}",
+            path.display(),
+            meta.len()
+        ));
+    }
+    std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -401,19 +416,4 @@ mod tests {
             out.diagnostics
         );
     }
-}
-
-/// The text of one agreement file, as an `agreement.sign` carries it: read within the limits
-/// every compact file is read with (16 MiB, UTF-8).
-pub fn agreement_text(path: &Path) -> Result<String, String> {
-    let meta =
-        std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    if meta.len() > FILE_SIZE_MAX {
-        return Err(format!(
-            "{} is {} bytes, over the limit of {FILE_SIZE_MAX}",
-            path.display(),
-            meta.len()
-        ));
-    }
-    std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
 }
