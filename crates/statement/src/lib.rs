@@ -686,6 +686,31 @@ impl Statement {
     /// The statement as the log takes it: stamped with the operator's receipt time, inside the
     /// leaf and outside what the author signed. Replaces any earlier stamp.
     pub fn received_at(&self, at: Timestamp) -> Result<Statement, StatementError> {
+        // The common case, a statement as its author signed it: the member goes in just before
+        // `,"sig":` (its place in the sorted canonical form), without encoding the rest again.
+        if self.received.is_none() {
+            let sig = B64.encode(&self.sig);
+            let member = format!(",\"sig\":\"{sig}\",\"time\":");
+            if let Some(pos) = self
+                .leaf
+                .windows(member.len())
+                .rposition(|w| w == member.as_bytes())
+            {
+                let stamp = format!(",\"received\":\"{}\"", format_time(at));
+                let mut leaf = Vec::with_capacity(self.leaf.len() + stamp.len());
+                leaf.extend_from_slice(self.leaf.get(..pos).unwrap_or_default());
+                leaf.extend_from_slice(stamp.as_bytes());
+                leaf.extend_from_slice(self.leaf.get(pos..).unwrap_or_default());
+                if leaf.len() > STATEMENT_SIZE_MAX {
+                    return Err(StatementError::TooLarge(leaf.len()));
+                }
+                return Ok(Statement {
+                    received: Some(at),
+                    leaf,
+                    ..self.clone()
+                });
+            }
+        }
         let mut env: Envelope = serde_json::from_slice(&self.leaf).map_err(malformed)?;
         env.received = Some(format_time(at));
         let leaf = serde_jcs::to_vec(&env).map_err(malformed)?;

@@ -269,6 +269,15 @@ fn a_receipt_time_is_in_the_leaf_and_outside_the_signature() {
     );
     assert_eq!(r.unreceived().unwrap(), s);
     assert_eq!(r.at(), time("2024-07-01T09:00:00Z"));
+    // Stamping in place gives exactly the canonical encoding, and decodes to itself.
+    assert_eq!(Statement::decode(&r.leaf).unwrap(), r);
+    let mut v: serde_json::Value = serde_json::from_slice(&s.leaf).unwrap();
+    v["received"] = "2024-07-01T09:00:00Z".into();
+    assert_eq!(r.leaf, serde_jcs::to_vec(&v).unwrap());
+    // A second stamp replaces the first.
+    let again = r.received_at(time("2024-07-02T09:00:00Z")).unwrap();
+    assert_eq!(again.received, Some(time("2024-07-02T09:00:00Z")));
+    assert_eq!(Statement::decode(&again.leaf).unwrap(), again);
 }
 
 #[test]
@@ -826,6 +835,8 @@ fn the_signed_bytes_are_the_canonical_form_without_the_signature_for_every_kind(
         .collect();
     statements.extend(received);
     for st in &statements {
+        // A stamped leaf is canonical: decoding encodes it again to the same bytes.
+        assert_eq!(Statement::decode(&st.leaf).unwrap().leaf, st.leaf);
         let mut v: serde_json::Value = serde_json::from_slice(&st.leaf).unwrap();
         v.as_object_mut().unwrap().remove("sig");
         v.as_object_mut().unwrap().remove("received");

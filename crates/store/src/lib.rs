@@ -464,36 +464,63 @@ impl<'c, S: Store> Ledger<'c, S> {
             })
             .collect::<Result<_, _>>()?;
         let statements = &stamped;
-        let (keys, bad_signature) = self.store.read_tx(|| {
-            let checked = self.check_in_order(statements, base);
-            // Signatures are verified on every core, each with the key the log held for it.
-            let upto = match &checked {
-                Ok(k) => k.len(),
-                Err(AppendError::Refused { position, .. }) => *position,
-                Err(_) => 0,
-            };
-            let keys: &[String] = checked.as_deref().unwrap_or(&[]);
-            let bad = statements
-                .get(..upto.min(keys.len()))
-                .unwrap_or(&[])
-                .par_iter()
-                .zip(keys.par_iter())
-                .enumerate()
-                .find_first(|(_, (st, k))| st.verify_with(k).is_err())
-                .map(|(position, (st, k))| AppendError::Refused {
-                    position,
-                    reason: st
-                        .verify_with(k)
-                        .err()
-                        .map(|e| e.to_string())
-                        .unwrap_or_default(),
+        // The key each statement must verify with, from a registry that follows only the key
+        // statements (cheap, in order); then the signatures are verified on every core while
+        // this thread checks the payloads in log order. A key statement the rules refuse
+        // refuses the input anyway, at a position no later than what it could mislead.
+        let compact = self.compact;
+        let mut registry = self.facts.clone();
+        let keys: Vec<Result<String, String>> = statements
+            .iter()
+            .enumerate()
+            .map(|(position, st)| {
+                let key = signing_key(st, compact, &registry).map_err(|r| r.0);
+                if matches!(
+                    st.kind(),
+                    Kind::LogInit | Kind::KeyRegister | Kind::KeyRevoke
+                ) {
+                    registry.note(base + position as u64, st, compact);
+                }
+                key
+            })
+            .collect();
+        let (signatures, payloads) = self.store.read_tx(|| {
+            std::thread::scope(|scope| {
+                let signatures = scope.spawn(|| {
+                    statements
+                        .par_iter()
+                        .zip(keys.par_iter())
+                        .enumerate()
+                        .find_first(|(_, (st, k))| {
+                            k.as_ref().map_or(true, |k| st.verify_with(k).is_err())
+                        })
+                        .map(|(position, (st, k))| AppendError::Refused {
+                            position,
+                            reason: match k {
+                                Ok(k) => st
+                                    .verify_with(k)
+                                    .err()
+                                    .map(|e| e.to_string())
+                                    .unwrap_or_default(),
+                                Err(r) => r.clone(),
+                            },
+                        })
                 });
-            (checked, bad)
+                let payloads = self.check_in_order(statements, base);
+                (signatures.join(), payloads)
+            })
         })?;
-        if let Some(bad) = bad_signature {
-            return Err(bad);
+        let bad_signature =
+            signatures.map_err(|_| AppendError::Log("signature checks failed to run".into()))?;
+        match (bad_signature, payloads) {
+            (
+                Some(AppendError::Refused { position, reason }),
+                Err(AppendError::Refused { position: p, .. }),
+            ) if position < p => return Err(AppendError::Refused { position, reason }),
+            (_, Err(e)) => return Err(e),
+            (Some(bad), Ok(_)) => return Err(bad),
+            (None, Ok(_)) => {}
         }
-        keys?;
         let mut hashes = PendingHashes {
             store: &self.store,
             pending: BTreeMap::new(),
