@@ -18,7 +18,7 @@ use compact_statement::rules::status;
 use compact_statement::{Draft, Kind, Payload, Statement, keys};
 use compact_store::audit::{GivenCheckpoint, audit};
 use compact_store::sqlite::SqliteStore;
-use compact_store::{BATCH_DEFAULT, Ledger, Store, StoreHashes};
+use compact_store::{AppendError, BATCH_DEFAULT, Ledger, Store, StoreHashes};
 use indicatif::{ProgressBar, ProgressStyle};
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -58,10 +58,54 @@ impl Place {
 
     pub(crate) fn store(&self) -> anyhow::Result<SqliteStore> {
         let path = self.database();
-        SqliteStore::open(&path)
-            .with_context(|| format!("cannot open the store {}", path.display()))
+        let store = SqliteStore::open(&path)
+            .with_context(|| format!("cannot open the store {}", path.display()))?;
+        if let Some(timeout) = busy_timeout()? {
+            store.set_busy_timeout(timeout)?;
+        }
+        Ok(store)
     }
 }
+
+/// The environment variable that sets how long a writer waits for another's lock.
+pub const BUSY_TIMEOUT_VAR: &str = "COMPACT_BUSY_TIMEOUT_MS";
+
+/// `COMPACT_BUSY_TIMEOUT_MS`, when set: milliseconds to wait for another writer's lock.
+fn busy_timeout() -> anyhow::Result<Option<std::time::Duration>> {
+    match std::env::var(BUSY_TIMEOUT_VAR) {
+        Ok(v) => v
+            .trim()
+            .parse::<u64>()
+            .map(|ms| Some(std::time::Duration::from_millis(ms)))
+            .map_err(|_| anyhow!("{BUSY_TIMEOUT_VAR}=`{v}` is not a whole number of milliseconds")),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(e) => bail!("{BUSY_TIMEOUT_VAR}: {e}"),
+    }
+}
+
+/// Whether `e` is a transient failure (a busy store, the log growing meanwhile, IO): nothing
+/// was refused, and the same command may succeed when run again.
+pub fn is_transient(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<compact_store::StoreError>()
+            .is_some_and(compact_store::StoreError::is_transient)
+            || matches!(
+                c.downcast_ref::<AppendError>(),
+                Some(AppendError::Store(s)) if s.is_transient()
+            )
+    })
+}
+
+/// A refusal says `refused:`; a store failure keeps its type (a transient one has its own
+/// exit code).
+fn append_error(e: AppendError) -> anyhow::Error {
+    match e {
+        AppendError::Refused { .. } => anyhow!("refused: {e}"),
+        other => anyhow::Error::new(other),
+    }
+}
+
+impl Place {}
 
 pub(crate) fn today() -> Date {
     Timestamp::now()
@@ -205,9 +249,7 @@ fn append(
 ) -> anyhow::Result<u64> {
     let operator = operator_signer(place, operator_key)?;
     let mut ledger = Ledger::open(place.store()?, compact)?;
-    let first = ledger
-        .append(statements, &operator)
-        .map_err(|e| anyhow!("refused: {e}"))?;
+    let first = ledger.append(statements, &operator).map_err(append_error)?;
     Ok(first)
 }
 
@@ -334,15 +376,47 @@ fn bar(len: u64, what: &str) -> ProgressBar {
     pb
 }
 
-/// `compact import`.
-pub fn import(
-    place: &Place,
-    file: &Path,
-    batch: usize,
-    operator_key: Option<&Path>,
-) -> anyhow::Result<ExitCode> {
-    let compact = place.compact()?;
-    let operator = operator_signer(place, operator_key)?;
+/// Progress of an import: a bar on a terminal; otherwise a line on stderr every
+/// [`PROGRESS_BATCHES`] batches or [`PROGRESS_EVERY`], whichever comes first.
+struct Progress {
+    bar: ProgressBar,
+    lines: bool,
+    total: u64,
+    last: std::time::Instant,
+    batches: u32,
+}
+
+/// Batches between two progress lines when stderr is not a terminal.
+const PROGRESS_BATCHES: u32 = 10;
+/// The longest time between two progress lines when stderr is not a terminal.
+const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
+impl Progress {
+    fn new(total: u64) -> Self {
+        Progress {
+            bar: bar(total, "import"),
+            lines: !std::io::stderr().is_terminal(),
+            total,
+            last: std::time::Instant::now(),
+            batches: 0,
+        }
+    }
+
+    /// `in_log` statements of the input are durably in the log.
+    fn batch_written(&mut self, in_log: u64) {
+        self.bar.set_position(in_log);
+        self.batches += 1;
+        if self.lines && (self.batches >= PROGRESS_BATCHES || self.last.elapsed() >= PROGRESS_EVERY)
+        {
+            eprintln!("import: {in_log} of {} statements in the log", self.total);
+            self.batches = 0;
+            self.last = std::time::Instant::now();
+        }
+    }
+}
+
+/// Reads a JSON-lines file of statements: (line number, statement).
+fn read_statements(file: &Path) -> anyhow::Result<Vec<(usize, Statement)>> {
     let reader = std::io::BufReader::new(
         std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?,
     );
@@ -356,26 +430,89 @@ pub fn import(
             .map_err(|e| anyhow!("{}:{}: {e}", file.display(), i + 1))?;
         statements.push((i + 1, st));
     }
-    let lines: Vec<usize> = statements.iter().map(|(l, _)| *l).collect();
-    let statements: Vec<Statement> = statements.into_iter().map(|(_, s)| s).collect();
+    Ok(statements)
+}
+
+/// `compact import`.
+///
+/// Statements already in the log are skipped and counted, so an interrupted import run again
+/// completes it. The whole input is checked before anything is written; each batch is then
+/// written under the store's write lock, and if another writer appended in between, what is
+/// left is checked again against the log as it now is.
+pub fn import(
+    place: &Place,
+    file: &Path,
+    batch: usize,
+    operator_key: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
+    let compact = place.compact()?;
+    let operator = operator_signer(place, operator_key)?;
+    let (mut lines, mut statements): (Vec<usize>, Vec<Statement>) =
+        read_statements(file)?.into_iter().unzip();
+    let total = statements.len() as u64;
     let mut ledger = Ledger::open(place.store()?, &compact)?;
-    let batches = ledger
-        .prepare(&statements, &operator, batch)
-        .map_err(|e| match e {
-            compact_store::AppendError::Refused { position, reason } => anyhow!(
-                "{}:{}: refused: {reason} (nothing was written)",
-                file.display(),
-                lines.get(position).copied().unwrap_or(0)
-            ),
-            other => anyhow!(other),
-        })?;
-    let pb = bar(statements.len() as u64, "import");
-    ledger.write(&batches, &mut |n| pb.set_position(n))?;
-    pb.finish_and_clear();
+    let mut progress = Progress::new(total);
+    let (mut already, mut written, mut batches_written) = (0u64, 0u64, 0u64);
+    // What is prepared: batches for `statements[done..]`, valid while the log's size is the
+    // first batch's first index.
+    let mut prepared: std::collections::VecDeque<compact_store::Batch> = Default::default();
+    let mut done = 0usize;
+    loop {
+        ledger.begin_write()?;
+        let step = (|| -> anyhow::Result<Option<usize>> {
+            let size = ledger.store().size()?;
+            if prepared.front().is_none_or(|b| b.first_index != size) {
+                prepared.clear();
+                let mut rest_lines = Vec::new();
+                let mut rest = Vec::new();
+                for (line, st) in lines.drain(done..).zip(statements.drain(done..)) {
+                    if ledger.already_logged(&st)?.is_some() {
+                        already += 1;
+                    } else {
+                        rest_lines.push(line);
+                        rest.push(st);
+                    }
+                }
+                (lines, statements, done) = (rest_lines, rest, 0);
+                let refused_note = if written == 0 {
+                    "nothing was written".to_owned()
+                } else {
+                    format!(
+                        "the log grew meanwhile; {written} statements of this input were written before, the rest was not"
+                    )
+                };
+                prepared = ledger
+                    .prepare(&statements, &operator, batch)
+                    .map_err(|e| match e {
+                        AppendError::Refused { position, reason } => anyhow!(
+                            "{}:{}: refused: {reason} ({refused_note})",
+                            file.display(),
+                            lines.get(position).copied().unwrap_or(0)
+                        ),
+                        other => append_error(other),
+                    })?
+                    .into();
+            }
+            let Some(b) = prepared.pop_front() else {
+                return Ok(None);
+            };
+            ledger.write(std::slice::from_ref(&b), &mut |_| {})?;
+            Ok(Some(b.entries.len()))
+        })();
+        ledger.end_write(step.is_ok())?;
+        match step? {
+            Some(n) => {
+                done += n;
+                written += n as u64;
+                batches_written += 1;
+                progress.batch_written(already + written);
+            }
+            None => break,
+        }
+    }
+    progress.bar.finish_and_clear();
     out!(
-        "imported {} statements in {} batches; the log now holds {}",
-        statements.len(),
-        batches.len(),
+        "imported {written} statements in {batches_written} batches, {already} already in the log; the log now holds {}",
         ledger.store().size()?
     );
     Ok(ExitCode::SUCCESS)

@@ -256,7 +256,7 @@ fn refusals_are_clear_and_write_nothing() {
     );
     assert_eq!(size(d), 4);
 
-    // An import file: line 2 replays entry 2 (identical bytes); nothing of the file is written.
+    // An import file: line 2 replays entry 2 (identical bytes): it is skipped and counted.
     let good = ok(
         d,
         &[
@@ -274,17 +274,40 @@ fn refusals_are_clear_and_write_nothing() {
     );
     let entry: serde_json::Value = serde_json::from_str(&ok(d, &["log", "entry", "2"])).unwrap();
     let replay = entry["statement"].to_string();
-    fs::write(d.join("in.jsonl"), format!("{good}{replay}\n")).unwrap();
-    let err = fails(d, &["import", "in.jsonl"]);
-    assert!(err.contains("in.jsonl:2: refused: a duplicate of entry 2: the same statement is already in the log (nothing was written)"), "{err}");
-    assert_eq!(size(d), 4);
     fs::write(d.join("bad.jsonl"), format!("{good}{{\"v\":1}}\n")).unwrap();
     let err = fails(d, &["import", "bad.jsonl"]);
     assert!(err.contains("bad.jsonl:2: malformed statement"), "{err}");
-    fs::write(d.join("in.jsonl"), &good).unwrap();
+    // A refusal anywhere in the input writes nothing of it.
+    let over = ok(
+        d,
+        &[
+            "submit",
+            "--key",
+            "keys/UA.key",
+            "--type",
+            "delivery.confirm",
+            "--payload",
+            r#"{"report":2,"amount":"1 shells","date":"2024-07-04"}"#,
+            "--time",
+            "2024-07-04",
+            "--print",
+        ],
+    );
+    fs::write(d.join("over.jsonl"), format!("{good}{over}")).unwrap();
+    let err = fails(d, &["import", "over.jsonl"]);
     assert!(
-        ok(d, &["import", "in.jsonl"])
-            .contains("imported 1 statements in 1 batches; the log now holds 5")
+        err.contains("over.jsonl:2: refused: ") && err.contains("(nothing was written)"),
+        "{err}"
+    );
+    assert_eq!(size(d), 4);
+    fs::write(d.join("in.jsonl"), format!("{good}{replay}\n")).unwrap();
+    assert_eq!(
+        ok(d, &["import", "in.jsonl"]).trim(),
+        "imported 1 statements in 1 batches, 1 already in the log; the log now holds 5"
+    );
+    assert_eq!(
+        ok(d, &["import", "in.jsonl"]).trim(),
+        "imported 0 statements in 0 batches, 2 already in the log; the log now holds 5"
     );
     assert!(ok(d, &["verify"]).starts_with("ok: 5 entries"));
 }
