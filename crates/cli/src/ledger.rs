@@ -342,8 +342,8 @@ pub fn submit(
     };
     let signer = signer_from(key)?;
     let author = signed_note::Signer::name(&signer).to_owned();
-    let value: serde_json::Value =
-        serde_json::from_str(&text).context("the payload is not JSON")?;
+    let value = compact_statement::ijson::parse(&text)
+        .map_err(|e| anyhow!("the payload is not JSON, or not I-JSON (RFC 7493): {e}"))?;
     let payload = Payload::from_json(kind, value)?;
     let st = Statement::sign(
         Draft {

@@ -968,3 +968,155 @@ fn more_bad_input_gets_clear_errors() {
     fs::write(d.join("bad.jsonl"), "\n\n[1,2]\n").unwrap();
     assert!(fails(d, &["import", "bad.jsonl"]).contains("bad.jsonl:3: malformed statement"));
 }
+
+#[test]
+fn amounts_are_compared_exactly_and_numbers_are_i_json() {
+    let t = fresh("exact");
+    let d = t.path();
+    populate(d);
+    let submit = |key: &str, kind: &str, payload: &str, time: &str| -> Run {
+        compact_in(
+            d,
+            &[
+                "submit",
+                "--key",
+                key,
+                "--type",
+                kind,
+                "--payload",
+                payload,
+                "--time",
+                time,
+            ],
+        )
+    };
+    let report =
+        r#"{"commitment":"gb-once","amount":"1e18 GBP","date":"2024-08-01","reference":"big"}"#;
+    let r = submit("keys/GB.key", "delivery.report", report, "2024-08-01");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout.trim(), "entry 4: delivery.report by GB");
+    let confirm = |amount: &str, time: &str| {
+        submit(
+            "keys/UA.key",
+            "delivery.confirm",
+            &format!(r#"{{"report":4,"amount":"{amount}","date":"2024-08-02"}}"#),
+            time,
+        )
+    };
+    // Up to the report exactly: 1e18 less the smallest unit, then that unit.
+    assert_eq!(
+        confirm("999999999999999999.9999999999 GBP", "2024-08-02").code,
+        0
+    );
+    assert_eq!(confirm("0.0000000001 GBP", "2024-08-02T01:00:00Z").code, 0);
+    // The smallest unit more is over-confirmation.
+    let r = confirm("0.0000000001 GBP", "2024-08-02T02:00:00Z");
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            "confirmations of entry 4 would total 1000000000000000000.0000000001, more than the 1000000000000000000 reported"
+        ),
+        "{}",
+        r.stderr
+    );
+    // A part so small that the sum would need rounding is refused, not rounded away.
+    let r = confirm("1e-28 GBP", "2024-08-02T03:00:00Z");
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("the confirmations of entry 4 cannot be added exactly"),
+        "{}",
+        r.stderr
+    );
+    // An amount that an exact decimal cannot hold.
+    let r = confirm(
+        "100000000000000000.000000000001 GBP",
+        "2024-08-02T04:00:00Z",
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("number `100000000000000000.000000000001` cannot be held exactly"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(size(d), 7);
+
+    // I-JSON: 2^53 - 1 is a number every reader reads alike; 2^53 is refused, in `submit`...
+    let print = |report: &str| {
+        compact_in(
+            d,
+            &[
+                "submit",
+                "--key",
+                "keys/UA.key",
+                "--type",
+                "delivery.confirm",
+                "--payload",
+                &format!(r#"{{"report":{report},"date":"2024-08-02"}}"#),
+                "--time",
+                "2024-08-03",
+                "--print",
+            ],
+        )
+    };
+    let r = print("9007199254740991");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let largest = r.stdout.trim().to_owned();
+    assert!(
+        largest.contains(r#""report":9007199254740991"#),
+        "{largest}"
+    );
+    let r = print("9007199254740992");
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("the integer 9007199254740992 is beyond ±(2^53-1)"),
+        "{}",
+        r.stderr
+    );
+    let r = submit(
+        "keys/UA.key",
+        "delivery.confirm",
+        r#"{"report":4,"report":5,"date":"2024-08-02"}"#,
+        "2024-08-03",
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("the member `report` occurs twice"),
+        "{}",
+        r.stderr
+    );
+    // ... and in `import`: the largest integer decodes (and is then refused by the rules), one
+    // more does not decode.
+    fs::write(d.join("largest.jsonl"), format!("{largest}\n")).unwrap();
+    let err = fails(d, &["import", "largest.jsonl"]);
+    assert!(
+        err.contains("largest.jsonl:1: refused: no entry 9007199254740991 in the log"),
+        "{err}"
+    );
+    fs::write(
+        d.join("beyond.jsonl"),
+        largest.replace("9007199254740991", "9007199254740992") + "\n",
+    )
+    .unwrap();
+    let err = fails(d, &["import", "beyond.jsonl"]);
+    assert!(
+        err.contains(
+            "beyond.jsonl:1: malformed statement: the integer 9007199254740992 is beyond ±(2^53-1)"
+        ),
+        "{err}"
+    );
+    fs::write(
+        d.join("twice.jsonl"),
+        largest.replace(r#""v":1"#, r#""v":1,"v":1"#) + "\n",
+    )
+    .unwrap();
+    let err = fails(d, &["import", "twice.jsonl"]);
+    assert!(
+        err.contains("twice.jsonl:1: malformed statement: duplicate field `v`"),
+        "{err}"
+    );
+    assert_eq!(size(d), 7);
+    assert!(ok(d, &["verify"]).starts_with("ok: 7 entries"));
+}
