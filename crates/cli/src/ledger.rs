@@ -335,9 +335,11 @@ pub fn submit(
         )
     })?;
     let text = match payload.strip_prefix('@') {
-        Some(file) => {
-            std::fs::read_to_string(file).with_context(|| format!("cannot read {file}"))?
-        }
+        Some(file) => crate::input::read_text_capped(
+            Path::new(file),
+            crate::input::PAYLOAD_MAX,
+            "a payload file",
+        )?,
         None => payload.to_owned(),
     };
     let signer = signer_from(key)?;
@@ -415,20 +417,48 @@ impl Progress {
     }
 }
 
-/// Reads a JSON-lines file of statements: (line number, statement).
+/// Reads a JSON-lines file of statements: (line number, statement). Lines are at most
+/// [`crate::input::IMPORT_LINE_MAX`] bytes, the file at most [`crate::input::IMPORT_FILE_MAX`].
 fn read_statements(file: &Path) -> anyhow::Result<Vec<(usize, Statement)>> {
-    let reader = std::io::BufReader::new(
+    use crate::input::{IMPORT_FILE_MAX, IMPORT_LINE_MAX};
+    use std::io::Read as _;
+    let mut reader = std::io::BufReader::new(
         std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?,
-    );
+    )
+    .take(IMPORT_FILE_MAX + 1);
     let mut statements = Vec::new();
-    for (i, line) in reader.lines().enumerate() {
-        let line = line.with_context(|| format!("{}:{}: cannot read", file.display(), i + 1))?;
-        if line.trim().is_empty() {
+    let mut line = Vec::new();
+    for number in 1.. {
+        line.clear();
+        let n = (&mut reader)
+            .take(IMPORT_LINE_MAX + 2)
+            .read_until(b'\n', &mut line)
+            .with_context(|| format!("{}:{number}: cannot read", file.display()))?;
+        if n == 0 {
+            break;
+        }
+        if reader.limit() == 0 {
+            bail!(
+                "{}: larger than {IMPORT_FILE_MAX} bytes (1 GiB), the most an import file may hold: split it",
+                file.display()
+            );
+        }
+        let text = line.strip_suffix(b"\n").unwrap_or(&line);
+        let text = text.strip_suffix(b"\r").unwrap_or(text);
+        if text.len() as u64 > IMPORT_LINE_MAX {
+            bail!(
+                "{}:{number}: the line is longer than {IMPORT_LINE_MAX} bytes (64 KiB), the largest statement",
+                file.display()
+            );
+        }
+        if text.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        let st = Statement::decode(line.as_bytes())
-            .map_err(|e| anyhow!("{}:{}: {e}", file.display(), i + 1))?;
-        statements.push((i + 1, st));
+        let text = std::str::from_utf8(text)
+            .map_err(|_| anyhow!("{}:{number}: not UTF-8", file.display()))?;
+        let st = Statement::decode(text.as_bytes())
+            .map_err(|e| anyhow!("{}:{number}: {e}", file.display()))?;
+        statements.push((number, st));
     }
     Ok(statements)
 }
@@ -634,19 +664,16 @@ pub fn log_consistency(place: &Place, old: u64, new: u64) -> anyhow::Result<Exit
     Ok(ExitCode::SUCCESS)
 }
 
-fn read_input(path: &Path) -> anyhow::Result<Vec<u8>> {
-    if path == Path::new("-") {
-        let mut buf = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)?;
-        return Ok(buf);
-    }
-    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+fn read_checkpoint(path: &Path) -> anyhow::Result<Vec<u8>> {
+    crate::input::read_capped(path, crate::input::CHECKPOINT_MAX, "a checkpoint")
 }
 
 fn verifier_key(key: &str) -> anyhow::Result<String> {
     // A key, or a file holding one.
     if Path::new(key).is_file() {
-        return Ok(std::fs::read_to_string(key)?.trim().to_owned());
+        let text =
+            crate::input::read_text_capped(Path::new(key), crate::input::KEY_MAX, "a key file")?;
+        return Ok(text.trim().to_owned());
     }
     Ok(key.to_owned())
 }
@@ -660,14 +687,18 @@ fn proof_and_checkpoint<P: serde::de::DeserializeOwned>(
     key: &str,
     origin: Option<&str>,
 ) -> anyhow::Result<(P, String, compact_log::Verified)> {
-    let p: P = serde_json::from_slice(&read_input(proof)?)
-        .with_context(|| format!("{}: not {what}", proof.display()))?;
+    let p: P = serde_json::from_slice(&crate::input::read_capped(
+        proof,
+        crate::input::PROOF_MAX,
+        "a proof",
+    )?)
+    .with_context(|| format!("{}: not {what}", proof.display()))?;
     let key = verifier_key(key)?;
     let origin = origin.map_or_else(
         || key.split('+').next().unwrap_or("").to_owned(),
         str::to_owned,
     );
-    let cp = open_checkpoint(&read_input(checkpoint)?, &key, &origin)
+    let cp = open_checkpoint(&read_checkpoint(checkpoint)?, &key, &origin)
         .map_err(|e| anyhow!("{}: {e}", checkpoint.display()))?;
     Ok((p, key, cp))
 }
@@ -704,7 +735,7 @@ pub fn verify_consistency_cmd(
         proof_and_checkpoint(proof, "a consistency proof", checkpoint, key, origin)?;
     verify_consistency(&p, &cp)?;
     if let Some(old) = old_checkpoint {
-        let o = open_checkpoint(&read_input(old)?, &key, &cp.origin)
+        let o = open_checkpoint(&read_checkpoint(old)?, &key, &cp.origin)
             .map_err(|e| anyhow!("{}: {e}", old.display()))?;
         if o.size != p.old_size || compact_log::hex_hash(&o.root) != p.old_root {
             bail!(
@@ -733,7 +764,7 @@ pub fn verify(place: &Place, checkpoints: &[PathBuf]) -> anyhow::Result<ExitCode
     for c in checkpoints {
         given.push(GivenCheckpoint {
             name: c.display().to_string(),
-            note: read_input(c)?,
+            note: read_checkpoint(c)?,
         });
     }
     let pb = bar(store.size()?, "verify");

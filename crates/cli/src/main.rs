@@ -21,6 +21,7 @@ mod bench;
 mod bench_status;
 mod commands;
 mod demo;
+mod input;
 mod ledger;
 mod output;
 mod reconcile;

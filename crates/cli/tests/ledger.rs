@@ -1120,3 +1120,116 @@ fn amounts_are_compared_exactly_and_numbers_are_i_json() {
     assert_eq!(size(d), 7);
     assert!(ok(d, &["verify"]).starts_with("ok: 7 entries"));
 }
+
+#[cfg(unix)]
+#[test]
+fn files_are_written_safely_and_inputs_are_capped() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let t = fresh("files");
+    let d = t.path();
+    populate(d);
+    // A symlink planted at the temporary name of parties/PL.toml: never followed.
+    fs::write(d.join("precious"), "untouched").unwrap();
+    std::os::unix::fs::symlink(d.join("precious"), d.join("parties/PL.toml.tmp")).unwrap();
+    ok(d, &["keygen", "--party", "PL", "--seed", "files"]);
+    assert_eq!(fs::read_to_string(d.join("precious")).unwrap(), "untouched");
+    assert!(
+        fs::read_to_string(d.join("parties/PL.toml"))
+            .unwrap()
+            .contains("[[keys]]")
+    );
+    ok(d, &["check"]);
+    for key in [
+        "keys/GB.key",
+        "keys/UA.key",
+        "keys/PL.key",
+        "keys/operator.key",
+    ] {
+        let mode = fs::metadata(d.join(key)).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{key}");
+    }
+    // A symlink where a key file is to be written: refused, its target untouched.
+    std::os::unix::fs::symlink(d.join("precious"), d.join("keys/JP.key")).unwrap();
+    let err = fails(d, &["keygen", "--party", "JP"]);
+    assert!(err.contains("keys/JP.key already exists"), "{err}");
+    assert_eq!(fs::read_to_string(d.join("precious")).unwrap(), "untouched");
+
+    // Endless or oversized inputs: refused quickly, naming the cap.
+    fs::write(d.join("cp"), ok(d, &["log", "checkpoint"])).unwrap();
+    fs::write(d.join("proof"), ok(d, &["log", "prove", "1"])).unwrap();
+    let key = ok(d, &["log", "public-key"]).trim().to_owned();
+    let inclusion = |proof: &str, checkpoint: &str| {
+        fails(
+            d,
+            &[
+                "log",
+                "verify-inclusion",
+                "--proof",
+                proof,
+                "--checkpoint",
+                checkpoint,
+                "--key",
+                &key,
+            ],
+        )
+    };
+    let err = inclusion("/dev/zero", "cp");
+    assert!(
+        err.contains("/dev/zero: larger than 1048576 bytes (1 MiB), the most a proof may hold"),
+        "{err}"
+    );
+    let err = inclusion("proof", "/dev/zero");
+    assert!(
+        err.contains("/dev/zero: larger than 65536 bytes (64 KiB), the most a checkpoint may hold"),
+        "{err}"
+    );
+    let err = fails(d, &["verify", "--checkpoint", "/dev/zero"]);
+    assert!(err.contains("the most a checkpoint may hold"), "{err}");
+    let err = fails(
+        d,
+        &[
+            "submit",
+            "--key",
+            "keys/GB.key",
+            "--type",
+            "pledge",
+            "--payload",
+            "@/dev/zero",
+        ],
+    );
+    assert!(
+        err.contains(
+            "/dev/zero: larger than 65536 bytes (64 KiB), the most a payload file may hold"
+        ),
+        "{err}"
+    );
+    let err = fails(
+        d,
+        &[
+            "respond",
+            "0",
+            "--key",
+            "keys/GB.key",
+            "--measures",
+            "/dev/zero",
+        ],
+    );
+    assert!(err.contains("the most a measures file may hold"), "{err}");
+    let err = fails(d, &["stress", "--scenarios", "10", "--risks", "/dev/zero"]);
+    assert!(err.contains("the most a risks file may hold"), "{err}");
+    let err = fails(d, &["import", "/dev/zero"]);
+    assert!(
+        err.contains(
+            "/dev/zero:1: the line is longer than 65536 bytes (64 KiB), the largest statement"
+        ),
+        "{err}"
+    );
+    let long = format!("{{\"v\":1,\"pad\":\"{}\"}}\n", "x".repeat(70_000));
+    fs::write(d.join("long.jsonl"), format!("\n{long}")).unwrap();
+    let err = fails(d, &["import", "long.jsonl"]);
+    assert!(
+        err.contains("long.jsonl:2: the line is longer than 65536 bytes"),
+        "{err}"
+    );
+    assert_eq!(size(d), 4);
+}
