@@ -159,17 +159,7 @@ struct MeasuresFile {
 }
 
 fn read_measures(path: &Path) -> anyhow::Result<Vec<ResponseMeasure>> {
-    let meta =
-        std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
-    if meta.len() > MEASURES_MAX {
-        return Err(anyhow!(
-            "{}: {} bytes is more than a measures file may hold ({MEASURES_MAX})",
-            path.display(),
-            meta.len()
-        ));
-    }
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text = crate::input::read_text_capped(path, MEASURES_MAX, "a measures file")?;
     if path.extension().is_some_and(|e| e == "toml") {
         let parsed: MeasuresFile = toml::from_str(&text).map_err(|e| {
             let (line, col) = e

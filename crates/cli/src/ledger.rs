@@ -18,7 +18,7 @@ use compact_statement::rules::status;
 use compact_statement::{Draft, Kind, Payload, Statement, keys};
 use compact_store::audit::{GivenCheckpoint, audit};
 use compact_store::sqlite::SqliteStore;
-use compact_store::{BATCH_DEFAULT, Clock, Ledger, Store, StoreHashes};
+use compact_store::{AppendError, BATCH_DEFAULT, Clock, Ledger, Store, StoreHashes};
 use indicatif::{ProgressBar, ProgressStyle};
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -69,7 +69,15 @@ impl Place {
             )
         })?;
         let path = self.database();
+        // Under a replay clock, a statement made without a time is dated at the last receipt,
+        // or at the compact's adoption before any.
+        let adopted = working
+            .adopted_on
+            .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+            .ok()
+            .map(|z| z.timestamp());
         if !path.exists() {
+            note_last_receipt(adopted);
             return Ok(Governed {
                 compact: working.clone(),
                 facts: compact_statement::rules::Facts::default(),
@@ -79,7 +87,7 @@ impl Place {
         let store = SqliteStore::open_read_only(&path)
             .with_context(|| format!("cannot open the store {}", path.display()))?;
         let facts = compact_store::stored_facts(&store, &working)?;
-        note_last_receipt(facts.last_received);
+        note_last_receipt(facts.last_received.or(adopted));
         let governing =
             compact_store::governing::governing(&files, &working, &facts).map_err(|d| {
                 anyhow!(
@@ -108,8 +116,12 @@ impl Place {
 
     pub(crate) fn store(&self) -> anyhow::Result<SqliteStore> {
         let path = self.database();
-        SqliteStore::open(&path)
-            .with_context(|| format!("cannot open the store {}", path.display()))
+        let store = SqliteStore::open(&path)
+            .with_context(|| format!("cannot open the store {}", path.display()))?;
+        if let Some(timeout) = busy_timeout()? {
+            store.set_busy_timeout(timeout)?;
+        }
+        Ok(store)
     }
 }
 
@@ -181,7 +193,7 @@ impl OperatorClock {
 }
 
 /// The time a statement made now is dated: the clock's now; under a replay clock, the last
-/// entry's receipt (or 2000-01-01 before any: a replay dates its statements itself).
+/// entry's receipt (the compact's adoption before any; 2000-01-01 before a compact is read).
 pub(crate) fn clock() -> anyhow::Result<Timestamp> {
     match operator_clock()? {
         OperatorClock::Now(t) | OperatorClock::Fixed(t) => Ok(t),
@@ -199,6 +211,43 @@ thread_local! {
 /// Notes the last receipt time of the store, for a replay clock's now.
 pub(crate) fn note_last_receipt(t: Option<Timestamp>) {
     REPLAY_NOW.with(|n| n.set(t));
+}
+/// The environment variable that sets how long a writer waits for another's lock.
+pub const BUSY_TIMEOUT_VAR: &str = "COMPACT_BUSY_TIMEOUT_MS";
+
+/// `COMPACT_BUSY_TIMEOUT_MS`, when set: milliseconds to wait for another writer's lock.
+fn busy_timeout() -> anyhow::Result<Option<std::time::Duration>> {
+    match std::env::var(BUSY_TIMEOUT_VAR) {
+        Ok(v) => v
+            .trim()
+            .parse::<u64>()
+            .map(|ms| Some(std::time::Duration::from_millis(ms)))
+            .map_err(|_| anyhow!("{BUSY_TIMEOUT_VAR}=`{v}` is not a whole number of milliseconds")),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(e) => bail!("{BUSY_TIMEOUT_VAR}: {e}"),
+    }
+}
+
+/// Whether `e` is a transient failure (a busy store, the log growing meanwhile, IO): nothing
+/// was refused, and the same command may succeed when run again.
+pub fn is_transient(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<compact_store::StoreError>()
+            .is_some_and(compact_store::StoreError::is_transient)
+            || matches!(
+                c.downcast_ref::<AppendError>(),
+                Some(AppendError::Store(s)) if s.is_transient()
+            )
+    })
+}
+
+/// A refusal says `refused:`; a store failure keeps its type (a transient one has its own
+/// exit code).
+fn append_error(e: AppendError) -> anyhow::Error {
+    match e {
+        AppendError::Refused { .. } => anyhow!("refused: {e}"),
+        other => anyhow::Error::new(other),
+    }
 }
 
 pub(crate) fn today() -> Date {
@@ -428,6 +477,17 @@ pub fn keygen(
         return Ok(ExitCode::SUCCESS);
     }
     let root_path = root_key_path(dir, &name);
+    let key_path = out_path.map_or_else(
+        || dir.join("keys").join(format!("{name}.key")),
+        Path::to_path_buf,
+    );
+    // Refuse before writing anything: a failed keygen leaves no key behind.
+    if !root_only && key_path.symlink_metadata().is_ok() {
+        bail!(
+            "{} already exists: refusing to overwrite a key",
+            key_path.display()
+        );
+    }
     let mut written = Vec::new();
     if !root_path.exists() {
         let root = pair_for("\nroot")?;
@@ -447,10 +507,7 @@ pub fn keygen(
     let mut new_key = None;
     if !root_only {
         let pair = pair_for("")?;
-        let path = out_path.map_or_else(
-            || dir.join("keys").join(format!("{name}.key")),
-            Path::to_path_buf,
-        );
+        let path = key_path;
         write_private_key(&path, &pair.private).map_err(|e| anyhow!(e))?;
         let from_day = valid_from.map_or_else(today, |t| {
             t.to_zoned_datetime(jiff::tz::TimeZone::UTC).date()
@@ -584,7 +641,7 @@ fn append(
     let mut ledger = Ledger::open(place.store()?, compact)?;
     let first = ledger
         .append(statements, &operator, operator_clock()?.store_clock())
-        .map_err(|e| anyhow!("refused: {e}"))?;
+        .map_err(append_error)?;
     Ok(first)
 }
 
@@ -672,15 +729,17 @@ pub fn submit(
         )
     })?;
     let text = match payload.strip_prefix('@') {
-        Some(file) => {
-            std::fs::read_to_string(file).with_context(|| format!("cannot read {file}"))?
-        }
+        Some(file) => crate::input::read_text_capped(
+            Path::new(file),
+            crate::input::PAYLOAD_MAX,
+            "a payload file",
+        )?,
         None => payload.to_owned(),
     };
     let signer = signer_from(key)?;
     let author = signed_note::Signer::name(&signer).to_owned();
-    let value: serde_json::Value =
-        serde_json::from_str(&text).context("the payload is not JSON")?;
+    let value = compact_statement::ijson::parse(&text)
+        .map_err(|e| anyhow!("the payload is not JSON, or not I-JSON (RFC 7493): {e}"))?;
     let payload = Payload::from_json(kind, value)?;
     let st = Statement::sign(
         Draft {
@@ -713,7 +772,97 @@ fn bar(len: u64, what: &str) -> ProgressBar {
     pb
 }
 
+/// Progress of an import: a bar on a terminal; otherwise a line on stderr every
+/// [`PROGRESS_BATCHES`] batches or [`PROGRESS_EVERY`], whichever comes first.
+struct Progress {
+    bar: ProgressBar,
+    lines: bool,
+    total: u64,
+    last: std::time::Instant,
+    batches: u32,
+}
+
+/// Batches between two progress lines when stderr is not a terminal.
+const PROGRESS_BATCHES: u32 = 10;
+/// The longest time between two progress lines when stderr is not a terminal.
+const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
+impl Progress {
+    fn new(total: u64) -> Self {
+        Progress {
+            bar: bar(total, "import"),
+            lines: !std::io::stderr().is_terminal(),
+            total,
+            last: std::time::Instant::now(),
+            batches: 0,
+        }
+    }
+
+    /// `in_log` statements of the input are durably in the log.
+    fn batch_written(&mut self, in_log: u64) {
+        self.bar.set_position(in_log);
+        self.batches += 1;
+        if self.lines && (self.batches >= PROGRESS_BATCHES || self.last.elapsed() >= PROGRESS_EVERY)
+        {
+            eprintln!("import: {in_log} of {} statements in the log", self.total);
+            self.batches = 0;
+            self.last = std::time::Instant::now();
+        }
+    }
+}
+
+/// Reads a JSON-lines file of statements: (line number, statement). Lines are at most
+/// [`crate::input::IMPORT_LINE_MAX`] bytes, the file at most [`crate::input::IMPORT_FILE_MAX`].
+fn read_statements(file: &Path) -> anyhow::Result<Vec<(usize, Statement)>> {
+    use crate::input::{IMPORT_FILE_MAX, IMPORT_LINE_MAX};
+    use std::io::Read as _;
+    let mut reader = std::io::BufReader::new(
+        std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?,
+    )
+    .take(IMPORT_FILE_MAX + 1);
+    let mut statements = Vec::new();
+    let mut line = Vec::new();
+    for number in 1.. {
+        line.clear();
+        let n = (&mut reader)
+            .take(IMPORT_LINE_MAX + 2)
+            .read_until(b'\n', &mut line)
+            .with_context(|| format!("{}:{number}: cannot read", file.display()))?;
+        if n == 0 {
+            break;
+        }
+        if reader.limit() == 0 {
+            bail!(
+                "{}: larger than {IMPORT_FILE_MAX} bytes (1 GiB), the most an import file may hold: split it",
+                file.display()
+            );
+        }
+        let text = line.strip_suffix(b"\n").unwrap_or(&line);
+        let text = text.strip_suffix(b"\r").unwrap_or(text);
+        if text.len() as u64 > IMPORT_LINE_MAX {
+            bail!(
+                "{}:{number}: the line is longer than {IMPORT_LINE_MAX} bytes (64 KiB), the largest statement",
+                file.display()
+            );
+        }
+        if text.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let text = std::str::from_utf8(text)
+            .map_err(|_| anyhow!("{}:{number}: not UTF-8", file.display()))?;
+        let st = Statement::decode(text.as_bytes())
+            .map_err(|e| anyhow!("{}:{number}: {e}", file.display()))?;
+        statements.push((number, st));
+    }
+    Ok(statements)
+}
+
 /// `compact import`.
+///
+/// Statements already in the log are skipped and counted, so an interrupted import run again
+/// completes it. The whole input is checked before anything is written; each batch is then
+/// written under the store's write lock, and if another writer appended in between, what is
+/// left is checked again against the log as it now is.
 pub fn import(
     place: &Place,
     file: &Path,
@@ -722,44 +871,77 @@ pub fn import(
 ) -> anyhow::Result<ExitCode> {
     let compact = place.compact()?;
     let operator = operator_signer(place, operator_key)?;
-    let reader = std::io::BufReader::new(
-        std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?,
-    );
-    let mut statements = Vec::new();
-    for (i, line) in reader.lines().enumerate() {
-        let line = line.with_context(|| format!("{}:{}: cannot read", file.display(), i + 1))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let st = Statement::decode(line.as_bytes())
-            .map_err(|e| anyhow!("{}:{}: {e}", file.display(), i + 1))?;
-        statements.push((i + 1, st));
-    }
-    let lines: Vec<usize> = statements.iter().map(|(l, _)| *l).collect();
-    let statements: Vec<Statement> = statements.into_iter().map(|(_, s)| s).collect();
+    let (mut lines, mut statements): (Vec<usize>, Vec<Statement>) =
+        read_statements(file)?.into_iter().unzip();
+    let total = statements.len() as u64;
     let mut ledger = Ledger::open(place.store()?, &compact)?;
-    let batches = ledger
-        .prepare(
-            &statements,
-            &operator,
-            batch,
-            operator_clock()?.store_clock(),
-        )
-        .map_err(|e| match e {
-            compact_store::AppendError::Refused { position, reason } => anyhow!(
-                "{}:{}: refused: {reason} (nothing was written)",
-                file.display(),
-                lines.get(position).copied().unwrap_or(0)
-            ),
-            other => anyhow!(other),
-        })?;
-    let pb = bar(statements.len() as u64, "import");
-    ledger.write(&batches, &mut |n| pb.set_position(n))?;
-    pb.finish_and_clear();
+    let mut progress = Progress::new(total);
+    let (mut already, mut written, mut batches_written) = (0u64, 0u64, 0u64);
+    // What is prepared: batches for `statements[done..]`, valid while the log's size is the
+    // first batch's first index.
+    let mut prepared: std::collections::VecDeque<compact_store::Batch> = Default::default();
+    let mut done = 0usize;
+    loop {
+        ledger.begin_write()?;
+        let step = (|| -> anyhow::Result<Option<usize>> {
+            let size = ledger.store().size()?;
+            if prepared.front().is_none_or(|b| b.first_index != size) {
+                prepared.clear();
+                let mut rest_lines = Vec::new();
+                let mut rest = Vec::new();
+                for (line, st) in lines.drain(done..).zip(statements.drain(done..)) {
+                    if ledger.already_logged(&st)?.is_some() {
+                        already += 1;
+                    } else {
+                        rest_lines.push(line);
+                        rest.push(st);
+                    }
+                }
+                (lines, statements, done) = (rest_lines, rest, 0);
+                let refused_note = if written == 0 {
+                    "nothing was written".to_owned()
+                } else {
+                    format!(
+                        "the log grew meanwhile; {written} statements of this input were written before, the rest was not"
+                    )
+                };
+                prepared = ledger
+                    .prepare(
+                        &statements,
+                        &operator,
+                        batch,
+                        operator_clock()?.store_clock(),
+                    )
+                    .map_err(|e| match e {
+                        AppendError::Refused { position, reason } => anyhow!(
+                            "{}:{}: refused: {reason} ({refused_note})",
+                            file.display(),
+                            lines.get(position).copied().unwrap_or(0)
+                        ),
+                        other => append_error(other),
+                    })?
+                    .into();
+            }
+            let Some(b) = prepared.pop_front() else {
+                return Ok(None);
+            };
+            ledger.write(std::slice::from_ref(&b), &mut |_| {})?;
+            Ok(Some(b.entries.len()))
+        })();
+        ledger.end_write(step.is_ok())?;
+        match step? {
+            Some(n) => {
+                done += n;
+                written += n as u64;
+                batches_written += 1;
+                progress.batch_written(already + written);
+            }
+            None => break,
+        }
+    }
+    progress.bar.finish_and_clear();
     out!(
-        "imported {} statements in {} batches; the log now holds {}",
-        statements.len(),
-        batches.len(),
+        "imported {written} statements in {batches_written} batches, {already} already in the log; the log now holds {}",
         ledger.store().size()?
     );
     Ok(ExitCode::SUCCESS)
@@ -923,19 +1105,16 @@ pub fn log_consistency(place: &Place, old: u64, new: u64) -> anyhow::Result<Exit
     Ok(ExitCode::SUCCESS)
 }
 
-fn read_input(path: &Path) -> anyhow::Result<Vec<u8>> {
-    if path == Path::new("-") {
-        let mut buf = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)?;
-        return Ok(buf);
-    }
-    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+fn read_checkpoint(path: &Path) -> anyhow::Result<Vec<u8>> {
+    crate::input::read_capped(path, crate::input::CHECKPOINT_MAX, "a checkpoint")
 }
 
 fn verifier_key(key: &str) -> anyhow::Result<String> {
     // A key, or a file holding one.
     if Path::new(key).is_file() {
-        return Ok(std::fs::read_to_string(key)?.trim().to_owned());
+        let text =
+            crate::input::read_text_capped(Path::new(key), crate::input::KEY_MAX, "a key file")?;
+        return Ok(text.trim().to_owned());
     }
     Ok(key.to_owned())
 }
@@ -949,14 +1128,18 @@ fn proof_and_checkpoint<P: serde::de::DeserializeOwned>(
     key: &str,
     origin: Option<&str>,
 ) -> anyhow::Result<(P, String, compact_log::Verified)> {
-    let p: P = serde_json::from_slice(&read_input(proof)?)
-        .with_context(|| format!("{}: not {what}", proof.display()))?;
+    let p: P = serde_json::from_slice(&crate::input::read_capped(
+        proof,
+        crate::input::PROOF_MAX,
+        "a proof",
+    )?)
+    .with_context(|| format!("{}: not {what}", proof.display()))?;
     let key = verifier_key(key)?;
     let origin = origin.map_or_else(
         || key.split('+').next().unwrap_or("").to_owned(),
         str::to_owned,
     );
-    let cp = open_checkpoint(&read_input(checkpoint)?, &key, &origin)
+    let cp = open_checkpoint(&read_checkpoint(checkpoint)?, &key, &origin)
         .map_err(|e| anyhow!("{}: {e}", checkpoint.display()))?;
     Ok((p, key, cp))
 }
@@ -993,7 +1176,7 @@ pub fn verify_consistency_cmd(
         proof_and_checkpoint(proof, "a consistency proof", checkpoint, key, origin)?;
     verify_consistency(&p, &cp)?;
     if let Some(old) = old_checkpoint {
-        let o = open_checkpoint(&read_input(old)?, &key, &cp.origin)
+        let o = open_checkpoint(&read_checkpoint(old)?, &key, &cp.origin)
             .map_err(|e| anyhow!("{}: {e}", old.display()))?;
         if o.size != p.old_size || compact_log::hex_hash(&o.root) != p.old_root {
             bail!(
@@ -1029,7 +1212,7 @@ pub fn verify(
     for c in checkpoints {
         given.push(GivenCheckpoint {
             name: c.display().to_string(),
-            note: read_input(c)?,
+            note: read_checkpoint(c)?,
         });
     }
     let pb = bar(store.size()?, "verify");

@@ -2,7 +2,8 @@
 //!
 //! This binary is thin: it parses the command line, reads files through `compact-files`, asks
 //! `compact-model` for the answers and prints them. Exit codes: 0 success, 1 invalid input (or
-//! any other failure), 2 usage error.
+//! any other failure), 2 usage error, 75 a transient failure (a busy store, the log growing
+//! meanwhile, IO): nothing was refused, and the same command may be run again.
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -20,6 +21,7 @@ mod bench;
 mod bench_status;
 mod commands;
 mod demo;
+mod input;
 mod ledger;
 mod output;
 mod reconcile;
@@ -34,7 +36,9 @@ mod stress;
     about = "The Kyiv Security Compact as working software: agreements as files, checked and digested.",
     long_about = None
 )]
-#[command(after_help = "Exit codes: 0 success, 1 invalid input or failure, 2 usage error.")]
+#[command(
+    after_help = "Exit codes: 0 success, 1 invalid input or failure, 2 usage error, 75 transient failure (the store stayed busy, IO): run the command again."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -584,6 +588,9 @@ enum Show {
     },
 }
 
+/// The exit code of a transient failure (`EX_TEMPFAIL` of sysexits.h).
+const EXIT_TRANSIENT: u8 = 75;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -846,6 +853,13 @@ fn main() -> ExitCode {
         {
             // The reader went away (`compact ... | head`): not an error of ours.
             ExitCode::SUCCESS
+        }
+        Err(e) if ledger::is_transient(&e) => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "error: {e:#}\nerror: a transient failure, not a refusal: run the command again (exit {EXIT_TRANSIENT})"
+            );
+            ExitCode::from(EXIT_TRANSIENT)
         }
         Err(e) => {
             let _ = writeln!(std::io::stderr(), "error: {e:#}");

@@ -60,19 +60,13 @@ fn opt(v: Option<i64>) -> Value {
 fn risks(dir: &Path, path: Option<&Path>, baseline: &Baseline) -> anyhow::Result<Risks> {
     let default = dir.join("stress.toml");
     let path = path.unwrap_or(&default);
-    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-    if size > RISKS_MAX {
-        return Err(anyhow!(
-            "{}: {size} bytes is more than a risks file may hold ({RISKS_MAX})",
-            path.display()
-        ));
-    }
-    let text = std::fs::read_to_string(path).with_context(|| {
-        format!(
-            "cannot read the risks file {} (withdrawal and delay probabilities; --risks FILE)",
-            path.display()
-        )
-    })?;
+    let text =
+        crate::input::read_text_capped(path, RISKS_MAX, "a risks file").with_context(|| {
+            format!(
+                "cannot read the risks file {} (withdrawal and delay probabilities; --risks FILE)",
+                path.display()
+            )
+        })?;
     let shown = path.display().to_string();
     Risks::parse(&shown, &text, baseline.guarantors()).map_err(|diags| {
         let (errors, _) = print_diagnostics(&diags, |_| Some(text.as_str()));

@@ -157,7 +157,7 @@ fn an_attack_asks_the_guarantors_in_force_and_records_their_answers() {
             "big.json",
         ],
     );
-    assert!(e.contains("more than a measures file may hold"), "{e}");
+    assert!(e.contains("the most a measures file may hold"), "{e}");
     let e = fails(
         d,
         &[

@@ -273,7 +273,7 @@ fn refusals_are_clear_and_write_nothing() {
     );
     assert_eq!(size(d), 9);
 
-    // An import file: line 2 replays entry 7 (identical bytes); nothing of the file is written.
+    // An import file: line 2 replays entry 7 (identical bytes): it is skipped and counted.
     let good = ok(
         d,
         &[
@@ -291,17 +291,40 @@ fn refusals_are_clear_and_write_nothing() {
     );
     let entry: serde_json::Value = serde_json::from_str(&ok(d, &["log", "entry", "7"])).unwrap();
     let replay = entry["statement"].to_string();
-    fs::write(d.join("in.jsonl"), format!("{good}{replay}\n")).unwrap();
-    let err = fails(d, &["import", "in.jsonl"]);
-    assert!(err.contains("in.jsonl:2: refused: a duplicate of entry 7: the same statement is already in the log (nothing was written)"), "{err}");
-    assert_eq!(size(d), 9);
     fs::write(d.join("bad.jsonl"), format!("{good}{{\"v\":1}}\n")).unwrap();
     let err = fails(d, &["import", "bad.jsonl"]);
     assert!(err.contains("bad.jsonl:2: malformed statement"), "{err}");
-    fs::write(d.join("in.jsonl"), &good).unwrap();
+    // A refusal anywhere in the input writes nothing of it.
+    let over = ok(
+        d,
+        &[
+            "submit",
+            "--key",
+            "keys/UA.key",
+            "--type",
+            "delivery.confirm",
+            "--payload",
+            r#"{"report":7,"amount":"1 shells","date":"2024-07-04"}"#,
+            "--time",
+            "2024-07-04",
+            "--print",
+        ],
+    );
+    fs::write(d.join("over.jsonl"), format!("{good}{over}")).unwrap();
+    let err = fails(d, &["import", "over.jsonl"]);
     assert!(
-        ok(d, &["import", "in.jsonl"])
-            .contains("imported 1 statements in 1 batches; the log now holds 10")
+        err.contains("over.jsonl:2: refused: ") && err.contains("(nothing was written)"),
+        "{err}"
+    );
+    assert_eq!(size(d), 9);
+    fs::write(d.join("in.jsonl"), format!("{good}{replay}\n")).unwrap();
+    assert_eq!(
+        ok(d, &["import", "in.jsonl"]).trim(),
+        "imported 1 statements in 1 batches, 1 already in the log; the log now holds 10"
+    );
+    assert_eq!(
+        ok(d, &["import", "in.jsonl"]).trim(),
+        "imported 0 statements in 0 batches, 2 already in the log; the log now holds 10"
     );
     assert!(ok(d, &["verify"]).starts_with("ok: 10 entries"));
 }
@@ -1028,4 +1051,273 @@ fn more_bad_input_gets_clear_errors() {
     // An import file with a line that is not a statement names the line.
     fs::write(d.join("bad.jsonl"), "\n\n[1,2]\n").unwrap();
     assert!(fails(d, &["import", "bad.jsonl"]).contains("bad.jsonl:3: malformed statement"));
+}
+
+#[test]
+fn amounts_are_compared_exactly_and_numbers_are_i_json() {
+    let t = fresh("exact");
+    let d = t.path();
+    populate(d);
+    let submit = |key: &str, kind: &str, payload: &str, time: &str| -> Run {
+        compact_in(
+            d,
+            &[
+                "submit",
+                "--key",
+                key,
+                "--type",
+                kind,
+                "--payload",
+                payload,
+                "--time",
+                time,
+            ],
+        )
+    };
+    let report =
+        r#"{"commitment":"gb-once","amount":"1e18 GBP","date":"2024-08-01","reference":"big"}"#;
+    let r = submit("keys/GB.key", "delivery.report", report, "2024-08-01");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout.trim(), "entry 9: delivery.report by GB");
+    let confirm = |amount: &str, time: &str| {
+        submit(
+            "keys/UA.key",
+            "delivery.confirm",
+            &format!(r#"{{"report":9,"amount":"{amount}","date":"2024-08-02"}}"#),
+            time,
+        )
+    };
+    // Up to the report exactly: 1e18 less the smallest unit, then that unit.
+    assert_eq!(
+        confirm("999999999999999999.9999999999 GBP", "2024-08-02").code,
+        0
+    );
+    assert_eq!(confirm("0.0000000001 GBP", "2024-08-02T01:00:00Z").code, 0);
+    // The smallest unit more is over-confirmation.
+    let r = confirm("0.0000000001 GBP", "2024-08-02T02:00:00Z");
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            "confirmations of entry 9 would total 1000000000000000000.0000000001, more than the 1000000000000000000 reported"
+        ),
+        "{}",
+        r.stderr
+    );
+    // A part so small that the sum would need rounding is refused, not rounded away.
+    let r = confirm("1e-28 GBP", "2024-08-02T03:00:00Z");
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("the confirmations of entry 9 cannot be added exactly"),
+        "{}",
+        r.stderr
+    );
+    // An amount that an exact decimal cannot hold.
+    let r = confirm(
+        "100000000000000000.000000000001 GBP",
+        "2024-08-02T04:00:00Z",
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("number `100000000000000000.000000000001` cannot be held exactly"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(size(d), 12);
+
+    // I-JSON: 2^53 - 1 is a number every reader reads alike; 2^53 is refused, in `submit`...
+    let print = |report: &str| {
+        compact_in(
+            d,
+            &[
+                "submit",
+                "--key",
+                "keys/UA.key",
+                "--type",
+                "delivery.confirm",
+                "--payload",
+                &format!(r#"{{"report":{report},"date":"2024-08-02"}}"#),
+                "--time",
+                "2024-08-03",
+                "--print",
+            ],
+        )
+    };
+    let r = print("9007199254740991");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let largest = r.stdout.trim().to_owned();
+    assert!(
+        largest.contains(r#""report":9007199254740991"#),
+        "{largest}"
+    );
+    let r = print("9007199254740992");
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("the integer 9007199254740992 is beyond ±(2^53-1)"),
+        "{}",
+        r.stderr
+    );
+    let r = submit(
+        "keys/UA.key",
+        "delivery.confirm",
+        r#"{"report":9,"report":10,"date":"2024-08-02"}"#,
+        "2024-08-03",
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("the member `report` occurs twice"),
+        "{}",
+        r.stderr
+    );
+    // ... and in `import`: the largest integer decodes (and is then refused by the rules), one
+    // more does not decode.
+    fs::write(d.join("largest.jsonl"), format!("{largest}\n")).unwrap();
+    let err = fails(d, &["import", "largest.jsonl"]);
+    assert!(
+        err.contains("largest.jsonl:1: refused: no entry 9007199254740991 in the log"),
+        "{err}"
+    );
+    fs::write(
+        d.join("beyond.jsonl"),
+        largest.replace("9007199254740991", "9007199254740992") + "\n",
+    )
+    .unwrap();
+    let err = fails(d, &["import", "beyond.jsonl"]);
+    assert!(
+        err.contains(
+            "beyond.jsonl:1: malformed statement: the integer 9007199254740992 is beyond ±(2^53-1)"
+        ),
+        "{err}"
+    );
+    fs::write(
+        d.join("twice.jsonl"),
+        largest.replace(r#""v":1"#, r#""v":1,"v":1"#) + "\n",
+    )
+    .unwrap();
+    let err = fails(d, &["import", "twice.jsonl"]);
+    assert!(
+        err.contains("twice.jsonl:1: malformed statement: duplicate field `v`"),
+        "{err}"
+    );
+    assert_eq!(size(d), 12);
+    assert!(ok(d, &["verify"]).starts_with("ok: 12 entries"));
+}
+
+#[cfg(unix)]
+#[test]
+fn files_are_written_safely_and_inputs_are_capped() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let t = fresh("files");
+    let d = t.path();
+    populate(d);
+    // A symlink planted at the temporary name of parties/PL.toml: never followed.
+    fs::write(d.join("precious"), "untouched").unwrap();
+    std::os::unix::fs::symlink(d.join("precious"), d.join("parties/PL.toml.tmp")).unwrap();
+    ok(d, &["keygen", "--party", "PL", "--seed", "files"]);
+    assert_eq!(fs::read_to_string(d.join("precious")).unwrap(), "untouched");
+    assert!(
+        fs::read_to_string(d.join("parties/PL.toml"))
+            .unwrap()
+            .contains("[[keys]]")
+    );
+    ok(d, &["check"]);
+    for key in [
+        "keys/GB.key",
+        "keys/UA.key",
+        "keys/PL.key",
+        "keys/PL.root.key",
+        "keys/operator.key",
+    ] {
+        let mode = fs::metadata(d.join(key)).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{key}");
+    }
+    // A symlink where a key file is to be written: refused, its target untouched.
+    std::os::unix::fs::symlink(d.join("precious"), d.join("keys/JP.key")).unwrap();
+    let err = fails(d, &["keygen", "--party", "JP"]);
+    assert!(err.contains("keys/JP.key already exists"), "{err}");
+    // Nothing was written for JP: not even its root key.
+    assert!(!d.join("keys/JP.root.key").exists());
+    assert_eq!(fs::read_to_string(d.join("precious")).unwrap(), "untouched");
+
+    // Endless or oversized inputs: refused quickly, naming the cap.
+    fs::write(d.join("cp"), ok(d, &["log", "checkpoint"])).unwrap();
+    fs::write(d.join("proof"), ok(d, &["log", "prove", "1"])).unwrap();
+    let key = ok(d, &["log", "public-key"]).trim().to_owned();
+    let inclusion = |proof: &str, checkpoint: &str| {
+        fails(
+            d,
+            &[
+                "log",
+                "verify-inclusion",
+                "--proof",
+                proof,
+                "--checkpoint",
+                checkpoint,
+                "--key",
+                &key,
+            ],
+        )
+    };
+    let err = inclusion("/dev/zero", "cp");
+    assert!(
+        err.contains("/dev/zero: larger than 1048576 bytes (1 MiB), the most a proof may hold"),
+        "{err}"
+    );
+    let err = inclusion("proof", "/dev/zero");
+    assert!(
+        err.contains("/dev/zero: larger than 65536 bytes (64 KiB), the most a checkpoint may hold"),
+        "{err}"
+    );
+    let err = fails(d, &["verify", "--checkpoint", "/dev/zero"]);
+    assert!(err.contains("the most a checkpoint may hold"), "{err}");
+    let err = fails(
+        d,
+        &[
+            "submit",
+            "--key",
+            "keys/GB.key",
+            "--type",
+            "pledge",
+            "--payload",
+            "@/dev/zero",
+        ],
+    );
+    assert!(
+        err.contains(
+            "/dev/zero: larger than 65536 bytes (64 KiB), the most a payload file may hold"
+        ),
+        "{err}"
+    );
+    let err = fails(
+        d,
+        &[
+            "respond",
+            "0",
+            "--key",
+            "keys/GB.key",
+            "--measures",
+            "/dev/zero",
+        ],
+    );
+    assert!(err.contains("the most a measures file may hold"), "{err}");
+    let err = fails(d, &["stress", "--scenarios", "10", "--risks", "/dev/zero"]);
+    assert!(err.contains("the most a risks file may hold"), "{err}");
+    let err = fails(d, &["import", "/dev/zero"]);
+    assert!(
+        err.contains(
+            "/dev/zero:1: the line is longer than 65536 bytes (64 KiB), the largest statement"
+        ),
+        "{err}"
+    );
+    let long = format!("{{\"v\":1,\"pad\":\"{}\"}}\n", "x".repeat(70_000));
+    fs::write(d.join("long.jsonl"), format!("\n{long}")).unwrap();
+    let err = fails(d, &["import", "long.jsonl"]);
+    assert!(
+        err.contains("long.jsonl:2: the line is longer than 65536 bytes"),
+        "{err}"
+    );
+    // keygen registered PL's root and signing keys: 2 entries.
+    assert_eq!(size(d), 11);
 }

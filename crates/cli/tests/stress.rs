@@ -159,7 +159,7 @@ fn bad_stress_input_is_refused() {
     );
     std::fs::write(d.join("big.toml"), vec![b'#'; (1 << 20) + 1]).unwrap();
     let e = fails(d, &["stress", "--risks", "big.toml"]);
-    assert!(e.contains("more than a risks file may hold"), "{e}");
+    assert!(e.contains("the most a risks file may hold"), "{e}");
     let r = common::compact_in(Some(d), &["stress", "--risks", "risks.toml"]);
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("risks.toml:2:"), "{}", r.stderr);

@@ -74,13 +74,59 @@ fn edit(path: &Path, f: impl FnOnce(&mut DocumentMut) -> Result<(), String>) -> 
         .parse()
         .map_err(|e| format!("cannot edit {}: {e}", path.display()))?;
     f(&mut doc)?;
-    let tmp: PathBuf = path.with_extension("toml.tmp");
-    let mut out =
-        fs::File::create(&tmp).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
-    out.write_all(doc.to_string().as_bytes())
-        .and_then(|()| out.sync_all())
-        .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
-    fs::rename(&tmp, path).map_err(|e| format!("cannot replace {}: {e}", path.display()))
+    let (tmp, mut out) = create_temporary(path)?;
+    let written = (|| {
+        out.write_all(doc.to_string().as_bytes())?;
+        // The file keeps its permissions (the temporary file is created 0600).
+        out.set_permissions(fs::metadata(path)?.permissions())?;
+        out.sync_all()
+    })();
+    if let Err(e) = written {
+        let _ = fs::remove_file(&tmp);
+        return Err(format!("cannot write {}: {e}", tmp.display()));
+    }
+    drop(out);
+    if let Err(e) = fs::rename(&tmp, path) {
+        let _ = fs::remove_file(&tmp);
+        return Err(format!("cannot replace {}: {e}", path.display()));
+    }
+    // The rename itself durable: the directory synced (where the platform allows it).
+    if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        let _ = fs::File::open(dir).and_then(|d| d.sync_all());
+    }
+    Ok(())
+}
+
+/// Creates a new temporary file beside `path` (`NAME.tmp`, or `NAME.PID.N.tmp` when that
+/// exists) exclusively: never opening an existing file or following a symlink planted at the
+/// name. Mode 0600 until it is complete.
+fn create_temporary(path: &Path) -> Result<(PathBuf, fs::File), String> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let pid = std::process::id();
+    let candidates = std::iter::once(format!("{name}.tmp"))
+        .chain((0..100).map(|i| format!("{name}.{pid}.{i}.tmp")));
+    for candidate in candidates {
+        let tmp = path.with_file_name(candidate);
+        let mut options = fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt as _;
+            options.mode(0o600);
+        }
+        match options.open(&tmp) {
+            Ok(f) => return Ok((tmp, f)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(format!("cannot write {}: {e}", tmp.display())),
+        }
+    }
+    Err(format!(
+        "cannot write a temporary file beside {}: every name tried exists",
+        path.display()
+    ))
 }
 
 fn date(s: &str) -> Result<Item, String> {
@@ -173,6 +219,39 @@ mod tests {
             let (_, warning) = read_private_key(&path).unwrap();
             assert!(warning.unwrap().contains("has permissions 0644"));
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_at_the_temporary_name_is_never_followed() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("parties")).unwrap();
+        let p = dir.path().join("parties/GB.toml");
+        fs::write(&p, "code = \"GB\"\n").unwrap();
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o640)).unwrap();
+        let target = dir.path().join("precious");
+        fs::write(&target, "untouched").unwrap();
+        std::os::unix::fs::symlink(&target, dir.path().join("parties/GB.toml.tmp")).unwrap();
+        record_party_key(dir.path(), "GB", "GB+1+A", None, "2026-01-01").unwrap();
+        assert_eq!(fs::read_to_string(&target).unwrap(), "untouched");
+        assert!(
+            fs::symlink_metadata(dir.path().join("parties/GB.toml.tmp"))
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert!(fs::read_to_string(&p).unwrap().contains("GB+1+A"));
+        assert_eq!(
+            fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o640
+        );
+        // No temporary file is left behind.
+        let left: Vec<_> = fs::read_dir(dir.path().join("parties"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(left.len(), 2, "{left:?}");
     }
 
     #[test]

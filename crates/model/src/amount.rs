@@ -60,6 +60,11 @@ pub enum AmountError {
     /// Out of range: above [`AMOUNT_MAX`], or beyond exact decimals.
     #[error("amount `{0}` is out of range: at most 1e18, and at most 28 significant digits")]
     OutOfRange(String),
+    /// A number that an exact decimal cannot hold without rounding.
+    #[error(
+        "number `{0}` cannot be held exactly: an exact decimal has at most 28 decimal places and 28 significant digits (29 below 7.9e28); it is refused, never rounded"
+    )]
+    Inexact(String),
     /// The unit is not a word.
     #[error(
         "malformed unit `{0}`: a unit is a lower-case word such as `shells`, a currency three capital letters"
@@ -108,9 +113,62 @@ pub fn parse_decimal(text: &str) -> Result<Decimal, AmountError> {
     } else {
         cleaned.parse::<Decimal>()
     };
-    parsed
+    let d = parsed
         .map(|d| d.normalize())
-        .map_err(|_| AmountError::OutOfRange(text.to_owned()))
+        .map_err(|_| AmountError::OutOfRange(text.to_owned()))?;
+    // The decimal parsers round digits they cannot hold (more than 28 significant digits, or
+    // below 1e-28): compare the digits written with the digits held.
+    if written_digits(&cleaned) != held_digits(d) {
+        return Err(AmountError::Inexact(text.to_owned()));
+    }
+    Ok(d)
+}
+
+/// A number as (significant digits without leading or trailing zeros, power of ten of the
+/// last one, negative); zero is ("", 0, false).
+type Digits = (String, i64, bool);
+
+fn strip(digits: &str, power: i64, negative: bool) -> Digits {
+    let lead = digits.trim_start_matches('0');
+    let sig = lead.trim_end_matches('0');
+    if sig.is_empty() {
+        return (String::new(), 0, false);
+    }
+    let trailing = (lead.len() - sig.len()) as i64;
+    (sig.to_owned(), power + trailing, negative)
+}
+
+/// The digits of a well-formed number as written (`-2.50e9`).
+fn written_digits(text: &str) -> Digits {
+    let (mantissa, exponent) = match text.find(['e', 'E']) {
+        Some(i) => (
+            text.get(..i).unwrap_or(""),
+            text.get(i + 1..).unwrap_or("0"),
+        ),
+        None => (text, "0"),
+    };
+    let negative = mantissa.starts_with('-');
+    let mantissa = mantissa.strip_prefix(['-', '+']).unwrap_or(mantissa);
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let exponent: i64 = exponent.parse().unwrap_or(0);
+    strip(
+        &format!("{int}{frac}"),
+        exponent - frac.len() as i64,
+        negative,
+    )
+}
+
+/// The digits a decimal holds.
+fn held_digits(d: Decimal) -> Digits {
+    let m = d.mantissa();
+    strip(&m.unsigned_abs().to_string(), -i64::from(d.scale()), m < 0)
+}
+
+/// `a + b` if the sum is exact; `None` when it would overflow or be rounded (a sum needing
+/// more than 28 significant digits). Amounts are compared with sums of this, never rounded.
+pub fn add_exact(a: Decimal, b: Decimal) -> Option<Decimal> {
+    let sum = a.checked_add(b)?;
+    (sum.checked_sub(a) == Some(b) && sum.checked_sub(b) == Some(a)).then_some(sum)
 }
 
 /// The largest number an amount may hold (1e18). Sums of a billion such amounts stay within
@@ -310,5 +368,59 @@ mod tests {
             Amount::parse("0% GDP"),
             Err(AmountError::NotPositive("0".into()))
         );
+    }
+
+    #[test]
+    fn numbers_that_cannot_be_exact_are_refused_never_rounded() {
+        // 28 significant digits are held; 29 would be rounded.
+        assert_eq!(
+            Amount::parse("999999999999999999.9999999999 EUR").map(|a| a.number()),
+            Ok(d("999999999999999999.9999999999"))
+        );
+        for text in [
+            "100000000000000000.000000000001",
+            "0.12345678901234567890123456789",
+            "0.00000000000000000000000000001",
+            "1.00000000000000000000000000001e3",
+            "1234567890.12345678901234567891",
+        ] {
+            assert_eq!(
+                Amount::parse(&format!("{text} EUR")),
+                Err(AmountError::Inexact(text.into())),
+                "{text}"
+            );
+        }
+        // Trailing and leading zeros are not significant.
+        assert_eq!(
+            Amount::parse("000001000000000000000000.000000000000000000000000 EUR")
+                .map(|a| a.number()),
+            Ok(d("1000000000000000000"))
+        );
+        assert_eq!(
+            Amount::parse("1e-28 EUR").map(|a| a.number()),
+            Ok(d("0.0000000000000000000000000001"))
+        );
+        assert!(Amount::parse("1e-29 EUR").is_err());
+        assert_eq!(
+            Amount::parse("1e999 EUR"),
+            Err(AmountError::OutOfRange("1e999".into()))
+        );
+        assert!(
+            AmountError::Inexact("1e-40".into())
+                .to_string()
+                .contains("cannot be held exactly")
+        );
+    }
+
+    #[test]
+    fn sums_are_exact_or_none() {
+        let max = d("1000000000000000000");
+        assert_eq!(
+            add_exact(max, d("0.0000000001")),
+            Some(d("1000000000000000000.0000000001"))
+        );
+        assert_eq!(add_exact(max, d("0.0000000000000000000000000001")), None);
+        assert_eq!(add_exact(Decimal::MAX, Decimal::ONE), None);
+        assert_eq!(add_exact(d("0.5"), d("0.25")), Some(d("0.75")));
     }
 }

@@ -10,6 +10,7 @@
 //! named after the party (`GB+1a2b3c4d+…`). [`rules`] says which statements may enter the log.
 
 pub mod activation;
+pub mod ijson;
 pub mod keys;
 pub mod rules;
 #[cfg(any(test, feature = "testkit"))]
@@ -476,6 +477,7 @@ struct Envelope {
     author: String,
     key: String,
     time: String,
+    #[serde(deserialize_with = "ijson::value")]
     payload: serde_json::Value,
     /// The operator's receipt time: set when the log takes the statement, outside what the
     /// author signed, inside the leaf (so the tree and every checkpoint cover it).

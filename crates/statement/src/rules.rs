@@ -1053,22 +1053,35 @@ pub fn check_payload(
                     "confirmed `{confirmed}` is not in the reported delivery's currency or unit (`{reported}`)"
                 ));
             }
+            // Exact sums in the report's own currency or unit; a sum that would need
+            // rounding is refused, never compared rounded.
+            let over = |total| {
+                format!(
+                    "confirmations of entry {} would total {total}, more than the {} reported",
+                    p.report,
+                    reported.number()
+                )
+            };
             let mut total = confirmed.number();
             for (_, earlier) in view(log.referring(p.report, Kind::DeliveryConfirm))? {
+                if total > reported.number() {
+                    return refuse(over(total));
+                }
                 if let Payload::DeliveryConfirm(e) = &earlier.payload {
                     let part = match &e.amount {
                         Some(t) => amount(t, compact)?.number(),
                         None => reported.number(),
                     };
-                    total += part;
+                    total = compact_model::amount::add_exact(total, part).ok_or_else(|| {
+                        Refusal(format!(
+                            "the confirmations of entry {} cannot be added exactly ({total} + {part} needs more than 28 significant digits)",
+                            p.report
+                        ))
+                    })?;
                 }
             }
             if total > reported.number() {
-                return refuse(format!(
-                    "confirmations of entry {} would total {total}, more than the {} reported",
-                    p.report,
-                    reported.number()
-                ));
+                return refuse(over(total));
             }
             Ok(())
         }

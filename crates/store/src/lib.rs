@@ -43,6 +43,18 @@ pub enum StoreError {
     /// Stored data that contradicts itself.
     #[error("{0}")]
     Corrupt(String),
+    /// A failure that may pass: the store stayed busy (another writer) for longer than the
+    /// busy timeout, the log grew between checking and writing, or an IO error. Nothing was
+    /// refused and nothing partial was written; the same command may be run again.
+    #[error("{0}")]
+    Transient(String),
+}
+
+impl StoreError {
+    /// Whether running the same operation again may succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, StoreError::Transient(_))
+    }
 }
 
 /// One entry to write.
@@ -128,8 +140,15 @@ pub trait Store {
     fn scan_rows(&self, f: &mut dyn FnMut(StoredRow) -> bool) -> Result<(), StoreError>;
     /// Calls `f` on every stored hash in index order.
     fn scan_hashes(&self, f: &mut dyn FnMut(u64, Hash) -> bool) -> Result<(), StoreError>;
-    /// Writes a batch in one durable transaction.
+    /// Writes a batch in one durable transaction; within [`Store::begin_write`], as part of
+    /// the transaction held. Refuses a batch that does not start at the store's size.
     fn append(&mut self, batch: &Batch) -> Result<(), StoreError>;
+    /// Takes the write lock, waiting for other writers (up to the store's busy timeout, then
+    /// [`StoreError::Transient`]): until [`Store::end_write`], reads see the latest log and no
+    /// other writer can append, so what is checked is what is written after.
+    fn begin_write(&mut self) -> Result<(), StoreError>;
+    /// Ends what [`Store::begin_write`] began: commits durably, or rolls back.
+    fn end_write(&mut self, commit: bool) -> Result<(), StoreError>;
     /// The latest checkpoint: (size, signed note).
     fn latest_checkpoint(&self) -> Result<Option<(u64, Vec<u8>)>, StoreError>;
     /// Every stored checkpoint, by size.
@@ -356,6 +375,38 @@ impl<'c, S: Store> Ledger<'c, S> {
     /// The signatures and accession the log holds.
     pub fn facts(&self) -> &Facts {
         &self.facts
+    }
+
+    /// The entry holding this statement, if it is already in the log. `import` skips such
+    /// statements (so that an interrupted import can be run again), and asks only this.
+    pub fn already_logged(&self, st: &Statement) -> Result<Option<u64>, StoreError> {
+        self.store.find_statement(&Hash(st.statement_hash()))
+    }
+
+    /// Takes the store's write lock ([`Store::begin_write`]) and rereads the facts, which
+    /// other writers may have changed: what is prepared until [`Ledger::end_write`] is
+    /// checked against the log it is written to.
+    pub fn begin_write(&mut self) -> Result<(), StoreError> {
+        self.store.begin_write()?;
+        match stored_facts(&self.store, self.compact) {
+            Ok(facts) => {
+                self.facts = facts;
+                Ok(())
+            }
+            Err(e) => {
+                let _ = self.store.end_write(false);
+                Err(e)
+            }
+        }
+    }
+
+    /// Commits (or rolls back) what was written since [`Ledger::begin_write`].
+    pub fn end_write(&mut self, commit: bool) -> Result<(), StoreError> {
+        let ended = self.store.end_write(commit);
+        if !commit || ended.is_err() {
+            self.facts = stored_facts(&self.store, self.compact)?;
+        }
+        ended
     }
 
     /// Checks `statements` (already stamped with their receipt time) in order, as if appended
@@ -589,17 +640,23 @@ impl<'c, S: Store> Ledger<'c, S> {
         Ok(())
     }
 
-    /// Checks and appends `statements` as one durable batch with a new checkpoint. All or
-    /// nothing. Returns the index of the first.
+    /// Checks and appends `statements` as one durable batch with a new checkpoint, holding
+    /// the write lock from the check to the commit (concurrent writers wait for each other).
+    /// All or nothing. Returns the index of the first.
     pub fn append(
         &mut self,
         statements: &[Statement],
         operator: &StandardSigner,
         clock: Clock,
     ) -> Result<u64, AppendError> {
-        let first = self.store.size()?;
-        let batches = self.prepare(statements, operator, statements.len(), clock)?;
-        self.write(&batches, &mut |_| {})?;
-        Ok(first)
+        self.begin_write()?;
+        let written = (|| {
+            let first = self.store.size()?;
+            let batches = self.prepare(statements, operator, statements.len(), clock)?;
+            self.write(&batches, &mut |_| {})?;
+            Ok(first)
+        })();
+        self.end_write(written.is_ok())?;
+        written
     }
 }

@@ -1,6 +1,9 @@
 //! The embedded store: one SQLite file.
 //!
 //! WAL journal with `synchronous = FULL`: a batch's commit returns only once it is on disk.
+//! Writers take SQLite's write lock before they check (`BEGIN IMMEDIATE`), so concurrent
+//! writers, in this process or others, wait for each other (up to the busy timeout, 30 s by
+//! default) instead of failing; a store still busy after it is a [`StoreError::Transient`].
 //! Tables: `meta` (format, origin), `entries` (index, leaf, leaf hash, kind, author,
 //! reference), `hashes` (the tree's stored hashes by index), `checkpoints` (size, note).
 
@@ -8,7 +11,7 @@ use std::path::Path;
 
 use compact_log::Hash;
 use compact_statement::Kind;
-use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
 use crate::{Batch, Entry, STORE_FORMAT, Store, StoreError, StoredRow};
 
@@ -26,15 +29,28 @@ const UPPER_LEVEL: u8 = 6;
 /// The most hashes cached (about 13 MiB at most).
 const UPPER_CACHE_MAX: usize = 200_000;
 
+/// How long a writer waits for another's write lock by default.
+pub const BUSY_TIMEOUT_DEFAULT: std::time::Duration = std::time::Duration::from_secs(30);
+
 fn db(e: rusqlite::Error) -> StoreError {
-    match e {
-        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::NotADatabase => {
-            StoreError::NotAStore(
-                "not a compact store: the file is not an SQLite database (truncated or foreign)"
-                    .into(),
-            )
+    use rusqlite::ErrorCode as C;
+    match &e {
+        rusqlite::Error::SqliteFailure(f, _) if f.code == C::NotADatabase => StoreError::NotAStore(
+            "not a compact store: the file is not an SQLite database (truncated or foreign)".into(),
+        ),
+        rusqlite::Error::SqliteFailure(f, _)
+            if matches!(f.code, C::DatabaseBusy | C::DatabaseLocked) =>
+        {
+            StoreError::Transient(format!(
+                "the store is busy: another process held its write lock for longer than the busy timeout ({e})"
+            ))
         }
-        other => StoreError::Database(other.to_string()),
+        rusqlite::Error::SqliteFailure(f, _)
+            if matches!(f.code, C::SystemIoFailure | C::DiskFull | C::CannotOpen) =>
+        {
+            StoreError::Transient(format!("the store could not be read or written ({e})"))
+        }
+        _ => StoreError::Database(e.to_string()),
     }
 }
 
@@ -58,12 +74,12 @@ CREATE TABLE checkpoints (size INTEGER PRIMARY KEY, note BLOB NOT NULL);
 ";
 
 fn pragmas(conn: &Connection) -> Result<(), StoreError> {
+    // The timeout first: switching to WAL may itself wait for another connection.
+    conn.busy_timeout(BUSY_TIMEOUT_DEFAULT).map_err(db)?;
     conn.execute_batch(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
     )
     .map_err(db)?;
-    conn.busy_timeout(std::time::Duration::from_secs(30))
-        .map_err(db)?;
     Ok(())
 }
 
@@ -88,6 +104,56 @@ fn hash_of(bytes: Vec<u8>, what: &str) -> Result<Hash, StoreError> {
         .try_into()
         .map_err(|_| StoreError::Corrupt(format!("{what} is not 32 bytes")))?;
     Ok(Hash(arr))
+}
+
+/// Inserts a batch's rows on `tx` (a transaction or savepoint holding the write lock).
+fn insert_batch(tx: &Connection, batch: &Batch) -> Result<(), StoreError> {
+    let size: i64 = tx
+        .query_row("SELECT COALESCE(MAX(size), 0) FROM checkpoints", [], |r| {
+            r.get(0)
+        })
+        .map_err(db)?;
+    if to_u64(size)? != batch.first_index {
+        return Err(StoreError::Transient(format!(
+            "the log grew meanwhile: size {size}, the batch starts at {}",
+            batch.first_index
+        )));
+    }
+    let mut ins = tx
+        .prepare_cached(
+            "INSERT INTO entries (idx, leaf, leaf_hash, stmt_hash, stmt_key, kind, author, ref) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )
+        .map_err(db)?;
+    for (k, e) in batch.entries.iter().enumerate() {
+        let r = e.reference.map(to_i64).transpose()?;
+        ins.execute(params![
+            to_i64(batch.first_index + k as u64)?,
+            e.leaf,
+            e.leaf_hash.0.as_slice(),
+            e.statement_hash.0.as_slice(),
+            stmt_key(&e.statement_hash),
+            e.kind.as_str(),
+            e.author,
+            r
+        ])
+        .map_err(db)?;
+    }
+    let mut ins = tx
+        .prepare_cached("INSERT INTO hashes (idx, hash) VALUES (?1, ?2)")
+        .map_err(db)?;
+    for (k, h) in batch.hashes.iter().enumerate() {
+        ins.execute(params![
+            to_i64(batch.first_hash + k as u64)?,
+            h.0.as_slice()
+        ])
+        .map_err(db)?;
+    }
+    tx.execute(
+        "INSERT INTO checkpoints (size, note) VALUES (?1, ?2)",
+        params![to_i64(batch.size)?, batch.checkpoint],
+    )
+    .map_err(db)?;
+    Ok(())
 }
 
 impl SqliteStore {
@@ -188,6 +254,12 @@ impl SqliteStore {
                 "not a compact store: no format recorded".into(),
             )),
         }
+    }
+
+    /// How long to wait for another writer's lock before giving up with
+    /// [`StoreError::Transient`] (default [`BUSY_TIMEOUT_DEFAULT`]).
+    pub fn set_busy_timeout(&self, timeout: std::time::Duration) -> Result<(), StoreError> {
+        self.conn.busy_timeout(timeout).map_err(db)
     }
 
     /// The connection, for tests that tamper with the file as an attacker would.
@@ -397,55 +469,41 @@ impl Store for SqliteStore {
     }
 
     fn append(&mut self, batch: &Batch) -> Result<(), StoreError> {
-        let tx = self.conn.transaction().map_err(db)?;
-        {
-            let size: i64 = tx
-                .query_row("SELECT COALESCE(MAX(size), 0) FROM checkpoints", [], |r| {
-                    r.get(0)
-                })
+        if self.conn.is_autocommit() {
+            // IMMEDIATE: the write lock before the size is read, so that a writer waits for
+            // another instead of failing when it upgrades a stale read.
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(db)?;
-            if to_u64(size)? != batch.first_index {
-                return Err(StoreError::Database(format!(
-                    "the log grew meanwhile: size {size}, the batch starts at {}",
-                    batch.first_index
-                )));
-            }
-            let mut ins = tx
-                .prepare_cached(
-                    "INSERT INTO entries (idx, leaf, leaf_hash, stmt_hash, stmt_key, kind, author, ref) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                )
-                .map_err(db)?;
-            for (k, e) in batch.entries.iter().enumerate() {
-                let r = e.reference.map(to_i64).transpose()?;
-                ins.execute(params![
-                    to_i64(batch.first_index + k as u64)?,
-                    e.leaf,
-                    e.leaf_hash.0.as_slice(),
-                    e.statement_hash.0.as_slice(),
-                    stmt_key(&e.statement_hash),
-                    e.kind.as_str(),
-                    e.author,
-                    r
-                ])
-                .map_err(db)?;
-            }
-            let mut ins = tx
-                .prepare_cached("INSERT INTO hashes (idx, hash) VALUES (?1, ?2)")
-                .map_err(db)?;
-            for (k, h) in batch.hashes.iter().enumerate() {
-                ins.execute(params![
-                    to_i64(batch.first_hash + k as u64)?,
-                    h.0.as_slice()
-                ])
-                .map_err(db)?;
-            }
-            tx.execute(
-                "INSERT INTO checkpoints (size, note) VALUES (?1, ?2)",
-                params![to_i64(batch.size)?, batch.checkpoint],
-            )
-            .map_err(db)?;
+            insert_batch(&tx, batch)?;
+            tx.commit().map_err(db)
+        } else {
+            // Within `begin_write`: a savepoint keeps the batch whole inside the transaction.
+            let sp = self.conn.savepoint().map_err(db)?;
+            insert_batch(&sp, batch)?;
+            sp.commit().map_err(db)
         }
-        tx.commit().map_err(db)
+    }
+
+    fn begin_write(&mut self) -> Result<(), StoreError> {
+        if !self.conn.is_autocommit() {
+            return Err(StoreError::Database(
+                "a write is already in progress on this connection".into(),
+            ));
+        }
+        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(db)
+    }
+
+    fn end_write(&mut self, commit: bool) -> Result<(), StoreError> {
+        if self.conn.is_autocommit() {
+            return Ok(());
+        }
+        if commit {
+            self.conn.execute_batch("COMMIT").map_err(db)
+        } else {
+            self.conn.execute_batch("ROLLBACK").map_err(db)
+        }
     }
 
     fn read_tx<T>(&self, f: impl FnOnce() -> T) -> Result<T, StoreError> {

@@ -502,3 +502,93 @@ mod concurrent_audit {
         }
     }
 }
+
+/// A second writer waits for the first's lock; past its busy timeout it fails with a
+/// transient error (not a refusal), and a batch prepared on a log that grew meanwhile is not
+/// written.
+#[test]
+fn writers_wait_for_each_other_or_fail_transiently() {
+    let w = world();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("log.sqlite");
+    let mut first = Ledger::open(fresh(dir.path(), &w), &w.compact).unwrap();
+    first
+        .append(&w.genesis(), &w.operator.signer, Clock::Simulated)
+        .unwrap();
+    let second_store = SqliteStore::open(&path).unwrap();
+    second_store
+        .set_busy_timeout(std::time::Duration::from_millis(50))
+        .unwrap();
+    let mut second = Ledger::open(second_store, &w.compact).unwrap();
+    let sign_gb = sign_agreement(&w, &w.gb, "GB", "gb-ua");
+    let sign_ua = sign_agreement(&w, &w.ua, "UA", "gb-ua");
+
+    // A batch prepared now, written after the log grew: refused as transient, nothing written.
+    let stale = second
+        .prepare(
+            std::slice::from_ref(&sign_ua),
+            &w.operator.signer,
+            10,
+            Clock::Simulated,
+        )
+        .unwrap();
+    first.begin_write().unwrap();
+    match second.append(
+        std::slice::from_ref(&sign_ua),
+        &w.operator.signer,
+        Clock::Simulated,
+    ) {
+        Err(AppendError::Store(e)) => {
+            assert!(e.is_transient(), "{e}");
+            assert!(e.to_string().contains("the store is busy"), "{e}");
+        }
+        other => panic!("expected a busy store, got {other:?}"),
+    }
+    first
+        .write(
+            &first
+                .prepare(
+                    std::slice::from_ref(&sign_gb),
+                    &w.operator.signer,
+                    10,
+                    Clock::Simulated,
+                )
+                .unwrap(),
+            &mut |_| {},
+        )
+        .unwrap();
+    first.end_write(true).unwrap();
+    match second.write(&stale, &mut |_| {}) {
+        Err(AppendError::Store(e)) => {
+            assert!(e.is_transient(), "{e}");
+            assert!(e.to_string().contains("the log grew meanwhile"), "{e}");
+        }
+        other => panic!("expected the log to have grown, got {other:?}"),
+    }
+    assert_eq!(second.store().size().unwrap(), GENESIS + 1);
+    // Checked again under the lock, it is written after the other writer's entry.
+    assert_eq!(second.already_logged(&sign_gb).unwrap(), Some(GENESIS));
+    assert_eq!(second.already_logged(&sign_ua).unwrap(), None);
+    assert_eq!(
+        second
+            .append(
+                std::slice::from_ref(&sign_ua),
+                &w.operator.signer,
+                Clock::Simulated
+            )
+            .unwrap(),
+        GENESIS + 1
+    );
+    // The second writer's facts were reread under the lock: both signatures count.
+    assert_eq!(
+        second
+            .facts()
+            .signatures
+            .values()
+            .map(|m| m.len())
+            .sum::<usize>(),
+        2
+    );
+    let report = audit(second.store(), &w.compact, &[], None, &mut |_| {}).unwrap();
+    assert!(report.ok(), "{:?}", report.problems);
+}
