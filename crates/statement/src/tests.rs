@@ -538,7 +538,13 @@ mod robustness {
             while !text.is_char_boundary(end) { end -= 1; }
             let mutated = format!("{}{}{}", &text[..at], insert, &text[end..]);
             if let Ok(d) = Statement::decode(mutated.as_bytes()) {
-                prop_assert_eq!(Statement::decode(&d.leaf).unwrap(), d);
+                prop_assert_eq!(Statement::decode(&d.leaf).unwrap(), d.clone());
+                // Stamped with a receipt time: decodes to itself, signs the same bytes.
+                if let Ok(r) = d.received_at(time("2024-07-01T09:00:00Z")) {
+                    prop_assert_eq!(Statement::decode(&r.leaf).unwrap(), r.clone());
+                    prop_assert_eq!(&r.signed_bytes, &d.signed_bytes);
+                    prop_assert_eq!(r.unreceived().unwrap().received, None);
+                }
             }
         }
     }
