@@ -106,6 +106,8 @@ pub struct StoredRow {
     pub leaf_hash: Vec<u8>,
     /// The stored statement hash (any length).
     pub statement_hash: Vec<u8>,
+    /// The stored key of the statement hash's index (its first 8 bytes, big-endian).
+    pub statement_key: Option<i64>,
     /// The stored kind.
     pub kind: String,
     /// The stored author.

@@ -314,7 +314,7 @@ impl Store for SqliteStore {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT idx FROM entries INDEXED BY entries_stmt_key WHERE stmt_key = ?1 AND stmt_hash = ?2",
+                "SELECT idx FROM entries INDEXED BY entries_stmt_key WHERE stmt_key = ?1 AND stmt_hash = ?2 AND idx >= 0",
             )
             .map_err(db)?;
         let rows = stmt
@@ -408,7 +408,7 @@ impl Store for SqliteStore {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT idx, leaf, leaf_hash, stmt_hash, kind, author, ref FROM entries ORDER BY idx",
+                "SELECT idx, leaf, leaf_hash, stmt_hash, kind, author, ref, stmt_key FROM entries ORDER BY idx",
             )
             .map_err(db)?;
         let mut rows = stmt.query([]).map_err(db)?;
@@ -435,11 +435,16 @@ impl Store for SqliteStore {
                 rusqlite::types::ValueRef::Null => None,
                 _ => Some(i64::MIN),
             };
+            let statement_key = match get(7)? {
+                rusqlite::types::ValueRef::Integer(i) => Some(i),
+                _ => None,
+            };
             let r = StoredRow {
                 index,
                 leaf: blob(get(1)?),
                 leaf_hash: blob(get(2)?),
                 statement_hash: blob(get(3)?),
+                statement_key,
                 kind: text(get(4)?),
                 author: text(get(5)?),
                 reference,
