@@ -627,7 +627,9 @@ fn status_reads_the_log_at_a_date_and_a_size() {
     }
     let csv = ok(d, &["status", "--as-of", "2025-01-01", "--format", "csv"]);
     assert!(
-        csv.starts_with("guarantor,due,surge,allocated,reported,confirmed,arrears,on_time_rate\n"),
+        csv.starts_with(
+            "guarantor,due,surge,allocated,outside,reported,confirmed,arrears,on_time_rate,synthetic\n"
+        ),
         "{csv}"
     );
     assert!(csv.lines().last().unwrap().starts_with("total,"), "{csv}");
@@ -699,15 +701,37 @@ fn burden_rows_carry_the_fair_share_and_the_gap() {
             "fair_share",
             "gap",
             "gdp_share",
+            "outside",
             "party",
             "pct_gdp",
             "rank",
-            "surge"
+            "surge",
+            "synthetic_figures"
         ]
     );
     assert_eq!(row["party"], "GB");
     assert_eq!(row["fair_share"], "40000000000.00");
-    assert_eq!(v["without_gdp"], serde_json::json!(["JP", "PL"]));
+    // NATO's basis: JP is not an ally; PL is, without a GDP figure.
+    assert_eq!(v["basis"], "nato-allies");
+    assert_eq!(v["without_gdp"], serde_json::json!(["PL"]));
+    assert_eq!(v["others"][0]["party"], "JP");
+    assert_eq!(v["others"][0]["reason"], "not a NATO ally");
+    // Every guarantor, as an option, labelled.
+    let all: serde_json::Value = serde_json::from_str(&ok(
+        d,
+        &[
+            "burden",
+            "--year",
+            "2024",
+            "--basis",
+            "guarantors",
+            "--format",
+            "json",
+        ],
+    ))
+    .unwrap();
+    assert_eq!(all["basis"], "all-guarantors");
+    assert_eq!(all["without_gdp"], serde_json::json!(["JP", "PL"]));
     assert!(fails(d, &["burden", "--baseline", "40 shells"]).contains("--baseline must be money"));
     assert!(fails(d, &["burden", "--year", "2023"]).contains("no GDP for 2023"));
 }

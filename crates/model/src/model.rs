@@ -79,7 +79,16 @@ pub struct Pillar {
     pub quote: Option<String>,
     /// Its source.
     pub source: Option<String>,
+    /// The category of the Kiel Institute's Ukraine Support Tracker its money counts in
+    /// (`military`, `financial` or `humanitarian`); `None` when the tracker counts none of it
+    /// (sanctions).
+    pub tracker_category: Option<String>,
+    /// Where the mapping to the tracker's category comes from.
+    pub tracker_source: Option<String>,
 }
+
+/// The tracker categories a pillar may count in.
+pub const TRACKER_CATEGORIES: [&str; 3] = ["military", "financial", "humanitarian"];
 
 /// What kind of guarantees a group gives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -125,6 +134,17 @@ pub struct Party {
     pub keys: Vec<PartyKey>,
     /// Free notes.
     pub notes: Option<String>,
+    /// The day it joined NATO, when it is an ally.
+    pub nato_member_since: Option<Date>,
+    /// Where its NATO membership is stated.
+    pub nato_source: Option<String>,
+}
+
+impl Party {
+    /// Whether it is a NATO ally on `on`.
+    pub fn nato_ally_on(&self, on: Date) -> bool {
+        self.nato_member_since.is_some_and(|d| d <= on)
+    }
 }
 
 /// One year's GDP.

@@ -91,6 +91,10 @@ pub struct PillarFile {
     pub quote: Option<String>,
     #[serde(default)]
     pub source: Option<String>,
+    #[serde(default)]
+    pub tracker_category: Option<Spanned<String>>,
+    #[serde(default)]
+    pub tracker_source: Option<String>,
 }
 
 /// One `[[groups]]`.
@@ -124,6 +128,10 @@ pub struct PartyFile {
     pub keys: Vec<Spanned<KeyFile>>,
     #[serde(default)]
     pub notes: Option<String>,
+    #[serde(default)]
+    pub nato_member_since: Option<Spanned<DateText>>,
+    #[serde(default)]
+    pub nato_source: Option<String>,
 }
 
 /// One `[[gdp]]` of a party.

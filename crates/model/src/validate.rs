@@ -539,11 +539,31 @@ impl Checker {
                 );
                 ok = false;
             }
+            let tracker_category = match &p.tracker_category {
+                None => None,
+                Some(c) if crate::model::TRACKER_CATEGORIES.contains(&c.get_ref().as_str()) => {
+                    Some(c.get_ref().clone())
+                }
+                Some(c) => {
+                    self.err(
+                        path,
+                        span(c),
+                        format!(
+                            "unknown tracker_category `{}`: expected military, financial or humanitarian",
+                            c.get_ref()
+                        ),
+                    );
+                    ok = false;
+                    None
+                }
+            };
             pillars.push(Pillar {
                 id: p.id.into_inner(),
                 name: p.name,
                 quote: p.quote,
                 source: p.source,
+                tracker_category,
+                tracker_source: p.tracker_source,
             });
         }
         if pillars.is_empty() {
@@ -765,6 +785,13 @@ impl Checker {
                 retired_on,
             });
         }
+        let nato_member_since = r
+            .nato_member_since
+            .as_ref()
+            .and_then(|d| self.date(path, d, "nato_member_since"));
+        if r.nato_member_since.is_some() && nato_member_since.is_none() {
+            ok = false;
+        }
         ok.then_some(Party {
             code,
             name: r.name,
@@ -774,6 +801,8 @@ impl Checker {
             gdp,
             keys,
             notes: r.notes,
+            nato_member_since,
+            nato_source: r.nato_source,
         })
     }
 
