@@ -362,10 +362,13 @@ pub fn show(
                             format!("sanctions snap back (was due {scheduled_for})")
                         }
                     },
-                    match &s.measure {
-                        Measure::Money => money(s.amount),
-                        Measure::Units(u) => format!("{} {u}", s.amount.normalize()),
-                    },
+                    crate::status::marked(
+                        match &s.measure {
+                            Measure::Money => money(s.amount),
+                            Measure::Units(u) => format!("{} {u}", s.amount.normalize()),
+                        },
+                        s.synthetic,
+                    ),
                     s.due.to_string(),
                 ]
             })
@@ -385,6 +388,9 @@ pub fn show(
                 &[4]
             )
         );
+        if a.surges.iter().any(|s| s.synthetic) {
+            out!("{}", crate::status::SYNTHETIC_LEGEND);
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

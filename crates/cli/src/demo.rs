@@ -490,6 +490,26 @@ pub fn demo(dir: Option<&Path>, seed: u64) -> anyhow::Result<ExitCode> {
 /// gives less than even odds of meeting the requirement, and the single points of failure.
 fn stress_summary(dir: &Path, compact: &Compact, seed: u64) -> anyhow::Result<()> {
     use compact_stress::{Baseline, McConfig, Risks, single_points_of_failure};
+    /// `2024-2026 2029`: runs of consecutive years.
+    fn span_of(years: &[i16]) -> String {
+        let mut runs: Vec<(i16, i16)> = Vec::new();
+        for y in years {
+            match runs.last_mut() {
+                Some((_, end)) if *end + 1 == *y => *end = *y,
+                _ => runs.push((*y, *y)),
+            }
+        }
+        runs.iter()
+            .map(|(a, b)| {
+                if a == b {
+                    a.to_string()
+                } else {
+                    format!("{a}-{b}")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
     let baseline = Baseline::from_compact(compact, compact_stress::years_of(compact)?)?;
     let path = dir.join("stress.toml");
     let text = std::fs::read_to_string(&path)
@@ -502,54 +522,89 @@ fn stress_summary(dir: &Path, compact: &Compact, seed: u64) -> anyhow::Result<()
         years: None,
     };
     let mc = crate::stress::run_mc(&baseline, &risks, &cfg)?;
+    let spof = single_points_of_failure(&baseline, compact_stress::SPOF_MARGIN_PERCENT);
     out!(
-        "Stress test ({} scenarios, seed {seed}; illustrative risks in stress.toml, synthetic requirements)",
-        cfg.scenarios
+        "Stress test ({} scenarios, seed {seed}): the lines and years with less than even odds of meeting the requirement*, and the guarantors whose withdrawal alone would drop the line more than {}% below it",
+        cfg.scenarios,
+        compact_stress::SPOF_MARGIN_PERCENT
     );
-    let rows = mc
+    let rows: Vec<Vec<String>> = mc
         .lines
         .iter()
-        .filter(|l| l.years.iter().any(|y| y.requirement.is_some()))
-        .map(|l| {
-            let weak: Vec<String> = l
+        .filter_map(|l| {
+            let weak: Vec<i16> = l
                 .years
                 .iter()
                 .filter(|y| y.p_meet.is_some_and(|p| p < 0.5))
-                .map(|y| y.year.to_string())
+                .map(|y| y.year)
                 .collect();
             let worst = l
                 .years
                 .iter()
                 .filter_map(|y| y.p_meet.map(|p| (p, y.year)))
-                .min_by(|a, b| a.0.total_cmp(&b.0));
-            vec![
-                l.line.to_string(),
-                if weak.is_empty() {
-                    "-".to_owned()
-                } else {
-                    weak.join(" ")
-                },
-                worst.map_or_else(String::new, |(p, y)| format!("{:.0}% ({y})", p * 100.0)),
-            ]
+                .min_by(|a, b| a.0.total_cmp(&b.0))?;
+            let mut who: Vec<&str> = spof
+                .iter()
+                .filter(|s| s.line == l.line)
+                .map(|s| s.guarantor.as_str())
+                .collect();
+            who.dedup();
+            (!weak.is_empty()).then(|| {
+                vec![
+                    l.line.to_string(),
+                    span_of(&weak),
+                    format!("{:.0}% ({})*", worst.0 * 100.0, worst.1),
+                    if who.is_empty() {
+                        "-".to_owned()
+                    } else {
+                        who.join(", ")
+                    },
+                ]
+            })
         })
         .collect();
+    let with_requirements = mc
+        .lines
+        .iter()
+        .filter(|l| l.years.iter().any(|y| y.requirement.is_some()))
+        .count();
+    if rows.is_empty() {
+        out!("No line is at risk.");
+    } else {
+        out!(
+            "{}",
+            table(
+                &[
+                    "line",
+                    "years at risk",
+                    "lowest P(meet)",
+                    "single points of failure"
+                ],
+                rows,
+                &[]
+            )
+        );
+    }
+    let mut elsewhere: Vec<String> = spof
+        .iter()
+        .filter(|s| {
+            !mc.lines.iter().any(|l| {
+                l.line == s.line && l.years.iter().any(|y| y.p_meet.is_some_and(|p| p < 0.5))
+            })
+        })
+        .map(|s| format!("{} ({})", s.guarantor, s.line.pillar))
+        .collect();
+    elsewhere.dedup();
     out!(
-        "{}",
-        table(
-            &["line", "years below even odds", "lowest P(meet)"],
-            rows,
-            &[]
-        )
-    );
-    let spof = single_points_of_failure(&baseline);
-    let mut who: Vec<&str> = spof.iter().map(|s| s.guarantor.as_str()).collect();
-    who.dedup();
-    out!(
-        "Single points of failure (one withdrawal alone opens a gap): {}",
-        if who.is_empty() {
-            "none".to_owned()
+        "The other lines of the {with_requirements} with requirements meet them in at least half the scenarios every year{}. * The requirements are illustrative (70% of what the agreements schedule, requirements.toml) and the risks are assumptions (stress.toml): synthetic.",
+        if elsewhere.is_empty() {
+            String::new()
         } else {
-            who.join(", ")
+            format!(
+                ", though one withdrawal alone would drop them more than {}% below: {}",
+                compact_stress::SPOF_MARGIN_PERCENT,
+                elsewhere.join(", ")
+            )
         }
     );
     Ok(())

@@ -508,3 +508,22 @@ fn the_burden_ranking_does_not_move_with_the_seed() {
     assert_eq!(tops[0], tops[1], "seeds 1 and 7");
     assert_eq!(tops[0], tops[2], "seeds 1 and 42");
 }
+
+#[test]
+fn the_stress_summary_names_a_handful_of_lines_at_risk() {
+    let (_, out) = demo(1);
+    let section = out.split("Stress test").nth(1).unwrap();
+    let section = section.split("Try:").next().unwrap();
+    let rows: Vec<&str> = section
+        .lines()
+        .filter(|l| l.starts_with("│ ") && !l.contains("years at risk"))
+        .collect();
+    // Six lines have requirements; a handful are at risk, not all of them.
+    assert!((1..=3).contains(&rows.len()), "{section}");
+    let weapons = rows.iter().find(|l| l.contains("weapons (EUR)")).unwrap();
+    assert!(
+        weapons.contains("US"),
+        "the US is the weapons line's single point: {weapons}"
+    );
+    assert!(section.contains("illustrative"), "{section}");
+}
