@@ -415,6 +415,7 @@ pub fn demo(dir: Option<&Path>, seed: u64) -> anyhow::Result<ExitCode> {
     out!("{}", status_table(&by_guarantor, "guarantor"));
     out!("{}", crate::status::OUTSIDE_LEGEND);
     out!("{}", crate::status::SYNTHETIC_LEGEND);
+    crate::status::print_notes(&by_guarantor.rows)?;
     let year_end: Date = "2025-12-31".parse()?;
     let figures_2025 = fulfilment(&compact, &all, year_end)?;
     let outside_2025 =
@@ -444,6 +445,13 @@ pub fn demo(dir: Option<&Path>, seed: u64) -> anyhow::Result<ExitCode> {
         .iter()
         .filter(|r| r.arrears > Decimal::ZERO)
         .collect();
+    // Arrears that are a counting artefact of the tracker (†) are not a shortfall: apart.
+    let artefacts: Vec<compact_engine::report::Row> = largest
+        .iter()
+        .filter(|r| r.note.is_some())
+        .map(|r| (*r).clone())
+        .collect();
+    largest.retain(|r| r.note.is_none());
     largest.sort_by(|a, b| b.arrears.cmp(&a.arrears).then(a.key.cmp(&b.key)));
     let rows = largest
         .iter()
@@ -451,7 +459,11 @@ pub fn demo(dir: Option<&Path>, seed: u64) -> anyhow::Result<ExitCode> {
         .map(|r| {
             let m = r.marks();
             vec![
-                r.key.clone(),
+                if r.note.is_some() {
+                    format!("{}{}", r.key, crate::status::NOTE_MARK)
+                } else {
+                    r.key.clone()
+                },
                 marked(money(r.due), m.due),
                 marked(money(r.allocated), m.allocated),
                 marked(money(r.confirmed), m.confirmed),
@@ -470,6 +482,16 @@ pub fn demo(dir: Option<&Path>, seed: u64) -> anyhow::Result<ExitCode> {
         )
     );
     out!("{}", crate::status::SYNTHETIC_LEGEND);
+    if !artefacts.is_empty() {
+        out!(
+            "Left out:{} †",
+            artefacts
+                .iter()
+                .map(|r| format!(" {} ({})", r.key, money(r.arrears)))
+                .collect::<String>()
+        );
+        crate::status::print_notes(&artefacts)?;
+    }
     out!("");
     stress_summary(&dir, &compact, seed)?;
     out!("");

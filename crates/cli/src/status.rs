@@ -88,6 +88,7 @@ fn print(report: &StatusReport, by: &str, format: RowsFormat) -> anyhow::Result<
                         r.arrears.to_string(),
                         r.on_time_rate.map(|x| x.to_string()).unwrap_or_default(),
                         r.synthetic_figures.join(";"),
+                        r.note.unwrap_or_default().to_owned(),
                     ]
                 })
                 .collect();
@@ -102,6 +103,7 @@ fn print(report: &StatusReport, by: &str, format: RowsFormat) -> anyhow::Result<
                 "arrears",
                 "on_time_rate",
                 "synthetic",
+                "note",
             ];
             out!("{}", csv(&header, rows)?);
         }
@@ -160,6 +162,7 @@ fn print(report: &StatusReport, by: &str, format: RowsFormat) -> anyhow::Result<
             if report.total.synthetic {
                 out!("{SYNTHETIC_LEGEND}");
             }
+            print_notes(&report.rows)?;
         }
     }
     Ok(())
@@ -173,6 +176,22 @@ pub(crate) const SYNTHETIC_LEGEND: &str = "* rests on synthetic data (an amount 
 
 /// The legend of the `outside` column.
 pub(crate) const OUTSIDE_LEGEND: &str = "outside: allocations the Kiel tracker (Release 29) counts and no commitment holds, outside the agreements (sourced; no due, no arrears).";
+
+/// The marker of a row whose figures rest on a known structural difference with the tracker.
+pub(crate) const NOTE_MARK: &str = " †";
+
+/// The notes of the rows that carry [`NOTE_MARK`], once each.
+pub(crate) fn print_notes(rows: &[Row]) -> anyhow::Result<()> {
+    let mut notes: Vec<&str> = rows.iter().filter_map(|r| r.note).collect();
+    notes.sort_unstable();
+    notes.dedup();
+    for n in notes {
+        out!(
+            "†{n}: its allocations and arrears here are a counting artefact, not a measured shortfall."
+        );
+    }
+    Ok(())
+}
 
 /// A figure with the synthetic marker when `synthetic`.
 pub(crate) fn marked(text: String, synthetic: bool) -> String {
@@ -191,7 +210,12 @@ pub(crate) fn status_table(report: &StatusReport, by: &str) -> String {
     let outside = !report.total.outside.is_zero();
     let line = |r: &Row| {
         let m = r.marks();
-        let mut cells = vec![r.key.clone(), marked(money(r.due), m.due)];
+        let key = if r.note.is_some() {
+            format!("{}{NOTE_MARK}", r.key)
+        } else {
+            r.key.clone()
+        };
+        let mut cells = vec![key, marked(money(r.due), m.due)];
         if surges {
             cells.push(marked(money(r.surge), m.surge));
         }

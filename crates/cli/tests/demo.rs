@@ -311,16 +311,19 @@ fn every_synthetic_figure_is_marked_in_every_format() {
         "csv",
     ]);
     let header = csv.lines().next().unwrap();
-    assert!(header.ends_with(",synthetic"), "{header}");
+    assert!(header.ends_with(",synthetic,note"), "{header}");
     let row = csv
         .lines()
         .find(|l| l.starts_with("dk-military-2024,"))
         .unwrap();
     // Sourced due, sourced allocation; generated deliveries and confirmations.
     assert!(
-        row.ends_with(",reported;confirmed;arrears;on_time_rate"),
+        row.ends_with(",reported;confirmed;arrears;on_time_rate,"),
         "{row}"
     );
+    // The EU's EPF line: its arrears are a counting artefact of the tracker, and say so.
+    let epf = csv.lines().find(|l| l.starts_with("eu-epf-2024,")).unwrap();
+    assert!(epf.contains("European Peace Facility"), "{epf}");
     // JSON: a flag and the figures per row.
     let v = json(&[
         "status",

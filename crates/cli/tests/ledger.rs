@@ -628,7 +628,7 @@ fn status_reads_the_log_at_a_date_and_a_size() {
     let csv = ok(d, &["status", "--as-of", "2025-01-01", "--format", "csv"]);
     assert!(
         csv.starts_with(
-            "guarantor,due,surge,allocated,outside,reported,confirmed,arrears,on_time_rate,synthetic\n"
+            "guarantor,due,surge,allocated,outside,reported,confirmed,arrears,on_time_rate,synthetic,note\n"
         ),
         "{csv}"
     );

@@ -76,6 +76,10 @@ pub struct Row {
     /// The figures of the row that rest on synthetic data (`due`, `surge`, `allocated`,
     /// `reported`, `confirmed`, `arrears`, `on_time_rate`).
     pub synthetic_figures: Vec<&'static str>,
+    /// A known structural difference with the tracker that the row's figures rest on (see
+    /// [`crate::reconcile::STRUCTURAL`]): its allocations and arrears are then a counting
+    /// artefact, not a measured shortfall.
+    pub note: Option<&'static str>,
     #[serde(skip)]
     on_time: Decimal,
     #[serde(skip)]
@@ -217,6 +221,15 @@ fn outside_key(compact: &Compact, o: &Outside, by: By) -> String {
     }
 }
 
+/// The known structural difference with the tracker behind a commitment's figures, if any.
+fn structural(compact: &Compact, f: &Figures) -> Option<&'static str> {
+    let cat = crate::reconcile::category(compact, &f.pillar)?;
+    crate::reconcile::STRUCTURAL
+        .iter()
+        .find(|(p, c, _)| *p == f.guarantor && *c == cat)
+        .map(|(_, _, why)| *why)
+}
+
 /// The prefix of the rows of money outside the agreements.
 pub const OUTSIDE: &str = "outside";
 
@@ -251,6 +264,9 @@ pub fn status(
                     });
                     r.add(y);
                     r.marks = r.marks.or(year_marks(f.marks, y));
+                    if r.note.is_none() && !y.due.is_zero() {
+                        r.note = structural(compact, f);
+                    }
                 }
                 Measure::Units(unit) => {
                     let u = units

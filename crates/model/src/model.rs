@@ -75,8 +75,10 @@ pub struct Pillar {
     pub id: String,
     /// Human name.
     pub name: String,
-    /// The passage that names it.
+    /// The passage that names it, verbatim.
     pub quote: Option<String>,
+    /// What its source says of it, in other words (not a quotation).
+    pub summary: Option<String>,
     /// Its source.
     pub source: Option<String>,
     /// The category of the Kiel Institute's Ukraine Support Tracker its money counts in
@@ -256,8 +258,13 @@ impl Consultation {
 pub struct Clause {
     /// Id, unique in its agreement.
     pub id: String,
-    /// The words.
-    pub quote: String,
+    /// The words, verbatim; absent when only a summary was read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quote: Option<String>,
+    /// What the passage says, in other words (when its wording was not read); never shown as
+    /// a quotation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
     /// Where they come from, if not the agreement's source.
     pub source: Option<String>,
     /// True when the passage is not from a source.

@@ -92,6 +92,8 @@ pub struct PillarFile {
     #[serde(default)]
     pub source: Option<String>,
     #[serde(default)]
+    pub summary: Option<String>,
+    #[serde(default)]
     pub tracker_category: Option<Spanned<String>>,
     #[serde(default)]
     pub tracker_source: Option<String>,
@@ -206,7 +208,10 @@ pub struct ConsultationFile {
 #[serde(deny_unknown_fields)]
 pub struct ClauseFile {
     pub id: Spanned<String>,
-    pub quote: String,
+    #[serde(default)]
+    pub quote: Option<String>,
+    #[serde(default)]
+    pub summary: Option<String>,
     #[serde(default)]
     pub source: Option<String>,
     #[serde(default)]

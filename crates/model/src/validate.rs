@@ -561,6 +561,7 @@ impl Checker {
                 id: p.id.into_inner(),
                 name: p.name,
                 quote: p.quote,
+                summary: p.summary,
                 source: p.source,
                 tracker_category,
                 tracker_source: p.tracker_source,
@@ -985,12 +986,26 @@ impl Checker {
                     format!("duplicate clause `{}`", c.id.get_ref()),
                 );
             }
-            if c.quote.trim().is_empty() {
-                self.err(path, span(&c.id), "the clause quotes nothing");
+            match (&c.quote, &c.summary) {
+                (Some(q), _) if q.trim().is_empty() => {
+                    self.err(path, span(&c.id), "the clause quotes nothing");
+                }
+                (None, None) => {
+                    self.err(
+                        path,
+                        span(&c.id),
+                        "the clause has neither a quote nor a summary",
+                    );
+                }
+                (None, Some(s)) if s.trim().is_empty() => {
+                    self.err(path, span(&c.id), "the clause's summary is empty");
+                }
+                _ => {}
             }
             clauses.push(Clause {
                 id: c.id.into_inner(),
                 quote: c.quote,
+                summary: c.summary,
                 source: c.source,
                 synthetic: c.synthetic,
             });
