@@ -156,7 +156,17 @@ pub fn kiel(
     if from > to {
         return Err(anyhow!("--from {from} is after --to {to}"));
     }
-    let lines: Vec<_> = reconcile(&compact, &figures, &tracker)
+    // What no commitment could hold: the booking rule over the tracker's figures.
+    let booking = compact_engine::booking::book(
+        &compact,
+        &Tracker {
+            source: file.display().to_string(),
+            period_end: end,
+            figures: tracker.clone(),
+        },
+        from,
+    )?;
+    let lines: Vec<_> = reconcile(&compact, &figures, &tracker, &booking.outside)
         .into_iter()
         .filter(|l| (from..=to).contains(&l.year))
         .collect();
@@ -179,6 +189,7 @@ pub fn kiel(
                         l.tracker.to_string(),
                         l.log_allocated.to_string(),
                         l.log_confirmed.to_string(),
+                        l.outside.to_string(),
                         l.difference.to_string(),
                         l.explained.unwrap_or_default().to_owned(),
                         synthetic_confirmed(&figures, &l.party).to_string(),
@@ -192,6 +203,7 @@ pub fn kiel(
                 "tracker",
                 "log_allocated",
                 "log_confirmed",
+                "outside",
                 "difference",
                 "explained",
                 "log_confirmed_synthetic",
@@ -202,7 +214,7 @@ pub fn kiel(
             out!(
                 "The log beside the Kiel tracker (allocations, EUR), the same period on both sides: {period} (to {end}; --from/--to to change it)"
             );
-            let mut by_party: BTreeMap<&str, (Decimal, Decimal, Decimal, Decimal)> =
+            let mut by_party: BTreeMap<&str, (Decimal, Decimal, Decimal, Decimal, Decimal)> =
                 BTreeMap::new();
             let mut notes: BTreeMap<&str, &str> = BTreeMap::new();
             for l in &lines {
@@ -210,6 +222,7 @@ pub fn kiel(
                 e.0 += l.tracker;
                 e.1 += l.log_allocated;
                 e.2 += l.log_confirmed;
+                e.4 += l.outside;
                 if let Some(why) = l.explained {
                     e.3 += l.difference;
                     notes.insert(l.party.as_str(), why);
@@ -217,14 +230,15 @@ pub fn kiel(
             }
             let rows = by_party
                 .iter()
-                .map(|(p, (t, a, c, explained))| {
+                .map(|(p, (t, a, c, explained, outside))| {
                     let synthetic = synthetic_confirmed(&figures, p);
                     vec![
                         (*p).to_owned(),
                         money(*t),
                         money(*a),
+                        money(*outside),
                         crate::status::marked(money(*c), synthetic && !c.is_zero()),
-                        money(*a - *t - *explained),
+                        money(*a + *outside - *t - *explained),
                         if explained.is_zero() {
                             String::new()
                         } else {
@@ -240,13 +254,17 @@ pub fn kiel(
                         "party",
                         "tracker",
                         "log allocated",
+                        "outside the agreements",
                         "log confirmed",
                         "difference",
                         "explained"
                     ],
                     rows,
-                    &[1, 2, 3, 4, 5]
+                    &[1, 2, 3, 4, 5, 6]
                 )
+            );
+            out!(
+                "outside the agreements: tracker money no commitment of its category could hold (beyond what the agreements schedule for the year, or no commitment); a structural difference, not a gap. difference = log allocated + outside - tracker."
             );
             for (p, why) in &notes {
                 out!("explained ({p}): {why}");

@@ -261,6 +261,8 @@ fn every_tracker_euro_of_the_period_is_booked_inside_or_outside_the_agreements()
             d(l["log_allocated"].as_str().unwrap()),
         );
         assert!(log <= tr, "over-booked: {l}");
+        // What the log does not hold is exactly what no commitment could: no gap.
+        assert_eq!(d(l["difference"].as_str().unwrap()), Decimal::ZERO, "{l}");
         lines += 1;
     }
     assert!(lines > 80, "{lines} lines");
@@ -529,4 +531,47 @@ fn the_stress_summary_names_a_handful_of_lines_at_risk() {
         "the US is the weapons line's single point: {weapons}"
     );
     assert!(section.contains("illustrative"), "{section}");
+}
+
+#[test]
+fn no_sourced_commitment_is_starved_while_a_synthetic_one_is_overfed() {
+    let (dir, _) = demo(1);
+    let v = json(&[
+        "status",
+        "--dir",
+        &dir.display().to_string(),
+        "--as-of",
+        "2026-04-30",
+        "--by",
+        "commitment",
+        "--format",
+        "json",
+    ]);
+    let rows = v["rows"].as_array().unwrap();
+    let n = |r: &serde_json::Value, k: &str| d(r[k].as_str().unwrap());
+    let synthetic_due = |r: &serde_json::Value| {
+        r["synthetic_figures"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("due"))
+    };
+    for r in rows {
+        let key = r["key"].as_str().unwrap();
+        if key.starts_with("outside:") || n(r, "due").is_zero() {
+            continue;
+        }
+        // Nothing is allocated beyond twice what fell due (the cap is the year's due; a year
+        // allocated ahead of its due date is the most there can be).
+        assert!(
+            n(r, "allocated") <= n(r, "due") * d("2"),
+            "{key}: allocated {} against {} due",
+            n(r, "allocated"),
+            n(r, "due")
+        );
+        // A sourced commitment gets tracker money whenever the tracker has some for its
+        // guarantor and category (the EU's EPF line, credited to member states, excepted).
+        if !synthetic_due(r) && r["note"].is_null() {
+            assert!(n(r, "allocated") > Decimal::ZERO, "{key} is at zero");
+        }
+    }
 }

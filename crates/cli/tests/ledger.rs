@@ -778,7 +778,46 @@ fn reconcile_sets_the_log_beside_the_tracker() {
     assert_eq!(line("military")["tracker"], "1000000000.00");
     assert_eq!(line("military")["log_allocated"], "1000000000.00");
     assert_eq!(line("military")["difference"], "0.00");
-    assert_eq!(line("financial")["difference"], "-200000000.00");
+    // GB has no financial commitment: the tracker's 0.2e9 is outside the agreements, a
+    // structural difference, not a gap.
+    assert_eq!(line("financial")["outside"], "200000000.00");
+    assert_eq!(line("financial")["difference"], "0.00");
+    assert_eq!(
+        (v["from"].as_i64(), v["to"].as_i64()),
+        (Some(2024), Some(2024))
+    );
+    // Another period, asked for: nothing of the log in 2023.
+    let v: serde_json::Value = serde_json::from_str(&ok(
+        d,
+        &[
+            "reconcile",
+            "kiel",
+            "kiel.csv",
+            "--from",
+            "2023",
+            "--to",
+            "2023",
+            "--format",
+            "json",
+        ],
+    ))
+    .unwrap();
+    assert_eq!(v["lines"].as_array().unwrap().len(), 0);
+    assert!(
+        fails(
+            d,
+            &[
+                "reconcile",
+                "kiel",
+                "kiel.csv",
+                "--from",
+                "2025",
+                "--to",
+                "2024"
+            ]
+        )
+        .contains("--from 2025 is after --to 2024")
+    );
     assert!(
         lines.iter().all(|l| l["party"] != "AT"),
         "donors that are not parties are left out"

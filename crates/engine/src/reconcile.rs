@@ -288,7 +288,12 @@ pub struct Line {
     pub log_allocated: Decimal,
     /// Confirmed deliveries in the log.
     pub log_confirmed: Decimal,
-    /// Log allocations minus the tracker's.
+    /// The tracker's allocations that no commitment of the category could hold (beyond what
+    /// the agreements schedule for the year, or no commitment at all: see
+    /// [`crate::booking`]): outside the agreements, a structural difference, not a gap.
+    pub outside: Decimal,
+    /// Log allocations plus what is outside the agreements, minus the tracker's: what the
+    /// agreements could hold and the log does not (negative), or holds beyond the tracker.
     pub difference: Decimal,
     /// A known structural difference between the two counts that explains the line, when
     /// there is one (the difference is then not a gap).
@@ -303,8 +308,14 @@ pub const STRUCTURAL: [(&str, &str, &str); 1] = [(
 )];
 
 /// Side by side, per party, year and category, for the parties of the compact; tracker
-/// figures of other donors are left out.
-pub fn reconcile(compact: &Compact, figures: &[Figures], tracker: &[TrackerFigure]) -> Vec<Line> {
+/// figures of other donors are left out. `outside` is the tracker's money no commitment could
+/// hold (the booking rule's [`crate::booking::Booking::outside`]).
+pub fn reconcile(
+    compact: &Compact,
+    figures: &[Figures],
+    tracker: &[TrackerFigure],
+    outside: &[Outside],
+) -> Vec<Line> {
     let mut lines: BTreeMap<(String, i16, &'static str), Line> = BTreeMap::new();
     fn line<'a>(
         lines: &'a mut BTreeMap<(String, i16, &'static str), Line>,
@@ -321,6 +332,7 @@ pub fn reconcile(compact: &Compact, figures: &[Figures], tracker: &[TrackerFigur
                 tracker: Decimal::ZERO,
                 log_allocated: Decimal::ZERO,
                 log_confirmed: Decimal::ZERO,
+                outside: Decimal::ZERO,
                 difference: Decimal::ZERO,
                 explained: None,
             })
@@ -331,6 +343,13 @@ pub fn reconcile(compact: &Compact, figures: &[Figures], tracker: &[TrackerFigur
     {
         let l = line(&mut lines, &t.party, t.year, t.category);
         l.tracker = l.tracker.saturating_add(t.allocated);
+    }
+    for o in outside
+        .iter()
+        .filter(|o| compact.parties.contains_key(&o.party))
+    {
+        let l = line(&mut lines, &o.party, o.year, o.category);
+        l.outside = l.outside.saturating_add(o.amount);
     }
     for f in figures.iter().filter(|f| f.measure == Measure::Money) {
         let Some(cat) = category(compact, &f.pillar) else {
@@ -351,7 +370,8 @@ pub fn reconcile(compact: &Compact, figures: &[Figures], tracker: &[TrackerFigur
             l.tracker = crate::cents(l.tracker);
             l.log_allocated = crate::cents(l.log_allocated);
             l.log_confirmed = crate::cents(l.log_confirmed);
-            l.difference = l.log_allocated - l.tracker;
+            l.outside = crate::cents(l.outside);
+            l.difference = l.log_allocated + l.outside - l.tracker;
             l.explained = STRUCTURAL
                 .iter()
                 .find(|(p, c, _)| *p == l.party && *c == l.category)
