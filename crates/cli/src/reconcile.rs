@@ -174,9 +174,23 @@ pub fn kiel(
     match format {
         RowsFormat::Json => out!(
             "{}",
-            serde_json::to_string_pretty(
-                &serde_json::json!({ "as_of": end.to_string(), "from": from, "to": to, "currency": "EUR", "lines": lines })
-            )?
+            serde_json::to_string_pretty(&serde_json::json!({
+                "as_of": end.to_string(), "from": from, "to": to, "currency": "EUR",
+                "lines": lines.iter().map(|l| {
+                    let mut v = serde_json::to_value(l).unwrap_or_default();
+                    if let Some(o) = v.as_object_mut() {
+                        // The tracker's figures and the log's allocations are sourced; the
+                        // confirmations may be generated.
+                        let synthetic = synthetic_confirmed(&figures, &l.party)
+                            && !l.log_confirmed.is_zero();
+                        o.insert(
+                            "synthetic_figures".into(),
+                            serde_json::json!(if synthetic { vec!["log_confirmed"] } else { vec![] }),
+                        );
+                    }
+                    v
+                }).collect::<Vec<_>>(),
+            }))?
         ),
         RowsFormat::Csv => {
             let rows = lines
