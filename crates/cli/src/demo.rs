@@ -382,7 +382,7 @@ pub fn demo(dir: Option<&Path>, seed: u64) -> anyhow::Result<ExitCode> {
         report.root.as_deref().unwrap_or("-")
     );
     out!(
-        "Sourced: the agreements (dates, terms, clauses, first-year pledges), the Kiel tracker's allocations (Release 29, per guarantor, year and category), GDP (Kiel's 2021 figures), exchange rates (ECB), NATO membership."
+        "Sourced: the agreements (dates, terms, clauses, first-year pledges), the Kiel tracker's allocations (Release 29, per guarantor, year and category), GDP (Kiel's 2021 figures; Albania's from the World Bank), exchange rates (ECB), NATO membership (NATO's list of members)."
     );
     out!(
         "Generated (seed {seed}), marked * wherever shown: the deliveries and confirmations behind the allocations, amounts where an agreement states none (every US amount is assumed: the US agreement states none), later years carried at the first year's level, the requirements and the risks."
