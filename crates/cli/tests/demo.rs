@@ -39,14 +39,18 @@ fn json(args: &[&str]) -> serde_json::Value {
     serde_json::from_str(&run(args)).unwrap()
 }
 
-/// One demo per seed, built once for all the tests of this file.
+/// One demo per seed, built once for all the tests of this file (they share the process).
 fn demo(seed: u64) -> &'static (PathBuf, String) {
     static DEMOS: OnceLock<std::sync::Mutex<BTreeMap<u64, &'static (PathBuf, String)>>> =
         OnceLock::new();
     let demos = DEMOS.get_or_init(Default::default);
     let mut map = demos.lock().unwrap_or_else(|e| e.into_inner());
     map.entry(seed).or_insert_with(|| {
-        let dir = tempfile::tempdir().unwrap().keep().join("demo");
+        // Under the target's scratch directory, replaced on each run (not left in /tmp).
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("demo-seed-{seed}"));
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
         let t = dir.display().to_string();
         let out = run(&["demo", "--dir", &t, "--seed", &seed.to_string()]);
         Box::leak(Box::new((dir, out)))
