@@ -365,10 +365,13 @@ pub fn show(
                             format!("sanctions snap back (was due {scheduled_for})")
                         }
                     },
-                    match &s.measure {
-                        Measure::Money => money(s.amount),
-                        Measure::Units(u) => format!("{} {u}", s.amount.normalize()),
-                    },
+                    crate::status::marked(
+                        match &s.measure {
+                            Measure::Money => money(s.amount),
+                            Measure::Units(u) => format!("{} {u}", s.amount.normalize()),
+                        },
+                        s.synthetic,
+                    ),
                     s.due.to_string(),
                 ]
             })
@@ -388,6 +391,9 @@ pub fn show(
                 &[4]
             )
         );
+        if a.surges.iter().any(|s| s.synthetic) {
+            out!("{}", crate::status::SYNTHETIC_LEGEND);
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -237,7 +237,14 @@ pub fn status(dir: &Path, n: u64, seed: u64) -> anyhow::Result<ExitCode> {
     {
         let t = Instant::now();
         let figures = fulfilment(&compact, &log, as_of)?;
-        let r = group(&compact, &figures, By::Guarantor, AS_OF, log.len() as u64);
+        let r = group(
+            &compact,
+            &figures,
+            &[],
+            By::Guarantor,
+            AS_OF,
+            log.len() as u64,
+        );
         engine_times.push(t.elapsed().as_secs_f64());
         report = Some(r);
     }

@@ -389,13 +389,14 @@ fn show_agreement_table(compact: &Compact, a: &Agreement, digest: &str) -> anyho
             .clauses
             .iter()
             .map(|c| {
+                let words = match (&c.quote, &c.summary) {
+                    (Some(q), _) => format!("\"{q}\""),
+                    (None, Some(s)) => format!("(summary) {s}"),
+                    (None, None) => String::new(),
+                };
                 vec![
                     c.id.clone(),
-                    format!(
-                        "\"{}\"{}",
-                        c.quote,
-                        if c.synthetic { " (synthetic)" } else { "" }
-                    ),
+                    format!("{words}{}", if c.synthetic { " (synthetic)" } else { "" }),
                 ]
             })
             .collect();

@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context as _, anyhow};
+use compact_engine::booking::book;
 use compact_engine::fulfilment;
+use compact_engine::reconcile::Tracker;
 use compact_engine::report::{By, status as group};
 use compact_files::keys::{record_operator_key, record_party_key, write_private_key};
 use compact_model::value::value;
@@ -33,7 +35,8 @@ use signed_note::StandardSigner;
 use crate::commands::{load, write_data_set};
 use crate::ledger::{STORE_FILE, seeded};
 use crate::output::{money, out, table};
-use crate::status::{burden_table, status_table};
+use crate::status::{burden_table, marked, status_table};
+use crate::synthetic;
 
 /// The synthetic history runs to the end of the Kiel tracker's Release 29 period.
 pub const HISTORY_END: &str = "2026-04-30";
@@ -248,7 +251,11 @@ fn history(compact: &Compact, signers: &Signers, seed: u64) -> anyhow::Result<Ve
         }
     }
     // Money: each guarantor's allocations of each year and category are the Kiel tracker's
-    // (Release 29), put against a commitment of that category in force then.
+    // (Release 29), booked to the commitments of that category in proportion to what falls
+    // due to each that year, up to it (`compact_engine::booking`); the rest is outside the
+    // agreements, shown by the reports from the same tracker file.
+    let tracker = kiel_tracker()?;
+    let booking = book(compact, &tracker, FIRST_YEAR)?;
     let mut writer = Gen {
         compact,
         signers,
@@ -256,62 +263,19 @@ fn history(compact: &Compact, signers: &Signers, seed: u64) -> anyhow::Result<Ve
         out: &mut out,
         end,
     };
-    for y in kiel_years()? {
-        if y.year < 2024 {
-            continue;
-        }
-        let year = y.year;
-        let on = if year == 2026 {
-            Date::new(2026, 3, 31)?
-        } else {
-            Date::new(year, 7, 1)?
+    for b in &booking.booked {
+        let amount = Amount::Money {
+            value: b.amount,
+            currency: compact.currency.clone(),
         };
-        for (category, bn) in [
-            ("military", y.military),
-            ("financial", y.financial),
-            ("humanitarian", y.humanitarian),
-        ] {
-            let eur = (bn * Decimal::new(1_000_000_000, 0)).round_dp(2);
-            if eur <= Decimal::ZERO {
-                continue;
-            }
-            let target = compact
-                .latest_agreements()
-                .filter(|a| a.guarantor == y.party && a.ends_on >= on)
-                .find_map(|a| {
-                    let date = on.max(a.in_force_from);
-                    (date <= end)
-                        .then(|| {
-                            a.commitments
-                                .iter()
-                                .filter(|c| {
-                                    !matches!(
-                                        c.schedule.tranches().first().map(|t| &t.amount),
-                                        Some(Amount::Units { .. })
-                                    )
-                                })
-                                .filter(|c| {
-                                    compact_engine::reconcile::category(&c.pillar) == Some(category)
-                                })
-                                .min_by_key(|c| {
-                                    !c.schedule.tranches().iter().any(|t| t.due.year() == year)
-                                })
-                                .map(|c| (c.id.clone(), date))
-                        })
-                        .flatten()
-                });
-            let Some((commitment, date)) = target else {
-                continue;
-            };
-            let reference = format!("{}-{year}-{category}", y.party);
-            let amount = Amount::Money {
-                value: eur,
-                currency: compact.currency.clone(),
-            };
-            writer.cycle(&y.party, &commitment, &amount, date, date, &reference)?;
-        }
+        let reference = format!(
+            "kiel-r{}/{}-{}-{}/{}",
+            KIEL_RELEASE, b.party, b.year, b.category, b.commitment
+        );
+        writer.cycle(&b.party, &b.commitment, &amount, b.date, &reference, false)?;
     }
-    // Units (shells, systems, trainees): no tracker counts them; deliveries follow the schedule.
+    // Units (shells, systems, trainees): no tracker counts them; the allocations follow the
+    // schedule, and are generated like the deliveries.
     for a in compact.latest_agreements() {
         for c in &a.commitments {
             for (k, t) in c.schedule.tranches().into_iter().enumerate() {
@@ -321,15 +285,18 @@ fn history(compact: &Compact, signers: &Signers, seed: u64) -> anyhow::Result<Ve
                 {
                     continue;
                 }
-                let earmarked =
-                    days(t.due, -writer.rng.random_range(30..180))?.max(a.in_force_from);
+                let earmarked = days(
+                    t.due,
+                    -writer.rng.random_range(synthetic::UNITS_EARMARK_DAYS),
+                )?
+                .max(a.in_force_from);
                 writer.cycle(
                     &a.guarantor,
                     &c.id,
                     &t.amount,
                     earmarked,
-                    t.due,
-                    &format!("{}-{k}", c.id),
+                    &format!("{}{}-{k}", synthetic::REFERENCE, c.id),
+                    true,
                 )?;
             }
         }
@@ -337,38 +304,23 @@ fn history(compact: &Compact, signers: &Signers, seed: u64) -> anyhow::Result<Ve
     Ok(out)
 }
 
-/// One year of one donor in the tracker's figures (EUR bn).
-#[derive(serde::Deserialize)]
-struct KielYear {
-    party: String,
-    year: i16,
-    military: Decimal,
-    financial: Decimal,
-    humanitarian: Decimal,
-    #[allow(dead_code)]
-    total: Decimal,
-    #[allow(dead_code)]
-    commitments: Decimal,
-}
+/// The first year of the demo's history: the first bilateral agreements were signed in 2024.
+pub const FIRST_YEAR: i16 = 2024;
 
-#[derive(serde::Deserialize)]
-struct KielFile {
-    years: Vec<KielYear>,
-}
+/// The tracker release the demo follows.
+pub const KIEL_RELEASE: u32 = 29;
 
 /// The tracker's yearly figures, from the data set (`tracker/kiel-release29.toml`).
-fn kiel_years() -> anyhow::Result<Vec<KielYear>> {
+pub(crate) fn kiel_tracker() -> anyhow::Result<Tracker> {
     let (_, bytes) = compact_files::embedded::all()
         .into_iter()
-        .find(|(rel, _)| rel == "tracker/kiel-release29.toml")
-        .ok_or_else(|| anyhow!("the data set has no tracker/kiel-release29.toml"))?;
+        .find(|(rel, _)| rel == crate::reconcile::TRACKER_FILE)
+        .ok_or_else(|| anyhow!("the data set has no {}", crate::reconcile::TRACKER_FILE))?;
     let text = std::str::from_utf8(bytes)?;
-    let file: KielFile =
-        toml::from_str(text).map_err(|e| anyhow!("tracker/kiel-release29.toml: {e}"))?;
-    Ok(file.years)
+    Tracker::parse(crate::reconcile::TRACKER_FILE, text).map_err(|e| anyhow!(e))
 }
 
-/// Writes the synthetic statements of the history.
+/// Writes the statements of the history.
 struct Gen<'a> {
     compact: &'a Compact,
     signers: &'a Signers,
@@ -378,21 +330,25 @@ struct Gen<'a> {
 }
 
 impl Gen<'_> {
-    /// An allocation of `amount` on `earmarked`; then most of it delivered around `around`,
-    /// reported within days, and (mostly) confirmed by the beneficiary within a month.
+    /// An allocation of `amount` on `earmarked` (sourced, or generated when `generated`);
+    /// then, behind it, the synthetic process of [`synthetic`]: the value delivered in
+    /// tranches, each with its own delivery lag, perhaps in part, reported within days and
+    /// (mostly) confirmed by the beneficiary weeks later. Nothing dated after the end of the
+    /// history is written: it is still in the pipeline.
     fn cycle(
         &mut self,
         guarantor: &str,
         commitment: &str,
         amount: &Amount,
         earmarked: Date,
-        around: Date,
         reference: &str,
+        generated: bool,
     ) -> anyhow::Result<()> {
         let (compact, signers, end) = (self.compact, self.signers, self.end);
-        let Some(full) = part(compact, guarantor, amount, around, Decimal::ONE)? else {
+        let Some(full) = part(compact, guarantor, amount, earmarked, Decimal::ONE)? else {
             return Ok(());
         };
+        let allocation = self.out.len() as u64;
         self.out.push(sign(
             compact,
             signers,
@@ -402,64 +358,94 @@ impl Gen<'_> {
                 commitment: commitment.to_owned(),
                 amount: full,
                 date: earmarked,
-                reference: format!("{reference}-alloc"),
-            }),
-        )?);
-        let share = Decimal::new(self.rng.random_range(55..=100), 2);
-        let delivered = days(around, self.rng.random_range(-30..120))?
-            .max(earmarked)
-            .min(end);
-        let Some(delivered_amount) = part(compact, guarantor, amount, around, share)? else {
-            return Ok(());
-        };
-        let reported_on = days(delivered, self.rng.random_range(1..6))?;
-        if reported_on > end {
-            return Ok(());
-        }
-        let report = self.out.len() as u64;
-        self.out.push(sign(
-            compact,
-            signers,
-            guarantor,
-            reported_on,
-            Payload::DeliveryReport(DeliveryReport {
-                commitment: commitment.to_owned(),
-                amount: delivered_amount,
-                date: delivered,
                 reference: reference.to_owned(),
-                allocation: None,
             }),
         )?);
-        if self.rng.random_range(0..100) >= 85 {
-            return Ok(());
-        }
-        let confirmed_on = days(delivered, self.rng.random_range(2..31))?;
-        if confirmed_on > end {
-            return Ok(());
-        }
-        let partial = self.rng.random_range(0..100) < 10;
-        let confirmed = if partial {
-            part(
-                compact,
-                guarantor,
-                amount,
-                around,
-                share * Decimal::new(self.rng.random_range(50..100), 2),
-            )?
-        } else {
-            None
+        let n = match amount {
+            Amount::Units { quantity, .. } => quantity
+                .round()
+                .to_string()
+                .parse::<u64>()
+                .unwrap_or(1)
+                .clamp(1, synthetic::TRANCHES_MIN),
+            _ => {
+                let eur = value(compact, guarantor, amount, earmarked)?.value;
+                (eur / Decimal::from(synthetic::TRANCHE_EUR))
+                    .ceil()
+                    .to_string()
+                    .parse::<u64>()
+                    .unwrap_or(synthetic::TRANCHES_MAX)
+                    .clamp(synthetic::TRANCHES_MIN, synthetic::TRANCHES_MAX)
+            }
         };
-        self.out.push(sign(
-            compact,
-            signers,
-            &compact.beneficiary,
-            confirmed_on,
-            Payload::DeliveryConfirm(DeliveryConfirm {
-                report,
-                amount: confirmed,
-                date: confirmed_on,
-            }),
-        )?);
+        let tranche = Decimal::ONE / Decimal::from(n);
+        let base = if generated {
+            reference.to_owned()
+        } else {
+            format!("{}{reference}", synthetic::REFERENCE)
+        };
+        for k in 0..n {
+            let delivered = days(
+                earmarked,
+                self.rng.random_range(synthetic::DELIVERY_LAG_DAYS),
+            )?;
+            let share = if self.rng.random_range(0..100) < synthetic::PARTIAL_PERCENT {
+                tranche * Decimal::new(self.rng.random_range(synthetic::PARTIAL_SHARE_PERCENT), 2)
+            } else {
+                tranche
+            };
+            let reported_on = days(delivered, self.rng.random_range(synthetic::REPORT_LAG_DAYS))?;
+            let confirms = self.rng.random_range(0..100) < synthetic::CONFIRM_PERCENT;
+            let confirmed_on = days(
+                delivered,
+                self.rng.random_range(synthetic::CONFIRM_LAG_DAYS),
+            )?;
+            let short = self.rng.random_range(0..100) < synthetic::CONFIRM_SHORT_PERCENT;
+            let short_share = Decimal::new(
+                self.rng
+                    .random_range(synthetic::CONFIRM_SHORT_SHARE_PERCENT),
+                2,
+            );
+            if reported_on > end {
+                continue;
+            }
+            let Some(delivered_amount) = part(compact, guarantor, amount, earmarked, share)? else {
+                continue;
+            };
+            let report = self.out.len() as u64;
+            self.out.push(sign(
+                compact,
+                signers,
+                guarantor,
+                reported_on,
+                Payload::DeliveryReport(DeliveryReport {
+                    commitment: commitment.to_owned(),
+                    amount: delivered_amount,
+                    date: delivered,
+                    reference: format!("{base}/{k}"),
+                    allocation: Some(allocation),
+                }),
+            )?);
+            if !confirms || confirmed_on > end {
+                continue;
+            }
+            let confirmed = if short {
+                part(compact, guarantor, amount, earmarked, share * short_share)?
+            } else {
+                None
+            };
+            self.out.push(sign(
+                compact,
+                signers,
+                &compact.beneficiary,
+                confirmed_on.max(reported_on),
+                Payload::DeliveryConfirm(DeliveryConfirm {
+                    report,
+                    amount: confirmed,
+                    date: confirmed_on.max(reported_on),
+                }),
+            )?);
+        }
         Ok(())
     }
 }
@@ -501,7 +487,13 @@ pub fn demo(dir: Option<&Path>, seed: u64) -> anyhow::Result<ExitCode> {
         report.root.as_deref().unwrap_or("-")
     );
     out!(
-        "Allocations follow the Kiel tracker (Release 29); deliveries and confirmations are synthetic (seed {seed})."
+        "Sourced: the agreements (dates, terms, clauses, first-year pledges), the Kiel tracker's allocations (Release 29, per guarantor, year and category), GDP (Kiel's 2021 figures; Albania's from the World Bank), exchange rates (ECB), NATO membership (NATO's list of members)."
+    );
+    out!(
+        "Generated (seed {seed}), marked * wherever shown: the deliveries and confirmations behind the allocations, amounts where an agreement states none (every US amount is assumed: the US agreement states none), later years carried at the first year's level, the requirements and the risks."
+    );
+    out!(
+        "Tracker money is booked to the commitments of its category in proportion to what falls due to each in the year, up to it; the rest is shown as outside the agreements, never dropped."
     );
     out!(
         "The log replays 2024-26 on a simulated operator clock: each statement is received at its own time."
@@ -513,49 +505,77 @@ pub fn demo(dir: Option<&Path>, seed: u64) -> anyhow::Result<ExitCode> {
         .map(|(i, s)| (i as u64, s))
         .collect();
     let as_of: Date = HISTORY_END.parse()?;
+    let tracker = kiel_tracker()?;
     let figures = fulfilment(&compact, &all, as_of)?;
+    let outside = compact_engine::reconcile::outside(&compact, &figures, &tracker, as_of);
     let by_guarantor = group(
         &compact,
         &figures,
+        &outside,
         By::Guarantor,
         HISTORY_END,
         ledger.store().size()?,
     );
     out!(
-        "Status by guarantor as of {HISTORY_END} ({})",
+        "Status by guarantor as of {HISTORY_END} ({}; only confirmed deliveries count as delivered)",
         compact.currency
     );
     out!("{}", status_table(&by_guarantor, "guarantor"));
+    out!("{}", crate::status::OUTSIDE_LEGEND);
+    out!("{}", crate::status::SYNTHETIC_LEGEND);
+    crate::status::print_notes(&by_guarantor.rows)?;
     let year_end: Date = "2025-12-31".parse()?;
     let figures_2025 = fulfilment(&compact, &all, year_end)?;
+    let outside_2025 =
+        compact_engine::reconcile::outside(&compact, &figures_2025, &tracker, year_end);
     let shares = compact_engine::burden::burden(
         &compact,
         &figures_2025,
+        &outside_2025,
         2025,
         Decimal::new(40_000_000_000, 0),
+        compact_engine::burden::Basis::NatoAllies,
+        compact_engine::burden::Aid::Military,
     )?;
     out!("");
     out!(
-        "Burden sharing in 2025: EUR 40 bn split by share of GDP ({} GDP); the ten largest gaps",
+        "Burden sharing in 2025 as NATO computes it: EUR 40 bn split among the NATO allies by share of their GDP ({} GDP), military aid allocated; the ten largest gaps",
         shares.gdp_year
     );
     out!("{}", burden_table(&shares, 10));
-    let by_commitment = group(&compact, &figures, By::Commitment, HISTORY_END, 0);
+    out!(
+        "Apart, without a share: {}",
+        crate::status::burden_others(&shares)
+    );
+    let by_commitment = group(&compact, &figures, &[], By::Commitment, HISTORY_END, 0);
     let mut largest: Vec<_> = by_commitment
         .rows
         .iter()
         .filter(|r| r.arrears > Decimal::ZERO)
         .collect();
+    // Arrears that are a counting artefact of the tracker (†) are not a shortfall: apart.
+    let artefacts: Vec<compact_engine::report::Row> = largest
+        .iter()
+        .filter(|r| r.note.is_some())
+        .map(|r| (*r).clone())
+        .collect();
+    largest.retain(|r| r.note.is_none());
     largest.sort_by(|a, b| b.arrears.cmp(&a.arrears).then(a.key.cmp(&b.key)));
     let rows = largest
         .iter()
         .take(10)
         .map(|r| {
+            let m = r.marks();
             vec![
-                r.key.clone(),
-                money(r.due),
-                money(r.confirmed),
-                money(r.arrears),
+                if r.note.is_some() {
+                    format!("{}{}", r.key, crate::status::NOTE_MARK)
+                } else {
+                    r.key.clone()
+                },
+                marked(money(r.due), m.due),
+                marked(money(r.allocated), m.allocated),
+                marked(money(r.confirmed), m.confirmed),
+                marked(money(r.arrears), m.arrears),
             ]
         })
         .collect();
@@ -564,11 +584,22 @@ pub fn demo(dir: Option<&Path>, seed: u64) -> anyhow::Result<ExitCode> {
     out!(
         "{}",
         table(
-            &["commitment", "due", "confirmed", "arrears"],
+            &["commitment", "due", "allocated", "confirmed", "arrears"],
             rows,
-            &[1, 2, 3]
+            &[1, 2, 3, 4]
         )
     );
+    out!("{}", crate::status::SYNTHETIC_LEGEND);
+    if !artefacts.is_empty() {
+        out!(
+            "Left out:{} †",
+            artefacts
+                .iter()
+                .map(|r| format!(" {} ({})", r.key, money(r.arrears)))
+                .collect::<String>()
+        );
+        crate::status::print_notes(&artefacts)?;
+    }
     out!("");
     stress_summary(&dir, &compact, seed)?;
     out!("");
@@ -589,6 +620,26 @@ pub fn demo(dir: Option<&Path>, seed: u64) -> anyhow::Result<ExitCode> {
 /// gives less than even odds of meeting the requirement, and the single points of failure.
 fn stress_summary(dir: &Path, compact: &Compact, seed: u64) -> anyhow::Result<()> {
     use compact_stress::{Baseline, McConfig, Risks, single_points_of_failure};
+    /// `2024-2026 2029`: runs of consecutive years.
+    fn span_of(years: &[i16]) -> String {
+        let mut runs: Vec<(i16, i16)> = Vec::new();
+        for y in years {
+            match runs.last_mut() {
+                Some((_, end)) if *end + 1 == *y => *end = *y,
+                _ => runs.push((*y, *y)),
+            }
+        }
+        runs.iter()
+            .map(|(a, b)| {
+                if a == b {
+                    a.to_string()
+                } else {
+                    format!("{a}-{b}")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
     let baseline = Baseline::from_compact(compact, compact_stress::years_of(compact)?)?;
     let path = dir.join("stress.toml");
     let text = std::fs::read_to_string(&path)
@@ -601,54 +652,89 @@ fn stress_summary(dir: &Path, compact: &Compact, seed: u64) -> anyhow::Result<()
         years: None,
     };
     let mc = crate::stress::run_mc(&baseline, &risks, &cfg)?;
+    let spof = single_points_of_failure(&baseline, compact_stress::SPOF_MARGIN_PERCENT);
     out!(
-        "Stress test ({} scenarios, seed {seed}; illustrative risks in stress.toml, synthetic requirements)",
-        cfg.scenarios
+        "Stress test ({} scenarios, seed {seed}): the lines and years with less than even odds of meeting the requirement*, and the guarantors whose withdrawal alone would drop the line more than {}% below it",
+        cfg.scenarios,
+        compact_stress::SPOF_MARGIN_PERCENT
     );
-    let rows = mc
+    let rows: Vec<Vec<String>> = mc
         .lines
         .iter()
-        .filter(|l| l.years.iter().any(|y| y.requirement.is_some()))
-        .map(|l| {
-            let weak: Vec<String> = l
+        .filter_map(|l| {
+            let weak: Vec<i16> = l
                 .years
                 .iter()
                 .filter(|y| y.p_meet.is_some_and(|p| p < 0.5))
-                .map(|y| y.year.to_string())
+                .map(|y| y.year)
                 .collect();
             let worst = l
                 .years
                 .iter()
                 .filter_map(|y| y.p_meet.map(|p| (p, y.year)))
-                .min_by(|a, b| a.0.total_cmp(&b.0));
-            vec![
-                l.line.to_string(),
-                if weak.is_empty() {
-                    "-".to_owned()
-                } else {
-                    weak.join(" ")
-                },
-                worst.map_or_else(String::new, |(p, y)| format!("{:.0}% ({y})", p * 100.0)),
-            ]
+                .min_by(|a, b| a.0.total_cmp(&b.0))?;
+            let mut who: Vec<&str> = spof
+                .iter()
+                .filter(|s| s.line == l.line)
+                .map(|s| s.guarantor.as_str())
+                .collect();
+            who.dedup();
+            (!weak.is_empty()).then(|| {
+                vec![
+                    l.line.to_string(),
+                    span_of(&weak),
+                    format!("{:.0}% ({})*", worst.0 * 100.0, worst.1),
+                    if who.is_empty() {
+                        "-".to_owned()
+                    } else {
+                        who.join(", ")
+                    },
+                ]
+            })
         })
         .collect();
+    let with_requirements = mc
+        .lines
+        .iter()
+        .filter(|l| l.years.iter().any(|y| y.requirement.is_some()))
+        .count();
+    if rows.is_empty() {
+        out!("No line is at risk.");
+    } else {
+        out!(
+            "{}",
+            table(
+                &[
+                    "line",
+                    "years at risk",
+                    "lowest P(meet)",
+                    "single points of failure"
+                ],
+                rows,
+                &[]
+            )
+        );
+    }
+    let mut elsewhere: Vec<String> = spof
+        .iter()
+        .filter(|s| {
+            !mc.lines.iter().any(|l| {
+                l.line == s.line && l.years.iter().any(|y| y.p_meet.is_some_and(|p| p < 0.5))
+            })
+        })
+        .map(|s| format!("{} ({})", s.guarantor, s.line.pillar))
+        .collect();
+    elsewhere.dedup();
     out!(
-        "{}",
-        table(
-            &["line", "years below even odds", "lowest P(meet)"],
-            rows,
-            &[]
-        )
-    );
-    let spof = single_points_of_failure(&baseline);
-    let mut who: Vec<&str> = spof.iter().map(|s| s.guarantor.as_str()).collect();
-    who.dedup();
-    out!(
-        "Single points of failure (one withdrawal alone opens a gap): {}",
-        if who.is_empty() {
-            "none".to_owned()
+        "The other lines of the {with_requirements} with requirements meet them in at least half the scenarios every year{}. * The requirements are illustrative (70% of what the agreements schedule, requirements.toml) and the risks are assumptions (stress.toml): synthetic.",
+        if elsewhere.is_empty() {
+            String::new()
         } else {
-            who.join(", ")
+            format!(
+                ", though one withdrawal alone would drop them more than {}% below: {}",
+                compact_stress::SPOF_MARGIN_PERCENT,
+                elsewhere.join(", ")
+            )
         }
     );
     Ok(())

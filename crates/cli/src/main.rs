@@ -27,6 +27,7 @@ mod output;
 mod reconcile;
 mod status;
 mod stress;
+mod synthetic;
 
 /// The Kyiv Security Compact as working software: agreements as files, checked, digested.
 #[derive(Debug, Parser)]
@@ -323,8 +324,8 @@ enum Command {
         #[arg(long, value_enum, default_value_t)]
         format: RowsFormat,
     },
-    /// Burden sharing: each guarantor's fair share of a baseline by share of GDP, beside what
-    /// it allocated and had confirmed in the year.
+    /// Burden sharing as NATO computes it: the baseline split among the NATO allies by share
+    /// of their GDP, beside the military aid each allocated and had confirmed in the year.
     Burden {
         /// The year.
         #[arg(long, default_value_t = 2025)]
@@ -332,6 +333,12 @@ enum Command {
         /// The baseline (NATO's 2024 pledge: a minimum of EUR 40 bn a year).
         #[arg(long, default_value = "40e9 EUR")]
         baseline: String,
+        /// Who shares the baseline: the NATO allies (NATO's formula) or every guarantor.
+        #[arg(long, value_enum, default_value_t = BurdenBasis::Allies)]
+        basis: BurdenBasis,
+        /// What counts: military aid (NATO's pledge) or all aid.
+        #[arg(long, value_enum, default_value_t = BurdenAid::Military)]
+        aid: BurdenAid,
         #[command(flatten)]
         place: PlaceArgs,
         /// Output format.
@@ -474,12 +481,36 @@ enum Bench {
     },
 }
 
+/// Who shares a burden-sharing baseline.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum BurdenBasis {
+    /// The NATO allies among the guarantors (NATO's formula).
+    Allies,
+    /// Every guarantor.
+    Guarantors,
+}
+
+/// What counts as a contribution in burden sharing.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum BurdenAid {
+    /// Military aid (NATO's pledge).
+    Military,
+    /// Military, financial and humanitarian aid.
+    All,
+}
+
 #[derive(Debug, Subcommand)]
 enum Reconcile {
     /// The Kiel Institute's Ukraine Support Tracker: its country-month CSV (data_explorer.csv).
     Kiel {
         /// The tracker's CSV.
         file: PathBuf,
+        /// The first year compared (default: the first year of the log's allocations).
+        #[arg(long, value_name = "YEAR")]
+        from: Option<i16>,
+        /// The last year compared (default: the tracker's last).
+        #[arg(long, value_name = "YEAR")]
+        to: Option<i16>,
         #[command(flatten)]
         place: PlaceArgs,
         /// Output format.
@@ -816,17 +847,34 @@ fn main() -> ExitCode {
         Command::Burden {
             year,
             baseline,
+            basis,
+            aid,
             place,
             format,
-        } => status::burden(&place.place(), year, &baseline, format),
+        } => status::burden(
+            &place.place(),
+            year,
+            &baseline,
+            match basis {
+                BurdenBasis::Allies => compact_engine::burden::Basis::NatoAllies,
+                BurdenBasis::Guarantors => compact_engine::burden::Basis::AllGuarantors,
+            },
+            match aid {
+                BurdenAid::Military => compact_engine::burden::Aid::Military,
+                BurdenAid::All => compact_engine::burden::Aid::All,
+            },
+            format,
+        ),
         Command::Reconcile {
             with:
                 Reconcile::Kiel {
                     file,
+                    from,
+                    to,
                     place,
                     format,
                 },
-        } => reconcile::kiel(&place.place(), &file, format),
+        } => reconcile::kiel(&place.place(), &file, from, to, format),
         Command::Explain {
             commitment,
             as_of,

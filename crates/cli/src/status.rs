@@ -82,10 +82,13 @@ fn print(report: &StatusReport, by: &str, format: RowsFormat) -> anyhow::Result<
                         r.due.to_string(),
                         r.surge.to_string(),
                         r.allocated.to_string(),
+                        r.outside.to_string(),
                         r.reported.to_string(),
                         r.confirmed.to_string(),
                         r.arrears.to_string(),
                         r.on_time_rate.map(|x| x.to_string()).unwrap_or_default(),
+                        r.synthetic_figures.join(";"),
+                        r.note.unwrap_or_default().to_owned(),
                     ]
                 })
                 .collect();
@@ -94,10 +97,13 @@ fn print(report: &StatusReport, by: &str, format: RowsFormat) -> anyhow::Result<
                 "due",
                 "surge",
                 "allocated",
+                "outside",
                 "reported",
                 "confirmed",
                 "arrears",
                 "on_time_rate",
+                "synthetic",
+                "note",
             ];
             out!("{}", csv(&header, rows)?);
         }
@@ -114,12 +120,13 @@ fn print(report: &StatusReport, by: &str, format: RowsFormat) -> anyhow::Result<
                     .units
                     .iter()
                     .map(|u| {
+                        let m = |f: &str| u.synthetic_figures.contains(&f);
                         vec![
                             u.key.clone(),
                             u.unit.clone(),
-                            money(u.due),
-                            money(u.confirmed),
-                            money(u.arrears),
+                            marked(money(u.due), m("due")),
+                            marked(money(u.confirmed), m("confirmed")),
+                            marked(money(u.arrears), m("arrears")),
                         ]
                     })
                     .collect();
@@ -149,33 +156,83 @@ fn print(report: &StatusReport, by: &str, format: RowsFormat) -> anyhow::Result<
                         .join("; ")
                 );
             }
-            if report.synthetic {
-                out!(
-                    "synthetic: some figures rest on data not from a source (`synthetic = true`)."
-                );
+            if !report.total.outside.is_zero() {
+                out!("{OUTSIDE_LEGEND}");
             }
+            if report.total.synthetic {
+                out!("{SYNTHETIC_LEGEND}");
+            }
+            print_notes(&report.rows)?;
         }
     }
     Ok(())
 }
 
+/// The marker of a figure that rests on synthetic data, in tables.
+pub(crate) const MARK: &str = "*";
+
+/// The legend of [`MARK`].
+pub(crate) const SYNTHETIC_LEGEND: &str = "* rests on synthetic data (an amount assumed where the agreement states none, a generated delivery or confirmation, an illustrative figure): not from a source.";
+
+/// The legend of the `outside` column.
+pub(crate) const OUTSIDE_LEGEND: &str = "outside: allocations the Kiel tracker (Release 29) counts and no commitment holds, outside the agreements (sourced; no due, no arrears).";
+
+/// The marker of a row whose figures rest on a known structural difference with the tracker.
+pub(crate) const NOTE_MARK: &str = " †";
+
+/// The notes of the rows that carry [`NOTE_MARK`], once each.
+pub(crate) fn print_notes(rows: &[Row]) -> anyhow::Result<()> {
+    let mut notes: Vec<&str> = rows.iter().filter_map(|r| r.note).collect();
+    notes.sort_unstable();
+    notes.dedup();
+    for n in notes {
+        out!(
+            "†{n}: its allocations and arrears here are a counting artefact, not a measured shortfall."
+        );
+    }
+    Ok(())
+}
+
+/// A figure with the synthetic marker when `synthetic`.
+pub(crate) fn marked(text: String, synthetic: bool) -> String {
+    if synthetic {
+        format!("{text}{MARK}")
+    } else {
+        text
+    }
+}
+
 /// The rows and the total of a status report as a table; a surge column when an activation
-/// made anything due.
+/// made anything due, an outside column when the tracker counts money outside the
+/// agreements. Each figure that rests on synthetic data carries [`MARK`].
 pub(crate) fn status_table(report: &StatusReport, by: &str) -> String {
     let surges = !report.total.surge.is_zero();
+    let outside = !report.total.outside.is_zero();
     let line = |r: &Row| {
-        let mut cells = vec![r.key.clone(), money(r.due)];
+        let m = r.marks();
+        let key = if r.note.is_some() {
+            format!("{}{NOTE_MARK}", r.key)
+        } else {
+            r.key.clone()
+        };
+        let mut cells = vec![key, marked(money(r.due), m.due)];
         if surges {
-            cells.push(money(r.surge));
+            cells.push(marked(money(r.surge), m.surge));
+        }
+        cells.push(marked(money(r.allocated), m.allocated));
+        if outside {
+            cells.push(money(r.outside));
         }
         cells.extend([
-            money(r.allocated),
-            money(r.reported),
-            money(r.confirmed),
-            money(r.arrears),
-            r.on_time_rate.map_or("-".to_owned(), |x| {
-                format!("{:.0}%", x * rust_decimal::Decimal::ONE_HUNDRED)
-            }),
+            marked(money(r.reported), m.reported),
+            marked(money(r.confirmed), m.confirmed),
+            marked(money(r.arrears), m.arrears),
+            marked(
+                r.on_time_rate.map_or("-".to_owned(), |x| {
+                    format!("{:.0}%", x * rust_decimal::Decimal::ONE_HUNDRED)
+                }),
+                m.on_time && r.on_time_rate.is_some(),
+            ),
         ]);
         cells
     };
@@ -189,12 +246,17 @@ pub(crate) fn status_table(report: &StatusReport, by: &str) -> String {
     if surges {
         header.push("surge");
     }
-    header.extend(["allocated", "reported", "confirmed", "arrears", "on time"]);
+    header.push("allocated");
+    if outside {
+        header.push("outside");
+    }
+    header.extend(["reported", "confirmed", "arrears", "on time"]);
     let numeric: Vec<usize> = (1..header.len()).collect();
     table(&header, rows, &numeric)
 }
 
-/// The first `limit` rows of a burden-sharing report as a table.
+/// The first `limit` rows of a burden-sharing report as a table, each figure that rests on
+/// synthetic data marked.
 pub(crate) fn burden_table(report: &BurdenReport, limit: usize) -> String {
     // Surge obligations, when an activation made any due in the year, apart from the share.
     let surges = report.rows.iter().any(|r| !r.surge.is_zero());
@@ -203,15 +265,20 @@ pub(crate) fn burden_table(report: &BurdenReport, limit: usize) -> String {
         .iter()
         .take(limit)
         .map(|r| {
+            let m = |f: &str| r.synthetic_figures.contains(&f);
             let mut cells = vec![
                 r.rank.to_string(),
                 r.party.clone(),
-                format!("{:.2}%", r.gdp_share * rust_decimal::Decimal::ONE_HUNDRED),
-                money(r.fair_share),
-                money(r.allocated),
-                money(r.confirmed),
+                marked(
+                    format!("{:.2}%", r.gdp_share * rust_decimal::Decimal::ONE_HUNDRED),
+                    m("gdp"),
+                ),
+                marked(money(r.fair_share), m("gdp")),
+                marked(money(r.allocated), m("allocated")),
+                money(r.outside),
+                marked(money(r.confirmed), m("confirmed")),
                 format!("{:.3}%", r.pct_gdp),
-                money(r.gap),
+                marked(money(r.gap), m("gdp") || m("allocated")),
             ];
             if surges {
                 cells.push(money(r.surge));
@@ -225,6 +292,7 @@ pub(crate) fn burden_table(report: &BurdenReport, limit: usize) -> String {
         "GDP share",
         "fair share",
         "allocated",
+        "of which outside",
         "confirmed",
         "% of GDP",
         "gap",
@@ -234,6 +302,25 @@ pub(crate) fn burden_table(report: &BurdenReport, limit: usize) -> String {
     }
     let numeric: Vec<usize> = (0..header.len()).filter(|i| *i != 1).collect();
     table(&header, rows, &numeric)
+}
+
+/// The guarantors outside a burden report's basis, with their figures.
+pub(crate) fn burden_others(report: &BurdenReport) -> String {
+    report
+        .others
+        .iter()
+        .map(|o| {
+            let m = |f: &str| o.synthetic_figures.contains(&f);
+            format!(
+                "{} ({}; allocated {}, confirmed {})",
+                o.party,
+                o.reason,
+                marked(money(o.allocated), m("allocated")),
+                marked(money(o.confirmed), m("confirmed"))
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// `compact status`.
@@ -253,7 +340,15 @@ pub fn status(
     let store = place.store()?;
     let (statements, size) = statements(&store, at_size).context("reading the log")?;
     let figures = fulfilment(&compact, &statements, as_of)?;
-    let report = group(&compact, &figures, by_key, &as_of.to_string(), size);
+    let outside = crate::reconcile::outside_of(&place.dir, &compact, &figures, as_of)?;
+    let report = group(
+        &compact,
+        &figures,
+        &outside,
+        by_key,
+        &as_of.to_string(),
+        size,
+    );
     print(&report, by, format)?;
     if format == RowsFormat::Table {
         for line in lifecycle_lines(&compact, &facts, as_of) {
@@ -350,7 +445,7 @@ pub fn explain(
                 .ok()
                 .and_then(|k| statements.get(k))
         })
-        .map(|(i, st)| serde_json::json!({ "index": i, "type": st.kind().as_str(), "author": st.author, "statement": st.to_json().get("payload").cloned().unwrap_or_default() }))
+        .map(|(i, st)| serde_json::json!({ "index": i, "type": st.kind().as_str(), "author": st.author, "synthetic": generated(&statements, st), "statement": st.to_json().get("payload").cloned().unwrap_or_default() }))
         .collect();
     // The obligations activations set off, up to the end of the day.
     let end_of_day = as_of
@@ -371,6 +466,7 @@ pub fn explain(
             out!("{}", serde_json::to_string_pretty(&v)?);
         }
         crate::Format::Table => {
+            let names = f.marks.names();
             out!(
                 "{} ({}, {}, {}): {} as of {as_of}{}",
                 f.commitment,
@@ -378,7 +474,14 @@ pub fn explain(
                 f.guarantor,
                 f.pillar,
                 serde_json::to_value(f.status)?.as_str().unwrap_or(""),
-                if f.synthetic { "; synthetic" } else { "" }
+                if names.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "; synthetic: {} (not from a source; marked * below)",
+                        names.join(", ")
+                    )
+                }
             );
             let rows = schedule
                 .iter()
@@ -428,7 +531,7 @@ pub fn explain(
                 .iter()
                 .map(|e| {
                     vec![
-                        e["index"].to_string(),
+                        marked(e["index"].to_string(), e["synthetic"] == true),
                         e["type"].as_str().unwrap_or("").to_owned(),
                         e["statement"].to_string(),
                     ]
@@ -440,15 +543,19 @@ pub fn explain(
                 compact_engine::Measure::Money => compact.currency.clone(),
                 compact_engine::Measure::Units(u) => u.clone(),
             };
+            let m = f.marks;
             out!(
                 "due {} · surge {} · allocated {} · reported {} · confirmed {} · arrears {} ({unit})",
-                money(f.due),
-                money(f.surge),
-                money(f.allocated),
-                money(f.reported),
-                money(f.confirmed),
-                money(f.arrears)
+                marked(money(f.due), m.due),
+                marked(money(f.surge), m.surge && !f.surge.is_zero()),
+                marked(money(f.allocated), m.allocated),
+                marked(money(f.reported), m.reported),
+                marked(money(f.confirmed), m.confirmed),
+                marked(money(f.arrears), m.arrears)
             );
+            if f.synthetic {
+                out!("{SYNTHETIC_LEGEND}");
+            }
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -459,6 +566,8 @@ pub fn burden(
     place: &Place,
     year: i16,
     baseline: &str,
+    basis: compact_engine::burden::Basis,
+    aid: compact_engine::burden::Aid,
     format: RowsFormat,
 ) -> anyhow::Result<ExitCode> {
     let compact = place.compact()?;
@@ -480,7 +589,9 @@ pub fn burden(
     let (statements, _) = statements(&store, None).context("reading the log")?;
     let end = Date::new(year, 12, 31).map_err(|e| anyhow!("year {year}: {e}"))?;
     let figures = fulfilment(&compact, &statements, end)?;
-    let report = compact_engine::burden::burden(&compact, &figures, year, base)?;
+    let outside = crate::reconcile::outside_of(&place.dir, &compact, &figures, end)?;
+    let report =
+        compact_engine::burden::burden(&compact, &figures, &outside, year, base, basis, aid)?;
     match format {
         RowsFormat::Json => out!("{}", serde_json::to_string_pretty(&report)?),
         RowsFormat::Csv => {
@@ -494,12 +605,29 @@ pub fn burden(
                         r.gdp_share.to_string(),
                         r.fair_share.to_string(),
                         r.allocated.to_string(),
+                        r.outside.to_string(),
                         r.confirmed.to_string(),
                         r.pct_gdp.to_string(),
                         r.gap.to_string(),
                         r.surge.to_string(),
+                        r.synthetic_figures.join(";"),
                     ]
                 })
+                .chain(report.others.iter().map(|o| {
+                    vec![
+                        String::new(),
+                        o.party.clone(),
+                        String::new(),
+                        String::new(),
+                        o.allocated.to_string(),
+                        String::new(),
+                        o.confirmed.to_string(),
+                        String::new(),
+                        String::new(),
+                        String::new(),
+                        o.synthetic_figures.join(";"),
+                    ]
+                }))
                 .collect();
             let header = [
                 "rank",
@@ -507,28 +635,49 @@ pub fn burden(
                 "gdp_share",
                 "fair_share",
                 "allocated",
+                "outside",
                 "confirmed",
                 "pct_gdp",
                 "gap",
                 "surge",
+                "synthetic",
             ];
             out!("{}", csv(&header, rows)?);
         }
         RowsFormat::Table => {
             out!(
-                "Burden sharing in {year}: a baseline of {} {} split by share of the guarantors' GDP ({} GDP)",
+                "Burden sharing in {year}: a baseline of {} {}; {}",
                 money(report.baseline),
                 report.currency,
-                report.gdp_year
+                report.formula
             );
+            out!("Source: {}", report.source);
             out!("{}", burden_table(&report, report.rows.len()));
-            if !report.without_gdp.is_empty() {
-                out!(
-                    "without a GDP figure, left out: {}",
-                    report.without_gdp.join(" ")
-                );
+            if !report.others.is_empty() {
+                out!("Apart, without a share: {}", burden_others(&report));
             }
+            out!("{SYNTHETIC_LEGEND}");
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Whether a statement is generated: its reference says so, or, for a confirmation, the
+/// reference of the report it confirms (see [`compact_engine::SYNTHETIC_REFERENCE`]).
+fn generated(statements: &[(u64, Statement)], st: &Statement) -> bool {
+    use compact_statement::Payload;
+    let synthetic = |r: &str| r.starts_with(compact_engine::SYNTHETIC_REFERENCE);
+    match &st.payload {
+        Payload::Allocation(a) => synthetic(&a.reference),
+        Payload::DeliveryReport(r) => synthetic(&r.reference),
+        Payload::DeliveryConfirm(c) => statements
+            .binary_search_by_key(&c.report, |(j, _)| *j)
+            .ok()
+            .and_then(|k| statements.get(k))
+            .is_some_and(|(_, s)| match &s.payload {
+                Payload::DeliveryReport(r) => synthetic(&r.reference),
+                _ => false,
+            }),
+        _ => false,
+    }
 }

@@ -21,6 +21,7 @@ use serde_json::{Value, json};
 
 use crate::RowsFormat;
 use crate::output::{csv, money, out, print_diagnostics, table};
+use crate::status::marked;
 
 /// The largest risks file read.
 const RISKS_MAX: u64 = 1 << 20;
@@ -92,7 +93,47 @@ pub fn run_mc(baseline: &Baseline, risks: &Risks, cfg: &McConfig) -> anyhow::Res
     Ok(report)
 }
 
-fn what_if_json(r: &WhatIfReport) -> Value {
+/// Which figures of a pillar's year rest on synthetic data: the requirement (when the
+/// requirement of that pillar and year is), and the schedule (when a commitment of the pillar
+/// with a tranche due that year, or its agreement, is).
+#[derive(Clone, Copy, Default)]
+struct Synth {
+    requirement: bool,
+    scheduled: bool,
+}
+
+fn synth(compact: &Compact, pillar: &str, year: i16) -> Synth {
+    Synth {
+        requirement: compact
+            .requirements
+            .iter()
+            .any(|r| r.pillar == pillar && r.year == year && r.synthetic),
+        scheduled: compact.latest_agreements().any(|a| {
+            a.commitments.iter().any(|c| {
+                c.pillar == pillar
+                    && (a.synthetic || c.synthetic)
+                    && c.schedule.tranches().iter().any(|t| t.due.year() == year)
+            })
+        }),
+    }
+}
+
+/// The names of a what-if year's synthetic figures.
+fn what_if_marks(s: Synth) -> Vec<&'static str> {
+    let mut v = Vec::new();
+    if s.requirement {
+        v.push("requirement");
+    }
+    if s.scheduled {
+        v.extend(["before", "after"]);
+    }
+    if s.requirement || s.scheduled {
+        v.extend(["gap_before", "gap_after"]);
+    }
+    v
+}
+
+fn what_if_json(r: &WhatIfReport, compact: &Compact) -> Value {
     json!({
         "without": r.without, "from_year": r.from_year, "delay_months": r.delay_months,
         "lines": r.lines.iter().map(|l| json!({
@@ -102,18 +143,21 @@ fn what_if_json(r: &WhatIfReport) -> Value {
                 "year": y.year, "requirement": opt(y.requirement), "before": amount(y.before),
                 "after": amount(y.after), "gap_before": amount(y.gap_before),
                 "gap_after": amount(y.gap_after),
+                "synthetic_figures": what_if_marks(synth(compact, &l.line.pillar, y.year)),
             })).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
     })
 }
 
-fn rebalance_json(r: &[Rebalance]) -> Value {
+fn rebalance_json(r: &[Rebalance], compact: &Compact) -> Value {
     Value::Array(
         r.iter()
             .map(|b| {
+                let m = synth(compact, &b.line.pillar, b.year);
                 json!({
                     "pillar": b.line.pillar, "measure": b.line.measure.to_string(), "year": b.year,
                     "extra_gap": amount(b.extra_gap),
+                    "synthetic": m.requirement || m.scheduled,
                     "parts": b.parts.iter().map(|p| json!({
                         "guarantor": p.guarantor, "gdp_share": format!("{:.6}", p.gdp_share),
                         "amount": amount(p.amount),
@@ -124,11 +168,20 @@ fn rebalance_json(r: &[Rebalance]) -> Value {
     )
 }
 
-fn spof_json(s: &[Spof]) -> Value {
+fn spof_json(s: &[Spof], compact: &Compact) -> Value {
     Value::Array(
         s.iter()
             .map(|x| {
+                let m = synth(compact, &x.line.pillar, x.year);
+                let mut marks = Vec::new();
+                if m.requirement {
+                    marks.push("requirement");
+                }
+                if m.scheduled {
+                    marks.extend(["before", "after"]);
+                }
                 json!({
+                    "synthetic_figures": marks,
                     "guarantor": x.guarantor, "pillar": x.line.pillar,
                     "measure": x.line.measure.to_string(), "year": x.year,
                     "requirement": amount(x.requirement), "before": amount(x.before),
@@ -143,17 +196,29 @@ fn prob(p: Option<f64>) -> Value {
     p.map_or(Value::Null, |x| Value::String(format!("{x:.4}")))
 }
 
-fn mc_json(r: &McReport) -> Value {
+fn mc_json(r: &McReport, compact: &Compact) -> Value {
     json!({
         "scenarios": r.scenarios, "seed": r.seed,
         "lines": r.lines.iter().map(|l| json!({
             "pillar": l.line.pillar, "measure": l.line.measure.to_string(),
-            "years": l.years.iter().map(|y| json!({
+            "years": l.years.iter().map(|y| {
+                let m = synth(compact, &l.line.pillar, y.year);
+                // The distribution rests on the risks file's illustrative assumptions.
+                let mut marks = Vec::new();
+                if m.requirement {
+                    marks.push("requirement");
+                }
+                if m.scheduled {
+                    marks.push("scheduled");
+                }
+                marks.extend(["mean", "p5", "p50", "p95", "p_meet"]);
+                json!({
                 "year": y.year, "requirement": opt(y.requirement),
                 "scheduled": amount(y.scheduled), "mean": amount(y.mean),
                 "p5": amount(y.p5), "p50": amount(y.p50), "p95": amount(y.p95),
                 "p_meet": prob(y.p_meet),
-            })).collect::<Vec<_>>(),
+                "synthetic_figures": marks,
+            })}).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
         "survival": r.survival.iter().map(|s| json!({
             "guarantor": s.guarantor,
@@ -208,7 +273,9 @@ pub fn stress(
         }
         None => None,
     };
-    let spof = what.is_none().then(|| single_points_of_failure(&baseline));
+    let spof = what
+        .is_none()
+        .then(|| single_points_of_failure(&baseline, compact_stress::SPOF_MARGIN_PERCENT));
 
     match format {
         RowsFormat::Json => {
@@ -216,16 +283,16 @@ pub fn stress(
             v.insert("currency".into(), json!(compact.currency));
             v.insert("years".into(), json!(baseline.years()));
             if let Some(r) = &what_report {
-                v.insert("what_if".into(), what_if_json(r));
+                v.insert("what_if".into(), what_if_json(r, compact));
             }
             if let Some(b) = &balance {
-                v.insert("rebalance".into(), rebalance_json(b));
+                v.insert("rebalance".into(), rebalance_json(b, compact));
             }
             if let Some(s) = &spof {
-                v.insert("single_points_of_failure".into(), spof_json(s));
+                v.insert("single_points_of_failure".into(), spof_json(s, compact));
             }
             if let Some(m) = &mc {
-                v.insert("monte_carlo".into(), mc_json(m));
+                v.insert("monte_carlo".into(), mc_json(m, compact));
             }
             out!("{}", serde_json::to_string_pretty(&Value::Object(v))?);
         }
@@ -246,6 +313,7 @@ pub fn stress(
                                 amount(y.after),
                                 amount(y.gap_before),
                                 amount(y.gap_after),
+                                what_if_marks(synth(compact, &l.line.pillar, y.year)).join(";"),
                             ]
                         })
                     })
@@ -261,7 +329,8 @@ pub fn stress(
                             "before",
                             "after",
                             "gap_before",
-                            "gap_after"
+                            "gap_after",
+                            "synthetic"
                         ],
                         rows
                     )?
@@ -282,6 +351,15 @@ pub fn stress(
                                 amount(y.p50),
                                 amount(y.p95),
                                 y.p_meet.map(|p| format!("{p:.4}")).unwrap_or_default(),
+                                {
+                                    let m = synth(compact, &l.line.pillar, y.year);
+                                    let mut v = Vec::new();
+                                    if m.requirement {
+                                        v.push("requirement");
+                                    }
+                                    v.extend(["mean", "p5", "p50", "p95", "p_meet"]);
+                                    v.join(";")
+                                },
                             ]
                         })
                     })
@@ -298,7 +376,8 @@ pub fn stress(
                             "p5",
                             "p50",
                             "p95",
-                            "p_meet"
+                            "p_meet",
+                            "synthetic"
                         ],
                         rows
                     )?
@@ -325,40 +404,42 @@ pub fn stress(
                     },
                     compact.currency
                 );
-                print_what_if(r)?;
+                print_what_if(r, compact)?;
                 if let Some(b) = &balance {
-                    print_rebalance(b)?;
+                    print_rebalance(b, compact)?;
                 }
             }
             if let Some(s) = &spof {
-                print_spof(s)?;
+                print_spof(s, compact)?;
             }
             if let Some(m) = &mc {
                 print_mc(m, compact)?;
             }
-            if compact.requirements.iter().any(|r| r.synthetic) {
-                out!("synthetic: the requirements are illustrative, not from a source.");
-            }
+            out!(
+                "* rests on synthetic data: the requirements are illustrative (requirements.toml), the schedules of synthetic commitments are assumed, and every Monte Carlo figure rests on the risks file's assumptions (stress.toml); not from a source."
+            );
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_what_if(r: &WhatIfReport) -> anyhow::Result<()> {
+fn print_what_if(r: &WhatIfReport, compact: &Compact) -> anyhow::Result<()> {
     let mut rows = Vec::new();
     for l in &r.lines {
         for y in &l.years {
             if shown(y.requirement, y.before != y.after) {
+                let m = synth(compact, &l.line.pillar, y.year);
+                let gap = m.requirement || m.scheduled;
                 rows.push(vec![
                     l.line.to_string(),
                     y.year.to_string(),
                     y.requirement
-                        .map(|x| money(to_decimal(x)))
+                        .map(|x| marked(money(to_decimal(x)), m.requirement))
                         .unwrap_or_default(),
-                    money(to_decimal(y.before)),
-                    money(to_decimal(y.after)),
-                    money(to_decimal(y.gap_before)),
-                    money(to_decimal(y.gap_after)),
+                    marked(money(to_decimal(y.before)), m.scheduled),
+                    marked(money(to_decimal(y.after)), m.scheduled),
+                    marked(money(to_decimal(y.gap_before)), gap),
+                    marked(money(to_decimal(y.gap_after)), gap),
                 ]);
             }
         }
@@ -382,23 +463,24 @@ fn print_what_if(r: &WhatIfReport) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_rebalance(b: &[Rebalance]) -> anyhow::Result<()> {
+fn print_rebalance(b: &[Rebalance], compact: &Compact) -> anyhow::Result<()> {
     if b.is_empty() {
         out!("No gap opens: nothing to rebalance.");
         return Ok(());
     }
     out!(
-        "Rebalancing: the extra each remaining guarantor would carry, by GDP share, to close each gap opened (largest five shown)"
+        "Rebalancing: the extra each remaining guarantor with a commitment in the pillar would carry, by GDP share, to close each gap opened (largest five shown)"
     );
     let rows = b
         .iter()
         .map(|x| {
             let mut parts = x.parts.clone();
             parts.sort_by_key(|p| std::cmp::Reverse(p.amount));
+            let m = synth(compact, &x.line.pillar, x.year);
             vec![
                 x.line.to_string(),
                 x.year.to_string(),
-                money(to_decimal(x.extra_gap)),
+                marked(money(to_decimal(x.extra_gap)), m.requirement || m.scheduled),
                 parts
                     .iter()
                     .take(5)
@@ -415,26 +497,29 @@ fn print_rebalance(b: &[Rebalance]) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_spof(s: &[Spof]) -> anyhow::Result<()> {
+fn print_spof(s: &[Spof], compact: &Compact) -> anyhow::Result<()> {
     if s.is_empty() {
         out!(
-            "Single points of failure: none (no one guarantor's withdrawal alone drops a line below its requirement)."
+            "Single points of failure: none (no one guarantor's withdrawal alone drops a line more than {}% below its requirement).",
+            compact_stress::SPOF_MARGIN_PERCENT
         );
         return Ok(());
     }
     out!(
-        "Single points of failure: guarantors whose withdrawal alone drops a line below its requirement"
+        "Single points of failure: guarantors whose withdrawal alone drops a line more than {}% below its requirement",
+        compact_stress::SPOF_MARGIN_PERCENT
     );
     let rows = s
         .iter()
         .map(|x| {
+            let m = synth(compact, &x.line.pillar, x.year);
             vec![
                 x.guarantor.clone(),
                 x.line.to_string(),
                 x.year.to_string(),
-                money(to_decimal(x.requirement)),
-                money(to_decimal(x.before)),
-                money(to_decimal(x.after)),
+                marked(money(to_decimal(x.requirement)), m.requirement),
+                marked(money(to_decimal(x.before)), m.scheduled),
+                marked(money(to_decimal(x.after)), m.scheduled),
             ]
         })
         .collect();
@@ -471,18 +556,20 @@ fn print_mc(m: &McReport, compact: &Compact) -> anyhow::Result<()> {
                 .iter()
                 .filter(|y| y.requirement.is_some())
                 .map(move |y| {
+                    let m = synth(compact, &l.line.pillar, y.year);
+                    // Every distribution figure rests on the risks file's assumptions.
                     vec![
                         l.line.to_string(),
                         y.year.to_string(),
                         y.requirement
-                            .map(|x| money(to_decimal(x)))
+                            .map(|x| marked(money(to_decimal(x)), m.requirement))
                             .unwrap_or_default(),
-                        money(to_decimal(y.mean)),
-                        money(to_decimal(y.p5)),
-                        money(to_decimal(y.p50)),
-                        money(to_decimal(y.p95)),
+                        marked(money(to_decimal(y.mean)), true),
+                        marked(money(to_decimal(y.p5)), true),
+                        marked(money(to_decimal(y.p50)), true),
+                        marked(money(to_decimal(y.p95)), true),
                         y.p_meet
-                            .map(|p| format!("{:.1}%", p * 100.0))
+                            .map(|p| marked(format!("{:.1}%", p * 100.0), true))
                             .unwrap_or_default(),
                     ]
                 })

@@ -718,7 +718,9 @@ fn status_reads_the_log_at_a_date_and_a_size() {
     }
     let csv = ok(d, &["status", "--as-of", "2025-01-01", "--format", "csv"]);
     assert!(
-        csv.starts_with("guarantor,due,surge,allocated,reported,confirmed,arrears,on_time_rate\n"),
+        csv.starts_with(
+            "guarantor,due,surge,allocated,outside,reported,confirmed,arrears,on_time_rate,synthetic,note\n"
+        ),
         "{csv}"
     );
     assert!(csv.lines().last().unwrap().starts_with("total,"), "{csv}");
@@ -790,15 +792,37 @@ fn burden_rows_carry_the_fair_share_and_the_gap() {
             "fair_share",
             "gap",
             "gdp_share",
+            "outside",
             "party",
             "pct_gdp",
             "rank",
-            "surge"
+            "surge",
+            "synthetic_figures"
         ]
     );
     assert_eq!(row["party"], "GB");
     assert_eq!(row["fair_share"], "40000000000.00");
-    assert_eq!(v["without_gdp"], serde_json::json!(["JP", "PL"]));
+    // NATO's basis: JP is not an ally; PL is, without a GDP figure.
+    assert_eq!(v["basis"], "nato-allies");
+    assert_eq!(v["without_gdp"], serde_json::json!(["PL"]));
+    assert_eq!(v["others"][0]["party"], "JP");
+    assert_eq!(v["others"][0]["reason"], "not a NATO ally");
+    // Every guarantor, as an option, labelled.
+    let all: serde_json::Value = serde_json::from_str(&ok(
+        d,
+        &[
+            "burden",
+            "--year",
+            "2024",
+            "--basis",
+            "guarantors",
+            "--format",
+            "json",
+        ],
+    ))
+    .unwrap();
+    assert_eq!(all["basis"], "all-guarantors");
+    assert_eq!(all["without_gdp"], serde_json::json!(["JP", "PL"]));
     assert!(fails(d, &["burden", "--baseline", "40 shells"]).contains("--baseline must be money"));
     assert!(fails(d, &["burden", "--year", "2023"]).contains("no GDP for 2023"));
 }
@@ -845,7 +869,46 @@ fn reconcile_sets_the_log_beside_the_tracker() {
     assert_eq!(line("military")["tracker"], "1000000000.00");
     assert_eq!(line("military")["log_allocated"], "1000000000.00");
     assert_eq!(line("military")["difference"], "0.00");
-    assert_eq!(line("financial")["difference"], "-200000000.00");
+    // GB has no financial commitment: the tracker's 0.2e9 is outside the agreements, a
+    // structural difference, not a gap.
+    assert_eq!(line("financial")["outside"], "200000000.00");
+    assert_eq!(line("financial")["difference"], "0.00");
+    assert_eq!(
+        (v["from"].as_i64(), v["to"].as_i64()),
+        (Some(2024), Some(2024))
+    );
+    // Another period, asked for: nothing of the log in 2023.
+    let v: serde_json::Value = serde_json::from_str(&ok(
+        d,
+        &[
+            "reconcile",
+            "kiel",
+            "kiel.csv",
+            "--from",
+            "2023",
+            "--to",
+            "2023",
+            "--format",
+            "json",
+        ],
+    ))
+    .unwrap();
+    assert_eq!(v["lines"].as_array().unwrap().len(), 0);
+    assert!(
+        fails(
+            d,
+            &[
+                "reconcile",
+                "kiel",
+                "kiel.csv",
+                "--from",
+                "2025",
+                "--to",
+                "2024"
+            ]
+        )
+        .contains("--from 2025 is after --to 2024")
+    );
     assert!(
         lines.iter().all(|l| l["party"] != "AT"),
         "donors that are not parties are left out"

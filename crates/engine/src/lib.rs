@@ -11,6 +11,7 @@
 //! counted in their unit and never added to money or to other units.
 
 pub mod activation;
+pub mod booking;
 pub mod burden;
 pub mod reconcile;
 pub mod report;
@@ -121,6 +122,13 @@ pub struct Figures {
     pub ended: Option<Ended>,
     /// True when the commitment, or a figure it is valued with, is not from a source.
     pub synthetic: bool,
+    /// Which of the figures rest on synthetic data: the schedule (`due`, `surge`, `arrears`)
+    /// when the commitment, its agreement or a rate or GDP figure valuing it is synthetic; the
+    /// steps (`allocated`, `reported`, `confirmed`, and `arrears` and `on_time` with the
+    /// confirmations) when a statement behind them is generated (its `reference` starts with
+    /// [`SYNTHETIC_REFERENCE`]; a confirmation is generated when the report it confirms is) or
+    /// valued with a synthetic rate.
+    pub marks: Marks,
     /// The same figures attributed to years: due and arrears to the year a tranche falls
     /// due, the rest to the year of the statement's date (a delivery's, for confirmations).
     pub years: BTreeMap<i16, YearFigures>,
@@ -147,6 +155,65 @@ pub struct YearFigures {
     pub arrears: Decimal,
     /// Confirmed, delivered in the year, on time.
     pub on_time: Decimal,
+}
+
+/// A statement whose `reference` starts with this is generated, not from a source (the demo's
+/// synthetic deliveries): every figure it enters is marked synthetic.
+pub const SYNTHETIC_REFERENCE: &str = "synthetic/";
+
+/// Which figures of a commitment (or of a row of them) rest on synthetic data.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Marks {
+    /// Due (the schedule).
+    pub due: bool,
+    /// Surge obligations.
+    pub surge: bool,
+    /// Allocations.
+    pub allocated: bool,
+    /// Reported deliveries.
+    pub reported: bool,
+    /// Confirmed deliveries.
+    pub confirmed: bool,
+    /// Arrears (due minus confirmed).
+    pub arrears: bool,
+    /// The on-time rate.
+    pub on_time: bool,
+}
+
+impl Marks {
+    /// Either's marks.
+    pub fn or(self, o: Marks) -> Marks {
+        Marks {
+            due: self.due || o.due,
+            surge: self.surge || o.surge,
+            allocated: self.allocated || o.allocated,
+            reported: self.reported || o.reported,
+            confirmed: self.confirmed || o.confirmed,
+            arrears: self.arrears || o.arrears,
+            on_time: self.on_time || o.on_time,
+        }
+    }
+
+    /// The names of the marked figures, in column order.
+    pub fn names(&self) -> Vec<&'static str> {
+        [
+            ("due", self.due),
+            ("surge", self.surge),
+            ("allocated", self.allocated),
+            ("reported", self.reported),
+            ("confirmed", self.confirmed),
+            ("arrears", self.arrears),
+            ("on_time_rate", self.on_time),
+        ]
+        .into_iter()
+        .filter_map(|(n, m)| m.then_some(n))
+        .collect()
+    }
+
+    /// Whether any figure is marked.
+    pub fn any(&self) -> bool {
+        !self.names().is_empty()
+    }
 }
 
 /// One dated quantity in the commitment's measure.
@@ -264,13 +331,26 @@ fn file<'s>(
 ) -> FxHashMap<&'s str, Vec<Filed>> {
     let mut map: FxHashMap<&str, Vec<Filed>> = FxHashMap::default();
     for &(index, st) in chunk {
-        let (id, step, date, amount) = match &st.payload {
+        let generated = |reference: &str| reference.starts_with(SYNTHETIC_REFERENCE);
+        let (id, step, date, amount, generated) = match &st.payload {
             Payload::Pledge(p) => match &p.commitment {
-                Some(id) => (id.as_str(), Step::Pledge, p.date, p.amount.as_str()),
+                Some(id) => (id.as_str(), Step::Pledge, p.date, p.amount.as_str(), false),
                 None => continue,
             },
-            Payload::Allocation(p) => (p.commitment.as_str(), Step::Allocation, p.date, &*p.amount),
-            Payload::DeliveryReport(p) => (p.commitment.as_str(), Step::Report, p.date, &*p.amount),
+            Payload::Allocation(p) => (
+                p.commitment.as_str(),
+                Step::Allocation,
+                p.date,
+                &*p.amount,
+                generated(&p.reference),
+            ),
+            Payload::DeliveryReport(p) => (
+                p.commitment.as_str(),
+                Step::Report,
+                p.date,
+                &*p.amount,
+                generated(&p.reference),
+            ),
             // A confirmation counts on the delivery date: the day the value changed hands.
             Payload::DeliveryConfirm(p) => match report_at(p.report) {
                 Some(r) => (
@@ -278,6 +358,7 @@ fn file<'s>(
                     Step::Confirm,
                     r.date,
                     p.amount.as_deref().unwrap_or(&r.amount),
+                    generated(&r.reference),
                 ),
                 None => continue,
             },
@@ -296,6 +377,7 @@ fn file<'s>(
             step,
             date,
             value,
+            generated,
         });
     }
     map
@@ -318,6 +400,8 @@ struct Filed {
     date: Date,
     /// Its quantity in the commitment's measure, and whether a synthetic rate valued it.
     value: Result<(Decimal, bool), Box<ValueError>>,
+    /// Whether the statement is generated (see [`SYNTHETIC_REFERENCE`]).
+    generated: bool,
 }
 
 /// Whether commitment `c` of agreement `a` has ended by `as_of`, given an accession date:
@@ -421,6 +505,7 @@ pub fn fulfilment(
     let one = |a: &Agreement, c: &Commitment| -> Result<Figures, EngineError> {
         {
             let mut synthetic = a.synthetic || c.synthetic;
+            let mut marks = Marks::default();
             let measure = measure_of(c);
             let mut tranches = Vec::new();
             for t in c.schedule.tranches() {
@@ -493,6 +578,10 @@ pub fn fulfilment(
                     activation::SurgeKind::SnapBack { .. } => {}
                 }
             }
+            // The schedule rests on synthetic data when the commitment, its agreement or a
+            // figure valuing its tranches is synthetic.
+            marks.due = synthetic;
+            marks.surge = synthetic;
             let scheduled = total(tranches.iter().map(|t| t.quantity)).saturating_add(surge_total);
             let surge = total(surge_due.iter().map(|t| t.quantity));
             let (mut pledged, mut allocated, mut reported) = (Vec::new(), Vec::new(), Vec::new());
@@ -516,11 +605,21 @@ pub fn fulfilment(
                     source: *source,
                 })?;
                 synthetic |= synth;
+                let generated = synth || f.generated;
                 let list = match f.step {
                     Step::Pledge => &mut pledged,
-                    Step::Allocation => &mut allocated,
-                    Step::Report => &mut reported,
-                    Step::Confirm => &mut confirmed,
+                    Step::Allocation => {
+                        marks.allocated |= generated;
+                        &mut allocated
+                    }
+                    Step::Report => {
+                        marks.reported |= generated;
+                        &mut reported
+                    }
+                    Step::Confirm => {
+                        marks.confirmed |= generated;
+                        &mut confirmed
+                    }
                 };
                 list.push(Dated {
                     date: f.date,
@@ -559,6 +658,9 @@ pub fn fulfilment(
             years_add(&unfilled, |y| &mut y.arrears, &mut years);
             let (pledged, allocated, reported) = (sum(&pledged), sum(&allocated), sum(&reported));
             let ended = ended(a, c, as_of, accession, terminated);
+            marks.arrears = marks.due || marks.confirmed;
+            marks.on_time = marks.due || marks.confirmed;
+            synthetic |= marks.any();
             let status = if ended.is_some() {
                 Status::Ended
             } else if confirmed_total >= scheduled {
@@ -587,6 +689,7 @@ pub fn fulfilment(
                 status,
                 ended,
                 synthetic,
+                marks,
                 years,
                 entries,
             })

@@ -11,7 +11,8 @@ use compact_model::Compact;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use crate::{Figures, Measure, YearFigures};
+use crate::reconcile::Outside;
+use crate::{Figures, Marks, Measure, YearFigures};
 
 /// What the rows are.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,6 +58,10 @@ pub struct Row {
     pub surge: Decimal,
     /// Allocated.
     pub allocated: Decimal,
+    /// Allocated outside the agreements: what the independent tracker counts and no
+    /// commitment in the log holds (see [`crate::reconcile::outside`]); sourced from the
+    /// tracker. Not in `due`, and not in the arrears.
+    pub outside: Decimal,
     /// Reported delivered.
     pub reported: Decimal,
     /// Confirmed delivered.
@@ -66,8 +71,19 @@ pub struct Row {
     /// Share of the confirmed that arrived on time, to 4 decimals; `null` when nothing is
     /// confirmed.
     pub on_time_rate: Option<Decimal>,
+    /// True when any figure of the row rests on synthetic data.
+    pub synthetic: bool,
+    /// The figures of the row that rest on synthetic data (`due`, `surge`, `allocated`,
+    /// `reported`, `confirmed`, `arrears`, `on_time_rate`).
+    pub synthetic_figures: Vec<&'static str>,
+    /// A known structural difference with the tracker that the row's figures rest on (see
+    /// [`crate::reconcile::STRUCTURAL`]): its allocations and arrears are then a counting
+    /// artefact, not a measured shortfall.
+    pub note: Option<&'static str>,
     #[serde(skip)]
     on_time: Decimal,
+    #[serde(skip)]
+    marks: Marks,
 }
 
 impl Row {
@@ -82,11 +98,19 @@ impl Row {
         self.on_time = self.on_time.saturating_add(c(y.on_time));
     }
 
+    /// Which figures of the row rest on synthetic data.
+    pub fn marks(&self) -> Marks {
+        self.marks
+    }
+
     fn finish(mut self) -> Row {
+        self.synthetic = self.marks.any();
+        self.synthetic_figures = self.marks.names();
         for v in [
             &mut self.due,
             &mut self.surge,
             &mut self.allocated,
+            &mut self.outside,
             &mut self.reported,
             &mut self.confirmed,
             &mut self.arrears,
@@ -146,6 +170,27 @@ pub struct UnitRow {
     pub confirmed: Decimal,
     /// Due and not confirmed.
     pub arrears: Decimal,
+    /// True when any figure of the row rests on synthetic data.
+    pub synthetic: bool,
+    /// The figures of the row that rest on synthetic data.
+    pub synthetic_figures: Vec<&'static str>,
+    #[serde(skip)]
+    marks: Marks,
+}
+
+/// A commitment's marks as they bear on one year's figures: a figure that is zero in the year
+/// rests on nothing.
+fn year_marks(m: Marks, y: &YearFigures) -> Marks {
+    let nz = |d: Decimal| !d.is_zero();
+    Marks {
+        due: m.due && nz(y.due),
+        surge: m.surge && nz(y.surge),
+        allocated: m.allocated && nz(y.allocated),
+        reported: m.reported && nz(y.reported),
+        confirmed: m.confirmed && nz(y.confirmed),
+        arrears: m.arrears && nz(y.arrears),
+        on_time: m.on_time && nz(y.confirmed),
+    }
 }
 
 fn keys(compact: &Compact, f: &Figures, by: By, year: i16) -> String {
@@ -153,34 +198,76 @@ fn keys(compact: &Compact, f: &Figures, by: By, year: i16) -> String {
         By::Guarantor => f.guarantor.clone(),
         By::Pillar => f.pillar.clone(),
         By::Year => year.to_string(),
-        By::Group => compact
-            .group_of(&f.guarantor)
-            .map_or_else(|| "-".to_owned(), |g| g.id.clone()),
+        By::Group => group_key(compact, &f.guarantor),
         By::Commitment => f.commitment.clone(),
     }
 }
 
-/// Groups figures into rows.
+fn group_key(compact: &Compact, party: &str) -> String {
+    compact
+        .group_of(party)
+        .map_or_else(|| "-".to_owned(), |g| g.id.clone())
+}
+
+/// The row of money outside the agreements: the guarantor's own row, its year's or group's;
+/// by pillar `outside:<category>`, by commitment `outside:<guarantor>`.
+fn outside_key(compact: &Compact, o: &Outside, by: By) -> String {
+    match by {
+        By::Guarantor => o.party.clone(),
+        By::Pillar => format!("{OUTSIDE}:{}", o.category),
+        By::Year => o.year.to_string(),
+        By::Group => group_key(compact, &o.party),
+        By::Commitment => format!("{OUTSIDE}:{}", o.party),
+    }
+}
+
+/// The known structural difference with the tracker behind a commitment's figures, if any.
+fn structural(compact: &Compact, f: &Figures) -> Option<&'static str> {
+    let cat = crate::reconcile::category(compact, &f.pillar)?;
+    crate::reconcile::STRUCTURAL
+        .iter()
+        .find(|(p, c, _)| *p == f.guarantor && *c == cat)
+        .map(|(_, _, why)| *why)
+}
+
+/// The prefix of the rows of money outside the agreements.
+pub const OUTSIDE: &str = "outside";
+
+/// Groups figures into rows, with the money outside the agreements (`outside`, from an
+/// independent tracker; empty when there is none).
 pub fn status(
     compact: &Compact,
     figures: &[Figures],
+    outside: &[Outside],
     by: By,
     as_of: &str,
     log_size: u64,
 ) -> StatusReport {
     let mut rows: BTreeMap<String, Row> = BTreeMap::new();
     let mut units: BTreeMap<(String, String), UnitRow> = BTreeMap::new();
+    for o in outside {
+        let key = outside_key(compact, o, by);
+        let r = rows.entry(key.clone()).or_insert_with(|| Row {
+            key,
+            ..Row::default()
+        });
+        r.outside = r.outside.saturating_add(o.amount.round_dp(2));
+    }
     for f in figures {
         for (year, y) in &f.years {
             let key = keys(compact, f, by, *year);
             match &f.measure {
-                Measure::Money => rows
-                    .entry(key.clone())
-                    .or_insert_with(|| Row {
+                Measure::Money => {
+                    let r = rows.entry(key.clone()).or_insert_with(|| Row {
                         key,
                         ..Row::default()
-                    })
-                    .add(y),
+                    });
+                    r.add(y);
+                    r.marks = r.marks.or(year_marks(f.marks, y));
+                    if r.note.is_none() && !y.due.is_zero() {
+                        r.note = structural(compact, f);
+                    }
+                }
                 Measure::Units(unit) => {
                     let u = units
                         .entry((key.clone(), unit.clone()))
@@ -191,11 +278,15 @@ pub fn status(
                             surge: Decimal::ZERO,
                             confirmed: Decimal::ZERO,
                             arrears: Decimal::ZERO,
+                            synthetic: false,
+                            synthetic_figures: Vec::new(),
+                            marks: Marks::default(),
                         });
                     u.due = u.due.saturating_add(y.due);
                     u.surge = u.surge.saturating_add(y.surge);
                     u.confirmed = u.confirmed.saturating_add(y.confirmed);
                     u.arrears = u.arrears.saturating_add(y.arrears);
+                    u.marks = u.marks.or(year_marks(f.marks, y));
                 }
             }
         }
@@ -205,6 +296,8 @@ pub fn status(
         ..Row::default()
     };
     for r in rows.values() {
+        total.marks = total.marks.or(r.marks);
+        total.outside = total.outside.saturating_add(r.outside);
         total.add(&YearFigures {
             due: r.due,
             surge: r.surge,
@@ -222,7 +315,14 @@ pub fn status(
         log_size,
         rows: rows.into_values().map(Row::finish).collect(),
         total: total.finish(),
-        units: units.into_values().collect(),
+        units: units
+            .into_values()
+            .map(|mut u| {
+                u.synthetic_figures = u.marks.names();
+                u.synthetic = u.marks.any();
+                u
+            })
+            .collect(),
         synthetic: figures.iter().any(|f| f.synthetic),
         ended_on_accession: figures
             .iter()

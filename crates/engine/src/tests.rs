@@ -242,6 +242,7 @@ fn status_rows_add_up_to_the_total_whatever_the_grouping() {
         let r = status(
             &w.compact,
             &figures,
+            &[],
             by.parse::<By>().unwrap(),
             "2026-01-01",
             6,
@@ -254,7 +255,7 @@ fn status_rows_add_up_to_the_total_whatever_the_grouping() {
         assert!(r.synthetic, "gb-share is synthetic");
         assert_eq!(r.total.due.scale(), 2);
     }
-    let r = status(&w.compact, &figures, By::Commitment, "2026-01-01", 6);
+    let r = status(&w.compact, &figures, &[], By::Commitment, "2026-01-01", 6);
     let once = r.rows.iter().find(|x| x.key == "gb-once").unwrap();
     assert_eq!(once.confirmed, d("1250000000.42"));
     assert_eq!(
@@ -273,7 +274,7 @@ fn status_rows_add_up_to_the_total_whatever_the_grouping() {
 
 #[test]
 fn burden_shares_the_baseline_by_gdp() {
-    use crate::burden::burden;
+    use crate::burden::{Aid, Basis, burden};
     let w = world();
     let log = vec![
         delivery(&w, "gb-once", "1e9 GBP", "2024-06-30"),
@@ -285,21 +286,90 @@ fn burden_shares_the_baseline_by_gdp() {
         .map(|(i, s)| (i as u64, s))
         .collect();
     let figures = fulfilment(&w.compact, &indexed, date("2024-12-31")).unwrap();
-    let r = burden(&w.compact, &figures, 2024, d("40e9")).unwrap();
+    let r = burden(
+        &w.compact,
+        &figures,
+        &[],
+        2024,
+        d("40e9"),
+        Basis::NatoAllies,
+        Aid::Military,
+    )
+    .unwrap();
     assert_eq!(r.gdp_year, 2024);
-    assert_eq!(r.without_gdp, ["JP", "PL"]);
+    assert_eq!(r.without_gdp, ["PL"]);
+    assert_eq!(
+        r.others
+            .iter()
+            .map(|o| (o.party.as_str(), o.reason))
+            .collect::<Vec<_>>(),
+        [("JP", "not a NATO ally"), ("PL", "no GDP figure")]
+    );
     let gb = &r.rows[0];
     assert_eq!(
         (gb.party.as_str(), gb.gdp_share, gb.fair_share),
         ("GB", d("1"), d("40000000000"))
     );
+    // Nothing allocated: the gap is the whole share; the confirmed delivery is beside it.
     assert_eq!(
-        (gb.confirmed, gb.gap, gb.rank),
-        (d("1250000000"), d("38750000000"), 1)
+        (gb.confirmed, gb.allocated, gb.gap, gb.rank),
+        (d("1250000000"), d("0"), d("40000000000"), 1)
     );
-    // 1.25e9 of 2,800e9 EUR GDP.
-    assert_eq!(gb.pct_gdp, d("0.0446"));
-    let err = burden(&w.compact, &figures, 2023, d("40e9")).unwrap_err();
+    // Money outside the agreements counts as allocated, military only by default.
+    let outside = [
+        crate::reconcile::Outside {
+            party: "GB".into(),
+            year: 2024,
+            category: "military",
+            amount: d("1.4e9"),
+        },
+        crate::reconcile::Outside {
+            party: "GB".into(),
+            year: 2024,
+            category: "financial",
+            amount: d("1e9"),
+        },
+    ];
+    let r = burden(
+        &w.compact,
+        &figures,
+        &outside,
+        2024,
+        d("40e9"),
+        Basis::NatoAllies,
+        Aid::Military,
+    )
+    .unwrap();
+    let gb = &r.rows[0];
+    assert_eq!(
+        (gb.allocated, gb.outside, gb.gap),
+        (d("1.4e9"), d("1.4e9"), d("38.6e9"))
+    );
+    // 1.4e9 of 2,800e9 EUR GDP.
+    assert_eq!(gb.pct_gdp, d("0.05"));
+    let all = burden(
+        &w.compact,
+        &figures,
+        &outside,
+        2024,
+        d("40e9"),
+        Basis::AllGuarantors,
+        Aid::All,
+    )
+    .unwrap();
+    assert_eq!(all.rows[0].allocated, d("2.4e9"));
+    assert!(all.others.iter().all(|o| o.reason == "no GDP figure"));
+    assert!(all.formula.contains("not NATO's"), "{}", all.formula);
+    let err = burden(
+        &w.compact,
+        &figures,
+        &[],
+        2023,
+        d("40e9"),
+        Basis::NatoAllies,
+        Aid::Military,
+    )
+    .unwrap_err();
     assert_eq!(
         err.to_string(),
         "no GDP for 2023 or an earlier year that every guarantor with GDP figures has"

@@ -75,11 +75,22 @@ pub struct Pillar {
     pub id: String,
     /// Human name.
     pub name: String,
-    /// The passage that names it.
+    /// The passage that names it, verbatim.
     pub quote: Option<String>,
+    /// What its source says of it, in other words (not a quotation).
+    pub summary: Option<String>,
     /// Its source.
     pub source: Option<String>,
+    /// The category of the Kiel Institute's Ukraine Support Tracker its money counts in
+    /// (`military`, `financial` or `humanitarian`); `None` when the tracker counts none of it
+    /// (sanctions).
+    pub tracker_category: Option<String>,
+    /// Where the mapping to the tracker's category comes from.
+    pub tracker_source: Option<String>,
 }
+
+/// The tracker categories a pillar may count in.
+pub const TRACKER_CATEGORIES: [&str; 3] = ["military", "financial", "humanitarian"];
 
 /// What kind of guarantees a group gives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -125,6 +136,17 @@ pub struct Party {
     pub keys: Vec<PartyKey>,
     /// Free notes.
     pub notes: Option<String>,
+    /// The day it joined NATO, when it is an ally.
+    pub nato_member_since: Option<Date>,
+    /// Where its NATO membership is stated.
+    pub nato_source: Option<String>,
+}
+
+impl Party {
+    /// Whether it is a NATO ally on `on`.
+    pub fn nato_ally_on(&self, on: Date) -> bool {
+        self.nato_member_since.is_some_and(|d| d <= on)
+    }
 }
 
 /// One year's GDP.
@@ -259,8 +281,13 @@ impl Consultation {
 pub struct Clause {
     /// Id, unique in its agreement.
     pub id: String,
-    /// The words.
-    pub quote: String,
+    /// The words, verbatim; absent when only a summary was read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quote: Option<String>,
+    /// What the passage says, in other words (when its wording was not read); never shown as
+    /// a quotation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
     /// Where they come from, if not the agreement's source.
     pub source: Option<String>,
     /// True when the passage is not from a source.

@@ -91,6 +91,12 @@ pub struct PillarFile {
     pub quote: Option<String>,
     #[serde(default)]
     pub source: Option<String>,
+    #[serde(default)]
+    pub summary: Option<String>,
+    #[serde(default)]
+    pub tracker_category: Option<Spanned<String>>,
+    #[serde(default)]
+    pub tracker_source: Option<String>,
 }
 
 /// One `[[groups]]`.
@@ -124,6 +130,10 @@ pub struct PartyFile {
     pub keys: Vec<Spanned<KeyFile>>,
     #[serde(default)]
     pub notes: Option<String>,
+    #[serde(default)]
+    pub nato_member_since: Option<Spanned<DateText>>,
+    #[serde(default)]
+    pub nato_source: Option<String>,
 }
 
 /// One `[[gdp]]` of a party.
@@ -200,7 +210,10 @@ pub struct ConsultationFile {
 #[serde(deny_unknown_fields)]
 pub struct ClauseFile {
     pub id: Spanned<String>,
-    pub quote: String,
+    #[serde(default)]
+    pub quote: Option<String>,
+    #[serde(default)]
+    pub summary: Option<String>,
     #[serde(default)]
     pub source: Option<String>,
     #[serde(default)]

@@ -539,11 +539,32 @@ impl Checker {
                 );
                 ok = false;
             }
+            let tracker_category = match &p.tracker_category {
+                None => None,
+                Some(c) if crate::model::TRACKER_CATEGORIES.contains(&c.get_ref().as_str()) => {
+                    Some(c.get_ref().clone())
+                }
+                Some(c) => {
+                    self.err(
+                        path,
+                        span(c),
+                        format!(
+                            "unknown tracker_category `{}`: expected military, financial or humanitarian",
+                            c.get_ref()
+                        ),
+                    );
+                    ok = false;
+                    None
+                }
+            };
             pillars.push(Pillar {
                 id: p.id.into_inner(),
                 name: p.name,
                 quote: p.quote,
+                summary: p.summary,
                 source: p.source,
+                tracker_category,
+                tracker_source: p.tracker_source,
             });
         }
         if pillars.is_empty() {
@@ -765,6 +786,13 @@ impl Checker {
                 retired_on,
             });
         }
+        let nato_member_since = r
+            .nato_member_since
+            .as_ref()
+            .and_then(|d| self.date(path, d, "nato_member_since"));
+        if r.nato_member_since.is_some() && nato_member_since.is_none() {
+            ok = false;
+        }
         ok.then_some(Party {
             code,
             name: r.name,
@@ -774,6 +802,8 @@ impl Checker {
             gdp,
             keys,
             notes: r.notes,
+            nato_member_since,
+            nato_source: r.nato_source,
         })
     }
 
@@ -956,12 +986,26 @@ impl Checker {
                     format!("duplicate clause `{}`", c.id.get_ref()),
                 );
             }
-            if c.quote.trim().is_empty() {
-                self.err(path, span(&c.id), "the clause quotes nothing");
+            match (&c.quote, &c.summary) {
+                (Some(q), _) if q.trim().is_empty() => {
+                    self.err(path, span(&c.id), "the clause quotes nothing");
+                }
+                (None, None) => {
+                    self.err(
+                        path,
+                        span(&c.id),
+                        "the clause has neither a quote nor a summary",
+                    );
+                }
+                (None, Some(s)) if s.trim().is_empty() => {
+                    self.err(path, span(&c.id), "the clause's summary is empty");
+                }
+                _ => {}
             }
             clauses.push(Clause {
                 id: c.id.into_inner(),
                 quote: c.quote,
+                summary: c.summary,
                 source: c.source,
                 synthetic: c.synthetic,
             });

@@ -34,8 +34,8 @@ pub use error::StressError;
 pub use mc::{MAX_SCENARIOS, McConfig, McLine, McReport, McYear, Survival, monte_carlo};
 pub use risks::{DelayOption, GuarantorRisk, MAX_DELAY_OPTIONS, RiskProfile, Risks, Shock};
 pub use whatif::{
-    MAX_DELAY_MONTHS, Rebalance, RebalancePart, Spof, WhatIf, WhatIfLine, WhatIfReport, WhatIfYear,
-    rebalance, single_points_of_failure, what_if,
+    MAX_DELAY_MONTHS, Rebalance, RebalancePart, SPOF_MARGIN_PERCENT, Spof, WhatIf, WhatIfLine,
+    WhatIfReport, WhatIfYear, rebalance, single_points_of_failure, what_if,
 };
 
 #[cfg(test)]

@@ -234,10 +234,15 @@ pub fn what_if(baseline: &Baseline, what: &WhatIf) -> Result<WhatIfReport, Stres
     })
 }
 
+/// The default margin of [`single_points_of_failure`], in percent of the requirement: a
+/// withdrawal that leaves a line within 10% of its requirement is a dent a planner absorbs
+/// (other guarantors' slack, a delivery brought forward), not a failure.
+pub const SPOF_MARGIN_PERCENT: i64 = 10;
+
 /// Every guarantor whose withdrawal alone, from the first year and without delay, drops a
-/// line below its requirement in a year where the baseline met it. Ordered by guarantor, line,
-/// year.
-pub fn single_points_of_failure(baseline: &Baseline) -> Vec<Spof> {
+/// line more than `margin_percent` of its requirement below it, in a year where the baseline
+/// met it (0: any shortfall). Ordered by guarantor, line, year.
+pub fn single_points_of_failure(baseline: &Baseline, margin_percent: i64) -> Vec<Spof> {
     let years = baseline.years();
     let scheduled: Vec<Vec<i64>> = (0..baseline.lines().len())
         .map(|l| baseline.scheduled(l))
@@ -254,7 +259,10 @@ pub fn single_points_of_failure(baseline: &Baseline) -> Vec<Spof> {
                     continue;
                 };
                 let after = before - own;
-                if *before >= *requirement && after < *requirement {
+                let floor = i128::from(*requirement)
+                    * i128::from(100_i64.saturating_sub(margin_percent.clamp(0, 100)))
+                    / 100;
+                if *before >= *requirement && i128::from(after) < floor {
                     out.push(Spof {
                         guarantor: guarantor.clone(),
                         line: line.clone(),
@@ -306,21 +314,39 @@ pub(crate) fn largest_remainder(total: i64, weights: &[i64]) -> Vec<i64> {
 }
 
 /// For each line-year where `report` opened an extra gap (`gap_after > gap_before`), what each
-/// remaining guarantor (not withdrawn, with a GDP) would carry to close it, by its share of the
-/// remaining guarantors' GDP; the parts add up to the extra gap exactly (largest remainder).
-/// The guarantors withdrawn are those of the report, whatever the year of withdrawal.
+/// eligible guarantor would carry to close it, by its share of the eligible guarantors' GDP;
+/// the parts add up to the extra gap exactly (largest remainder). Eligible: not withdrawn, with
+/// a GDP, and with a commitment in the line's pillar (some support scheduled in any of its
+/// lines, in any year): a guarantor is asked only for what it already gives. When none is
+/// eligible, the gap is reported with no parts. The guarantors withdrawn are those of the
+/// report, whatever the year of withdrawal.
 pub fn rebalance(baseline: &Baseline, report: &WhatIfReport) -> Vec<Rebalance> {
-    let remaining: Vec<(String, i64)> = baseline
+    let remaining: Vec<(usize, String, i64)> = baseline
         .guarantors()
         .iter()
         .enumerate()
         .filter(|(_, code)| !report.without.contains(code))
-        .filter_map(|(g, code)| baseline.gdp(g).map(|gdp| (code.clone(), gdp)))
+        .filter_map(|(g, code)| baseline.gdp(g).map(|gdp| (g, code.clone(), gdp)))
         .collect();
-    let weights: Vec<i64> = remaining.iter().map(|(_, w)| *w).collect();
-    let total: f64 = weights.iter().map(|w| *w as f64).sum();
     let mut out = Vec::new();
     for line in &report.lines {
+        let in_pillar: Vec<usize> = baseline
+            .lines()
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.pillar == line.line.pillar)
+            .map(|(l, _)| l)
+            .collect();
+        let eligible: Vec<&(usize, String, i64)> = remaining
+            .iter()
+            .filter(|(g, _, _)| {
+                in_pillar
+                    .iter()
+                    .any(|l| baseline.support(*g, *l).iter().any(|v| *v > 0))
+            })
+            .collect();
+        let weights: Vec<i64> = eligible.iter().map(|(_, _, w)| *w).collect();
+        let total: f64 = weights.iter().map(|w| *w as f64).sum();
         for y in &line.years {
             let extra_gap = y.gap_after - y.gap_before;
             if extra_gap <= 0 {
@@ -328,8 +354,8 @@ pub fn rebalance(baseline: &Baseline, report: &WhatIfReport) -> Vec<Rebalance> {
             }
             let parts = largest_remainder(extra_gap, &weights)
                 .into_iter()
-                .zip(&remaining)
-                .map(|(amount, (code, gdp))| RebalancePart {
+                .zip(&eligible)
+                .map(|(amount, (_, code, gdp))| RebalancePart {
                     guarantor: code.clone(),
                     gdp_share: *gdp as f64 / total,
                     amount,
