@@ -501,10 +501,12 @@ enum BurdenAid {
 
 #[derive(Debug, Subcommand)]
 enum Reconcile {
-    /// The Kiel Institute's Ukraine Support Tracker: its country-month CSV (data_explorer.csv).
+    /// The Kiel Institute's Ukraine Support Tracker: its country-month CSV (data_explorer.csv),
+    /// or without FILE the yearly figures the compact carries (tracker/kiel-release29.toml).
     Kiel {
-        /// The tracker's CSV.
-        file: PathBuf,
+        /// The tracker's CSV (default: the compact's tracker/kiel-release29.toml, or the data
+        /// set's own).
+        file: Option<PathBuf>,
         /// The first year compared (default: the first year of the log's allocations).
         #[arg(long, value_name = "YEAR")]
         from: Option<i16>,
@@ -874,7 +876,7 @@ fn main() -> ExitCode {
                     place,
                     format,
                 },
-        } => reconcile::kiel(&place.place(), &file, from, to, format),
+        } => reconcile::kiel(&place.place(), file.as_deref(), from, to, format),
         Command::Explain {
             commitment,
             as_of,
