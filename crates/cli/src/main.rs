@@ -41,6 +41,9 @@ mod synthetic;
     after_help = "Exit codes: 0 success, 1 invalid input or failure, 2 usage error, 75 transient failure (the store stayed busy, IO): run the command again."
 )]
 struct Cli {
+    /// Plain ASCII tables, without box drawing (the default when stdout is not a terminal).
+    #[arg(long, global = true)]
+    plain: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -626,6 +629,7 @@ const EXIT_TRANSIENT: u8 = 75;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    output::set_plain(cli.plain);
     let result = match cli.command {
         Command::Check { path, dir, format } => {
             let dir = path.or(dir).unwrap_or_else(|| PathBuf::from("."));

@@ -533,7 +533,7 @@ pub fn explain(
                     vec![
                         marked(e["index"].to_string(), e["synthetic"] == true),
                         e["type"].as_str().unwrap_or("").to_owned(),
-                        e["statement"].to_string(),
+                        crate::output::payload(&e["statement"]),
                     ]
                 })
                 .collect();
