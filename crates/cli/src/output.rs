@@ -309,7 +309,7 @@ pub fn payload(v: &serde_json::Value) -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
-        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::String(s) => amount(s),
         other => other.to_string(),
     }
 }
@@ -332,12 +332,67 @@ pub fn print_diagnostics<'a>(
     (errors, warnings)
 }
 
-/// `1 error`, `2 errors`.
+/// `1 error`, `2 errors`; `1 entry`, `2 entries`.
 pub fn plural(n: usize, word: &str) -> String {
     if n == 1 {
         format!("{n} {word}")
     } else {
-        format!("{n} {word}s")
+        format!("{n} {}", plural_of(word))
+    }
+}
+
+/// The plural of an English noun: `entry` → `entries`, `box` → `boxes`, `system` → `systems`.
+fn plural_of(word: &str) -> String {
+    let consonant_y = word.len() > 1
+        && word.ends_with('y')
+        && !word[..word.len() - 1].ends_with(['a', 'e', 'i', 'o', 'u']);
+    if consonant_y {
+        format!("{}ies", &word[..word.len() - 1])
+    } else if word.ends_with(['s', 'x']) || word.ends_with("ch") || word.ends_with("sh") {
+        format!("{word}es")
+    } else {
+        format!("{word}s")
+    }
+}
+
+/// The singular of a plural unit: `systems` → `system`, `batteries` → `battery`; a currency
+/// code or a word that is not a plural is kept.
+fn singular_of(word: &str) -> String {
+    if word.len() < 3 || word.chars().all(|c| c.is_ascii_uppercase()) {
+        word.to_owned()
+    } else if let Some(stem) = word.strip_suffix("ies") {
+        format!("{stem}y")
+    } else if let Some(stem) = word.strip_suffix('s')
+        && !stem.ends_with('s')
+    {
+        stem.to_owned()
+    } else {
+        word.to_owned()
+    }
+}
+
+/// An amount as the files write it (`2500000000 GBP`, `1 systems a year`) as people read it:
+/// the number grouped (`2,500,000,000 GBP`), the unit singular after one (`1 system a year`).
+/// Text that does not start with a number is returned as it is.
+pub fn amount(text: &str) -> String {
+    let (number, rest) = text.split_once(' ').unwrap_or((text, ""));
+    let Ok(d) = number.parse::<Decimal>() else {
+        return text.to_owned();
+    };
+    if rest.is_empty() {
+        return grouped(d);
+    }
+    let (unit, tail) = rest
+        .split_once(' ')
+        .map_or((rest, None), |(u, t)| (u, Some(t)));
+    let unit = if d == Decimal::ONE {
+        singular_of(unit)
+    } else {
+        unit.to_owned()
+    };
+    match tail {
+        Some(t) => format!("{} {unit} {t}", grouped(d)),
+        None => format!("{} {unit}", grouped(d)),
     }
 }
 
@@ -384,6 +439,22 @@ mod tests {
     fn payloads_read_as_fields() {
         let v = serde_json::json!({"amount": "5 shells", "report": 7, "m": [{"kind": "x"}]});
         assert_eq!(payload(&v), "amount: 5 shells, m: [{kind: x}], report: 7");
+    }
+
+    #[test]
+    fn amounts_units_and_articles_read_right() {
+        assert_eq!(amount("2500000000 GBP"), "2,500,000,000 GBP");
+        assert_eq!(amount("1 systems a year"), "1 system a year");
+        assert_eq!(amount("1 batteries"), "1 battery");
+        assert_eq!(amount("2 systems"), "2 systems");
+        assert_eq!(amount("1 EUR"), "1 EUR");
+        assert_eq!(amount("2952918664.81"), "2,952,918,664.81");
+        assert_eq!(amount("2024-07-02"), "2024-07-02");
+        assert_eq!(amount("kiel-r29/GB"), "kiel-r29/GB");
+        assert_eq!(plural(1, "entry"), "1 entry");
+        assert_eq!(plural(3, "entry"), "3 entries");
+        assert_eq!(plural(2, "checkpoint"), "2 checkpoints");
+        assert_eq!(plural(2, "key"), "2 keys");
     }
 
     #[test]
