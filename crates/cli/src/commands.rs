@@ -362,7 +362,7 @@ fn show_agreement_table(compact: &Compact, a: &Agreement, digest: &str) -> anyho
             vec![
                 c.id.clone(),
                 c.pillar.clone(),
-                amount,
+                crate::output::amount(&amount),
                 schedule,
                 scaling,
                 if c.synthetic || a.synthetic {

@@ -478,7 +478,7 @@ pub fn demo(dir: Option<&Path>, seed: u64) -> anyhow::Result<ExitCode> {
         ));
     }
     out!(
-        "{} ({}): {} parties, {} agreements signed by both parties; {} log entries, verified (root {})",
+        "{} ({}): {} parties, {} agreements signed by both parties; {} log entries, verified (root (hex) {})",
         compact.title,
         compact.id,
         compact.parties.len(),

@@ -1018,6 +1018,7 @@ pub fn agreements(place: &Place, as_of: Option<&str>, format: Format) -> anyhow:
                 .map(|r| {
                     cols.iter()
                         .map(|k| match &r[k] {
+                            serde_json::Value::String(s) if *k == "digest" => format!("sha256:{s}"),
                             serde_json::Value::String(s) => s.clone(),
                             other => other.to_string(),
                         })
@@ -1222,9 +1223,9 @@ pub fn verify(
     pb.finish_and_clear();
     if report.ok() {
         out!(
-            "ok: {} entries, {} checkpoints verified; root {}",
-            report.entries,
-            report.checkpoints,
+            "ok: {}, {} verified; root (hex) {}",
+            crate::output::plural(report.entries.try_into().unwrap_or(usize::MAX), "entry"),
+            crate::output::plural(report.checkpoints, "checkpoint"),
             report.root.as_deref().unwrap_or("-")
         );
         return Ok(ExitCode::SUCCESS);

@@ -41,6 +41,9 @@ mod synthetic;
     after_help = "Exit codes: 0 success, 1 invalid input or failure, 2 usage error, 75 transient failure (the store stayed busy, IO): run the command again."
 )]
 struct Cli {
+    /// Plain ASCII tables, without box drawing (the default when stdout is not a terminal).
+    #[arg(long, global = true)]
+    plain: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -501,10 +504,12 @@ enum BurdenAid {
 
 #[derive(Debug, Subcommand)]
 enum Reconcile {
-    /// The Kiel Institute's Ukraine Support Tracker: its country-month CSV (data_explorer.csv).
+    /// The Kiel Institute's Ukraine Support Tracker: its country-month CSV (data_explorer.csv),
+    /// or without FILE the yearly figures the compact carries (tracker/kiel-release29.toml).
     Kiel {
-        /// The tracker's CSV.
-        file: PathBuf,
+        /// The tracker's CSV (default: the compact's tracker/kiel-release29.toml, or the data
+        /// set's own).
+        file: Option<PathBuf>,
         /// The first year compared (default: the first year of the log's allocations).
         #[arg(long, value_name = "YEAR")]
         from: Option<i16>,
@@ -624,6 +629,7 @@ const EXIT_TRANSIENT: u8 = 75;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    output::set_plain(cli.plain);
     let result = match cli.command {
         Command::Check { path, dir, format } => {
             let dir = path.or(dir).unwrap_or_else(|| PathBuf::from("."));
@@ -874,7 +880,7 @@ fn main() -> ExitCode {
                     place,
                     format,
                 },
-        } => reconcile::kiel(&place.place(), &file, from, to, format),
+        } => reconcile::kiel(&place.place(), file.as_deref(), from, to, format),
         Command::Explain {
             commitment,
             as_of,

@@ -1,4 +1,5 @@
-//! `compact reconcile kiel FILE`: the log beside the Kiel Institute's Ukraine Support Tracker.
+//! `compact reconcile kiel [FILE]`: the log beside the Kiel Institute's Ukraine Support Tracker,
+//! its country-month CSV or the yearly figures the compact carries.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -122,7 +123,7 @@ pub(crate) fn outside_of(
 /// `compact reconcile kiel`.
 pub fn kiel(
     place: &Place,
-    file: &Path,
+    file: Option<&Path>,
     from: Option<i16>,
     to: Option<i16>,
     format: RowsFormat,
@@ -134,7 +135,19 @@ pub fn kiel(
             compact.currency
         ));
     }
-    let (tracker, end) = read_kiel(file)?;
+    let (tracker, end, source) = match file {
+        Some(file) => {
+            let (figures, end) = read_kiel(file)?;
+            (figures, end, file.display().to_string())
+        }
+        None => {
+            let t = match local_tracker(&place.dir)? {
+                Some(t) => t,
+                None => crate::demo::kiel_tracker()?,
+            };
+            (t.figures, t.period_end, t.source)
+        }
+    };
     let store = place.store()?;
     let (statements, _) = crate::status::statements(&store, None)?;
     let figures = fulfilment(&compact, &statements, end)?;
@@ -160,7 +173,7 @@ pub fn kiel(
     let booking = compact_engine::booking::book(
         &compact,
         &Tracker {
-            source: file.display().to_string(),
+            source: source.clone(),
             period_end: end,
             figures: tracker.clone(),
         },
@@ -175,7 +188,7 @@ pub fn kiel(
         RowsFormat::Json => out!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
-                "as_of": end.to_string(), "from": from, "to": to, "currency": "EUR",
+                "as_of": end.to_string(), "source": source, "from": from, "to": to, "currency": "EUR",
                 "lines": lines.iter().map(|l| {
                     let mut v = serde_json::to_value(l).unwrap_or_default();
                     if let Some(o) = v.as_object_mut() {
@@ -228,6 +241,7 @@ pub fn kiel(
             out!(
                 "The log beside the Kiel tracker (allocations, EUR), the same period on both sides: {period} (to {end}; --from/--to to change it)"
             );
+            out!("Tracker figures: {source}");
             let mut by_party: BTreeMap<&str, (Decimal, Decimal, Decimal, Decimal, Decimal)> =
                 BTreeMap::new();
             let mut notes: BTreeMap<&str, &str> = BTreeMap::new();

@@ -489,7 +489,10 @@ pub fn explain(
                     ["due", "amount", "value", "is_due"]
                         .iter()
                         .map(|k| match s.get(*k).unwrap_or(&serde_json::Value::Null) {
-                            serde_json::Value::String(x) => x.clone(),
+                            serde_json::Value::String(x) if *k == "value" => {
+                                crate::output::amount(&format!("{x} {}", compact.currency))
+                            }
+                            serde_json::Value::String(x) => crate::output::amount(x),
                             serde_json::Value::Bool(b) => if *b { "yes" } else { "no" }.to_owned(),
                             serde_json::Value::Null => "-".to_owned(),
                             other => other.to_string(),
@@ -533,7 +536,7 @@ pub fn explain(
                     vec![
                         marked(e["index"].to_string(), e["synthetic"] == true),
                         e["type"].as_str().unwrap_or("").to_owned(),
-                        e["statement"].to_string(),
+                        crate::output::payload(&e["statement"]),
                     ]
                 })
                 .collect();

@@ -26,6 +26,12 @@ impl From<StatementError> for Refusal {
     }
 }
 
+/// A statement type with its article: `an agreement.sign`, `a pledge`.
+fn with_article(kind: &str) -> String {
+    let an = kind.starts_with(['a', 'e', 'i', 'o', 'u']);
+    format!("{} {kind}", if an { "an" } else { "a" })
+}
+
 fn refuse<T>(msg: impl Into<String>) -> Result<T, Refusal> {
     Err(Refusal(msg.into()))
 }
@@ -429,8 +435,8 @@ pub fn signing_key(st: &Statement, compact: &Compact, facts: &Facts) -> Result<S
             let by_root = vkey_ref(&root.vkey) == st.key_ref();
             if !by_root && !self_revoke {
                 return refuse(format!(
-                    "a {} of `{}` is signed by its root key {}, not by {}",
-                    st.kind().as_str(),
+                    "{} of `{}` is signed by its root key {}, not by {}",
+                    with_article(st.kind().as_str()),
                     st.author,
                     vkey_ref(&root.vkey),
                     st.key_ref()
@@ -656,9 +662,9 @@ fn owned_commitment<'a>(
 fn require_beneficiary(st: &Statement, compact: &Compact) -> Result<(), Refusal> {
     if st.author != compact.beneficiary {
         return refuse(format!(
-            "only the beneficiary `{}` may make a {} statement, not `{}`",
+            "only the beneficiary `{}` may make {} statement, not `{}`",
             compact.beneficiary,
-            st.kind().as_str(),
+            with_article(st.kind().as_str()),
             st.author
         ));
     }
@@ -668,8 +674,8 @@ fn require_beneficiary(st: &Statement, compact: &Compact) -> Result<(), Refusal>
 fn require_guarantor(st: &Statement, compact: &Compact) -> Result<(), Refusal> {
     if compact.group_of(&st.author).is_none() {
         return refuse(format!(
-            "only a guarantor may make a {} statement, not `{}`",
-            st.kind().as_str(),
+            "only a guarantor may make {} statement, not `{}`",
+            with_article(st.kind().as_str()),
             st.author
         ));
     }
@@ -763,7 +769,10 @@ fn lifecycle(
         ));
     }
     if l.reason.trim().is_empty() {
-        return refuse(format!("a {} gives a reason", st.kind().as_str()));
+        return refuse(format!(
+            "{} gives a reason",
+            with_article(st.kind().as_str())
+        ));
     }
     if let Some(t) = facts.terminated(&a.id, next) {
         return refuse(format!(
@@ -904,9 +913,9 @@ pub fn check_payload(
                 Some(e) if matches!(e.kind(), Kind::AttackDeclare | Kind::ThreatLevel) => {}
                 Some(e) => {
                     return refuse(format!(
-                        "entry {} is a {}, not an activation",
+                        "entry {} is {}, not an activation",
                         c.activation,
-                        e.kind().as_str()
+                        with_article(e.kind().as_str())
                     ));
                 }
                 None => return refuse(format!("no activation at entry {}", c.activation)),
@@ -1027,9 +1036,9 @@ pub fn check_payload(
             };
             let Payload::DeliveryReport(r) = &report.payload else {
                 return refuse(format!(
-                    "entry {} is a {}, not a delivery.report",
+                    "entry {} is {}, not a delivery.report",
                     p.report,
-                    report.kind().as_str()
+                    with_article(report.kind().as_str())
                 ));
             };
             if p.date < r.date {
@@ -1110,9 +1119,9 @@ pub fn check_payload(
                 Some(e) if matches!(e.kind(), Kind::AttackDeclare | Kind::ThreatLevel) => e,
                 Some(e) => {
                     return refuse(format!(
-                        "entry {} is a {}, not an activation (attack.declare or threat.level)",
+                        "entry {} is {}, not an activation (attack.declare or threat.level)",
                         r.activation,
-                        e.kind().as_str()
+                        with_article(e.kind().as_str())
                     ));
                 }
                 None => return refuse(format!("no activation at entry {}", r.activation)),
@@ -1282,5 +1291,18 @@ pub fn status(a: &Agreement, facts: &Facts, today: Date) -> Status {
         Status::NotYetInForce
     } else {
         Status::InForce
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_article;
+
+    #[test]
+    fn statement_types_take_their_article() {
+        assert_eq!(with_article("agreement.sign"), "an agreement.sign");
+        assert_eq!(with_article("allocation"), "an allocation");
+        assert_eq!(with_article("pledge"), "a pledge");
+        assert_eq!(with_article("delivery.report"), "a delivery.report");
     }
 }

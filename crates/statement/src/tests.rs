@@ -392,7 +392,7 @@ fn declarations_are_the_beneficiarys() {
     };
     assert!(
         refused(&attack(&w.gb, "GB"), &w, &log)
-            .contains("only the beneficiary `UA` may make a attack.declare")
+            .contains("only the beneficiary `UA` may make an attack.declare")
     );
     check(&attack(&w.ua, "UA"), &w.compact, &log, Mode::Append).unwrap();
     let level = make(

@@ -22,11 +22,15 @@ pub fn compact_in(dir: Option<&Path>, args: &[&str]) -> Run {
     compact_with_clock(dir, Some(DEFAULT_CLOCK), args)
 }
 
+/// The width tables are laid out to in these tests (`COLUMNS`): wide enough that a cell's text
+/// stays on one line, so that tests can look for it; `tests/widths.rs` tests the layout itself.
+pub const TEST_COLUMNS: &str = "240";
+
 /// Runs `compact` with `COMPACT_CLOCK` set to `clock` (a time, or `replay`), or unset (the
 /// system's clock) when `None`.
 pub fn compact_with_clock(dir: Option<&Path>, clock: Option<&str>, args: &[&str]) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_compact"));
-    cmd.args(args);
+    cmd.args(args).env("COLUMNS", TEST_COLUMNS);
     if let Some(d) = dir {
         cmd.current_dir(d);
     }
