@@ -15,7 +15,7 @@ use compact_statement::{
 use jiff::Timestamp;
 
 use crate::Format;
-use crate::ledger::{Place, parse_time, sign_and_append};
+use crate::ledger::{Place, PlaceExt as _, parse_time, sign_and_append};
 use crate::output::{money, out, table};
 use crate::status::statements;
 

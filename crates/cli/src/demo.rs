@@ -33,10 +33,11 @@ use rust_decimal::Decimal;
 use signed_note::StandardSigner;
 
 use crate::commands::{load, write_data_set};
-use crate::ledger::{STORE_FILE, seeded};
+use crate::ledger::STORE_FILE;
 use crate::output::{money, out, table};
 use crate::status::{burden_table, marked, status_table};
 use crate::synthetic;
+use compact_service::keys::{root_key_path, seeded};
 
 /// The synthetic history runs to the end of the Kiel tracker's Release 29 period.
 pub const HISTORY_END: &str = "2026-04-30";
@@ -70,8 +71,7 @@ fn make_keys(dir: &Path, compact: &Compact, seed: u64) -> anyhow::Result<Signers
         let root = seeded(code, &format!("{seed}\nroot"))?;
         write_private_key(&dir.join("keys").join(format!("{code}.key")), &pair.private)
             .map_err(|e| anyhow!(e))?;
-        write_private_key(&crate::ledger::root_key_path(dir, code), &root.private)
-            .map_err(|e| anyhow!(e))?;
+        write_private_key(&root_key_path(dir, code), &root.private).map_err(|e| anyhow!(e))?;
         record_party_key(dir, code, &pair.verifier, None, "2000-01-01").map_err(|e| anyhow!(e))?;
         parties.insert(code.clone(), keys::signer(&pair.private)?);
         roots.insert(

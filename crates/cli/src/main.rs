@@ -417,6 +417,7 @@ impl PlaceArgs {
         ledger::Place {
             dir: self.dir.clone(),
             database: self.database.clone(),
+            busy_timeout: None,
         }
     }
 }
@@ -763,7 +764,7 @@ fn main() -> ExitCode {
             place,
         } => {
             let place = place.place();
-            place.compact().and_then(|compact| {
+            ledger::PlaceExt::compact(&place).and_then(|compact| {
                 stress::stress(
                     &place.dir,
                     &compact,

@@ -14,7 +14,7 @@ use jiff::civil::Date;
 use rust_decimal::Decimal;
 
 use crate::RowsFormat;
-use crate::ledger::Place;
+use crate::ledger::{Place, PlaceExt as _};
 use crate::output::{csv, money, out, table};
 
 /// Reads the tracker's country-month CSV (the layout of its `data_explorer.csv`: `iso`,

@@ -11,7 +11,7 @@ use compact_store::Store;
 use jiff::civil::Date;
 
 use crate::RowsFormat;
-use crate::ledger::{Place, today};
+use crate::ledger::{Place, PlaceExt as _, today};
 use crate::output::{csv, money, out, table};
 
 /// Reads the log's first `size` statements (all, by default), in order.

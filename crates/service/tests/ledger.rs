@@ -1,0 +1,168 @@
+//! The service end to end on the small test compact: keys, `init`, signatures, refusals,
+//! import and its idempotence.
+
+use std::path::{Path, PathBuf};
+
+use compact_service::ledger::{self, KeyFor, KeygenRequest};
+use compact_service::{ErrorKind, Governed, OperatorClock, Place, ServiceError, validate_dir};
+
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for e in std::fs::read_dir(from)? {
+        let e = e?;
+        let target = to.join(e.file_name());
+        if e.file_type()?.is_dir() {
+            copy_dir(&e.path(), &target)?;
+        } else {
+            std::fs::copy(e.path(), target)?;
+        }
+    }
+    Ok(())
+}
+
+fn fixture() -> Result<(tempfile::TempDir, PathBuf)> {
+    let tmp = tempfile::tempdir()?;
+    let dir = tmp.path().join("compact");
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../cli/tests/fixtures/base"),
+        &dir,
+    )?;
+    Ok((tmp, dir))
+}
+
+fn governed(place: &Place) -> Result<Governed> {
+    let v = validate_dir(&place.dir);
+    let compact = v.compact.ok_or("the fixture is not valid")?;
+    Ok(place.govern(compact, &v.loaded.files)?)
+}
+
+fn clock() -> OperatorClock {
+    OperatorClock::Fixed("2024-02-01T00:00:00Z".parse().unwrap_or_default())
+}
+
+fn keygen(place: &Place, key_for: KeyFor) -> Result<ledger::Keygen> {
+    let compact = governed(place)?.working;
+    Ok(ledger::keygen(
+        place,
+        &compact,
+        &KeygenRequest {
+            key_for,
+            out: None,
+            valid_from: None,
+            seed: Some("test".into()),
+            today: "2024-02-01".parse()?,
+        },
+        None,
+        clock(),
+    )?)
+}
+
+fn party(code: &str) -> KeyFor {
+    KeyFor::Party {
+        code: code.into(),
+        root_only: false,
+    }
+}
+
+#[test]
+fn init_sign_refuse_and_import_again() -> Result<()> {
+    let (_tmp, dir) = fixture()?;
+    let place = Place::new(&dir);
+    let op = keygen(&place, KeyFor::Operator)?;
+    assert!(op.operator_verifier.is_some());
+    for code in ["GB", "UA"] {
+        let k = keygen(&place, party(code))?;
+        assert!(k.root.is_some(), "a party's first key comes with its root");
+        assert_eq!(k.registered, None, "no log yet");
+    }
+    // A second key file of the same name is refused before anything is written.
+    let again = keygen(&place, party("GB")).err().ok_or("overwrote a key")?;
+    let again = again
+        .downcast_ref::<ServiceError>()
+        .ok_or("not a service error")?;
+    assert_eq!(again.refusal_code(), Some("key-exists"));
+    let unknown = keygen(&place, party("XX"))
+        .err()
+        .ok_or("unknown party accepted")?;
+    let unknown = unknown
+        .downcast_ref::<ServiceError>()
+        .ok_or("not a service error")?;
+    assert_eq!(unknown.kind(), ErrorKind::BadInput);
+
+    let g = governed(&place)?;
+    let init = ledger::init(&place, &g, None, clock())?;
+    assert_eq!(init.registrations, 4, "two roots and two signing keys");
+
+    let g = governed(&place)?;
+    let operator = compact_service::keys::operator_signer(&place, None)?;
+    let gb = compact_service::keys::signer_from(&dir.join("keys/GB.key"))?;
+    let sig = ledger::agreement_signature(&g, "gb-ua", None, &gb, clock().statement_time(None))?;
+    let first = ledger::append(
+        &place,
+        &g.compact,
+        std::slice::from_ref(&sig),
+        &operator.signer,
+        clock(),
+    )?;
+    assert_eq!(first, 5);
+    // The same signed statement again is a rule's refusal, not a transient failure.
+    let refused = ledger::append(
+        &place,
+        &g.compact,
+        std::slice::from_ref(&sig),
+        &operator.signer,
+        clock(),
+    )
+    .err()
+    .ok_or("a duplicate was appended")?;
+    assert_eq!(refused.refusal_code(), Some("rule"));
+    assert!(refused.to_string().starts_with("refused: "), "{refused}");
+    let missing = ledger::agreement_signature(&g, "xx-ua", None, &gb, clock().statement_time(None))
+        .err()
+        .ok_or("an unknown agreement was signed")?;
+    assert_eq!(missing.kind(), ErrorKind::NotFound);
+
+    // An import of what is already there writes nothing; a new statement after it is written.
+    let ua = compact_service::keys::signer_from(&dir.join("keys/UA.key"))?;
+    let ua_sig = ledger::agreement_signature(&g, "gb-ua", None, &ua, clock().statement_time(None))?;
+    let text = format!(
+        "{}\n\n{}\n",
+        String::from_utf8_lossy(&sig.leaf),
+        String::from_utf8_lossy(&ua_sig.leaf)
+    );
+    let read = ledger::read_statements(text.as_bytes(), "in.jsonl")?;
+    assert_eq!(read.iter().map(|(n, _)| *n).collect::<Vec<_>>(), [1, 3]);
+    let mut seen = Vec::new();
+    let done = ledger::import(
+        &place,
+        &g.compact,
+        "in.jsonl",
+        read.clone(),
+        10,
+        &operator.signer,
+        clock(),
+        &mut |n| seen.push(n),
+    )?;
+    assert_eq!((done.written, done.already, done.size), (1, 1, 7));
+    assert_eq!(seen, [2]);
+    let done = ledger::import(
+        &place,
+        &g.compact,
+        "in.jsonl",
+        read,
+        10,
+        &operator.signer,
+        clock(),
+        &mut |_| {},
+    )?;
+    assert_eq!((done.written, done.already, done.size), (0, 2, 7));
+
+    let bad = ledger::read_statements("{not json\n".as_bytes(), "in.jsonl")
+        .err()
+        .ok_or("a malformed line was read")?;
+    assert_eq!(bad.kind(), ErrorKind::BadInput);
+    assert!(bad.to_string().starts_with("in.jsonl:1: "), "{bad}");
+    Ok(())
+}
