@@ -5,20 +5,18 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context as _, anyhow, bail};
-use base64::Engine as _;
 use compact_log::{
-    ConsistencyProof, InclusionProof, open_checkpoint, prove_consistency, prove_inclusion,
-    verify_consistency, verify_inclusion,
+    ConsistencyProof, InclusionProof, open_checkpoint, verify_consistency, verify_inclusion,
 };
 use compact_model::Compact;
+use compact_service::api::v1::AgreementRow;
 use compact_service::keys::KeyFile;
 use compact_service::ledger::{KeyFor, KeygenRequest};
 use compact_service::{Governed, OperatorClock, ServiceError, drift_message};
-use compact_statement::rules::status;
 use compact_statement::{Kind, Payload, Statement};
-use compact_store::audit::{GivenCheckpoint, audit};
+use compact_store::audit::GivenCheckpoint;
 use compact_store::sqlite::SqliteStore;
-use compact_store::{BATCH_DEFAULT, Store, StoreHashes};
+use compact_store::{BATCH_DEFAULT, Store};
 use indicatif::{ProgressBar, ProgressStyle};
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -524,83 +522,17 @@ pub fn import(
 
 /// `compact agreements`.
 pub fn agreements(place: &Place, as_of: Option<&str>, format: Format) -> anyhow::Result<ExitCode> {
-    let Governed {
-        compact,
-        facts,
-        working,
-        ..
-    } = place.governed()?;
-    let today = match as_of {
+    let governed = place.governed()?;
+    let on = match as_of {
         Some(d) => parse_date(d, "--as-of")?,
         None => today(),
     };
-    let mut rows = Vec::new();
-    for a in compact.latest_agreements() {
-        let st = status(a, &facts, today);
-        let file = working
-            .agreement(&a.id, Some(a.version))
-            .map(|w| w.digest.clone());
-        let note = match (&file, st) {
-            (Some(f), _) if *f != a.digest => {
-                "working file differs from the signed text".to_owned()
-            }
-            (None, _) => "no working file".to_owned(),
-            (
-                _,
-                compact_statement::rules::Status::NoticeGiven
-                | compact_statement::rules::Status::Terminated,
-            ) => {
-                let t = facts.terminations.get(&a.id);
-                t.map(|t| {
-                    format!(
-                        "notice by {} (entry {}), effective {}{}",
-                        t.by,
-                        t.entry,
-                        t.effective,
-                        if t.notice_assumed {
-                            " (notice period assumed: the text states none)"
-                        } else {
-                            ""
-                        }
-                    )
-                })
-                .unwrap_or_default()
-            }
-            (_, compact_statement::rules::Status::Suspended) => facts
-                .suspended(&a.id, u64::MAX)
-                .map(|s| format!("suspended by {} (entry {})", s.by, s.entry))
-                .unwrap_or_default(),
-            _ => String::new(),
-        };
-        rows.push(serde_json::json!({
-            "id": a.id, "version": a.version, "guarantor": a.guarantor, "beneficiary": a.beneficiary,
-            "status": st.as_str(), "digest": a.digest, "working_digest": file, "note": note,
-        }));
-    }
+    let rows = compact_service::reports::agreements(&governed, on);
     match format {
         Format::Json => out!("{}", serde_json::to_string_pretty(&rows)?),
         Format::Table => {
-            let cols = [
-                "id",
-                "version",
-                "guarantor",
-                "beneficiary",
-                "status",
-                "digest",
-                "note",
-            ];
-            let t = rows
-                .iter()
-                .map(|r| {
-                    cols.iter()
-                        .map(|k| match &r[k] {
-                            serde_json::Value::String(s) => s.clone(),
-                            other => other.to_string(),
-                        })
-                        .collect()
-                })
-                .collect();
-            out!("{}", table(&cols, t, &[]));
+            let t = rows.iter().map(AgreementRow::cells).collect();
+            out!("{}", table(&AgreementRow::COLUMNS, t, &[]));
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -636,47 +568,24 @@ pub fn log_public_key(place: &Place) -> anyhow::Result<ExitCode> {
 
 /// `compact log entry`.
 pub fn log_entry(place: &Place, index: u64, format: Format) -> anyhow::Result<ExitCode> {
-    let store = place.store()?;
-    let size = store.size()?;
-    let leaf = store
-        .entry(index)?
-        .filter(|_| index < size)
-        .ok_or_else(|| anyhow!("entry {index} is out of range: the log holds {size} entries"))?;
-    let statement: serde_json::Value =
-        serde_json::from_slice(&leaf).unwrap_or(serde_json::Value::Null);
-    let v = serde_json::json!({
-        "index": index,
-        "leaf": base64::engine::general_purpose::STANDARD.encode(&leaf),
-        "statement": statement,
-    });
+    let entry = compact_service::reports::log_entry(&place.writer()?, index)?;
     match format {
-        Format::Json => out!("{}", serde_json::to_string(&v)?),
-        Format::Table => out!("{}", serde_json::to_string_pretty(&v)?),
+        Format::Json => out!("{}", serde_json::to_string(&entry)?),
+        Format::Table => out!("{}", serde_json::to_string_pretty(&entry)?),
     }
     Ok(ExitCode::SUCCESS)
 }
 
 /// `compact log prove`.
 pub fn log_prove(place: &Place, index: u64, size: Option<u64>) -> anyhow::Result<ExitCode> {
-    let store = place.store()?;
-    let latest_size = store.size()?;
-    let size = size.unwrap_or(latest_size);
-    if size > latest_size {
-        bail!("tree size {size} is beyond the log's {latest_size} entries");
-    }
-    let p = store.read_tx(|| prove_inclusion(index, size, &StoreHashes(&store)))??;
+    let p = compact_service::reports::inclusion_proof(&place.writer()?, index, size)?;
     out!("{}", serde_json::to_string_pretty(&p)?);
     Ok(ExitCode::SUCCESS)
 }
 
 /// `compact log consistency`.
 pub fn log_consistency(place: &Place, old: u64, new: u64) -> anyhow::Result<ExitCode> {
-    let store = place.store()?;
-    let size = store.size()?;
-    if new > size {
-        bail!("tree size {new} is beyond the log's {size} entries");
-    }
-    let p = store.read_tx(|| prove_consistency(old, new, &StoreHashes(&store)))??;
+    let p = compact_service::reports::consistency_proof(&place.writer()?, old, new)?;
     out!("{}", serde_json::to_string_pretty(&p)?);
     Ok(ExitCode::SUCCESS)
 }
@@ -779,10 +688,7 @@ pub fn verify(
     checkpoints: &[PathBuf],
     operator_key: Option<&str>,
 ) -> anyhow::Result<ExitCode> {
-    let compact = place.compact()?;
-    let path = place.database();
-    let store = SqliteStore::open_read_only(&path)
-        .with_context(|| format!("cannot open the store {}", path.display()))?;
+    let governed = place.governed()?;
     let pinned = operator_key.map(verifier_key).transpose()?;
     let mut given = Vec::new();
     for c in checkpoints {
@@ -791,12 +697,13 @@ pub fn verify(
             note: read_checkpoint(c)?,
         });
     }
-    let pb = bar(store.size()?, "verify");
-    let report = audit(&store, &compact, &given, pinned.as_deref(), &mut |n| {
-        pb.set_position(n)
-    })?;
+    let pb = bar(compact_service::reports::log_size(place)?, "verify");
+    let report =
+        compact_service::reports::verify(place, &governed, &given, pinned.as_deref(), &mut |n| {
+            pb.set_position(n)
+        })?;
     pb.finish_and_clear();
-    if report.ok() {
+    if report.ok {
         out!(
             "ok: {} entries, {} checkpoints verified; root {}",
             report.entries,

@@ -11,6 +11,7 @@ pub mod error;
 pub mod keys;
 pub mod ledger;
 pub mod place;
+pub mod reports;
 
 pub use clock::OperatorClock;
 pub use error::{ErrorKind, Result, ServiceError};

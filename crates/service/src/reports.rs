@@ -1,0 +1,133 @@
+//! Reading the log: the agreements as they govern, entries, proofs, the audit.
+
+use base64::Engine as _;
+use compact_log::{prove_consistency, prove_inclusion};
+use compact_statement::rules::{Status, status};
+use compact_store::audit::{GivenCheckpoint, audit};
+use compact_store::{Store as _, StoreHashes};
+use jiff::civil::Date;
+
+use crate::api::v1::{AgreementRow, ConsistencyProof, InclusionProof, LogEntry, VerifyReport};
+use crate::error::{Result, ServiceError};
+use crate::place::{Governed, Place};
+
+/// Every agreement's latest version as it governs on `on`, with its status and what needs
+/// attention.
+pub fn agreements(governed: &Governed, on: Date) -> Vec<AgreementRow> {
+    let Governed {
+        compact,
+        facts,
+        working,
+        ..
+    } = governed;
+    compact
+        .latest_agreements()
+        .map(|a| {
+            let st = status(a, facts, on);
+            let file = working
+                .agreement(&a.id, Some(a.version))
+                .map(|w| w.digest.clone());
+            let note = match (&file, st) {
+                (Some(f), _) if *f != a.digest => {
+                    "working file differs from the signed text".to_owned()
+                }
+                (None, _) => "no working file".to_owned(),
+                (_, Status::NoticeGiven | Status::Terminated) => facts
+                    .terminations
+                    .get(&a.id)
+                    .map(|t| {
+                        format!(
+                            "notice by {} (entry {}), effective {}{}",
+                            t.by,
+                            t.entry,
+                            t.effective,
+                            if t.notice_assumed {
+                                " (notice period assumed: the text states none)"
+                            } else {
+                                ""
+                            }
+                        )
+                    })
+                    .unwrap_or_default(),
+                (_, Status::Suspended) => facts
+                    .suspended(&a.id, u64::MAX)
+                    .map(|s| format!("suspended by {} (entry {})", s.by, s.entry))
+                    .unwrap_or_default(),
+                _ => String::new(),
+            };
+            AgreementRow {
+                id: a.id.clone(),
+                version: a.version,
+                guarantor: a.guarantor.clone(),
+                beneficiary: a.beneficiary.clone(),
+                status: st.as_str().to_owned(),
+                digest: a.digest.clone(),
+                working_digest: file,
+                note,
+            }
+        })
+        .collect()
+}
+
+/// Entry `index` of the log.
+pub fn log_entry(place: &Place, index: u64) -> Result<LogEntry> {
+    let store = place.store()?;
+    let size = store.size()?;
+    let leaf = store
+        .entry(index)?
+        .filter(|_| index < size)
+        .ok_or_else(|| {
+            ServiceError::not_found(format!(
+                "entry {index} is out of range: the log holds {size} entries"
+            ))
+        })?;
+    let statement = serde_json::from_slice(&leaf).unwrap_or(serde_json::Value::Null);
+    Ok(LogEntry {
+        index,
+        leaf: base64::engine::general_purpose::STANDARD.encode(&leaf),
+        statement,
+    })
+}
+
+/// The proof that entry `index` is in the tree of `size` (the whole log by default).
+pub fn inclusion_proof(place: &Place, index: u64, size: Option<u64>) -> Result<InclusionProof> {
+    let store = place.store()?;
+    let latest_size = store.size()?;
+    let size = size.unwrap_or(latest_size);
+    if size > latest_size {
+        return Err(ServiceError::not_found(format!(
+            "tree size {size} is beyond the log's {latest_size} entries"
+        )));
+    }
+    Ok(store.read_tx(|| prove_inclusion(index, size, &StoreHashes(&store)))??)
+}
+
+/// The proof that the tree of `old` is a prefix of the tree of `new`.
+pub fn consistency_proof(place: &Place, old: u64, new: u64) -> Result<ConsistencyProof> {
+    let store = place.store()?;
+    let size = store.size()?;
+    if new > size {
+        return Err(ServiceError::not_found(format!(
+            "tree size {new} is beyond the log's {size} entries"
+        )));
+    }
+    Ok(store.read_tx(|| prove_consistency(old, new, &StoreHashes(&store)))??)
+}
+
+/// The whole log audited in one read snapshot against the operator key of entry 0 (or
+/// `pinned`) and the `given` checkpoints; `progress` is told how many entries were read.
+pub fn verify(
+    place: &Place,
+    governed: &Governed,
+    given: &[GivenCheckpoint],
+    pinned: Option<&str>,
+    progress: &mut dyn FnMut(u64),
+) -> Result<VerifyReport> {
+    let store = place.store_read_only()?;
+    Ok(audit(&store, &governed.compact, given, pinned, progress)?.into())
+}
+
+/// The log's size, read-only.
+pub fn log_size(place: &Place) -> Result<u64> {
+    Ok(place.store_read_only()?.size()?)
+}
