@@ -314,10 +314,15 @@ pub const KIEL_RELEASE: u32 = 29;
 pub(crate) fn kiel_tracker() -> anyhow::Result<Tracker> {
     let (_, bytes) = compact_files::embedded::all()
         .into_iter()
-        .find(|(rel, _)| rel == crate::reconcile::TRACKER_FILE)
-        .ok_or_else(|| anyhow!("the data set has no {}", crate::reconcile::TRACKER_FILE))?;
+        .find(|(rel, _)| rel == compact_service::tracker::TRACKER_FILE)
+        .ok_or_else(|| {
+            anyhow!(
+                "the data set has no {}",
+                compact_service::tracker::TRACKER_FILE
+            )
+        })?;
     let text = std::str::from_utf8(bytes)?;
-    Tracker::parse(crate::reconcile::TRACKER_FILE, text).map_err(|e| anyhow!(e))
+    Tracker::parse(compact_service::tracker::TRACKER_FILE, text).map_err(|e| anyhow!(e))
 }
 
 /// Writes the statements of the history.
@@ -520,6 +525,7 @@ pub fn demo(dir: Option<&Path>, seed: u64) -> anyhow::Result<ExitCode> {
         "Status by guarantor as of {HISTORY_END} ({}; only confirmed deliveries count as delivered)",
         compact.currency
     );
+    let by_guarantor = compact_service::api::v1::StatusReport::from(&by_guarantor);
     out!("{}", status_table(&by_guarantor, "guarantor"));
     out!("{}", crate::status::OUTSIDE_LEGEND);
     out!("{}", crate::status::SYNTHETIC_LEGEND);
@@ -598,6 +604,8 @@ pub fn demo(dir: Option<&Path>, seed: u64) -> anyhow::Result<ExitCode> {
                 .map(|r| format!(" {} ({})", r.key, money(r.arrears)))
                 .collect::<String>()
         );
+        let artefacts: Vec<compact_service::api::v1::StatusRow> =
+            artefacts.iter().map(Into::into).collect();
         crate::status::print_notes(&artefacts)?;
     }
     out!("");

@@ -35,8 +35,6 @@ pub(crate) trait PlaceExt {
     /// parties signed replaced by the terms the log holds. A working file that differs from
     /// what was signed draws a warning and is not used.
     fn compact(&self) -> anyhow::Result<Compact>;
-    /// [`PlaceExt::compact`], and the facts of the log (none without a store).
-    fn governing(&self) -> anyhow::Result<(Compact, compact_statement::rules::Facts)>;
     /// The compact as it governs, the log's facts, and the working files' compact.
     fn governed(&self) -> anyhow::Result<Governed>;
     /// The place with the busy timeout `COMPACT_BUSY_TIMEOUT_MS` sets: for writing.
@@ -46,11 +44,6 @@ pub(crate) trait PlaceExt {
 impl PlaceExt for Place {
     fn compact(&self) -> anyhow::Result<Compact> {
         Ok(self.governed()?.compact)
-    }
-
-    fn governing(&self) -> anyhow::Result<(Compact, compact_statement::rules::Facts)> {
-        let g = PlaceExt::governed(self)?;
-        Ok((g.compact, g.facts))
     }
 
     fn governed(&self) -> anyhow::Result<Governed> {

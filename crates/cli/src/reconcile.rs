@@ -7,9 +7,7 @@ use std::str::FromStr;
 
 use anyhow::{Context as _, anyhow};
 use compact_engine::fulfilment;
-use compact_engine::reconcile::{
-    CATEGORIES, Outside, Tracker, TrackerFigure, alpha2, outside, reconcile,
-};
+use compact_engine::reconcile::{CATEGORIES, Tracker, TrackerFigure, alpha2, reconcile};
 use jiff::civil::Date;
 use rust_decimal::Decimal;
 
@@ -87,36 +85,6 @@ fn read_kiel(path: &Path) -> anyhow::Result<(Vec<TrackerFigure>, Date)> {
         .and_then(|d| d.last_of_month().checked_add(jiff::Span::new()))
         .map_err(|_| anyhow!("{shown}: no dated rows"))?;
     Ok((out, end))
-}
-
-/// The data set's copy of the tracker's yearly figures, in a compact directory.
-pub const TRACKER_FILE: &str = "tracker/kiel-release29.toml";
-
-/// The tracker's figures carried in the compact directory, when it has them.
-pub(crate) fn local_tracker(dir: &Path) -> anyhow::Result<Option<Tracker>> {
-    let path = dir.join(TRACKER_FILE);
-    if !path.exists() {
-        return Ok(None);
-    }
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    Tracker::parse(&path.display().to_string(), &text)
-        .map(Some)
-        .map_err(|e| anyhow!(e))
-}
-
-/// The money outside the agreements on `as_of`: what the tracker in the compact directory
-/// counts and no commitment in the log holds (none without a tracker file).
-pub(crate) fn outside_of(
-    dir: &Path,
-    compact: &compact_model::Compact,
-    figures: &[compact_engine::Figures],
-    as_of: Date,
-) -> anyhow::Result<Vec<Outside>> {
-    Ok(match local_tracker(dir)? {
-        Some(t) if compact.currency == "EUR" => outside(compact, figures, &t, as_of),
-        _ => Vec::new(),
-    })
 }
 
 /// `compact reconcile kiel`.

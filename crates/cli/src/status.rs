@@ -5,7 +5,8 @@ use std::process::ExitCode;
 use anyhow::{Context as _, anyhow};
 use compact_engine::burden::BurdenReport;
 use compact_engine::fulfilment;
-use compact_engine::report::{By, Row, StatusReport, status as group};
+use compact_engine::report::By;
+use compact_service::api::v1::{StatusReport, StatusRow};
 use compact_statement::Statement;
 use compact_store::Store;
 use jiff::civil::Date;
@@ -19,53 +20,7 @@ pub(crate) fn statements(
     store: &impl Store,
     size: Option<u64>,
 ) -> anyhow::Result<(Vec<(u64, Statement)>, u64)> {
-    let logged = store.size()?;
-    let size = match size {
-        Some(n) if n > logged => {
-            return Err(anyhow!(
-                "--at-size {n} is beyond the log's {logged} entries"
-            ));
-        }
-        Some(n) => n,
-        None => logged,
-    };
-    // Leaves are read in order and decoded in chunks on every core.
-    const CHUNK: usize = 8192;
-    let decode = |chunk: &mut Vec<(u64, Vec<u8>)>, out: &mut Vec<(u64, Statement)>| {
-        use rayon::prelude::*;
-        let decoded: Result<Vec<(u64, Statement)>, anyhow::Error> = chunk
-            .par_iter()
-            .map(|(index, leaf)| {
-                Statement::decode(leaf).map(|st| (*index, st)).map_err(|e| {
-                    anyhow!("entry {index} does not decode ({e}): run `compact verify`")
-                })
-            })
-            .collect();
-        chunk.clear();
-        decoded.map(|d| out.extend(d))
-    };
-    let mut out = Vec::new();
-    let mut chunk: Vec<(u64, Vec<u8>)> = Vec::with_capacity(CHUNK);
-    let mut failure = None;
-    store.scan(0, &mut |index, leaf| {
-        if index >= size {
-            return false;
-        }
-        chunk.push((index, leaf.to_vec()));
-        if chunk.len() == CHUNK
-            && let Err(e) = decode(&mut chunk, &mut out)
-        {
-            failure = Some(e);
-        }
-        failure.is_none()
-    })?;
-    if failure.is_none() {
-        decode(&mut chunk, &mut out)?;
-    }
-    match failure {
-        Some(e) => Err(e),
-        None => Ok((out, size)),
-    }
+    Ok(compact_service::log::statements(store, size)?)
 }
 
 fn print(report: &StatusReport, by: &str, format: RowsFormat) -> anyhow::Result<()> {
@@ -76,35 +31,10 @@ fn print(report: &StatusReport, by: &str, format: RowsFormat) -> anyhow::Result<
                 .rows
                 .iter()
                 .chain(std::iter::once(&report.total))
-                .map(|r| {
-                    vec![
-                        r.key.clone(),
-                        r.due.to_string(),
-                        r.surge.to_string(),
-                        r.allocated.to_string(),
-                        r.outside.to_string(),
-                        r.reported.to_string(),
-                        r.confirmed.to_string(),
-                        r.arrears.to_string(),
-                        r.on_time_rate.map(|x| x.to_string()).unwrap_or_default(),
-                        r.synthetic_figures.join(";"),
-                        r.note.unwrap_or_default().to_owned(),
-                    ]
-                })
+                .map(StatusRow::cells)
                 .collect();
-            let header = [
-                by,
-                "due",
-                "surge",
-                "allocated",
-                "outside",
-                "reported",
-                "confirmed",
-                "arrears",
-                "on_time_rate",
-                "synthetic",
-                "note",
-            ];
+            let mut header = vec![by];
+            header.extend(StatusRow::COLUMNS);
             out!("{}", csv(&header, rows)?);
         }
         RowsFormat::Table => {
@@ -120,7 +50,7 @@ fn print(report: &StatusReport, by: &str, format: RowsFormat) -> anyhow::Result<
                     .units
                     .iter()
                     .map(|u| {
-                        let m = |f: &str| u.synthetic_figures.contains(&f);
+                        let m = |f: &str| u.synthetic_figures.iter().any(|x| x == f);
                         vec![
                             u.key.clone(),
                             u.unit.clone(),
@@ -181,8 +111,8 @@ pub(crate) const OUTSIDE_LEGEND: &str = "outside: allocations the Kiel tracker (
 pub(crate) const NOTE_MARK: &str = " †";
 
 /// The notes of the rows that carry [`NOTE_MARK`], once each.
-pub(crate) fn print_notes(rows: &[Row]) -> anyhow::Result<()> {
-    let mut notes: Vec<&str> = rows.iter().filter_map(|r| r.note).collect();
+pub(crate) fn print_notes(rows: &[StatusRow]) -> anyhow::Result<()> {
+    let mut notes: Vec<&str> = rows.iter().filter_map(|r| r.note.as_deref()).collect();
     notes.sort_unstable();
     notes.dedup();
     for n in notes {
@@ -208,30 +138,30 @@ pub(crate) fn marked(text: String, synthetic: bool) -> String {
 pub(crate) fn status_table(report: &StatusReport, by: &str) -> String {
     let surges = !report.total.surge.is_zero();
     let outside = !report.total.outside.is_zero();
-    let line = |r: &Row| {
-        let m = r.marks();
+    let line = |r: &StatusRow| {
+        let m = |f: &str| r.marked(f);
         let key = if r.note.is_some() {
             format!("{}{NOTE_MARK}", r.key)
         } else {
             r.key.clone()
         };
-        let mut cells = vec![key, marked(money(r.due), m.due)];
+        let mut cells = vec![key, marked(money(r.due), m("due"))];
         if surges {
-            cells.push(marked(money(r.surge), m.surge));
+            cells.push(marked(money(r.surge), m("surge")));
         }
-        cells.push(marked(money(r.allocated), m.allocated));
+        cells.push(marked(money(r.allocated), m("allocated")));
         if outside {
             cells.push(money(r.outside));
         }
         cells.extend([
-            marked(money(r.reported), m.reported),
-            marked(money(r.confirmed), m.confirmed),
-            marked(money(r.arrears), m.arrears),
+            marked(money(r.reported), m("reported")),
+            marked(money(r.confirmed), m("confirmed")),
+            marked(money(r.arrears), m("arrears")),
             marked(
                 r.on_time_rate.map_or("-".to_owned(), |x| {
                     format!("{:.0}%", x * rust_decimal::Decimal::ONE_HUNDRED)
                 }),
-                m.on_time && r.on_time_rate.is_some(),
+                m("on_time_rate") && r.on_time_rate.is_some(),
             ),
         ]);
         cells
@@ -336,19 +266,10 @@ pub fn status(
         Some(d) => crate::ledger::parse_date(d, "--as-of")?,
         None => today(),
     };
-    let (compact, facts) = place.governing()?;
-    let store = place.store()?;
-    let (statements, size) = statements(&store, at_size).context("reading the log")?;
-    let figures = fulfilment(&compact, &statements, as_of)?;
-    let outside = crate::reconcile::outside_of(&place.dir, &compact, &figures, as_of)?;
-    let report = group(
-        &compact,
-        &figures,
-        &outside,
-        by_key,
-        &as_of.to_string(),
-        size,
-    );
+    let governed = place.governed()?;
+    let report =
+        compact_service::reports::status(&place.writer()?, &governed, as_of, at_size, by_key)?;
+    let (compact, facts) = (governed.compact, governed.facts);
     print(&report, by, format)?;
     if format == RowsFormat::Table {
         for line in lifecycle_lines(&compact, &facts, as_of) {
@@ -543,15 +464,16 @@ pub fn explain(
                 compact_engine::Measure::Money => compact.currency.clone(),
                 compact_engine::Measure::Units(u) => u.clone(),
             };
-            let m = f.marks;
+            let names = f.marks.names();
+            let m = |x: &str| names.contains(&x);
             out!(
                 "due {} · surge {} · allocated {} · reported {} · confirmed {} · arrears {} ({unit})",
-                marked(money(f.due), m.due),
-                marked(money(f.surge), m.surge && !f.surge.is_zero()),
-                marked(money(f.allocated), m.allocated),
-                marked(money(f.reported), m.reported),
-                marked(money(f.confirmed), m.confirmed),
-                marked(money(f.arrears), m.arrears)
+                marked(money(f.due), m("due")),
+                marked(money(f.surge), m("surge") && !f.surge.is_zero()),
+                marked(money(f.allocated), m("allocated")),
+                marked(money(f.reported), m("reported")),
+                marked(money(f.confirmed), m("confirmed")),
+                marked(money(f.arrears), m("arrears"))
             );
             if f.synthetic {
                 out!("{SYNTHETIC_LEGEND}");
@@ -589,7 +511,7 @@ pub fn burden(
     let (statements, _) = statements(&store, None).context("reading the log")?;
     let end = Date::new(year, 12, 31).map_err(|e| anyhow!("year {year}: {e}"))?;
     let figures = fulfilment(&compact, &statements, end)?;
-    let outside = crate::reconcile::outside_of(&place.dir, &compact, &figures, end)?;
+    let outside = compact_service::tracker::outside_of(&place.dir, &compact, &figures, end)?;
     let report =
         compact_engine::burden::burden(&compact, &figures, &outside, year, base, basis, aid)?;
     match format {

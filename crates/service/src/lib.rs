@@ -10,8 +10,10 @@ pub mod clock;
 pub mod error;
 pub mod keys;
 pub mod ledger;
+pub mod log;
 pub mod place;
 pub mod reports;
+pub mod tracker;
 
 pub use clock::OperatorClock;
 pub use error::{ErrorKind, Result, ServiceError};

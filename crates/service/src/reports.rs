@@ -2,13 +2,18 @@
 
 use base64::Engine as _;
 use compact_log::{prove_consistency, prove_inclusion};
-use compact_statement::rules::{Status, status};
+use compact_statement::rules::{Status, status as agreement_status};
 use compact_store::audit::{GivenCheckpoint, audit};
 use compact_store::{Store as _, StoreHashes};
 use jiff::civil::Date;
 
-use crate::api::v1::{AgreementRow, ConsistencyProof, InclusionProof, LogEntry, VerifyReport};
-use crate::error::{Result, ServiceError};
+use compact_engine::fulfilment;
+use compact_engine::report::{By, status as group};
+
+use crate::api::v1::{
+    AgreementRow, ConsistencyProof, InclusionProof, LogEntry, StatusReport, VerifyReport,
+};
+use crate::error::{Context as _, Result, ServiceError};
 use crate::place::{Governed, Place};
 
 /// Every agreement's latest version as it governs on `on`, with its status and what needs
@@ -23,7 +28,7 @@ pub fn agreements(governed: &Governed, on: Date) -> Vec<AgreementRow> {
     compact
         .latest_agreements()
         .map(|a| {
-            let st = status(a, facts, on);
+            let st = agreement_status(a, facts, on);
             let file = working
                 .agreement(&a.id, Some(a.version))
                 .map(|w| w.digest.clone());
@@ -130,4 +135,23 @@ pub fn verify(
 /// The log's size, read-only.
 pub fn log_size(place: &Place) -> Result<u64> {
     Ok(place.store_read_only()?.size()?)
+}
+
+/// The status report on `as_of` from the log's first `at_size` entries (all by default),
+/// grouped `by` guarantor, pillar, year, group or commitment.
+pub fn status(
+    place: &Place,
+    governed: &Governed,
+    as_of: Date,
+    at_size: Option<u64>,
+    by: By,
+) -> Result<StatusReport> {
+    let compact = &governed.compact;
+    let store = place.store()?;
+    let (statements, size) = crate::log::statements(&store, at_size).context("reading the log")?;
+    let figures = fulfilment(compact, &statements, as_of)
+        .map_err(|e| ServiceError::internal(e.to_string()))?;
+    let outside = crate::tracker::outside_of(&place.dir, compact, &figures, as_of)?;
+    let report = group(compact, &figures, &outside, by, &as_of.to_string(), size);
+    Ok((&report).into())
 }

@@ -159,6 +159,58 @@ fn init_sign_refuse_and_import_again() -> Result<()> {
     )?;
     assert_eq!((done.written, done.already, done.size), (0, 2, 7));
 
+    // What the log now says, as the API's types.
+    let g = governed(&place)?;
+    let on = "2024-03-01".parse()?;
+    let rows = compact_service::reports::agreements(&g, on);
+    let gb_ua = rows
+        .iter()
+        .find(|r| r.id == "gb-ua")
+        .ok_or("gb-ua is not listed")?;
+    assert_eq!(gb_ua.status, "in-force");
+    assert_eq!(gb_ua.working_digest.as_deref(), Some(gb_ua.digest.as_str()));
+    let report = compact_service::reports::status(
+        &place,
+        &g,
+        on,
+        None,
+        compact_engine::report::By::Guarantor,
+    )?;
+    assert_eq!(report.log_size, 7);
+    assert_eq!(report.total.key, "total");
+    let back: compact_service::api::v1::StatusReport =
+        serde_json::from_str(&serde_json::to_string(&report)?)?;
+    assert_eq!(back, report);
+    let at_six = compact_service::reports::status(
+        &place,
+        &g,
+        on,
+        Some(6),
+        compact_engine::report::By::Guarantor,
+    )?;
+    assert_eq!(at_six.log_size, 6);
+    let beyond = compact_service::reports::status(
+        &place,
+        &g,
+        on,
+        Some(8),
+        compact_engine::report::By::Guarantor,
+    )
+    .err()
+    .ok_or("a size beyond the log was read")?;
+    assert_eq!(beyond.kind(), ErrorKind::BadInput);
+    let entry = compact_service::reports::log_entry(&place, 5)?;
+    assert_eq!(entry.statement["payload"]["agreement"], "gb-ua");
+    let missing = compact_service::reports::log_entry(&place, 7)
+        .err()
+        .ok_or("entry 7 of 7 was found")?;
+    assert_eq!(missing.kind(), ErrorKind::NotFound);
+    let proof = compact_service::reports::inclusion_proof(&place, 5, None)?;
+    assert_eq!((proof.index, proof.tree_size), (5, 7));
+    let audit = compact_service::reports::verify(&place, &g, &[], None, &mut |_| {})?;
+    assert!(audit.ok, "{:?}", audit.problems);
+    assert_eq!(audit.entries, 7);
+
     let bad = ledger::read_statements("{not json\n".as_bytes(), "in.jsonl")
         .err()
         .ok_or("a malformed line was read")?;

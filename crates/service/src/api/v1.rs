@@ -1,6 +1,8 @@
 //! Version 1 of the API types: what `--format json` prints and the HTTP server answers with.
 //! Each serialises with `serde`; fields are added, never renamed or removed, within a version.
 
+use compact_engine::report;
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 pub use compact_log::{ConsistencyProof, InclusionProof};
@@ -104,6 +106,190 @@ impl From<compact_store::audit::Report> for VerifyReport {
                 .map(|p| VerifyProblem {
                     entry: p.entry,
                     message: p.message,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The status report (`compact status`): the engine's figures grouped into rows, with their
+/// total. Money in the reporting currency, to the cent; units never added to money.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusReport {
+    /// The date of the figures, `YYYY-MM-DD`.
+    pub as_of: String,
+    /// The reporting currency.
+    pub currency: String,
+    /// How many log entries the figures are from.
+    pub log_size: u64,
+    /// Money rows, by the key asked for (guarantor, pillar, year, group or commitment).
+    pub rows: Vec<StatusRow>,
+    /// Their total (key `total`).
+    pub total: StatusRow,
+    /// Units, per row key and unit.
+    pub units: Vec<UnitRow>,
+    /// True when any figure rests on synthetic data.
+    pub synthetic: bool,
+    /// The commitments that ended on the beneficiary's accession, and when.
+    pub ended_on_accession: Vec<EndedRow>,
+}
+
+/// One row of money figures of a [`StatusReport`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusRow {
+    /// The guarantor, pillar, year, group or commitment.
+    pub key: String,
+    /// Due on or before the date (the baseline schedule).
+    pub due: Decimal,
+    /// Due on or before the date because of an activation, apart from the baseline.
+    pub surge: Decimal,
+    /// Allocated.
+    pub allocated: Decimal,
+    /// Allocated outside the agreements: what the independent tracker counts and no
+    /// commitment holds (sourced from the tracker; not in `due`, not in the arrears).
+    pub outside: Decimal,
+    /// Reported delivered.
+    pub reported: Decimal,
+    /// Confirmed delivered.
+    pub confirmed: Decimal,
+    /// Due and not confirmed.
+    pub arrears: Decimal,
+    /// Share of the confirmed that arrived on time, to 4 decimals; `null` when nothing is
+    /// confirmed.
+    pub on_time_rate: Option<Decimal>,
+    /// True when any figure of the row rests on synthetic data.
+    pub synthetic: bool,
+    /// The figures of the row that rest on synthetic data (`due`, `surge`, `allocated`,
+    /// `reported`, `confirmed`, `arrears`, `on_time_rate`).
+    pub synthetic_figures: Vec<String>,
+    /// A known structural difference with the tracker that the row's figures rest on: its
+    /// allocations and arrears are then a counting artefact, not a measured shortfall.
+    pub note: Option<String>,
+}
+
+impl StatusRow {
+    /// The CSV header of [`StatusRow::cells`] after the key's column.
+    pub const COLUMNS: [&'static str; 10] = [
+        "due",
+        "surge",
+        "allocated",
+        "outside",
+        "reported",
+        "confirmed",
+        "arrears",
+        "on_time_rate",
+        "synthetic",
+        "note",
+    ];
+
+    /// The key and the row's figures as CSV cells, in [`StatusRow::COLUMNS`] order.
+    pub fn cells(&self) -> Vec<String> {
+        vec![
+            self.key.clone(),
+            self.due.to_string(),
+            self.surge.to_string(),
+            self.allocated.to_string(),
+            self.outside.to_string(),
+            self.reported.to_string(),
+            self.confirmed.to_string(),
+            self.arrears.to_string(),
+            self.on_time_rate.map(|x| x.to_string()).unwrap_or_default(),
+            self.synthetic_figures.join(";"),
+            self.note.clone().unwrap_or_default(),
+        ]
+    }
+
+    /// Whether `figure` (a name of [`StatusRow::synthetic_figures`]) rests on synthetic data.
+    pub fn marked(&self, figure: &str) -> bool {
+        self.synthetic_figures.iter().any(|f| f == figure)
+    }
+}
+
+/// Units figures of one row key and unit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnitRow {
+    /// The row key.
+    pub key: String,
+    /// The unit.
+    pub unit: String,
+    /// Due.
+    pub due: Decimal,
+    /// Due because of an activation.
+    pub surge: Decimal,
+    /// Confirmed delivered.
+    pub confirmed: Decimal,
+    /// Due and not confirmed.
+    pub arrears: Decimal,
+    /// True when any figure of the row rests on synthetic data.
+    pub synthetic: bool,
+    /// The figures of the row that rest on synthetic data.
+    pub synthetic_figures: Vec<String>,
+}
+
+/// A commitment that ended on the beneficiary's accession.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndedRow {
+    /// The commitment.
+    pub commitment: String,
+    /// Its guarantor.
+    pub guarantor: String,
+    /// The day it ended, `YYYY-MM-DD`.
+    pub on: String,
+}
+
+fn names(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| (*s).to_owned()).collect()
+}
+
+impl From<&report::Row> for StatusRow {
+    fn from(r: &report::Row) -> Self {
+        StatusRow {
+            key: r.key.clone(),
+            due: r.due,
+            surge: r.surge,
+            allocated: r.allocated,
+            outside: r.outside,
+            reported: r.reported,
+            confirmed: r.confirmed,
+            arrears: r.arrears,
+            on_time_rate: r.on_time_rate,
+            synthetic: r.synthetic,
+            synthetic_figures: names(&r.synthetic_figures),
+            note: r.note.map(str::to_owned),
+        }
+    }
+}
+
+impl From<&report::StatusReport> for StatusReport {
+    fn from(r: &report::StatusReport) -> Self {
+        StatusReport {
+            as_of: r.as_of.clone(),
+            currency: r.currency.clone(),
+            log_size: r.log_size,
+            rows: r.rows.iter().map(StatusRow::from).collect(),
+            total: (&r.total).into(),
+            units: r
+                .units
+                .iter()
+                .map(|u| UnitRow {
+                    key: u.key.clone(),
+                    unit: u.unit.clone(),
+                    due: u.due,
+                    surge: u.surge,
+                    confirmed: u.confirmed,
+                    arrears: u.arrears,
+                    synthetic: u.synthetic,
+                    synthetic_figures: names(&u.synthetic_figures),
+                })
+                .collect(),
+            synthetic: r.synthetic,
+            ended_on_accession: r
+                .ended_on_accession
+                .iter()
+                .map(|e| EndedRow {
+                    commitment: e.commitment.clone(),
+                    guarantor: e.guarantor.clone(),
+                    on: e.on.clone(),
                 })
                 .collect(),
         }
