@@ -322,69 +322,15 @@ pub fn explain(
         Some(d) => crate::ledger::parse_date(d, "--as-of")?,
         None => today(),
     };
-    let compact = place.compact()?;
-    let store = place.store()?;
-    let (statements, size) = statements(&store, None).context("reading the log")?;
-    let figures = fulfilment(&compact, &statements, as_of)?;
-    let Some(f) = figures.iter().find(|f| f.commitment == commitment) else {
-        let known: Vec<&str> = figures.iter().map(|f| f.commitment.as_str()).collect();
-        return Err(anyhow!(
-            "unknown commitment `{commitment}`; the compact has: {}",
-            known.join(", ")
-        ));
-    };
-    let (agreement, c) = compact
-        .latest_agreements()
-        .find_map(|a| {
-            a.commitments
-                .iter()
-                .find(|c| c.id == commitment)
-                .map(|c| (a, c))
-        })
-        .ok_or_else(|| anyhow!("unknown commitment `{commitment}`"))?;
-    let schedule: Vec<serde_json::Value> = c
-        .schedule
-        .tranches()
-        .iter()
-        .map(|t| {
-            let valued =
-                compact_model::value::value(&compact, &agreement.guarantor, &t.amount, t.due)
-                    .map(|v| v.value.round_dp(2).to_string())
-                    .ok();
-            serde_json::json!({
-                "due": t.due.to_string(), "amount": t.amount.to_string(),
-                "value": valued, "is_due": t.due <= as_of,
-            })
-        })
-        .collect();
-    let entries: Vec<serde_json::Value> = f
-        .entries
-        .iter()
-        .filter_map(|i| {
-            statements
-                .binary_search_by_key(i, |(j, _)| *j)
-                .ok()
-                .and_then(|k| statements.get(k))
-        })
-        .map(|(i, st)| serde_json::json!({ "index": i, "type": st.kind().as_str(), "author": st.author, "synthetic": generated(&statements, st), "statement": st.to_json().get("payload").cloned().unwrap_or_default() }))
-        .collect();
-    // The obligations activations set off, up to the end of the day.
-    let end_of_day = as_of
-        .tomorrow()
-        .ok()
-        .and_then(|d| d.to_zoned_datetime(jiff::tz::TimeZone::UTC).ok())
-        .map(|z| z.timestamp())
-        .unwrap_or(jiff::Timestamp::MAX);
-    let surges: Vec<compact_engine::activation::Surge> =
-        compact_engine::activation::activations(&compact, &statements, end_of_day)?
-            .into_iter()
-            .flat_map(|a| a.surges)
-            .filter(|s| s.commitment == commitment && s.agreement == agreement.id)
-            .collect();
+    let governed = place.governed()?;
+    let compact = &governed.compact;
+    let explained =
+        compact_service::reports::explain(&place.writer()?, &governed, commitment, as_of)?;
+    let f = &explained.figures;
+    let (schedule, surges, entries) = (&explained.schedule, &explained.surges, &explained.entries);
     match format {
         crate::Format::Json => {
-            let v = serde_json::json!({ "as_of": as_of.to_string(), "log_size": size, "figures": f, "schedule": schedule, "surges": surges, "entries": entries });
-            out!("{}", serde_json::to_string_pretty(&v)?);
+            out!("{}", serde_json::to_string_pretty(&explained)?);
         }
         crate::Format::Table => {
             let names = f.marks.names();
@@ -407,15 +353,12 @@ pub fn explain(
             let rows = schedule
                 .iter()
                 .map(|s| {
-                    ["due", "amount", "value", "is_due"]
-                        .iter()
-                        .map(|k| match s.get(*k).unwrap_or(&serde_json::Value::Null) {
-                            serde_json::Value::String(x) => x.clone(),
-                            serde_json::Value::Bool(b) => if *b { "yes" } else { "no" }.to_owned(),
-                            serde_json::Value::Null => "-".to_owned(),
-                            other => other.to_string(),
-                        })
-                        .collect()
+                    vec![
+                        s.due.clone(),
+                        s.amount.clone(),
+                        s.value.clone().unwrap_or_else(|| "-".to_owned()),
+                        if s.is_due { "yes" } else { "no" }.to_owned(),
+                    ]
                 })
                 .collect();
             out!("Schedule");
@@ -452,9 +395,9 @@ pub fn explain(
                 .iter()
                 .map(|e| {
                     vec![
-                        marked(e["index"].to_string(), e["synthetic"] == true),
-                        e["type"].as_str().unwrap_or("").to_owned(),
-                        e["statement"].to_string(),
+                        marked(e.index.to_string(), e.synthetic),
+                        e.kind.clone(),
+                        e.statement.to_string(),
                     ]
                 })
                 .collect();
@@ -582,24 +525,4 @@ pub fn burden(
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Whether a statement is generated: its reference says so, or, for a confirmation, the
-/// reference of the report it confirms (see [`compact_engine::SYNTHETIC_REFERENCE`]).
-fn generated(statements: &[(u64, Statement)], st: &Statement) -> bool {
-    use compact_statement::Payload;
-    let synthetic = |r: &str| r.starts_with(compact_engine::SYNTHETIC_REFERENCE);
-    match &st.payload {
-        Payload::Allocation(a) => synthetic(&a.reference),
-        Payload::DeliveryReport(r) => synthetic(&r.reference),
-        Payload::DeliveryConfirm(c) => statements
-            .binary_search_by_key(&c.report, |(j, _)| *j)
-            .ok()
-            .and_then(|k| statements.get(k))
-            .is_some_and(|(_, s)| match &s.payload {
-                Payload::DeliveryReport(r) => synthetic(&r.reference),
-                _ => false,
-            }),
-        _ => false,
-    }
 }

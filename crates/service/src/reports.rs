@@ -3,6 +3,7 @@
 use base64::Engine as _;
 use compact_log::{prove_consistency, prove_inclusion};
 use compact_statement::rules::{Status, status as agreement_status};
+use compact_statement::{Payload, Statement};
 use compact_store::audit::{GivenCheckpoint, audit};
 use compact_store::{Store as _, StoreHashes};
 use jiff::civil::Date;
@@ -11,7 +12,8 @@ use compact_engine::fulfilment;
 use compact_engine::report::{By, status as group};
 
 use crate::api::v1::{
-    AgreementRow, ConsistencyProof, InclusionProof, LogEntry, StatusReport, VerifyReport,
+    AgreementRow, ConsistencyProof, Explain, ExplainEntry, InclusionProof, LogEntry, ScheduleLine,
+    StatusReport, VerifyReport,
 };
 use crate::error::{Context as _, Result, ServiceError};
 use crate::place::{Governed, Place};
@@ -154,4 +156,105 @@ pub fn status(
     let outside = crate::tracker::outside_of(&place.dir, compact, &figures, as_of)?;
     let report = group(compact, &figures, &outside, by, &as_of.to_string(), size);
     Ok((&report).into())
+}
+
+/// What is behind `commitment`'s figures on `as_of`: its schedule, the obligations activations
+/// set off up to the end of the day, and the log entries counted.
+pub fn explain(
+    place: &Place,
+    governed: &Governed,
+    commitment: &str,
+    as_of: Date,
+) -> Result<Explain> {
+    let compact = &governed.compact;
+    let store = place.store()?;
+    let (statements, size) = crate::log::statements(&store, None).context("reading the log")?;
+    let figures = fulfilment(compact, &statements, as_of)
+        .map_err(|e| ServiceError::internal(e.to_string()))?;
+    let Some(f) = figures.iter().find(|f| f.commitment == commitment) else {
+        let known: Vec<&str> = figures.iter().map(|f| f.commitment.as_str()).collect();
+        return Err(ServiceError::not_found(format!(
+            "unknown commitment `{commitment}`; the compact has: {}",
+            known.join(", ")
+        )));
+    };
+    let (agreement, c) = compact
+        .latest_agreements()
+        .find_map(|a| {
+            a.commitments
+                .iter()
+                .find(|c| c.id == commitment)
+                .map(|c| (a, c))
+        })
+        .ok_or_else(|| ServiceError::not_found(format!("unknown commitment `{commitment}`")))?;
+    let schedule = c
+        .schedule
+        .tranches()
+        .iter()
+        .map(|t| ScheduleLine {
+            due: t.due.to_string(),
+            amount: t.amount.to_string(),
+            value: compact_model::value::value(compact, &agreement.guarantor, &t.amount, t.due)
+                .map(|v| v.value.round_dp(2).to_string())
+                .ok(),
+            is_due: t.due <= as_of,
+        })
+        .collect();
+    let entries = f
+        .entries
+        .iter()
+        .filter_map(|i| {
+            statements
+                .binary_search_by_key(i, |(j, _)| *j)
+                .ok()
+                .and_then(|k| statements.get(k))
+        })
+        .map(|(i, st)| ExplainEntry {
+            index: *i,
+            kind: st.kind().as_str().to_owned(),
+            author: st.author.clone(),
+            synthetic: generated(&statements, st),
+            statement: st.to_json().get("payload").cloned().unwrap_or_default(),
+        })
+        .collect();
+    // The obligations activations set off, up to the end of the day.
+    let end_of_day = as_of
+        .tomorrow()
+        .ok()
+        .and_then(|d| d.to_zoned_datetime(jiff::tz::TimeZone::UTC).ok())
+        .map(|z| z.timestamp())
+        .unwrap_or(jiff::Timestamp::MAX);
+    let surges = compact_engine::activation::activations(compact, &statements, end_of_day)
+        .map_err(|e| ServiceError::internal(e.to_string()))?
+        .into_iter()
+        .flat_map(|a| a.surges)
+        .filter(|s| s.commitment == commitment && s.agreement == agreement.id)
+        .collect();
+    Ok(Explain {
+        as_of: as_of.to_string(),
+        log_size: size,
+        figures: f.clone(),
+        schedule,
+        surges,
+        entries,
+    })
+}
+
+/// Whether a statement is generated: its reference says so, or, for a confirmation, the
+/// reference of the report it confirms (see [`compact_engine::SYNTHETIC_REFERENCE`]).
+pub fn generated(statements: &[(u64, Statement)], st: &Statement) -> bool {
+    let synthetic = |r: &str| r.starts_with(compact_engine::SYNTHETIC_REFERENCE);
+    match &st.payload {
+        Payload::Allocation(a) => synthetic(&a.reference),
+        Payload::DeliveryReport(r) => synthetic(&r.reference),
+        Payload::DeliveryConfirm(c) => statements
+            .binary_search_by_key(&c.report, |(j, _)| *j)
+            .ok()
+            .and_then(|k| statements.get(k))
+            .is_some_and(|(_, s)| match &s.payload {
+                Payload::DeliveryReport(r) => synthetic(&r.reference),
+                _ => false,
+            }),
+        _ => false,
+    }
 }

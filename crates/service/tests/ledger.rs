@@ -211,6 +211,31 @@ fn init_sign_refuse_and_import_again() -> Result<()> {
     assert!(audit.ok, "{:?}", audit.problems);
     assert_eq!(audit.entries, 7);
 
+    let first = g
+        .compact
+        .agreement("gb-ua", None)
+        .and_then(|a| a.commitments.first())
+        .ok_or("gb-ua has no commitment")?;
+    let explained = compact_service::reports::explain(&place, &g, &first.id, on)?;
+    assert_eq!(explained.figures.commitment, first.id);
+    assert_eq!(explained.log_size, 7);
+    assert!(!explained.schedule.is_empty());
+    let json = serde_json::to_value(&explained)?;
+    for k in [
+        "as_of", "log_size", "figures", "schedule", "surges", "entries",
+    ] {
+        assert!(json.get(k).is_some(), "{k} missing");
+    }
+    let unknown = compact_service::reports::explain(&place, &g, "no-such", on)
+        .err()
+        .ok_or("an unknown commitment was explained")?;
+    assert_eq!(unknown.kind(), ErrorKind::NotFound);
+    assert!(
+        unknown
+            .to_string()
+            .starts_with("unknown commitment `no-such`; the compact has: ")
+    );
+
     let bad = ledger::read_statements("{not json\n".as_bytes(), "in.jsonl")
         .err()
         .ok_or("a malformed line was read")?;

@@ -296,6 +296,58 @@ impl From<&report::StatusReport> for StatusReport {
     }
 }
 
+/// What is behind one commitment's figures (`compact explain`): its schedule, the surges
+/// activations set off and the log entries counted.
+///
+/// `figures` and `surges` are the engine's own types (`compact_engine::Figures`,
+/// `compact_engine::activation::Surge`), serialised as they are; they are not yet read back.
+#[derive(Clone, Debug, Serialize)]
+pub struct Explain {
+    /// The date of the figures, `YYYY-MM-DD`.
+    pub as_of: String,
+    /// How many log entries the figures are from.
+    pub log_size: u64,
+    /// The commitment's figures.
+    pub figures: compact_engine::Figures,
+    /// Its schedule, tranche by tranche.
+    pub schedule: Vec<ScheduleLine>,
+    /// What activations made due, apart from the baseline.
+    pub surges: Vec<compact_engine::activation::Surge>,
+    /// The log entries behind the figures, in log order.
+    pub entries: Vec<ExplainEntry>,
+}
+
+/// One tranche of a commitment's schedule.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScheduleLine {
+    /// When it falls due, `YYYY-MM-DD`.
+    pub due: String,
+    /// The amount as the agreement states it (`"2.5e9 GBP"`, `"1000 shells"`).
+    pub amount: String,
+    /// Its value in the reporting currency on its due date, to the cent; `None` when it
+    /// cannot be valued (units, or a rate missing).
+    pub value: Option<String>,
+    /// Whether it falls due on or before the date of the figures.
+    pub is_due: bool,
+}
+
+/// A log entry behind a commitment's figures.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExplainEntry {
+    /// Its index in the log.
+    pub index: u64,
+    /// The statement's type (`allocation`, `delivery.report`, …).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Its author's party code.
+    pub author: String,
+    /// Whether it is generated, not from a source (its reference, or for a confirmation the
+    /// report's, starts with `synthetic/`).
+    pub synthetic: bool,
+    /// Its payload as JSON.
+    pub statement: serde_json::Value,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
