@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, anyhow};
 use compact_engine::Measure;
-use compact_engine::activation::{Activation, AnswerState, SurgeKind, activations};
+use compact_engine::activation::{Activation, AnswerState, SurgeKind};
 use compact_statement::activation::Trigger;
 use compact_statement::{
     AttackDeclare, ConsultationRespond, Measure as ResponseMeasure, Payload, ThreatLevel,
@@ -17,7 +17,6 @@ use jiff::Timestamp;
 use crate::Format;
 use crate::ledger::{Place, PlaceExt as _, parse_time, sign_and_append};
 use crate::output::{money, out, table};
-use crate::status::statements;
 
 /// The largest measures file read.
 const MEASURES_MAX: u64 = 1 << 20;
@@ -30,20 +29,20 @@ fn trigger_text(t: Trigger) -> String {
 }
 
 fn load(place: &Place, now: Timestamp) -> anyhow::Result<Vec<Activation>> {
-    let compact = place.compact()?;
-    let store = place.store()?;
-    let (log, _) = statements(&store, None).context("reading the log")?;
-    Ok(activations(&compact, &log, now)?)
+    let governed = place.governed()?;
+    Ok(compact_service::reports::activations(
+        &place.writer()?,
+        &governed,
+        now,
+    )?)
 }
 
 /// The time the log received entry `index` (not the author's own time, which may lie before).
 fn received_at(place: &Place, index: u64) -> anyhow::Result<Timestamp> {
-    use compact_store::Store as _;
-    let leaf = place
-        .store()?
-        .entry(index)?
-        .ok_or_else(|| anyhow!("entry {index} is not in the log"))?;
-    Ok(compact_statement::Statement::decode(&leaf)?.at())
+    Ok(compact_service::reports::received_at(
+        &place.writer()?,
+        index,
+    )?)
 }
 
 /// The activations after entry `index` was appended, as of its receipt; `None`, with a

@@ -2,9 +2,8 @@
 
 use std::process::ExitCode;
 
-use anyhow::{Context as _, anyhow};
+use anyhow::anyhow;
 use compact_engine::burden::BurdenReport;
-use compact_engine::fulfilment;
 use compact_engine::report::By;
 use compact_service::api::v1::{StatusReport, StatusRow};
 use compact_statement::Statement;
@@ -435,14 +434,9 @@ pub fn burden(
     aid: compact_engine::burden::Aid,
     format: RowsFormat,
 ) -> anyhow::Result<ExitCode> {
-    let compact = place.compact()?;
+    let governed = place.governed()?;
     let base = match compact_model::Amount::parse(baseline) {
-        Ok(compact_model::Amount::Money { value, currency }) => {
-            let on = Date::new(year, 12, 31).map_err(|e| anyhow!("year {year}: {e}"))?;
-            compact_model::value::convert(&compact, value, &currency, on)
-                .map_err(|e| anyhow!("--baseline: {e}"))?
-                .value
-        }
+        Ok(compact_model::Amount::Money { value, currency }) => (value, currency),
         Ok(other) => {
             return Err(anyhow!(
                 "--baseline must be money, e.g. \"40e9 EUR\", not `{other}`"
@@ -450,13 +444,14 @@ pub fn burden(
         }
         Err(e) => return Err(anyhow!("--baseline: {e}")),
     };
-    let store = place.store()?;
-    let (statements, _) = statements(&store, None).context("reading the log")?;
-    let end = Date::new(year, 12, 31).map_err(|e| anyhow!("year {year}: {e}"))?;
-    let figures = fulfilment(&compact, &statements, end)?;
-    let outside = compact_service::tracker::outside_of(&place.dir, &compact, &figures, end)?;
-    let report =
-        compact_engine::burden::burden(&compact, &figures, &outside, year, base, basis, aid)?;
+    let report = compact_service::reports::burden(
+        &place.writer()?,
+        &governed,
+        year,
+        (base.0, &base.1),
+        basis,
+        aid,
+    )?;
     match format {
         RowsFormat::Json => out!("{}", serde_json::to_string_pretty(&report)?),
         RowsFormat::Csv => {

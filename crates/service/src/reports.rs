@@ -258,3 +258,51 @@ pub fn generated(statements: &[(u64, Statement)], st: &Statement) -> bool {
         _ => false,
     }
 }
+
+/// The burden-sharing report of `year`: a baseline of `baseline` (money in `currency`, valued
+/// in the reporting currency at the year's end) split by GDP share among `basis`, against the
+/// `aid` allocated in the year, in the log and outside the agreements.
+pub fn burden(
+    place: &Place,
+    governed: &Governed,
+    year: i16,
+    baseline: (rust_decimal::Decimal, &str),
+    basis: compact_engine::burden::Basis,
+    aid: compact_engine::burden::Aid,
+) -> Result<compact_engine::burden::BurdenReport> {
+    let compact = &governed.compact;
+    let end = Date::new(year, 12, 31)
+        .map_err(|e| ServiceError::bad_input(format!("year {year}: {e}")))?;
+    let (value, currency) = baseline;
+    let base = compact_model::value::convert(compact, value, currency, end)
+        .map_err(|e| ServiceError::bad_input(format!("--baseline: {e}")))?
+        .value;
+    let store = place.store()?;
+    let (statements, _) = crate::log::statements(&store, None).context("reading the log")?;
+    let figures =
+        fulfilment(compact, &statements, end).map_err(|e| ServiceError::internal(e.to_string()))?;
+    let outside = crate::tracker::outside_of(&place.dir, compact, &figures, end)?;
+    compact_engine::burden::burden(compact, &figures, &outside, year, base, basis, aid)
+        .map_err(|e| ServiceError::bad_input(e.to_string()))
+}
+
+/// Every activation and its timeline as of `now` (a time, not the clock: the caller's).
+pub fn activations(
+    place: &Place,
+    governed: &Governed,
+    now: jiff::Timestamp,
+) -> Result<Vec<compact_engine::activation::Activation>> {
+    let store = place.store()?;
+    let (log, _) = crate::log::statements(&store, None).context("reading the log")?;
+    compact_engine::activation::activations(&governed.compact, &log, now)
+        .map_err(|e| ServiceError::internal(e.to_string()))
+}
+
+/// The time the log received entry `index` (not the author's own time, which may lie before).
+pub fn received_at(place: &Place, index: u64) -> Result<jiff::Timestamp> {
+    let leaf = place
+        .store()?
+        .entry(index)?
+        .ok_or_else(|| ServiceError::not_found(format!("entry {index} is not in the log")))?;
+    Ok(Statement::decode(&leaf)?.at())
+}

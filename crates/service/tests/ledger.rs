@@ -236,6 +236,13 @@ fn init_sign_refuse_and_import_again() -> Result<()> {
             .starts_with("unknown commitment `no-such`; the compact has: ")
     );
 
+    let now = compact_service::reports::received_at(&place, 6)?;
+    assert!(compact_service::reports::activations(&place, &g, now)?.is_empty());
+    let beyond = compact_service::reports::received_at(&place, 99)
+        .err()
+        .ok_or("entry 99 was found")?;
+    assert_eq!(beyond.kind(), ErrorKind::NotFound);
+
     let bad = ledger::read_statements("{not json\n".as_bytes(), "in.jsonl")
         .err()
         .ok_or("a malformed line was read")?;
