@@ -151,38 +151,15 @@ pub fn threat(
     Ok(ExitCode::SUCCESS)
 }
 
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct MeasuresFile {
-    measures: Vec<ResponseMeasure>,
-}
-
 fn read_measures(path: &Path) -> anyhow::Result<Vec<ResponseMeasure>> {
+    use compact_service::measures::{MeasuresSyntax, parse_measures};
     let text = crate::input::read_text_capped(path, MEASURES_MAX, "a measures file")?;
-    if path.extension().is_some_and(|e| e == "toml") {
-        let parsed: MeasuresFile = toml::from_str(&text).map_err(|e| {
-            let (line, col) = e
-                .span()
-                .map(|r| compact_model::diag::line_col(&text, r.start))
-                .unwrap_or((1, 1));
-            anyhow!("{}:{line}:{col}: {}", path.display(), e.message())
-        })?;
-        return Ok(parsed.measures);
-    }
-    let json = |e: serde_json::Error| {
-        anyhow!(
-            "{}:{}:{}: {e} (expected a JSON list of measures, or {{\"measures\": [...]}}, each {{\"kind\": \"accelerate|pledge|sanctions\", \"description\", \"commitment\"?, \"amount\"?}})",
-            path.display(),
-            e.line(),
-            e.column()
-        )
-    };
-    if text.trim_start().starts_with('[') {
-        serde_json::from_str(&text).map_err(json)
+    let syntax = if path.extension().is_some_and(|e| e == "toml") {
+        MeasuresSyntax::Toml
     } else {
-        let parsed: MeasuresFile = serde_json::from_str(&text).map_err(json)?;
-        Ok(parsed.measures)
-    }
+        MeasuresSyntax::Json
+    };
+    Ok(parse_measures(&text, syntax, &path.display().to_string())?)
 }
 
 /// `compact respond`: a guarantor's signed response to an activation.

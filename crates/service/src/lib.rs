@@ -11,6 +11,7 @@ pub mod error;
 pub mod keys;
 pub mod ledger;
 pub mod log;
+pub mod measures;
 pub mod place;
 pub mod reports;
 pub mod tracker;
