@@ -5,8 +5,8 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, anyhow};
-use compact_engine::fulfilment;
-use compact_engine::reconcile::{Tracker, TrackerFigure, reconcile};
+use compact_engine::reconcile::TrackerFigure;
+use compact_service::api::v1::ReconcileLine;
 use jiff::civil::Date;
 use rust_decimal::Decimal;
 
@@ -29,102 +29,30 @@ pub fn kiel(
     to: Option<i16>,
     format: RowsFormat,
 ) -> anyhow::Result<ExitCode> {
-    let compact = place.compact()?;
-    if compact.currency != "EUR" {
+    let governed = place.governed()?;
+    if governed.compact.currency != "EUR" {
         return Err(anyhow!(
             "the tracker counts in EUR; this compact reports in {}",
-            compact.currency
+            governed.compact.currency
         ));
     }
     let (tracker, end) = read_kiel(file)?;
-    let store = place.store()?;
-    let (statements, _) = crate::status::statements(&store, None)?;
-    let figures = fulfilment(&compact, &statements, end)?;
-    // The log's period by default: from the first year it allocates anything (or its first
-    // statement's) to the tracker's end.
-    let first_logged = figures
-        .iter()
-        .flat_map(|f| f.years.iter())
-        .filter(|(_, y)| !y.allocated.is_zero())
-        .map(|(year, _)| *year)
-        .min()
-        .or_else(|| {
-            statements
-                .first()
-                .map(|(_, s)| jiff::tz::TimeZone::UTC.to_datetime(s.time).year())
-        });
-    let from = from.or(first_logged).unwrap_or(end.year());
-    let to = to.unwrap_or(end.year());
-    if from > to {
-        return Err(anyhow!("--from {from} is after --to {to}"));
-    }
-    // What no commitment could hold: the booking rule over the tracker's figures.
-    let booking = compact_engine::booking::book(
-        &compact,
-        &Tracker {
-            source: file.display().to_string(),
-            period_end: end,
-            figures: tracker.clone(),
-        },
+    let r = compact_service::reports::reconcile_kiel(
+        &place.writer()?,
+        &governed,
+        tracker,
+        end,
+        &file.display().to_string(),
         from,
+        to,
     )?;
-    let lines: Vec<_> = reconcile(&compact, &figures, &tracker, &booking.outside)
-        .into_iter()
-        .filter(|l| (from..=to).contains(&l.year))
-        .collect();
+    let (from, to, lines) = (r.from, r.to, &r.lines);
     let period = format!("{from}-{to}");
     match format {
-        RowsFormat::Json => out!(
-            "{}",
-            serde_json::to_string_pretty(&serde_json::json!({
-                "as_of": end.to_string(), "from": from, "to": to, "currency": "EUR",
-                "lines": lines.iter().map(|l| {
-                    let mut v = serde_json::to_value(l).unwrap_or_default();
-                    if let Some(o) = v.as_object_mut() {
-                        // The tracker's figures and the log's allocations are sourced; the
-                        // confirmations may be generated.
-                        let synthetic = synthetic_confirmed(&figures, &l.party)
-                            && !l.log_confirmed.is_zero();
-                        o.insert(
-                            "synthetic_figures".into(),
-                            serde_json::json!(if synthetic { vec!["log_confirmed"] } else { vec![] }),
-                        );
-                    }
-                    v
-                }).collect::<Vec<_>>(),
-            }))?
-        ),
+        RowsFormat::Json => out!("{}", serde_json::to_string_pretty(&r)?),
         RowsFormat::Csv => {
-            let rows = lines
-                .iter()
-                .map(|l| {
-                    vec![
-                        l.party.clone(),
-                        l.year.to_string(),
-                        l.category.clone(),
-                        l.tracker.to_string(),
-                        l.log_allocated.to_string(),
-                        l.log_confirmed.to_string(),
-                        l.outside.to_string(),
-                        l.difference.to_string(),
-                        l.explained.unwrap_or_default().to_owned(),
-                        synthetic_confirmed(&figures, &l.party).to_string(),
-                    ]
-                })
-                .collect();
-            let header = [
-                "party",
-                "year",
-                "category",
-                "tracker",
-                "log_allocated",
-                "log_confirmed",
-                "outside",
-                "difference",
-                "explained",
-                "log_confirmed_synthetic",
-            ];
-            out!("{}", csv(&header, rows)?);
+            let rows = lines.iter().map(ReconcileLine::cells).collect();
+            out!("{}", csv(&ReconcileLine::COLUMNS, rows)?);
         }
         RowsFormat::Table => {
             out!(
@@ -133,13 +61,15 @@ pub fn kiel(
             let mut by_party: BTreeMap<&str, (Decimal, Decimal, Decimal, Decimal, Decimal)> =
                 BTreeMap::new();
             let mut notes: BTreeMap<&str, &str> = BTreeMap::new();
-            for l in &lines {
+            let mut synthetic_confirmed: BTreeMap<&str, bool> = BTreeMap::new();
+            for l in lines {
+                synthetic_confirmed.insert(l.party.as_str(), l.log_confirmed_synthetic);
                 let e = by_party.entry(l.party.as_str()).or_default();
                 e.0 += l.tracker;
                 e.1 += l.log_allocated;
                 e.2 += l.log_confirmed;
                 e.4 += l.outside;
-                if let Some(why) = l.explained {
+                if let Some(why) = l.explained.as_deref() {
                     e.3 += l.difference;
                     notes.insert(l.party.as_str(), why);
                 }
@@ -147,7 +77,7 @@ pub fn kiel(
             let rows = by_party
                 .iter()
                 .map(|(p, (t, a, c, explained, outside))| {
-                    let synthetic = synthetic_confirmed(&figures, p);
+                    let synthetic = synthetic_confirmed.get(p).copied().unwrap_or(false);
                     vec![
                         (*p).to_owned(),
                         money(*t),
@@ -185,21 +115,11 @@ pub fn kiel(
             for (p, why) in &notes {
                 out!("explained ({p}): {why}");
             }
-            if lines
-                .iter()
-                .any(|l| synthetic_confirmed(&figures, &l.party) && !l.log_confirmed.is_zero())
-            {
+            if lines.iter().any(|l| !l.synthetic_figures.is_empty()) {
                 out!("{}", crate::status::SYNTHETIC_LEGEND);
             }
             out!("By year and category: --format csv or json.");
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Whether any confirmed delivery of the party in the log is generated.
-fn synthetic_confirmed(figures: &[compact_engine::Figures], party: &str) -> bool {
-    figures
-        .iter()
-        .any(|f| f.guarantor == party && f.marks.confirmed)
 }

@@ -6,21 +6,11 @@ use anyhow::anyhow;
 use compact_engine::burden::BurdenReport;
 use compact_engine::report::By;
 use compact_service::api::v1::{StatusReport, StatusRow};
-use compact_statement::Statement;
-use compact_store::Store;
 use jiff::civil::Date;
 
 use crate::RowsFormat;
 use crate::ledger::{Place, PlaceExt as _, today};
 use crate::output::{csv, money, out, table};
-
-/// Reads the log's first `size` statements (all, by default), in order.
-pub(crate) fn statements(
-    store: &impl Store,
-    size: Option<u64>,
-) -> anyhow::Result<(Vec<(u64, Statement)>, u64)> {
-    Ok(compact_service::log::statements(store, size)?)
-}
 
 fn print(report: &StatusReport, by: &str, format: RowsFormat) -> anyhow::Result<()> {
     match format {

@@ -12,8 +12,8 @@ use compact_engine::fulfilment;
 use compact_engine::report::{By, status as group};
 
 use crate::api::v1::{
-    AgreementRow, ConsistencyProof, Explain, ExplainEntry, InclusionProof, LogEntry, ScheduleLine,
-    StatusReport, VerifyReport,
+    AgreementRow, ConsistencyProof, Explain, ExplainEntry, InclusionProof, LogEntry, ReconcileLine,
+    Reconciliation, ScheduleLine, StatusReport, VerifyReport,
 };
 use crate::error::{Context as _, Result, ServiceError};
 use crate::place::{Governed, Place};
@@ -305,4 +305,98 @@ pub fn received_at(place: &Place, index: u64) -> Result<jiff::Timestamp> {
         .entry(index)?
         .ok_or_else(|| ServiceError::not_found(format!("entry {index} is not in the log")))?;
     Ok(Statement::decode(&leaf)?.at())
+}
+
+/// The log beside the Kiel tracker's figures (`tracker`, up to `end`, read from `source`),
+/// per party, year and category, over `from..=to` (by default from the first year the log
+/// allocates anything, or its first statement's, to the tracker's end), with the tracker's
+/// money no commitment could hold set apart (the booking rule).
+pub fn reconcile_kiel(
+    place: &Place,
+    governed: &Governed,
+    tracker: Vec<compact_engine::reconcile::TrackerFigure>,
+    end: Date,
+    source: &str,
+    from: Option<i16>,
+    to: Option<i16>,
+) -> Result<Reconciliation> {
+    let compact = &governed.compact;
+    if compact.currency != "EUR" {
+        return Err(ServiceError::bad_input(format!(
+            "the tracker counts in EUR; this compact reports in {}",
+            compact.currency
+        )));
+    }
+    let store = place.store()?;
+    let (statements, _) = crate::log::statements(&store, None)?;
+    let figures =
+        fulfilment(compact, &statements, end).map_err(|e| ServiceError::internal(e.to_string()))?;
+    // The log's period by default: from the first year it allocates anything (or its first
+    // statement's) to the tracker's end.
+    let first_logged = figures
+        .iter()
+        .flat_map(|f| f.years.iter())
+        .filter(|(_, y)| !y.allocated.is_zero())
+        .map(|(year, _)| *year)
+        .min()
+        .or_else(|| {
+            statements
+                .first()
+                .map(|(_, s)| jiff::tz::TimeZone::UTC.to_datetime(s.time).year())
+        });
+    let from = from.or(first_logged).unwrap_or(end.year());
+    let to = to.unwrap_or(end.year());
+    if from > to {
+        return Err(ServiceError::bad_input(format!(
+            "--from {from} is after --to {to}"
+        )));
+    }
+    // What no commitment could hold: the booking rule over the tracker's figures.
+    let booking = compact_engine::booking::book(
+        compact,
+        &compact_engine::reconcile::Tracker {
+            source: source.to_owned(),
+            period_end: end,
+            figures: tracker.clone(),
+        },
+        from,
+    )
+    .map_err(|e| ServiceError::bad_input(e.to_string()))?;
+    // Whether any confirmed delivery of the party in the log is generated.
+    let synthetic_confirmed = |party: &str| {
+        figures
+            .iter()
+            .any(|f| f.guarantor == party && f.marks.confirmed)
+    };
+    let lines = compact_engine::reconcile::reconcile(compact, &figures, &tracker, &booking.outside)
+        .into_iter()
+        .filter(|l| (from..=to).contains(&l.year))
+        .map(|l| {
+            let log_confirmed_synthetic = synthetic_confirmed(&l.party);
+            ReconcileLine {
+                synthetic_figures: if log_confirmed_synthetic && !l.log_confirmed.is_zero() {
+                    vec!["log_confirmed".to_owned()]
+                } else {
+                    Vec::new()
+                },
+                log_confirmed_synthetic,
+                party: l.party,
+                year: l.year,
+                category: l.category,
+                tracker: l.tracker,
+                log_allocated: l.log_allocated,
+                log_confirmed: l.log_confirmed,
+                outside: l.outside,
+                difference: l.difference,
+                explained: l.explained.map(str::to_owned),
+            }
+        })
+        .collect();
+    Ok(Reconciliation {
+        as_of: end.to_string(),
+        from,
+        to,
+        currency: "EUR".to_owned(),
+        lines,
+    })
 }

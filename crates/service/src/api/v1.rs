@@ -348,6 +348,84 @@ pub struct ExplainEntry {
     pub statement: serde_json::Value,
 }
 
+/// The log beside the Kiel Institute's tracker (`compact reconcile kiel`), over the same
+/// period on both sides, in EUR.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reconciliation {
+    /// The tracker's last day, `YYYY-MM-DD`: the figures are as of then.
+    pub as_of: String,
+    /// The first year compared.
+    pub from: i16,
+    /// The last year compared.
+    pub to: i16,
+    /// The currency of every figure (the tracker's).
+    pub currency: String,
+    /// One line per party, year and category.
+    pub lines: Vec<ReconcileLine>,
+}
+
+/// One party, year and category of a [`Reconciliation`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReconcileLine {
+    /// Party code.
+    pub party: String,
+    /// Year.
+    pub year: i16,
+    /// The tracker's category (`military`, `financial`, `humanitarian`).
+    pub category: String,
+    /// The tracker's allocations.
+    pub tracker: Decimal,
+    /// Allocations in the log.
+    pub log_allocated: Decimal,
+    /// Confirmed deliveries in the log.
+    pub log_confirmed: Decimal,
+    /// The tracker's allocations no commitment of the category could hold: outside the
+    /// agreements, a structural difference, not a gap.
+    pub outside: Decimal,
+    /// Log allocations plus what is outside the agreements, minus the tracker's.
+    pub difference: Decimal,
+    /// A known structural difference that explains the line, when there is one.
+    pub explained: Option<String>,
+    /// The figures of the line that rest on synthetic data: `log_confirmed` when a confirmed
+    /// delivery behind it is generated (the tracker's figures and the log's allocations are
+    /// sourced).
+    pub synthetic_figures: Vec<String>,
+    /// Whether any confirmed delivery of the party in the log is generated.
+    pub log_confirmed_synthetic: bool,
+}
+
+impl ReconcileLine {
+    /// The CSV header of [`ReconcileLine::cells`].
+    pub const COLUMNS: [&'static str; 10] = [
+        "party",
+        "year",
+        "category",
+        "tracker",
+        "log_allocated",
+        "log_confirmed",
+        "outside",
+        "difference",
+        "explained",
+        "log_confirmed_synthetic",
+    ];
+
+    /// The line's cells in [`ReconcileLine::COLUMNS`] order.
+    pub fn cells(&self) -> Vec<String> {
+        vec![
+            self.party.clone(),
+            self.year.to_string(),
+            self.category.clone(),
+            self.tracker.to_string(),
+            self.log_allocated.to_string(),
+            self.log_confirmed.to_string(),
+            self.outside.to_string(),
+            self.difference.to_string(),
+            self.explained.clone().unwrap_or_default(),
+            self.log_confirmed_synthetic.to_string(),
+        ]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
