@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, anyhow};
 use compact_engine::Measure;
-use compact_engine::activation::{Activation, AnswerState, SurgeKind, activations};
+use compact_engine::activation::{Activation, AnswerState, SurgeKind};
 use compact_statement::activation::Trigger;
 use compact_statement::{
     AttackDeclare, ConsultationRespond, Measure as ResponseMeasure, Payload, ThreatLevel,
@@ -15,9 +15,8 @@ use compact_statement::{
 use jiff::Timestamp;
 
 use crate::Format;
-use crate::ledger::{Place, parse_time, sign_and_append};
+use crate::ledger::{Place, PlaceExt as _, parse_time, sign_and_append};
 use crate::output::{money, out, table};
-use crate::status::statements;
 
 /// The largest measures file read.
 const MEASURES_MAX: u64 = 1 << 20;
@@ -30,20 +29,20 @@ fn trigger_text(t: Trigger) -> String {
 }
 
 fn load(place: &Place, now: Timestamp) -> anyhow::Result<Vec<Activation>> {
-    let compact = place.compact()?;
-    let store = place.store()?;
-    let (log, _) = statements(&store, None).context("reading the log")?;
-    Ok(activations(&compact, &log, now)?)
+    let governed = place.governed()?;
+    Ok(compact_service::reports::activations(
+        &place.writer()?,
+        &governed,
+        now,
+    )?)
 }
 
 /// The time the log received entry `index` (not the author's own time, which may lie before).
 fn received_at(place: &Place, index: u64) -> anyhow::Result<Timestamp> {
-    use compact_store::Store as _;
-    let leaf = place
-        .store()?
-        .entry(index)?
-        .ok_or_else(|| anyhow!("entry {index} is not in the log"))?;
-    Ok(compact_statement::Statement::decode(&leaf)?.at())
+    Ok(compact_service::reports::received_at(
+        &place.writer()?,
+        index,
+    )?)
 }
 
 /// The activations after entry `index` was appended, as of its receipt; `None`, with a
@@ -152,38 +151,15 @@ pub fn threat(
     Ok(ExitCode::SUCCESS)
 }
 
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct MeasuresFile {
-    measures: Vec<ResponseMeasure>,
-}
-
 fn read_measures(path: &Path) -> anyhow::Result<Vec<ResponseMeasure>> {
+    use compact_service::measures::{MeasuresSyntax, parse_measures};
     let text = crate::input::read_text_capped(path, MEASURES_MAX, "a measures file")?;
-    if path.extension().is_some_and(|e| e == "toml") {
-        let parsed: MeasuresFile = toml::from_str(&text).map_err(|e| {
-            let (line, col) = e
-                .span()
-                .map(|r| compact_model::diag::line_col(&text, r.start))
-                .unwrap_or((1, 1));
-            anyhow!("{}:{line}:{col}: {}", path.display(), e.message())
-        })?;
-        return Ok(parsed.measures);
-    }
-    let json = |e: serde_json::Error| {
-        anyhow!(
-            "{}:{}:{}: {e} (expected a JSON list of measures, or {{\"measures\": [...]}}, each {{\"kind\": \"accelerate|pledge|sanctions\", \"description\", \"commitment\"?, \"amount\"?}})",
-            path.display(),
-            e.line(),
-            e.column()
-        )
-    };
-    if text.trim_start().starts_with('[') {
-        serde_json::from_str(&text).map_err(json)
+    let syntax = if path.extension().is_some_and(|e| e == "toml") {
+        MeasuresSyntax::Toml
     } else {
-        let parsed: MeasuresFile = serde_json::from_str(&text).map_err(json)?;
-        Ok(parsed.measures)
-    }
+        MeasuresSyntax::Json
+    };
+    Ok(parse_measures(&text, syntax, &path.display().to_string())?)
 }
 
 /// `compact respond`: a guarantor's signed response to an activation.

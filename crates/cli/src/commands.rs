@@ -5,9 +5,9 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
-use compact_files::{Loaded, embedded, load_dir, load_file};
+use compact_files::{embedded, load_file};
 use compact_model::summary::{Summary, summarize};
-use compact_model::{Agreement, Compact, Schedule, check as check_files};
+use compact_model::{Agreement, Compact, Schedule};
 
 use crate::Format;
 use crate::output::{grouped, money, out, plural, print_diagnostics, table};
@@ -15,46 +15,30 @@ use crate::output::{grouped, money, out, plural, print_diagnostics, table};
 /// Reads and validates a compact directory, printing every finding to stderr. `None` when
 /// there was an error.
 pub(crate) fn load(dir: &Path) -> Option<Compact> {
-    let loaded = load_dir(dir);
-    validate(&loaded, &dir.display().to_string())
+    load_with_files(dir).map(|(compact, _)| compact)
 }
 
 /// [`load`], with the files read (to substitute the signed terms the log holds).
 pub(crate) fn load_with_files(dir: &Path) -> Option<(Compact, Vec<compact_model::SourceFile>)> {
-    let loaded = load_dir(dir);
-    let compact = validate(&loaded, &dir.display().to_string())?;
-    Some((compact, loaded.files))
-}
-
-fn validate(loaded: &Loaded, shown: &str) -> Option<Compact> {
-    let checked = if loaded
-        .diagnostics
-        .iter()
-        .any(|d| d.span.is_none() && d.is_error() && d.path == shown)
-    {
-        // The directory itself could not be used: nothing more to check.
-        None
-    } else {
-        Some(check_files(&loaded.files))
-    };
-    let mut all = loaded.diagnostics.clone();
-    if let Some(c) = &checked {
-        all.extend(c.diagnostics.iter().cloned());
+    let v = compact_service::validate_dir(dir);
+    let (errors, warnings) = print_diagnostics(&v.diagnostics, |p| v.loaded.text_of(p));
+    match v.compact {
+        None => {
+            eprintln!(
+                "error: {} is not a valid compact: {}, {}",
+                v.shown,
+                plural(errors.max(1), "error"),
+                plural(warnings, "warning")
+            );
+            None
+        }
+        Some(compact) => {
+            if warnings > 0 {
+                eprintln!("{}: {}", v.shown, plural(warnings, "warning"));
+            }
+            Some((compact, v.loaded.files))
+        }
     }
-    let (errors, warnings) = print_diagnostics(&all, |p| loaded.text_of(p));
-    let compact = checked
-        .and_then(|c| c.compact)
-        .filter(|_| !loaded.has_errors());
-    if compact.is_none() {
-        eprintln!(
-            "error: {shown} is not a valid compact: {}, {}",
-            plural(errors.max(1), "error"),
-            plural(warnings, "warning")
-        );
-    } else if warnings > 0 {
-        eprintln!("{shown}: {}", plural(warnings, "warning"));
-    }
-    compact
 }
 
 pub fn check(dir: &Path, format: Format) -> anyhow::Result<ExitCode> {

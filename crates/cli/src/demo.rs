@@ -33,10 +33,11 @@ use rust_decimal::Decimal;
 use signed_note::StandardSigner;
 
 use crate::commands::{load, write_data_set};
-use crate::ledger::{STORE_FILE, seeded};
+use crate::ledger::STORE_FILE;
 use crate::output::{money, out, table};
 use crate::status::{burden_table, marked, status_table};
 use crate::synthetic;
+use compact_service::keys::{root_key_path, seeded};
 
 /// The synthetic history runs to the end of the Kiel tracker's Release 29 period.
 pub const HISTORY_END: &str = "2026-04-30";
@@ -70,8 +71,7 @@ fn make_keys(dir: &Path, compact: &Compact, seed: u64) -> anyhow::Result<Signers
         let root = seeded(code, &format!("{seed}\nroot"))?;
         write_private_key(&dir.join("keys").join(format!("{code}.key")), &pair.private)
             .map_err(|e| anyhow!(e))?;
-        write_private_key(&crate::ledger::root_key_path(dir, code), &root.private)
-            .map_err(|e| anyhow!(e))?;
+        write_private_key(&root_key_path(dir, code), &root.private).map_err(|e| anyhow!(e))?;
         record_party_key(dir, code, &pair.verifier, None, "2000-01-01").map_err(|e| anyhow!(e))?;
         parties.insert(code.clone(), keys::signer(&pair.private)?);
         roots.insert(
@@ -314,10 +314,15 @@ pub const KIEL_RELEASE: u32 = 29;
 pub(crate) fn kiel_tracker() -> anyhow::Result<Tracker> {
     let (_, bytes) = compact_files::embedded::all()
         .into_iter()
-        .find(|(rel, _)| rel == crate::reconcile::TRACKER_FILE)
-        .ok_or_else(|| anyhow!("the data set has no {}", crate::reconcile::TRACKER_FILE))?;
+        .find(|(rel, _)| rel == compact_service::tracker::TRACKER_FILE)
+        .ok_or_else(|| {
+            anyhow!(
+                "the data set has no {}",
+                compact_service::tracker::TRACKER_FILE
+            )
+        })?;
     let text = std::str::from_utf8(bytes)?;
-    Tracker::parse(crate::reconcile::TRACKER_FILE, text).map_err(|e| anyhow!(e))
+    Tracker::parse(compact_service::tracker::TRACKER_FILE, text).map_err(|e| anyhow!(e))
 }
 
 /// Writes the statements of the history.
@@ -520,6 +525,7 @@ pub fn demo(dir: Option<&Path>, seed: u64) -> anyhow::Result<ExitCode> {
         "Status by guarantor as of {HISTORY_END} ({}; only confirmed deliveries count as delivered)",
         compact.currency
     );
+    let by_guarantor = compact_service::api::v1::StatusReport::from(&by_guarantor);
     out!("{}", status_table(&by_guarantor, "guarantor"));
     out!("{}", crate::status::OUTSIDE_LEGEND);
     out!("{}", crate::status::SYNTHETIC_LEGEND);
@@ -598,6 +604,8 @@ pub fn demo(dir: Option<&Path>, seed: u64) -> anyhow::Result<ExitCode> {
                 .map(|r| format!(" {} ({})", r.key, money(r.arrears)))
                 .collect::<String>()
         );
+        let artefacts: Vec<compact_service::api::v1::StatusRow> =
+            artefacts.iter().map(Into::into).collect();
         crate::status::print_notes(&artefacts)?;
     }
     out!("");

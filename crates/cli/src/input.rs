@@ -15,10 +15,7 @@ pub const CHECKPOINT_MAX: u64 = 64 * 1024;
 pub const KEY_MAX: u64 = 4096;
 /// A payload file (`submit --payload @FILE`): 64 KiB, the largest statement.
 pub const PAYLOAD_MAX: u64 = compact_statement::STATEMENT_SIZE_MAX as u64;
-/// One line of an import file: 64 KiB, the largest statement.
-pub const IMPORT_LINE_MAX: u64 = compact_statement::STATEMENT_SIZE_MAX as u64;
-/// A whole import file: 1 GiB.
-pub const IMPORT_FILE_MAX: u64 = 1024 * 1024 * 1024;
+// An import file's caps are `compact_service::ledger::IMPORT_LINE_MAX` and `IMPORT_FILE_MAX`.
 
 /// Reads at most `cap` bytes of `path` (`-` for stdin); more is an error naming `what` and
 /// the cap.

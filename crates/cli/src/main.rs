@@ -420,6 +420,7 @@ impl PlaceArgs {
         ledger::Place {
             dir: self.dir.clone(),
             database: self.database.clone(),
+            busy_timeout: None,
         }
     }
 }
@@ -769,7 +770,7 @@ fn main() -> ExitCode {
             place,
         } => {
             let place = place.place();
-            place.compact().and_then(|compact| {
+            ledger::PlaceExt::compact(&place).and_then(|compact| {
                 stress::stress(
                     &place.dir,
                     &compact,

@@ -4,120 +4,22 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::ExitCode;
-use std::str::FromStr;
 
 use anyhow::{Context as _, anyhow};
-use compact_engine::fulfilment;
-use compact_engine::reconcile::{
-    CATEGORIES, Outside, Tracker, TrackerFigure, alpha2, outside, reconcile,
-};
+use compact_engine::reconcile::TrackerFigure;
+use compact_service::api::v1::ReconcileLine;
 use jiff::civil::Date;
 use rust_decimal::Decimal;
 
 use crate::RowsFormat;
-use crate::ledger::Place;
+use crate::ledger::{Place, PlaceExt as _};
 use crate::output::{csv, money, out, table};
 
-/// Reads the tracker's country-month CSV (the layout of its `data_explorer.csv`: `iso`,
-/// `year`, `month`, and `military`, `financial`, `humanitarian` in EUR bn). Returns the figures
-/// in EUR and the last month covered.
+/// Reads the tracker's country-month CSV (see `compact_service::tracker::read_kiel`).
 fn read_kiel(path: &Path) -> anyhow::Result<(Vec<TrackerFigure>, Date)> {
-    let shown = path.display();
-    let mut reader =
-        csv::Reader::from_path(path).with_context(|| format!("cannot read {shown}"))?;
-    let headers = reader
-        .headers()
-        .with_context(|| format!("{shown}: no header row"))?
-        .clone();
-    let column = |name: &str| {
-        headers.iter().position(|h| h == name).ok_or_else(|| {
-            anyhow!("{shown}: missing column `{name}` (the tracker's data_explorer.csv layout)")
-        })
-    };
-    let (iso, year, month) = (column("iso")?, column("year")?, column("month")?);
-    let cats: Vec<(usize, &'static str)> = CATEGORIES
-        .iter()
-        .map(|c| column(c).map(|i| (i, *c)))
-        .collect::<Result<_, _>>()?;
-    let billion = Decimal::new(1_000_000_000, 0);
-    let mut out = Vec::new();
-    let mut last = (0i16, 0i8);
-    for (n, record) in reader.records().enumerate() {
-        let row = n + 2;
-        let record = record.with_context(|| format!("{shown}:{row}: malformed row"))?;
-        let field = |i: usize, name: &str| {
-            record
-                .get(i)
-                .ok_or_else(|| anyhow!("{shown}:{row}: column `{name}` is missing"))
-        };
-        let number = |i: usize, name: &str| -> anyhow::Result<Decimal> {
-            let v = field(i, name)?;
-            Decimal::from_str(v.trim())
-                .or_else(|_| Decimal::from_scientific(v.trim()))
-                .map_err(|_| anyhow!("{shown}:{row}: column `{name}`: `{v}` is not a number"))
-        };
-        let y: i16 = field(year, "year")?.trim().parse().map_err(|_| {
-            anyhow!(
-                "{shown}:{row}: column `year`: `{}` is not a year",
-                record.get(year).unwrap_or("")
-            )
-        })?;
-        let m: i8 = field(month, "month")?.trim().parse().map_err(|_| {
-            anyhow!(
-                "{shown}:{row}: column `month`: `{}` is not a month",
-                record.get(month).unwrap_or("")
-            )
-        })?;
-        last = last.max((y, m));
-        let Some(party) = alpha2(field(iso, "iso").unwrap_or("")) else {
-            continue;
-        };
-        for (i, cat) in &cats {
-            let v = number(*i, cat)?;
-            if !v.is_zero() {
-                out.push(TrackerFigure {
-                    party: party.to_owned(),
-                    year: y,
-                    category: cat,
-                    allocated: v * billion,
-                });
-            }
-        }
-    }
-    let end = Date::new(last.0, last.1.clamp(1, 12), 1)
-        .and_then(|d| d.last_of_month().checked_add(jiff::Span::new()))
-        .map_err(|_| anyhow!("{shown}: no dated rows"))?;
-    Ok((out, end))
-}
-
-/// The data set's copy of the tracker's yearly figures, in a compact directory.
-pub const TRACKER_FILE: &str = "tracker/kiel-release29.toml";
-
-/// The tracker's figures carried in the compact directory, when it has them.
-pub(crate) fn local_tracker(dir: &Path) -> anyhow::Result<Option<Tracker>> {
-    let path = dir.join(TRACKER_FILE);
-    if !path.exists() {
-        return Ok(None);
-    }
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    Tracker::parse(&path.display().to_string(), &text)
-        .map(Some)
-        .map_err(|e| anyhow!(e))
-}
-
-/// The money outside the agreements on `as_of`: what the tracker in the compact directory
-/// counts and no commitment in the log holds (none without a tracker file).
-pub(crate) fn outside_of(
-    dir: &Path,
-    compact: &compact_model::Compact,
-    figures: &[compact_engine::Figures],
-    as_of: Date,
-) -> anyhow::Result<Vec<Outside>> {
-    Ok(match local_tracker(dir)? {
-        Some(t) if compact.currency == "EUR" => outside(compact, figures, &t, as_of),
-        _ => Vec::new(),
-    })
+    let shown = path.display().to_string();
+    let file = std::fs::File::open(path).with_context(|| format!("cannot read {shown}"))?;
+    Ok(compact_service::tracker::read_kiel(file, &shown)?)
 }
 
 /// `compact reconcile kiel`.
@@ -128,11 +30,11 @@ pub fn kiel(
     to: Option<i16>,
     format: RowsFormat,
 ) -> anyhow::Result<ExitCode> {
-    let compact = place.compact()?;
-    if compact.currency != "EUR" {
+    let governed = place.governed()?;
+    if governed.compact.currency != "EUR" {
         return Err(anyhow!(
             "the tracker counts in EUR; this compact reports in {}",
-            compact.currency
+            governed.compact.currency
         ));
     }
     let (tracker, end, source) = match file {
@@ -141,101 +43,29 @@ pub fn kiel(
             (figures, end, file.display().to_string())
         }
         None => {
-            let t = match local_tracker(&place.dir)? {
+            let t = match compact_service::tracker::local_tracker(&place.dir)? {
                 Some(t) => t,
                 None => crate::demo::kiel_tracker()?,
             };
             (t.figures, t.period_end, t.source)
         }
     };
-    let store = place.store()?;
-    let (statements, _) = crate::status::statements(&store, None)?;
-    let figures = fulfilment(&compact, &statements, end)?;
-    // The log's period by default: from the first year it allocates anything (or its first
-    // statement's) to the tracker's end.
-    let first_logged = figures
-        .iter()
-        .flat_map(|f| f.years.iter())
-        .filter(|(_, y)| !y.allocated.is_zero())
-        .map(|(year, _)| *year)
-        .min()
-        .or_else(|| {
-            statements
-                .first()
-                .map(|(_, s)| jiff::tz::TimeZone::UTC.to_datetime(s.time).year())
-        });
-    let from = from.or(first_logged).unwrap_or(end.year());
-    let to = to.unwrap_or(end.year());
-    if from > to {
-        return Err(anyhow!("--from {from} is after --to {to}"));
-    }
-    // What no commitment could hold: the booking rule over the tracker's figures.
-    let booking = compact_engine::booking::book(
-        &compact,
-        &Tracker {
-            source: source.clone(),
-            period_end: end,
-            figures: tracker.clone(),
-        },
+    let r = compact_service::reports::reconcile_kiel(
+        &place.writer()?,
+        &governed,
+        tracker,
+        end,
+        &source,
         from,
+        to,
     )?;
-    let lines: Vec<_> = reconcile(&compact, &figures, &tracker, &booking.outside)
-        .into_iter()
-        .filter(|l| (from..=to).contains(&l.year))
-        .collect();
+    let (from, to, lines) = (r.from, r.to, &r.lines);
     let period = format!("{from}-{to}");
     match format {
-        RowsFormat::Json => out!(
-            "{}",
-            serde_json::to_string_pretty(&serde_json::json!({
-                "as_of": end.to_string(), "source": source, "from": from, "to": to, "currency": "EUR",
-                "lines": lines.iter().map(|l| {
-                    let mut v = serde_json::to_value(l).unwrap_or_default();
-                    if let Some(o) = v.as_object_mut() {
-                        // The tracker's figures and the log's allocations are sourced; the
-                        // confirmations may be generated.
-                        let synthetic = synthetic_confirmed(&figures, &l.party)
-                            && !l.log_confirmed.is_zero();
-                        o.insert(
-                            "synthetic_figures".into(),
-                            serde_json::json!(if synthetic { vec!["log_confirmed"] } else { vec![] }),
-                        );
-                    }
-                    v
-                }).collect::<Vec<_>>(),
-            }))?
-        ),
+        RowsFormat::Json => out!("{}", serde_json::to_string_pretty(&r)?),
         RowsFormat::Csv => {
-            let rows = lines
-                .iter()
-                .map(|l| {
-                    vec![
-                        l.party.clone(),
-                        l.year.to_string(),
-                        l.category.clone(),
-                        l.tracker.to_string(),
-                        l.log_allocated.to_string(),
-                        l.log_confirmed.to_string(),
-                        l.outside.to_string(),
-                        l.difference.to_string(),
-                        l.explained.unwrap_or_default().to_owned(),
-                        synthetic_confirmed(&figures, &l.party).to_string(),
-                    ]
-                })
-                .collect();
-            let header = [
-                "party",
-                "year",
-                "category",
-                "tracker",
-                "log_allocated",
-                "log_confirmed",
-                "outside",
-                "difference",
-                "explained",
-                "log_confirmed_synthetic",
-            ];
-            out!("{}", csv(&header, rows)?);
+            let rows = lines.iter().map(ReconcileLine::cells).collect();
+            out!("{}", csv(&ReconcileLine::COLUMNS, rows)?);
         }
         RowsFormat::Table => {
             out!(
@@ -245,13 +75,15 @@ pub fn kiel(
             let mut by_party: BTreeMap<&str, (Decimal, Decimal, Decimal, Decimal, Decimal)> =
                 BTreeMap::new();
             let mut notes: BTreeMap<&str, &str> = BTreeMap::new();
-            for l in &lines {
+            let mut synthetic_confirmed: BTreeMap<&str, bool> = BTreeMap::new();
+            for l in lines {
+                synthetic_confirmed.insert(l.party.as_str(), l.log_confirmed_synthetic);
                 let e = by_party.entry(l.party.as_str()).or_default();
                 e.0 += l.tracker;
                 e.1 += l.log_allocated;
                 e.2 += l.log_confirmed;
                 e.4 += l.outside;
-                if let Some(why) = l.explained {
+                if let Some(why) = l.explained.as_deref() {
                     e.3 += l.difference;
                     notes.insert(l.party.as_str(), why);
                 }
@@ -259,7 +91,7 @@ pub fn kiel(
             let rows = by_party
                 .iter()
                 .map(|(p, (t, a, c, explained, outside))| {
-                    let synthetic = synthetic_confirmed(&figures, p);
+                    let synthetic = synthetic_confirmed.get(p).copied().unwrap_or(false);
                     vec![
                         (*p).to_owned(),
                         money(*t),
@@ -297,21 +129,11 @@ pub fn kiel(
             for (p, why) in &notes {
                 out!("explained ({p}): {why}");
             }
-            if lines
-                .iter()
-                .any(|l| synthetic_confirmed(&figures, &l.party) && !l.log_confirmed.is_zero())
-            {
+            if lines.iter().any(|l| !l.synthetic_figures.is_empty()) {
                 out!("{}", crate::status::SYNTHETIC_LEGEND);
             }
             out!("By year and category: --format csv or json.");
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Whether any confirmed delivery of the party in the log is generated.
-fn synthetic_confirmed(figures: &[compact_engine::Figures], party: &str) -> bool {
-    figures
-        .iter()
-        .any(|f| f.guarantor == party && f.marks.confirmed)
 }

@@ -2,71 +2,15 @@
 
 use std::process::ExitCode;
 
-use anyhow::{Context as _, anyhow};
+use anyhow::anyhow;
 use compact_engine::burden::BurdenReport;
-use compact_engine::fulfilment;
-use compact_engine::report::{By, Row, StatusReport, status as group};
-use compact_statement::Statement;
-use compact_store::Store;
+use compact_engine::report::By;
+use compact_service::api::v1::{StatusReport, StatusRow};
 use jiff::civil::Date;
 
 use crate::RowsFormat;
-use crate::ledger::{Place, today};
+use crate::ledger::{Place, PlaceExt as _, today};
 use crate::output::{csv, money, out, table};
-
-/// Reads the log's first `size` statements (all, by default), in order.
-pub(crate) fn statements(
-    store: &impl Store,
-    size: Option<u64>,
-) -> anyhow::Result<(Vec<(u64, Statement)>, u64)> {
-    let logged = store.size()?;
-    let size = match size {
-        Some(n) if n > logged => {
-            return Err(anyhow!(
-                "--at-size {n} is beyond the log's {logged} entries"
-            ));
-        }
-        Some(n) => n,
-        None => logged,
-    };
-    // Leaves are read in order and decoded in chunks on every core.
-    const CHUNK: usize = 8192;
-    let decode = |chunk: &mut Vec<(u64, Vec<u8>)>, out: &mut Vec<(u64, Statement)>| {
-        use rayon::prelude::*;
-        let decoded: Result<Vec<(u64, Statement)>, anyhow::Error> = chunk
-            .par_iter()
-            .map(|(index, leaf)| {
-                Statement::decode(leaf).map(|st| (*index, st)).map_err(|e| {
-                    anyhow!("entry {index} does not decode ({e}): run `compact verify`")
-                })
-            })
-            .collect();
-        chunk.clear();
-        decoded.map(|d| out.extend(d))
-    };
-    let mut out = Vec::new();
-    let mut chunk: Vec<(u64, Vec<u8>)> = Vec::with_capacity(CHUNK);
-    let mut failure = None;
-    store.scan(0, &mut |index, leaf| {
-        if index >= size {
-            return false;
-        }
-        chunk.push((index, leaf.to_vec()));
-        if chunk.len() == CHUNK
-            && let Err(e) = decode(&mut chunk, &mut out)
-        {
-            failure = Some(e);
-        }
-        failure.is_none()
-    })?;
-    if failure.is_none() {
-        decode(&mut chunk, &mut out)?;
-    }
-    match failure {
-        Some(e) => Err(e),
-        None => Ok((out, size)),
-    }
-}
 
 fn print(report: &StatusReport, by: &str, format: RowsFormat) -> anyhow::Result<()> {
     match format {
@@ -76,35 +20,10 @@ fn print(report: &StatusReport, by: &str, format: RowsFormat) -> anyhow::Result<
                 .rows
                 .iter()
                 .chain(std::iter::once(&report.total))
-                .map(|r| {
-                    vec![
-                        r.key.clone(),
-                        r.due.to_string(),
-                        r.surge.to_string(),
-                        r.allocated.to_string(),
-                        r.outside.to_string(),
-                        r.reported.to_string(),
-                        r.confirmed.to_string(),
-                        r.arrears.to_string(),
-                        r.on_time_rate.map(|x| x.to_string()).unwrap_or_default(),
-                        r.synthetic_figures.join(";"),
-                        r.note.unwrap_or_default().to_owned(),
-                    ]
-                })
+                .map(StatusRow::cells)
                 .collect();
-            let header = [
-                by,
-                "due",
-                "surge",
-                "allocated",
-                "outside",
-                "reported",
-                "confirmed",
-                "arrears",
-                "on_time_rate",
-                "synthetic",
-                "note",
-            ];
+            let mut header = vec![by];
+            header.extend(StatusRow::COLUMNS);
             out!("{}", csv(&header, rows)?);
         }
         RowsFormat::Table => {
@@ -120,7 +39,7 @@ fn print(report: &StatusReport, by: &str, format: RowsFormat) -> anyhow::Result<
                     .units
                     .iter()
                     .map(|u| {
-                        let m = |f: &str| u.synthetic_figures.contains(&f);
+                        let m = |f: &str| u.synthetic_figures.iter().any(|x| x == f);
                         vec![
                             u.key.clone(),
                             u.unit.clone(),
@@ -181,8 +100,8 @@ pub(crate) const OUTSIDE_LEGEND: &str = "outside: allocations the Kiel tracker (
 pub(crate) const NOTE_MARK: &str = " †";
 
 /// The notes of the rows that carry [`NOTE_MARK`], once each.
-pub(crate) fn print_notes(rows: &[Row]) -> anyhow::Result<()> {
-    let mut notes: Vec<&str> = rows.iter().filter_map(|r| r.note).collect();
+pub(crate) fn print_notes(rows: &[StatusRow]) -> anyhow::Result<()> {
+    let mut notes: Vec<&str> = rows.iter().filter_map(|r| r.note.as_deref()).collect();
     notes.sort_unstable();
     notes.dedup();
     for n in notes {
@@ -208,30 +127,30 @@ pub(crate) fn marked(text: String, synthetic: bool) -> String {
 pub(crate) fn status_table(report: &StatusReport, by: &str) -> String {
     let surges = !report.total.surge.is_zero();
     let outside = !report.total.outside.is_zero();
-    let line = |r: &Row| {
-        let m = r.marks();
+    let line = |r: &StatusRow| {
+        let m = |f: &str| r.marked(f);
         let key = if r.note.is_some() {
             format!("{}{NOTE_MARK}", r.key)
         } else {
             r.key.clone()
         };
-        let mut cells = vec![key, marked(money(r.due), m.due)];
+        let mut cells = vec![key, marked(money(r.due), m("due"))];
         if surges {
-            cells.push(marked(money(r.surge), m.surge));
+            cells.push(marked(money(r.surge), m("surge")));
         }
-        cells.push(marked(money(r.allocated), m.allocated));
+        cells.push(marked(money(r.allocated), m("allocated")));
         if outside {
             cells.push(money(r.outside));
         }
         cells.extend([
-            marked(money(r.reported), m.reported),
-            marked(money(r.confirmed), m.confirmed),
-            marked(money(r.arrears), m.arrears),
+            marked(money(r.reported), m("reported")),
+            marked(money(r.confirmed), m("confirmed")),
+            marked(money(r.arrears), m("arrears")),
             marked(
                 r.on_time_rate.map_or("-".to_owned(), |x| {
                     format!("{:.0}%", x * rust_decimal::Decimal::ONE_HUNDRED)
                 }),
-                m.on_time && r.on_time_rate.is_some(),
+                m("on_time_rate") && r.on_time_rate.is_some(),
             ),
         ]);
         cells
@@ -336,19 +255,10 @@ pub fn status(
         Some(d) => crate::ledger::parse_date(d, "--as-of")?,
         None => today(),
     };
-    let (compact, facts) = place.governing()?;
-    let store = place.store()?;
-    let (statements, size) = statements(&store, at_size).context("reading the log")?;
-    let figures = fulfilment(&compact, &statements, as_of)?;
-    let outside = crate::reconcile::outside_of(&place.dir, &compact, &figures, as_of)?;
-    let report = group(
-        &compact,
-        &figures,
-        &outside,
-        by_key,
-        &as_of.to_string(),
-        size,
-    );
+    let governed = place.governed()?;
+    let report =
+        compact_service::reports::status(&place.writer()?, &governed, as_of, at_size, by_key)?;
+    let (compact, facts) = (governed.compact, governed.facts);
     print(&report, by, format)?;
     if format == RowsFormat::Table {
         for line in lifecycle_lines(&compact, &facts, as_of) {
@@ -401,69 +311,15 @@ pub fn explain(
         Some(d) => crate::ledger::parse_date(d, "--as-of")?,
         None => today(),
     };
-    let compact = place.compact()?;
-    let store = place.store()?;
-    let (statements, size) = statements(&store, None).context("reading the log")?;
-    let figures = fulfilment(&compact, &statements, as_of)?;
-    let Some(f) = figures.iter().find(|f| f.commitment == commitment) else {
-        let known: Vec<&str> = figures.iter().map(|f| f.commitment.as_str()).collect();
-        return Err(anyhow!(
-            "unknown commitment `{commitment}`; the compact has: {}",
-            known.join(", ")
-        ));
-    };
-    let (agreement, c) = compact
-        .latest_agreements()
-        .find_map(|a| {
-            a.commitments
-                .iter()
-                .find(|c| c.id == commitment)
-                .map(|c| (a, c))
-        })
-        .ok_or_else(|| anyhow!("unknown commitment `{commitment}`"))?;
-    let schedule: Vec<serde_json::Value> = c
-        .schedule
-        .tranches()
-        .iter()
-        .map(|t| {
-            let valued =
-                compact_model::value::value(&compact, &agreement.guarantor, &t.amount, t.due)
-                    .map(|v| v.value.round_dp(2).to_string())
-                    .ok();
-            serde_json::json!({
-                "due": t.due.to_string(), "amount": t.amount.to_string(),
-                "value": valued, "is_due": t.due <= as_of,
-            })
-        })
-        .collect();
-    let entries: Vec<serde_json::Value> = f
-        .entries
-        .iter()
-        .filter_map(|i| {
-            statements
-                .binary_search_by_key(i, |(j, _)| *j)
-                .ok()
-                .and_then(|k| statements.get(k))
-        })
-        .map(|(i, st)| serde_json::json!({ "index": i, "type": st.kind().as_str(), "author": st.author, "synthetic": generated(&statements, st), "statement": st.to_json().get("payload").cloned().unwrap_or_default() }))
-        .collect();
-    // The obligations activations set off, up to the end of the day.
-    let end_of_day = as_of
-        .tomorrow()
-        .ok()
-        .and_then(|d| d.to_zoned_datetime(jiff::tz::TimeZone::UTC).ok())
-        .map(|z| z.timestamp())
-        .unwrap_or(jiff::Timestamp::MAX);
-    let surges: Vec<compact_engine::activation::Surge> =
-        compact_engine::activation::activations(&compact, &statements, end_of_day)?
-            .into_iter()
-            .flat_map(|a| a.surges)
-            .filter(|s| s.commitment == commitment && s.agreement == agreement.id)
-            .collect();
+    let governed = place.governed()?;
+    let compact = &governed.compact;
+    let explained =
+        compact_service::reports::explain(&place.writer()?, &governed, commitment, as_of)?;
+    let f = &explained.figures;
+    let (schedule, surges, entries) = (&explained.schedule, &explained.surges, &explained.entries);
     match format {
         crate::Format::Json => {
-            let v = serde_json::json!({ "as_of": as_of.to_string(), "log_size": size, "figures": f, "schedule": schedule, "surges": surges, "entries": entries });
-            out!("{}", serde_json::to_string_pretty(&v)?);
+            out!("{}", serde_json::to_string_pretty(&explained)?);
         }
         crate::Format::Table => {
             let names = f.marks.names();
@@ -486,18 +342,15 @@ pub fn explain(
             let rows = schedule
                 .iter()
                 .map(|s| {
-                    ["due", "amount", "value", "is_due"]
-                        .iter()
-                        .map(|k| match s.get(*k).unwrap_or(&serde_json::Value::Null) {
-                            serde_json::Value::String(x) if *k == "value" => {
-                                crate::output::amount(&format!("{x} {}", compact.currency))
-                            }
-                            serde_json::Value::String(x) => crate::output::amount(x),
-                            serde_json::Value::Bool(b) => if *b { "yes" } else { "no" }.to_owned(),
-                            serde_json::Value::Null => "-".to_owned(),
-                            other => other.to_string(),
-                        })
-                        .collect()
+                    vec![
+                        s.due.clone(),
+                        crate::output::amount(&s.amount),
+                        s.value.as_ref().map_or_else(
+                            || "-".to_owned(),
+                            |v| crate::output::amount(&format!("{v} {}", compact.currency)),
+                        ),
+                        if s.is_due { "yes" } else { "no" }.to_owned(),
+                    ]
                 })
                 .collect();
             out!("Schedule");
@@ -534,9 +387,9 @@ pub fn explain(
                 .iter()
                 .map(|e| {
                     vec![
-                        marked(e["index"].to_string(), e["synthetic"] == true),
-                        e["type"].as_str().unwrap_or("").to_owned(),
-                        crate::output::payload(&e["statement"]),
+                        marked(e.index.to_string(), e.synthetic),
+                        e.kind.clone(),
+                        crate::output::payload(&e.statement),
                     ]
                 })
                 .collect();
@@ -546,15 +399,16 @@ pub fn explain(
                 compact_engine::Measure::Money => compact.currency.clone(),
                 compact_engine::Measure::Units(u) => u.clone(),
             };
-            let m = f.marks;
+            let names = f.marks.names();
+            let m = |x: &str| names.contains(&x);
             out!(
                 "due {} · surge {} · allocated {} · reported {} · confirmed {} · arrears {} ({unit})",
-                marked(money(f.due), m.due),
-                marked(money(f.surge), m.surge && !f.surge.is_zero()),
-                marked(money(f.allocated), m.allocated),
-                marked(money(f.reported), m.reported),
-                marked(money(f.confirmed), m.confirmed),
-                marked(money(f.arrears), m.arrears)
+                marked(money(f.due), m("due")),
+                marked(money(f.surge), m("surge") && !f.surge.is_zero()),
+                marked(money(f.allocated), m("allocated")),
+                marked(money(f.reported), m("reported")),
+                marked(money(f.confirmed), m("confirmed")),
+                marked(money(f.arrears), m("arrears"))
             );
             if f.synthetic {
                 out!("{SYNTHETIC_LEGEND}");
@@ -573,14 +427,9 @@ pub fn burden(
     aid: compact_engine::burden::Aid,
     format: RowsFormat,
 ) -> anyhow::Result<ExitCode> {
-    let compact = place.compact()?;
+    let governed = place.governed()?;
     let base = match compact_model::Amount::parse(baseline) {
-        Ok(compact_model::Amount::Money { value, currency }) => {
-            let on = Date::new(year, 12, 31).map_err(|e| anyhow!("year {year}: {e}"))?;
-            compact_model::value::convert(&compact, value, &currency, on)
-                .map_err(|e| anyhow!("--baseline: {e}"))?
-                .value
-        }
+        Ok(compact_model::Amount::Money { value, currency }) => (value, currency),
         Ok(other) => {
             return Err(anyhow!(
                 "--baseline must be money, e.g. \"40e9 EUR\", not `{other}`"
@@ -588,13 +437,14 @@ pub fn burden(
         }
         Err(e) => return Err(anyhow!("--baseline: {e}")),
     };
-    let store = place.store()?;
-    let (statements, _) = statements(&store, None).context("reading the log")?;
-    let end = Date::new(year, 12, 31).map_err(|e| anyhow!("year {year}: {e}"))?;
-    let figures = fulfilment(&compact, &statements, end)?;
-    let outside = crate::reconcile::outside_of(&place.dir, &compact, &figures, end)?;
-    let report =
-        compact_engine::burden::burden(&compact, &figures, &outside, year, base, basis, aid)?;
+    let report = compact_service::reports::burden(
+        &place.writer()?,
+        &governed,
+        year,
+        (base.0, &base.1),
+        basis,
+        aid,
+    )?;
     match format {
         RowsFormat::Json => out!("{}", serde_json::to_string_pretty(&report)?),
         RowsFormat::Csv => {
@@ -663,24 +513,4 @@ pub fn burden(
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Whether a statement is generated: its reference says so, or, for a confirmation, the
-/// reference of the report it confirms (see [`compact_engine::SYNTHETIC_REFERENCE`]).
-fn generated(statements: &[(u64, Statement)], st: &Statement) -> bool {
-    use compact_statement::Payload;
-    let synthetic = |r: &str| r.starts_with(compact_engine::SYNTHETIC_REFERENCE);
-    match &st.payload {
-        Payload::Allocation(a) => synthetic(&a.reference),
-        Payload::DeliveryReport(r) => synthetic(&r.reference),
-        Payload::DeliveryConfirm(c) => statements
-            .binary_search_by_key(&c.report, |(j, _)| *j)
-            .ok()
-            .and_then(|k| statements.get(k))
-            .is_some_and(|(_, s)| match &s.payload {
-                Payload::DeliveryReport(r) => synthetic(&r.reference),
-                _ => false,
-            }),
-        _ => false,
-    }
 }

@@ -1,0 +1,403 @@
+//! Reading the log: the agreements as they govern, entries, proofs, the audit.
+
+use base64::Engine as _;
+use compact_log::{prove_consistency, prove_inclusion};
+use compact_statement::rules::{Status, status as agreement_status};
+use compact_statement::{Payload, Statement};
+use compact_store::audit::{GivenCheckpoint, audit};
+use compact_store::{Store as _, StoreHashes};
+use jiff::civil::Date;
+
+use compact_engine::fulfilment;
+use compact_engine::report::{By, status as group};
+
+use crate::api::v1::{
+    AgreementRow, ConsistencyProof, Explain, ExplainEntry, InclusionProof, LogEntry, ReconcileLine,
+    Reconciliation, ScheduleLine, StatusReport, VerifyReport,
+};
+use crate::error::{Context as _, Result, ServiceError};
+use crate::place::{Governed, Place};
+
+/// Every agreement's latest version as it governs on `on`, with its status and what needs
+/// attention.
+pub fn agreements(governed: &Governed, on: Date) -> Vec<AgreementRow> {
+    let Governed {
+        compact,
+        facts,
+        working,
+        ..
+    } = governed;
+    compact
+        .latest_agreements()
+        .map(|a| {
+            let st = agreement_status(a, facts, on);
+            let file = working
+                .agreement(&a.id, Some(a.version))
+                .map(|w| w.digest.clone());
+            let note = match (&file, st) {
+                (Some(f), _) if *f != a.digest => {
+                    "working file differs from the signed text".to_owned()
+                }
+                (None, _) => "no working file".to_owned(),
+                (_, Status::NoticeGiven | Status::Terminated) => facts
+                    .terminations
+                    .get(&a.id)
+                    .map(|t| {
+                        format!(
+                            "notice by {} (entry {}), effective {}{}",
+                            t.by,
+                            t.entry,
+                            t.effective,
+                            if t.notice_assumed {
+                                " (notice period assumed: the text states none)"
+                            } else {
+                                ""
+                            }
+                        )
+                    })
+                    .unwrap_or_default(),
+                (_, Status::Suspended) => facts
+                    .suspended(&a.id, u64::MAX)
+                    .map(|s| format!("suspended by {} (entry {})", s.by, s.entry))
+                    .unwrap_or_default(),
+                _ => String::new(),
+            };
+            AgreementRow {
+                id: a.id.clone(),
+                version: a.version,
+                guarantor: a.guarantor.clone(),
+                beneficiary: a.beneficiary.clone(),
+                status: st.as_str().to_owned(),
+                digest: a.digest.clone(),
+                working_digest: file,
+                note,
+            }
+        })
+        .collect()
+}
+
+/// Entry `index` of the log.
+pub fn log_entry(place: &Place, index: u64) -> Result<LogEntry> {
+    let store = place.store()?;
+    let size = store.size()?;
+    let leaf = store
+        .entry(index)?
+        .filter(|_| index < size)
+        .ok_or_else(|| {
+            ServiceError::not_found(format!(
+                "entry {index} is out of range: the log holds {size} entries"
+            ))
+        })?;
+    let statement = serde_json::from_slice(&leaf).unwrap_or(serde_json::Value::Null);
+    Ok(LogEntry {
+        index,
+        leaf: base64::engine::general_purpose::STANDARD.encode(&leaf),
+        statement,
+    })
+}
+
+/// The proof that entry `index` is in the tree of `size` (the whole log by default).
+pub fn inclusion_proof(place: &Place, index: u64, size: Option<u64>) -> Result<InclusionProof> {
+    let store = place.store()?;
+    let latest_size = store.size()?;
+    let size = size.unwrap_or(latest_size);
+    if size > latest_size {
+        return Err(ServiceError::not_found(format!(
+            "tree size {size} is beyond the log's {latest_size} entries"
+        )));
+    }
+    Ok(store.read_tx(|| prove_inclusion(index, size, &StoreHashes(&store)))??)
+}
+
+/// The proof that the tree of `old` is a prefix of the tree of `new`.
+pub fn consistency_proof(place: &Place, old: u64, new: u64) -> Result<ConsistencyProof> {
+    let store = place.store()?;
+    let size = store.size()?;
+    if new > size {
+        return Err(ServiceError::not_found(format!(
+            "tree size {new} is beyond the log's {size} entries"
+        )));
+    }
+    Ok(store.read_tx(|| prove_consistency(old, new, &StoreHashes(&store)))??)
+}
+
+/// The whole log audited in one read snapshot against the operator key of entry 0 (or
+/// `pinned`) and the `given` checkpoints; `progress` is told how many entries were read.
+pub fn verify(
+    place: &Place,
+    governed: &Governed,
+    given: &[GivenCheckpoint],
+    pinned: Option<&str>,
+    progress: &mut dyn FnMut(u64),
+) -> Result<VerifyReport> {
+    let store = place.store_read_only()?;
+    Ok(audit(&store, &governed.compact, given, pinned, progress)?.into())
+}
+
+/// The log's size, read-only.
+pub fn log_size(place: &Place) -> Result<u64> {
+    Ok(place.store_read_only()?.size()?)
+}
+
+/// The status report on `as_of` from the log's first `at_size` entries (all by default),
+/// grouped `by` guarantor, pillar, year, group or commitment.
+pub fn status(
+    place: &Place,
+    governed: &Governed,
+    as_of: Date,
+    at_size: Option<u64>,
+    by: By,
+) -> Result<StatusReport> {
+    let compact = &governed.compact;
+    let store = place.store()?;
+    let (statements, size) = crate::log::statements(&store, at_size).context("reading the log")?;
+    let figures = fulfilment(compact, &statements, as_of)
+        .map_err(|e| ServiceError::internal(e.to_string()))?;
+    let outside = crate::tracker::outside_of(&place.dir, compact, &figures, as_of)?;
+    let report = group(compact, &figures, &outside, by, &as_of.to_string(), size);
+    Ok((&report).into())
+}
+
+/// What is behind `commitment`'s figures on `as_of`: its schedule, the obligations activations
+/// set off up to the end of the day, and the log entries counted.
+pub fn explain(
+    place: &Place,
+    governed: &Governed,
+    commitment: &str,
+    as_of: Date,
+) -> Result<Explain> {
+    let compact = &governed.compact;
+    let store = place.store()?;
+    let (statements, size) = crate::log::statements(&store, None).context("reading the log")?;
+    let figures = fulfilment(compact, &statements, as_of)
+        .map_err(|e| ServiceError::internal(e.to_string()))?;
+    let Some(f) = figures.iter().find(|f| f.commitment == commitment) else {
+        let known: Vec<&str> = figures.iter().map(|f| f.commitment.as_str()).collect();
+        return Err(ServiceError::not_found(format!(
+            "unknown commitment `{commitment}`; the compact has: {}",
+            known.join(", ")
+        )));
+    };
+    let (agreement, c) = compact
+        .latest_agreements()
+        .find_map(|a| {
+            a.commitments
+                .iter()
+                .find(|c| c.id == commitment)
+                .map(|c| (a, c))
+        })
+        .ok_or_else(|| ServiceError::not_found(format!("unknown commitment `{commitment}`")))?;
+    let schedule = c
+        .schedule
+        .tranches()
+        .iter()
+        .map(|t| ScheduleLine {
+            due: t.due.to_string(),
+            amount: t.amount.to_string(),
+            value: compact_model::value::value(compact, &agreement.guarantor, &t.amount, t.due)
+                .map(|v| v.value.round_dp(2).to_string())
+                .ok(),
+            is_due: t.due <= as_of,
+        })
+        .collect();
+    let entries = f
+        .entries
+        .iter()
+        .filter_map(|i| {
+            statements
+                .binary_search_by_key(i, |(j, _)| *j)
+                .ok()
+                .and_then(|k| statements.get(k))
+        })
+        .map(|(i, st)| ExplainEntry {
+            index: *i,
+            kind: st.kind().as_str().to_owned(),
+            author: st.author.clone(),
+            synthetic: generated(&statements, st),
+            statement: st.to_json().get("payload").cloned().unwrap_or_default(),
+        })
+        .collect();
+    // The obligations activations set off, up to the end of the day.
+    let end_of_day = as_of
+        .tomorrow()
+        .ok()
+        .and_then(|d| d.to_zoned_datetime(jiff::tz::TimeZone::UTC).ok())
+        .map(|z| z.timestamp())
+        .unwrap_or(jiff::Timestamp::MAX);
+    let surges = compact_engine::activation::activations(compact, &statements, end_of_day)
+        .map_err(|e| ServiceError::internal(e.to_string()))?
+        .into_iter()
+        .flat_map(|a| a.surges)
+        .filter(|s| s.commitment == commitment && s.agreement == agreement.id)
+        .collect();
+    Ok(Explain {
+        as_of: as_of.to_string(),
+        log_size: size,
+        figures: f.clone(),
+        schedule,
+        surges,
+        entries,
+    })
+}
+
+/// Whether a statement is generated: its reference says so, or, for a confirmation, the
+/// reference of the report it confirms (see [`compact_engine::SYNTHETIC_REFERENCE`]).
+pub fn generated(statements: &[(u64, Statement)], st: &Statement) -> bool {
+    let synthetic = |r: &str| r.starts_with(compact_engine::SYNTHETIC_REFERENCE);
+    match &st.payload {
+        Payload::Allocation(a) => synthetic(&a.reference),
+        Payload::DeliveryReport(r) => synthetic(&r.reference),
+        Payload::DeliveryConfirm(c) => statements
+            .binary_search_by_key(&c.report, |(j, _)| *j)
+            .ok()
+            .and_then(|k| statements.get(k))
+            .is_some_and(|(_, s)| match &s.payload {
+                Payload::DeliveryReport(r) => synthetic(&r.reference),
+                _ => false,
+            }),
+        _ => false,
+    }
+}
+
+/// The burden-sharing report of `year`: a baseline of `baseline` (money in `currency`, valued
+/// in the reporting currency at the year's end) split by GDP share among `basis`, against the
+/// `aid` allocated in the year, in the log and outside the agreements.
+pub fn burden(
+    place: &Place,
+    governed: &Governed,
+    year: i16,
+    baseline: (rust_decimal::Decimal, &str),
+    basis: compact_engine::burden::Basis,
+    aid: compact_engine::burden::Aid,
+) -> Result<compact_engine::burden::BurdenReport> {
+    let compact = &governed.compact;
+    let end = Date::new(year, 12, 31)
+        .map_err(|e| ServiceError::bad_input(format!("year {year}: {e}")))?;
+    let (value, currency) = baseline;
+    let base = compact_model::value::convert(compact, value, currency, end)
+        .map_err(|e| ServiceError::bad_input(format!("--baseline: {e}")))?
+        .value;
+    let store = place.store()?;
+    let (statements, _) = crate::log::statements(&store, None).context("reading the log")?;
+    let figures =
+        fulfilment(compact, &statements, end).map_err(|e| ServiceError::internal(e.to_string()))?;
+    let outside = crate::tracker::outside_of(&place.dir, compact, &figures, end)?;
+    compact_engine::burden::burden(compact, &figures, &outside, year, base, basis, aid)
+        .map_err(|e| ServiceError::bad_input(e.to_string()))
+}
+
+/// Every activation and its timeline as of `now` (a time, not the clock: the caller's).
+pub fn activations(
+    place: &Place,
+    governed: &Governed,
+    now: jiff::Timestamp,
+) -> Result<Vec<compact_engine::activation::Activation>> {
+    let store = place.store()?;
+    let (log, _) = crate::log::statements(&store, None).context("reading the log")?;
+    compact_engine::activation::activations(&governed.compact, &log, now)
+        .map_err(|e| ServiceError::internal(e.to_string()))
+}
+
+/// The time the log received entry `index` (not the author's own time, which may lie before).
+pub fn received_at(place: &Place, index: u64) -> Result<jiff::Timestamp> {
+    let leaf = place
+        .store()?
+        .entry(index)?
+        .ok_or_else(|| ServiceError::not_found(format!("entry {index} is not in the log")))?;
+    Ok(Statement::decode(&leaf)?.at())
+}
+
+/// The log beside the Kiel tracker's figures (`tracker`, up to `end`, read from `source`),
+/// per party, year and category, over `from..=to` (by default from the first year the log
+/// allocates anything, or its first statement's, to the tracker's end), with the tracker's
+/// money no commitment could hold set apart (the booking rule).
+pub fn reconcile_kiel(
+    place: &Place,
+    governed: &Governed,
+    tracker: Vec<compact_engine::reconcile::TrackerFigure>,
+    end: Date,
+    source: &str,
+    from: Option<i16>,
+    to: Option<i16>,
+) -> Result<Reconciliation> {
+    let compact = &governed.compact;
+    if compact.currency != "EUR" {
+        return Err(ServiceError::bad_input(format!(
+            "the tracker counts in EUR; this compact reports in {}",
+            compact.currency
+        )));
+    }
+    let store = place.store()?;
+    let (statements, _) = crate::log::statements(&store, None)?;
+    let figures =
+        fulfilment(compact, &statements, end).map_err(|e| ServiceError::internal(e.to_string()))?;
+    // The log's period by default: from the first year it allocates anything (or its first
+    // statement's) to the tracker's end.
+    let first_logged = figures
+        .iter()
+        .flat_map(|f| f.years.iter())
+        .filter(|(_, y)| !y.allocated.is_zero())
+        .map(|(year, _)| *year)
+        .min()
+        .or_else(|| {
+            statements
+                .first()
+                .map(|(_, s)| jiff::tz::TimeZone::UTC.to_datetime(s.time).year())
+        });
+    let from = from.or(first_logged).unwrap_or(end.year());
+    let to = to.unwrap_or(end.year());
+    if from > to {
+        return Err(ServiceError::bad_input(format!(
+            "--from {from} is after --to {to}"
+        )));
+    }
+    // What no commitment could hold: the booking rule over the tracker's figures.
+    let booking = compact_engine::booking::book(
+        compact,
+        &compact_engine::reconcile::Tracker {
+            source: source.to_owned(),
+            period_end: end,
+            figures: tracker.clone(),
+        },
+        from,
+    )
+    .map_err(|e| ServiceError::bad_input(e.to_string()))?;
+    // Whether any confirmed delivery of the party in the log is generated.
+    let synthetic_confirmed = |party: &str| {
+        figures
+            .iter()
+            .any(|f| f.guarantor == party && f.marks.confirmed)
+    };
+    let lines = compact_engine::reconcile::reconcile(compact, &figures, &tracker, &booking.outside)
+        .into_iter()
+        .filter(|l| (from..=to).contains(&l.year))
+        .map(|l| {
+            let log_confirmed_synthetic = synthetic_confirmed(&l.party);
+            ReconcileLine {
+                synthetic_figures: if log_confirmed_synthetic && !l.log_confirmed.is_zero() {
+                    vec!["log_confirmed".to_owned()]
+                } else {
+                    Vec::new()
+                },
+                log_confirmed_synthetic,
+                party: l.party,
+                year: l.year,
+                category: l.category,
+                tracker: l.tracker,
+                log_allocated: l.log_allocated,
+                log_confirmed: l.log_confirmed,
+                outside: l.outside,
+                difference: l.difference,
+                explained: l.explained.map(str::to_owned),
+            }
+        })
+        .collect();
+    Ok(Reconciliation {
+        as_of: end.to_string(),
+        source: source.to_owned(),
+        from,
+        to,
+        currency: "EUR".to_owned(),
+        lines,
+    })
+}
