@@ -70,7 +70,7 @@ fn setup(dir: &Path) -> anyhow::Result<(StandardSigner, StandardSigner)> {
         &parties,
         "2024-01-11T12:00:00Z".parse()?,
     )?;
-    let terms = compact_files::agreement_text(Path::new(&a.path)).map_err(|e| anyhow!(e))?;
+    let terms = compact_files::read_text(Path::new(&a.path)).map_err(|e| anyhow!(e))?;
     for (code, (s, _)) in ["GB", "UA"].into_iter().zip(&signers) {
         log.push(Statement::sign(
             Draft {

@@ -93,12 +93,11 @@ fn make_keys(dir: &Path, compact: &Compact, seed: u64) -> anyhow::Result<Signers
 /// The demo's log in order: the genesis (the operator's key, every party's keys) a day before
 /// the first statement, then the history sorted by time, as the operator's simulated clock
 /// receives it. A statement is never received before one it refers to; references are
-/// renumbered to the entries' places in the log, and each statement signed again by its
-/// author.
+/// renumbered to the entries' places in the log, and each statement is signed by its author.
 fn sequence(
     compact: &Compact,
     signers: &Signers,
-    history: Vec<Statement>,
+    history: Vec<Draft>,
 ) -> anyhow::Result<Vec<Statement>> {
     // The time each statement is received: its own, or later when it refers to a later one.
     let mut effective: Vec<Timestamp> = Vec::with_capacity(history.len());
@@ -179,26 +178,15 @@ fn sequence(
     Ok(out)
 }
 
-fn sign(
-    compact: &Compact,
-    signers: &Signers,
-    author: &str,
-    on: Date,
-    payload: Payload,
-) -> anyhow::Result<Statement> {
-    let signer = signers
-        .parties
-        .get(author)
-        .ok_or_else(|| anyhow!("no key for {author}"))?;
-    Ok(Statement::sign(
-        Draft {
-            compact: compact.id.clone(),
-            author: author.to_owned(),
-            time: noon(on)?,
-            payload,
-        },
-        signer,
-    )?)
+/// A statement of the history, made at noon on `on`: signed only once its place in the log is
+/// known (see [`sequence`]).
+fn draft(compact: &Compact, author: &str, on: Date, payload: Payload) -> anyhow::Result<Draft> {
+    Ok(Draft {
+        compact: compact.id.clone(),
+        author: author.to_owned(),
+        time: noon(on)?,
+        payload,
+    })
 }
 
 /// `q` of an amount as a statement writes it: units rounded to whole units, money in its
@@ -229,16 +217,15 @@ fn part(
 }
 
 /// The statements of the demo: signatures, then the synthetic history, in log order.
-fn history(compact: &Compact, signers: &Signers, seed: u64) -> anyhow::Result<Vec<Statement>> {
+fn history(compact: &Compact, seed: u64) -> anyhow::Result<Vec<Draft>> {
     let end: Date = HISTORY_END.parse()?;
     let mut rng = StdRng::seed_from_u64(seed);
     let mut out = Vec::new();
     for a in compact.latest_agreements() {
-        let terms = compact_files::agreement_text(Path::new(&a.path)).map_err(|e| anyhow!(e))?;
+        let terms = compact_files::read_text(Path::new(&a.path)).map_err(|e| anyhow!(e))?;
         for party in [&a.guarantor, &a.beneficiary] {
-            out.push(sign(
+            out.push(draft(
                 compact,
-                signers,
                 party,
                 a.signed_on,
                 Payload::AgreementSign(AgreementSign {
@@ -258,7 +245,6 @@ fn history(compact: &Compact, signers: &Signers, seed: u64) -> anyhow::Result<Ve
     let booking = book(compact, &tracker, FIRST_YEAR)?;
     let mut writer = Gen {
         compact,
-        signers,
         rng: &mut rng,
         out: &mut out,
         end,
@@ -325,12 +311,11 @@ pub(crate) fn kiel_tracker() -> anyhow::Result<Tracker> {
     Tracker::parse(compact_service::tracker::TRACKER_FILE, text).map_err(|e| anyhow!(e))
 }
 
-/// Writes the statements of the history.
+/// Writes the drafts of the history.
 struct Gen<'a> {
     compact: &'a Compact,
-    signers: &'a Signers,
     rng: &'a mut StdRng,
-    out: &'a mut Vec<Statement>,
+    out: &'a mut Vec<Draft>,
     end: Date,
 }
 
@@ -349,14 +334,13 @@ impl Gen<'_> {
         reference: &str,
         generated: bool,
     ) -> anyhow::Result<()> {
-        let (compact, signers, end) = (self.compact, self.signers, self.end);
+        let (compact, end) = (self.compact, self.end);
         let Some(full) = part(compact, guarantor, amount, earmarked, Decimal::ONE)? else {
             return Ok(());
         };
         let allocation = self.out.len() as u64;
-        self.out.push(sign(
+        self.out.push(draft(
             compact,
-            signers,
             guarantor,
             earmarked,
             Payload::Allocation(Allocation {
@@ -418,9 +402,8 @@ impl Gen<'_> {
                 continue;
             };
             let report = self.out.len() as u64;
-            self.out.push(sign(
+            self.out.push(draft(
                 compact,
-                signers,
                 guarantor,
                 reported_on,
                 Payload::DeliveryReport(DeliveryReport {
@@ -439,9 +422,8 @@ impl Gen<'_> {
             } else {
                 None
             };
-            self.out.push(sign(
+            self.out.push(draft(
                 compact,
-                signers,
                 &compact.beneficiary,
                 confirmed_on.max(reported_on),
                 Payload::DeliveryConfirm(DeliveryConfirm {
@@ -466,7 +448,7 @@ pub fn demo(dir: Option<&Path>, seed: u64) -> anyhow::Result<ExitCode> {
     let plain = load(&dir).ok_or_else(|| anyhow!("the shipped data set is not valid"))?;
     let signers = make_keys(&dir, &plain, seed)?;
     let compact = load(&dir).ok_or_else(|| anyhow!("the data set with its keys is not valid"))?;
-    let statements = sequence(&compact, &signers, history(&compact, &signers, seed)?)?;
+    let statements = sequence(&compact, &signers, history(&compact, seed)?)?;
     let store = SqliteStore::create(&dir.join(STORE_FILE), &compact.id)?;
     let mut ledger = Ledger::open(store, &compact)?;
     // The history replays 2024-26: the operator runs on a simulated clock that receives each

@@ -154,22 +154,14 @@ pub fn parse_time(s: Option<&str>) -> anyhow::Result<Timestamp> {
         return Timestamp::from_second(now.as_second()).map_err(|e| anyhow!("{e}"));
     };
     let refused = || anyhow!("malformed time `{s}`: expected {TIME_FORMS}");
-    let is_date = s.len() == 10
-        && s.bytes().enumerate().all(|(i, b)| {
-            if i == 4 || i == 7 {
-                b == b'-'
-            } else {
-                b.is_ascii_digit()
-            }
-        });
-    if is_date {
-        let d = s.parse::<Date>().map_err(|_| refused())?;
-        return d
-            .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+    if s.len() == 10 {
+        return plain_date(s)
+            .and_then(|d| d.to_zoned_datetime(jiff::tz::TimeZone::UTC).ok())
             .map(|z| z.timestamp())
-            .map_err(|_| refused());
+            .ok_or_else(refused);
     }
-    // RFC 3339: `T` between date and time, seconds given, an offset (Z or ±hh:mm).
+    // RFC 3339: `T` between date and time, whole seconds given, an offset (Z or ±hh:mm): the
+    // length admits no fraction of a second.
     let b = s.as_bytes();
     let shaped = b.len() >= 20
         && b.get(10) == Some(&b'T')
@@ -180,16 +172,12 @@ pub fn parse_time(s: Option<&str>) -> anyhow::Result<Timestamp> {
     if !shaped {
         return Err(refused());
     }
-    let t = s.parse::<Timestamp>().map_err(|_| refused())?;
-    if t.subsec_nanosecond() != 0 {
-        return Err(refused());
-    }
-    Ok(t)
+    s.parse::<Timestamp>().map_err(|_| refused())
 }
 
-/// A date given on the command line: exactly `YYYY-MM-DD`.
-pub fn parse_date(s: &str, what: &str) -> anyhow::Result<Date> {
-    let is_date = s.len() == 10
+/// `YYYY-MM-DD` exactly, as a date.
+fn plain_date(s: &str) -> Option<Date> {
+    let shaped = s.len() == 10
         && s.bytes().enumerate().all(|(i, b)| {
             if i == 4 || i == 7 {
                 b == b'-'
@@ -197,12 +185,14 @@ pub fn parse_date(s: &str, what: &str) -> anyhow::Result<Date> {
                 b.is_ascii_digit()
             }
         });
-    is_date
-        .then(|| s.parse::<Date>().ok())
-        .flatten()
-        .ok_or_else(|| {
-            anyhow!("malformed {what} `{s}`: expected a date such as 2026-04-30 (YYYY-MM-DD)")
-        })
+    shaped.then(|| s.parse::<Date>().ok()).flatten()
+}
+
+/// A date given on the command line: exactly `YYYY-MM-DD`.
+pub fn parse_date(s: &str, what: &str) -> anyhow::Result<Date> {
+    plain_date(s).ok_or_else(|| {
+        anyhow!("malformed {what} `{s}`: expected a date such as 2026-04-30 (YYYY-MM-DD)")
+    })
 }
 
 /// The key file in `path`, its warning (if any) printed.

@@ -185,55 +185,43 @@ fn io_reason(e: &std::io::Error) -> String {
     }
 }
 
+/// A regular file's bytes, at most [`FILE_SIZE_MAX`] (a file that grows while read, or a
+/// device such as `/dev/zero`, is refused, never read without end); the error says why, without
+/// the path.
+fn bounded_bytes(path: &Path) -> Result<Vec<u8>, String> {
+    let meta = fs::metadata(path).map_err(|e| format!("cannot read: {}", io_reason(&e)))?;
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    if meta.len() > FILE_SIZE_MAX {
+        return Err(format!(
+            "file is {} bytes, over the limit of {FILE_SIZE_MAX} bytes (16 MiB)",
+            meta.len()
+        ));
+    }
+    let mut bytes = Vec::new();
+    fs::File::open(path)
+        .and_then(|f| f.take(FILE_SIZE_MAX + 1).read_to_end(&mut bytes))
+        .map_err(|e| format!("cannot read: {}", io_reason(&e)))?;
+    if bytes.len() as u64 > FILE_SIZE_MAX {
+        return Err(format!(
+            "file grew over the limit of {FILE_SIZE_MAX} bytes (16 MiB) while being read"
+        ));
+    }
+    Ok(bytes)
+}
+
 fn read_one(dir: &Path, rel: &str, out: &mut Loaded) {
     let path = dir.join(rel);
     let shown = display(dir, rel);
-    let meta = match fs::metadata(&path) {
-        Ok(m) => m,
-        Err(e) => {
-            out.diagnostics.push(Diagnostic::error(
-                &shown,
-                None,
-                format!("cannot read: {}", io_reason(&e)),
-            ));
+    let bytes = match bounded_bytes(&path) {
+        Ok(b) => b,
+        Err(message) => {
+            out.diagnostics
+                .push(Diagnostic::error(&shown, None, message));
             return;
         }
     };
-    if !meta.is_file() {
-        out.diagnostics
-            .push(Diagnostic::error(&shown, None, "not a regular file"));
-        return;
-    }
-    if meta.len() > FILE_SIZE_MAX {
-        out.diagnostics.push(Diagnostic::error(
-            &shown,
-            None,
-            format!(
-                "file is {} bytes, over the limit of {FILE_SIZE_MAX} bytes (16 MiB)",
-                meta.len()
-            ),
-        ));
-        return;
-    }
-    let mut bytes = Vec::new();
-    let read =
-        fs::File::open(&path).and_then(|f| f.take(FILE_SIZE_MAX + 1).read_to_end(&mut bytes));
-    if let Err(e) = read {
-        out.diagnostics.push(Diagnostic::error(
-            &shown,
-            None,
-            format!("cannot read: {}", io_reason(&e)),
-        ));
-        return;
-    }
-    if bytes.len() as u64 > FILE_SIZE_MAX {
-        out.diagnostics.push(Diagnostic::error(
-            &shown,
-            None,
-            format!("file grew over the limit of {FILE_SIZE_MAX} bytes (16 MiB) while being read"),
-        ));
-        return;
-    }
     match String::from_utf8(bytes) {
         Ok(text) => out.files.push(SourceFile {
             rel: rel.to_owned(),
@@ -304,24 +292,47 @@ pub mod embedded {
     }
 }
 
-/// The text of one agreement file, as an `agreement.sign` carries it: read within the limits
-/// every compact file is read with (16 MiB, UTF-8).
-pub fn agreement_text(path: &Path) -> Result<String, String> {
-    let meta =
-        std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    if meta.len() > FILE_SIZE_MAX {
-        return Err(format!(
-            "{} is {} bytes, over the limit of {FILE_SIZE_MAX}",
+/// The text of one file of a compact directory read on its own (an agreement file, as an
+/// `agreement.sign` carries it; the tracker's figures): within the limits every compact file is
+/// read with (16 MiB, UTF-8).
+pub fn read_text(path: &Path) -> Result<String, String> {
+    let bytes = bounded_bytes(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    String::from_utf8(bytes).map_err(|e| {
+        format!(
+            "{}: file is not UTF-8: invalid byte at byte offset {}",
             path.display(),
-            meta.len()
-        ));
-    }
-    std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+            e.utf8_error().valid_up_to()
+        )
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_read_on_its_own_is_bounded_and_utf8() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ok = dir.path().join("a.toml");
+        fs::write(&ok, "id = \"a\"\n").expect("write");
+        assert_eq!(read_text(&ok), Ok("id = \"a\"\n".to_owned()));
+        let bad = dir.path().join("b.toml");
+        fs::write(&bad, [b'a', 0xff]).expect("write");
+        let e = read_text(&bad).expect_err("not UTF-8");
+        assert!(
+            e.ends_with("file is not UTF-8: invalid byte at byte offset 1"),
+            "{e}"
+        );
+        let e = read_text(&dir.path().join("missing.toml")).expect_err("missing");
+        assert!(e.contains("missing.toml: cannot read: no such file"), "{e}");
+        let e = read_text(dir.path()).expect_err("a directory");
+        assert!(e.ends_with("not a regular file"), "{e}");
+        #[cfg(unix)]
+        {
+            let e = read_text(Path::new("/dev/zero")).expect_err("a device");
+            assert!(e.ends_with("not a regular file"), "{e}");
+        }
+    }
 
     fn write(dir: &Path, rel: &str, bytes: &[u8]) {
         let p = dir.join(rel);

@@ -109,8 +109,7 @@ pub fn agreement_signature(
             version.map(|v| format!(" version {v}")).unwrap_or_default()
         ))
     })?;
-    let terms =
-        compact_files::agreement_text(Path::new(&a.path)).map_err(ServiceError::internal)?;
+    let terms = compact_files::read_text(Path::new(&a.path)).map_err(ServiceError::internal)?;
     sign_statement(
         compact,
         &key.signer,

@@ -19,13 +19,7 @@ pub fn local_tracker(dir: &Path) -> Result<Option<Tracker>> {
     if !path.exists() {
         return Ok(None);
     }
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        ServiceError::caused(
-            ErrorKind::Internal,
-            format!("cannot read {}", path.display()),
-            e,
-        )
-    })?;
+    let text = compact_files::read_text(&path).map_err(ServiceError::bad_input)?;
     Tracker::parse(&path.display().to_string(), &text)
         .map(Some)
         .map_err(ServiceError::bad_input)

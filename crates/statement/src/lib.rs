@@ -565,14 +565,18 @@ fn without_sig(leaf: &[u8], received: Option<&str>, sig_b64: &str) -> Option<Vec
         Some(r) => format!(",\"received\":\"{r}\",\"sig\":\"{sig_b64}\",\"time\":"),
         None => format!(",\"sig\":\"{sig_b64}\",\"time\":"),
     };
-    let at = leaf
-        .windows(member.len())
-        .rposition(|w| w == member.as_bytes())?;
-    let mut out = Vec::with_capacity(leaf.len() - member.len() + 8);
+    let at = find_last(leaf, &member)?;
+    let mut out = Vec::with_capacity(leaf.len().saturating_sub(member.len()) + 8);
     out.extend_from_slice(leaf.get(..at)?);
     out.extend_from_slice(b",\"time\":");
     out.extend_from_slice(leaf.get(at + member.len()..)?);
     Some(out)
+}
+
+/// Where `member` last occurs in `leaf`.
+fn find_last(leaf: &[u8], member: &str) -> Option<usize> {
+    leaf.windows(member.len())
+        .rposition(|w| w == member.as_bytes())
 }
 
 fn parse_utc(what: &str, text: &str) -> Result<Timestamp, StatementError> {
@@ -691,13 +695,8 @@ impl Statement {
         // The common case, a statement as its author signed it: the member goes in just before
         // `,"sig":` (its place in the sorted canonical form), without encoding the rest again.
         if self.received.is_none() {
-            let sig = B64.encode(&self.sig);
-            let member = format!(",\"sig\":\"{sig}\",\"time\":");
-            if let Some(pos) = self
-                .leaf
-                .windows(member.len())
-                .rposition(|w| w == member.as_bytes())
-            {
+            let member = format!(",\"sig\":\"{}\",\"time\":", B64.encode(&self.sig));
+            if let Some(pos) = find_last(&self.leaf, &member) {
                 let stamp = format!(",\"received\":\"{}\"", format_time(at));
                 let mut leaf = Vec::with_capacity(self.leaf.len() + stamp.len());
                 leaf.extend_from_slice(self.leaf.get(..pos).unwrap_or_default());

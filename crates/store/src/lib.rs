@@ -412,21 +412,15 @@ impl<'c, S: Store> Ledger<'c, S> {
     }
 
     /// Checks `statements` (already stamped with their receipt time) in order, as if appended
-    /// after entry `base - 1`: each statement's key is resolved from the keys the log (and the
-    /// statements before it) registered, and its payload checked against the rules. Returns the
-    /// key each signature must verify with; signatures are verified afterwards, on every core.
-    fn check_in_order(
-        &self,
-        statements: &[Statement],
-        base: u64,
-    ) -> Result<Vec<String>, AppendError> {
+    /// after entry `base - 1`: duplicates, and each payload against the rules and the log.
+    /// Keys and signatures are checked apart (`prepare`), on every core.
+    fn check_in_order(&self, statements: &[Statement], base: u64) -> Result<(), AppendError> {
         let mut seen = BTreeMap::new();
         let mut pending = Pending {
             statements,
             ..Pending::default()
         };
         let mut facts = self.facts.clone();
-        let mut keys = Vec::with_capacity(statements.len());
         for (position, st) in statements.iter().enumerate() {
             let refused = |reason: String| AppendError::Refused { position, reason };
             let h = Hash(st.statement_hash());
@@ -440,7 +434,6 @@ impl<'c, S: Store> Ledger<'c, S> {
                     "a duplicate of statement {p} of this input"
                 )));
             }
-            keys.push(signing_key(st, self.compact, &facts).map_err(|r| refused(r.0))?);
             let view = Overlay {
                 store: &self.store,
                 base,
@@ -458,7 +451,7 @@ impl<'c, S: Store> Ledger<'c, S> {
             }
             pending.len = position + 1;
         }
-        Ok(keys)
+        Ok(())
     }
 
     /// Checks `statements` as if appended in order, received at `clock` (the operator's
@@ -566,10 +559,11 @@ impl<'c, S: Store> Ledger<'c, S> {
         let bad_signature =
             signatures.map_err(|_| AppendError::Log("signature checks failed to run".into()))?;
         match (bad_signature, payloads) {
+            // At one position, the key or signature is reported first: who said it before what.
             (
                 Some(AppendError::Refused { position, reason }),
                 Err(AppendError::Refused { position: p, .. }),
-            ) if position < p => return Err(AppendError::Refused { position, reason }),
+            ) if position <= p => return Err(AppendError::Refused { position, reason }),
             (_, Err(e)) => return Err(e),
             (Some(bad), Ok(_)) => return Err(bad),
             (None, Ok(_)) => {}
