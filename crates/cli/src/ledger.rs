@@ -226,6 +226,7 @@ pub fn keygen(
     out_path: Option<&Path>,
     valid_from: Option<&str>,
     seed: Option<&str>,
+    operator_key: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
     let dir = place.dir.as_path();
     let compact = load(dir)
@@ -252,7 +253,7 @@ pub fn keygen(
         &place.writer()?,
         &compact,
         &request,
-        None,
+        operator_key,
         operator_clock()?,
     )?;
     if let Some(v) = &done.operator_verifier {

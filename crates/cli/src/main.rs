@@ -124,6 +124,10 @@ enum Command {
         /// Derive the key from this seed instead of the system's randomness (tests, demos).
         #[arg(long, hide = true)]
         seed: Option<String>,
+        /// The log operator's private key, which appends the registrations when the store
+        /// exists (default: DIR/keys/operator.key).
+        #[arg(long, value_name = "FILE")]
+        operator_key: Option<PathBuf>,
         #[command(flatten)]
         place: PlaceArgs,
     },
@@ -662,6 +666,7 @@ fn main() -> ExitCode {
             out,
             valid_from,
             seed,
+            operator_key,
             place,
         } => ledger::keygen(
             &place.place(),
@@ -671,6 +676,7 @@ fn main() -> ExitCode {
             out.as_deref(),
             valid_from.as_deref(),
             seed.as_deref(),
+            operator_key.as_deref(),
         ),
         Command::Init {
             operator_key,

@@ -981,3 +981,167 @@ fn suspension_termination_and_closing_are_enforced() {
     assert_ne!(total_due(c, "2025-01-19"), total_due(c, "2027-01-01"));
     assert!(ok(d, &["verify"]).starts_with("ok: 15 entries"));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Times and dates on the command line: parsed strictly, never truncated.
+
+#[test]
+fn times_and_dates_are_parsed_strictly_and_never_truncated() {
+    let t = populated("strict-times");
+    let d = t.path();
+    let print = |time: &str| {
+        common::compact_with_clock(
+            Some(d),
+            Some("2026-05-02T00:00:00Z"),
+            &[
+                "submit",
+                "--print",
+                "--key",
+                "keys/UA.key",
+                "--type",
+                "threat.level",
+                "--payload",
+                r#"{"level":2,"from":"2026-05-01T00:00:00Z"}"#,
+                "--time",
+                time,
+            ],
+        )
+    };
+    for refused in [
+        "2026-05-01 04:00",
+        "2026-05-01T04:00",
+        "2026-05-01T04:00:00.5Z",
+        "30/04/2026",
+        "2026-05-01T04:00:00",
+    ] {
+        let r = print(refused);
+        assert_eq!(r.code, 1, "{refused}: {}", r.stderr);
+        assert!(
+            r.stderr.contains(&format!("malformed time `{refused}`"))
+                && r.stderr.contains("2024-01-12T13:00:00+03:00"),
+            "{refused}: {}",
+            r.stderr
+        );
+    }
+    // An RFC 3339 time keeps its offset: Kyiv's 04:00 is 01:00 UTC.
+    let r = print("2026-05-01T04:00:00+03:00");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains(r#""time":"2026-05-01T01:00:00Z""#),
+        "{}",
+        r.stdout
+    );
+    let r = print("2026-05-01");
+    assert!(
+        r.stdout.contains(r#""time":"2026-05-01T00:00:00Z""#),
+        "{}",
+        r.stdout
+    );
+    // Dates are dates.
+    for bad in ["30/04/2026", "2026-04-30T00:00:00Z", "2026-4-30"] {
+        let e = fails(d, &["status", "--as-of", bad]);
+        assert!(
+            e.contains(&format!(
+                "malformed --as-of `{bad}`: expected a date such as 2026-04-30 (YYYY-MM-DD)"
+            )),
+            "{bad}: {e}"
+        );
+    }
+    // The operator's clock, too.
+    let r = common::compact_with_clock(
+        Some(d),
+        Some("tomorrow"),
+        &[
+            "submit",
+            "--key",
+            "keys/UA.key",
+            "--type",
+            "threat.level",
+            "--payload",
+            r#"{"level":2,"from":"2026-05-01T00:00:00Z"}"#,
+        ],
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("COMPACT_CLOCK"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("malformed time `tomorrow`"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(size(d), 9, "nothing was written");
+}
+
+// ---------------------------------------------------------------------------------------------
+// A root key alone, and an operator key kept outside the directory.
+
+#[test]
+fn a_root_key_alone_and_an_operator_key_kept_elsewhere() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    common::copy_tree(&common::fixtures().join("base"), d);
+    let vault = tempfile::tempdir().unwrap();
+    let op = vault.path().join("operator.key");
+    ok(
+        d,
+        &[
+            "keygen",
+            "--operator",
+            "--seed",
+            "vault",
+            "--out",
+            op.to_str().unwrap(),
+        ],
+    );
+    assert!(!d.join("keys/operator.key").exists());
+    // Without --operator-key, init looks in keys/ and says where.
+    let e = fails(d, &["init"]);
+    assert!(e.contains("operator.key"), "{e}");
+    assert!(
+        !d.join("compact.sqlite").exists(),
+        "a failed init leaves no store"
+    );
+    ok(d, &["init", "--operator-key", op.to_str().unwrap()]);
+    assert_eq!(size(d), 1);
+    let pinned = fs::read_to_string(d.join("compact.toml")).unwrap();
+    let logged = ok(d, &["log", "public-key"]);
+    assert!(pinned.contains(logged.trim()), "{logged}");
+    // Registering needs the operator's key: without it, no key is written either.
+    let e = fails(d, &["keygen", "--party", "PL", "--root", "--seed", "vault"]);
+    assert!(e.contains("operator.key"), "{e}");
+    assert!(!d.join("keys/PL.root.key").exists());
+    assert_eq!(size(d), 1);
+    let with_op = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--operator-key", op.to_str().unwrap()]);
+        all.iter().map(|a| (*a).to_owned()).collect::<Vec<String>>()
+    };
+    let run = |args: &[&str]| {
+        let a = with_op(args);
+        common::compact_in(Some(d), &a.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    // PL's root key alone: registered (self-signed), and only once.
+    let r = run(&["keygen", "--party", "PL", "--root", "--seed", "vault"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(d.join("keys/PL.root.key").exists());
+    assert!(!d.join("keys/PL.key").exists());
+    assert_eq!(size(d), 2);
+    let r = run(&["keygen", "--party", "PL", "--root", "--seed", "vault"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("PL.root.key already exists"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(size(d), 2);
+    // Its signing key, registered by that root.
+    let r = run(&["keygen", "--party", "PL", "--seed", "vault"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(size(d), 3);
+    let entry: serde_json::Value =
+        serde_json::from_str(&ok(d, &["log", "entry", "2", "--format", "json"])).unwrap();
+    assert_eq!(entry["statement"]["type"], "key.register");
+    assert_eq!(entry["statement"]["payload"]["role"], "signing");
+    // `--root` needs a party.
+    let r = common::compact_in(Some(d), &["keygen", "--root"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+}

@@ -460,6 +460,13 @@ pub fn keygen(
             ),
         ));
     }
+    // The operator's key appends the registrations: without it, nothing is written (no key
+    // left behind unregistered).
+    let operator = if place.database().exists() {
+        Some(crate::keys::operator_signer(place, operator_key)?)
+    } else {
+        None
+    };
     if !root_path.exists() {
         let root = pair_for("\nroot")?;
         write_private_key(&root_path, &root.private).map_err(ServiceError::bad_input)?;
@@ -494,9 +501,9 @@ pub fn keygen(
         new_key = Some(pair.verifier);
     }
     // Register in the log, if there is one yet; otherwise `init` will.
-    if !place.database().exists() {
+    let Some(operator) = operator else {
         return Ok(done);
-    }
+    };
     let store = place.store()?;
     let facts = compact_store::stored_facts(&store, compact)?;
     drop(store);
@@ -546,7 +553,6 @@ pub fn keygen(
             }
         }
     }
-    let operator = crate::keys::operator_signer(place, operator_key)?;
     let first = append(place, compact, &statements, &operator.signer, clock)?;
     done.registered = Some((first, first + statements.len() as u64 - 1));
     Ok(done)
