@@ -258,46 +258,13 @@ pub fn status(
     let governed = place.governed()?;
     let report =
         compact_service::reports::status(&place.writer()?, &governed, as_of, at_size, by_key)?;
-    let (compact, facts) = (governed.compact, governed.facts);
     print(&report, by, format)?;
     if format == RowsFormat::Table {
-        for line in lifecycle_lines(&compact, &facts, as_of) {
-            out!("{line}");
+        for row in &report.lifecycle {
+            out!("{}", row.sentence());
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// One line for each agreement suspended, under notice or terminated on `as_of`.
-fn lifecycle_lines(
-    compact: &compact_model::Compact,
-    facts: &compact_statement::rules::Facts,
-    as_of: Date,
-) -> Vec<String> {
-    use compact_statement::rules::{Status as S, status};
-    compact
-        .latest_agreements()
-        .filter_map(|a| match status(a, facts, as_of) {
-            S::Suspended => facts.suspended(&a.id, u64::MAX).map(|s| {
-                format!("{}: suspended by {} (entry {}); what falls due is still owed", a.id, s.by, s.entry)
-            }),
-            S::NoticeGiven | S::Terminated => facts.terminations.get(&a.id).map(|t| {
-                format!(
-                    "{}: terminated by {} (entry {}) with effect from {}{}; nothing falls due from then",
-                    a.id,
-                    t.by,
-                    t.entry,
-                    t.effective,
-                    if t.notice_assumed {
-                        " (a notice period of 6 months assumed: the text states none)"
-                    } else {
-                        ""
-                    }
-                )
-            }),
-            _ => None,
-        })
-        .collect()
 }
 
 /// `compact explain`: the schedule lines and the log entries behind one commitment's figures.

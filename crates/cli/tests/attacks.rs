@@ -979,6 +979,22 @@ fn suspension_termination_and_closing_are_enforced() {
         "without the termination more falls due"
     );
     assert_ne!(total_due(c, "2025-01-19"), total_due(c, "2027-01-01"));
+    // `status` says so, in JSON and on the page, with the assumed notice marked.
+    let json: serde_json::Value = serde_json::from_str(&ok(
+        d,
+        &["status", "--as-of", "2025-02-01", "--format", "json"],
+    ))
+    .unwrap();
+    let row = &json["lifecycle"][0];
+    assert_eq!(row["agreement"], "gb-ua", "{json}");
+    assert_eq!(row["state"], "terminated");
+    assert_eq!(row["effective"], "2025-01-20");
+    assert_eq!(row["notice_assumed"], true);
+    let table = ok(d, &["status", "--as-of", "2025-01-10"]);
+    assert!(
+        table.contains("gb-ua: terminated by UA (entry 14) with effect from 2025-01-20 (a notice period of 6 months assumed: the text states none)"),
+        "{table}"
+    );
     assert!(ok(d, &["verify"]).starts_with("ok: 15 entries"));
 }
 

@@ -155,7 +155,52 @@ pub fn status(
         .map_err(|e| ServiceError::internal(e.to_string()))?;
     let outside = crate::tracker::outside_of(&place.dir, compact, &figures, as_of)?;
     let report = group(compact, &figures, &outside, by, &as_of.to_string(), size);
-    Ok((&report).into())
+    let mut out: StatusReport = (&report).into();
+    out.lifecycle = lifecycle(compact, &governed.facts, as_of);
+    Ok(out)
+}
+
+/// The agreements suspended, under notice or terminated on `as_of`.
+fn lifecycle(
+    compact: &compact_model::Compact,
+    facts: &compact_statement::rules::Facts,
+    as_of: Date,
+) -> Vec<crate::api::v1::LifecycleRow> {
+    use compact_statement::rules::{Status as S, status};
+    compact
+        .latest_agreements()
+        .filter_map(|a| {
+            let state = status(a, facts, as_of);
+            match state {
+                S::Suspended => {
+                    facts
+                        .suspended(&a.id, u64::MAX)
+                        .map(|s| crate::api::v1::LifecycleRow {
+                            agreement: a.id.clone(),
+                            state: state.as_str().to_owned(),
+                            by: s.by.clone(),
+                            entry: s.entry,
+                            effective: None,
+                            notice_assumed: false,
+                        })
+                }
+                S::NoticeGiven | S::Terminated => {
+                    facts
+                        .terminations
+                        .get(&a.id)
+                        .map(|t| crate::api::v1::LifecycleRow {
+                            agreement: a.id.clone(),
+                            state: state.as_str().to_owned(),
+                            by: t.by.clone(),
+                            entry: t.entry,
+                            effective: Some(t.effective.to_string()),
+                            notice_assumed: t.notice_assumed,
+                        })
+                }
+                _ => None,
+            }
+        })
+        .collect()
 }
 
 /// What is behind `commitment`'s figures on `as_of`: its schedule, the obligations activations

@@ -132,6 +132,49 @@ pub struct StatusReport {
     pub synthetic: bool,
     /// The commitments that ended on the beneficiary's accession, and when.
     pub ended_on_accession: Vec<EndedRow>,
+    /// The agreements suspended, under notice or terminated on `as_of`.
+    #[serde(default)]
+    pub lifecycle: Vec<LifecycleRow>,
+}
+
+/// An agreement suspended, under notice of termination, or terminated.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LifecycleRow {
+    /// The agreement.
+    pub agreement: String,
+    /// `suspended`, `notice-given` or `terminated`.
+    pub state: String,
+    /// The party that suspended it or gave notice.
+    pub by: String,
+    /// The log entry that did.
+    pub entry: u64,
+    /// For a termination: the first day nothing more falls due, `YYYY-MM-DD`.
+    pub effective: Option<String>,
+    /// For a termination: the notice period is assumed (the text states none): synthetic.
+    pub notice_assumed: bool,
+}
+
+impl LifecycleRow {
+    /// The row in one sentence, for a person.
+    pub fn sentence(&self) -> String {
+        match &self.effective {
+            None => format!(
+                "{}: suspended by {} (entry {}); what falls due is still owed",
+                self.agreement, self.by, self.entry
+            ),
+            Some(on) => format!(
+                "{}: terminated by {} (entry {}) with effect from {on}{}; nothing falls due from then",
+                self.agreement,
+                self.by,
+                self.entry,
+                if self.notice_assumed {
+                    " (a notice period of 6 months assumed: the text states none)"
+                } else {
+                    ""
+                }
+            ),
+        }
+    }
 }
 
 /// One row of money figures of a [`StatusReport`].
@@ -292,6 +335,7 @@ impl From<&report::StatusReport> for StatusReport {
                     on: e.on.clone(),
                 })
                 .collect(),
+            lifecycle: Vec::new(),
         }
     }
 }
