@@ -923,7 +923,15 @@ fn main() -> ExitCode {
             ExitCode::from(EXIT_TRANSIENT)
         }
         Err(e) => {
-            let _ = writeln!(std::io::stderr(), "error: {e:#}");
+            // A refusal by a rule names the rule's stable code, as the HTTP API does.
+            let code = e.chain().find_map(|c| {
+                c.downcast_ref::<compact_service::ServiceError>()
+                    .and_then(compact_service::ServiceError::refusal_code)
+            });
+            let _ = match code {
+                Some(code) => writeln!(std::io::stderr(), "error[{code}]: {e:#}"),
+                None => writeln!(std::io::stderr(), "error: {e:#}"),
+            };
             ExitCode::from(1)
         }
     }

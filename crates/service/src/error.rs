@@ -159,8 +159,8 @@ impl From<StoreError> for ServiceError {
 impl From<AppendError> for ServiceError {
     fn from(e: AppendError) -> Self {
         match e {
-            AppendError::Refused { .. } => {
-                ServiceError::refused(REFUSED_BY_RULE, format!("refused: {e}"))
+            AppendError::Refused { code, .. } => {
+                ServiceError::refused(code.as_str(), format!("refused: {e}"))
             }
             AppendError::Store(s) => s.into(),
             AppendError::Log(s) => ServiceError::internal(s),
@@ -218,10 +218,11 @@ mod tests {
         );
         let refused: ServiceError = AppendError::Refused {
             position: 0,
+            code: compact_statement::rules::Code::Role,
             reason: "no".into(),
         }
         .into();
-        assert_eq!(refused.refusal_code(), Some(REFUSED_BY_RULE));
+        assert_eq!(refused.refusal_code(), Some("role"));
         assert_eq!(refused.to_string(), "refused: statement 0: no");
         assert_eq!(refused.http_status(), 409);
         assert_eq!(ServiceError::not_found("x").http_status(), 404);

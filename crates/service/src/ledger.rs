@@ -262,8 +262,12 @@ pub fn import(
                 prepared = ledger
                     .prepare(&statements, operator, batch, clock.store_clock())
                     .map_err(|e| match e {
-                        AppendError::Refused { position, reason } => ServiceError::refused(
-                            REFUSED_BY_RULE,
+                        AppendError::Refused {
+                            position,
+                            code,
+                            reason,
+                        } => ServiceError::refused(
+                            code.as_str(),
                             format!(
                                 "{name}:{}: refused: {reason} ({refused_note})",
                                 lines.get(position).copied().unwrap_or(0)

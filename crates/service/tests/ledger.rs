@@ -117,7 +117,7 @@ fn init_sign_refuse_and_import_again() -> Result<()> {
     )
     .err()
     .ok_or("a duplicate was appended")?;
-    assert_eq!(refused.refusal_code(), Some("rule"));
+    assert_eq!(refused.refusal_code(), Some("duplicate"));
     assert!(refused.to_string().starts_with("refused: "), "{refused}");
     let missing = ledger::agreement_signature(&g, "xx-ua", None, &gb, clock().statement_time(None))
         .err()

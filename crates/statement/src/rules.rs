@@ -15,14 +15,103 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::{Kind, Payload, Role, Statement, StatementError, parse_key_ref};
 
-/// Why a statement is refused.
+/// Why a statement is refused: a stable machine-readable code and a message for people.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct Refusal(pub String);
+#[error("{message}")]
+pub struct Refusal {
+    /// Which rule refused it.
+    pub code: Code,
+    /// Why, for people.
+    pub message: String,
+}
+
+impl Refusal {
+    /// A refusal by the rule `code`.
+    pub fn new(code: Code, message: impl Into<String>) -> Self {
+        Refusal {
+            code,
+            message: message.into(),
+        }
+    }
+}
 
 impl From<StatementError> for Refusal {
     fn from(e: StatementError) -> Self {
-        Refusal(e.to_string())
+        Refusal::new(Code::Malformed, e.to_string())
+    }
+}
+
+/// The rule that refused a statement, as a stable code: the CLI prints it, the HTTP API
+/// answers with it (`https://compact.invalid/problems/<code>`), clients act on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Code {
+    /// Any other rule of the compact (an amount, a date, a lifecycle step).
+    Rule,
+    /// The statement does not decode or lacks a member.
+    Malformed,
+    /// The signature does not verify with the key the log holds for its author.
+    Signature,
+    /// The same statement is already in the log (or twice in one input): a replay.
+    Duplicate,
+    /// The author is not a party of the compact.
+    AuthorUnknown,
+    /// Signed with a key named after another party.
+    KeyOfAnotherParty,
+    /// Signed with a key the log does not hold for its author.
+    KeyUnregistered,
+    /// Signed with a key revoked (or not yet valid) at the statement's receipt.
+    KeyNotValid,
+    /// A root key signing anything but keys, or keys signed by other than the root key.
+    KeyRole,
+    /// The author acts outside its role (a guarantor confirming, another's commitment).
+    Role,
+    /// The statement's time or an event date does not fit its receipt.
+    Time,
+    /// It refers to an entry that is absent or of another kind.
+    Reference,
+    /// It is for another compact, or the operator's statement is out of place.
+    Log,
+    /// Its canonical bytes are too large for the log.
+    TooLarge,
+}
+
+impl Code {
+    /// Every code.
+    pub const ALL: [Code; 14] = [
+        Code::Rule,
+        Code::Malformed,
+        Code::Signature,
+        Code::Duplicate,
+        Code::AuthorUnknown,
+        Code::KeyOfAnotherParty,
+        Code::KeyUnregistered,
+        Code::KeyNotValid,
+        Code::KeyRole,
+        Code::Role,
+        Code::Time,
+        Code::Reference,
+        Code::Log,
+        Code::TooLarge,
+    ];
+
+    /// The code as printed and served.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::Rule => "rule",
+            Code::Malformed => "malformed",
+            Code::Signature => "signature",
+            Code::Duplicate => "duplicate",
+            Code::AuthorUnknown => "author-unknown",
+            Code::KeyOfAnotherParty => "key-of-another-party",
+            Code::KeyUnregistered => "key-unregistered",
+            Code::KeyNotValid => "key-not-valid",
+            Code::KeyRole => "key-role",
+            Code::Role => "role",
+            Code::Time => "time",
+            Code::Reference => "reference",
+            Code::Log => "log",
+            Code::TooLarge => "too-large",
+        }
     }
 }
 
@@ -33,7 +122,11 @@ fn with_article(kind: &str) -> String {
 }
 
 fn refuse<T>(msg: impl Into<String>) -> Result<T, Refusal> {
-    Err(Refusal(msg.into()))
+    Err(Refusal::new(Code::Rule, msg))
+}
+
+fn refuse_as<T>(code: Code, msg: impl Into<String>) -> Result<T, Refusal> {
+    Err(Refusal::new(code, msg))
 }
 
 /// When the rules run.
@@ -355,7 +448,7 @@ impl LedgerView for MemoryLog {
 }
 
 fn view<T>(r: Result<T, String>) -> Result<T, Refusal> {
-    r.map_err(|e| Refusal(format!("cannot read the log: {e}")))
+    r.map_err(|e| Refusal::new(Code::Log, format!("cannot read the log: {e}")))
 }
 
 /// The UTC date a statement counts from: its receipt by the log (the author's own time before
@@ -374,37 +467,52 @@ pub fn signing_key(st: &Statement, compact: &Compact, facts: &Facts) -> Result<S
     let at = st.at();
     if let Payload::LogInit(l) = &st.payload {
         if st.author != compact.id || st.key_name != compact.id {
-            return refuse(format!(
-                "log.init is made by the operator `{}` with its key, not by `{}`",
-                compact.id, st.author
-            ));
+            return refuse_as(
+                Code::Log,
+                format!(
+                    "log.init is made by the operator `{}` with its key, not by `{}`",
+                    compact.id, st.author
+                ),
+            );
         }
         if vkey_ref(&l.operator_key) != st.key_ref() {
-            return refuse(format!(
-                "log.init names key {} but is signed with {}: the operator's key signs its own registration",
-                vkey_ref(&l.operator_key),
-                st.key_ref()
-            ));
+            return refuse_as(
+                Code::KeyRole,
+                format!(
+                    "log.init names key {} but is signed with {}: the operator's key signs its own registration",
+                    vkey_ref(&l.operator_key),
+                    st.key_ref()
+                ),
+            );
         }
         return Ok(l.operator_key.clone());
     }
     if st.author == compact.id {
-        return refuse(format!(
-            "the operator `{}` makes no {} statement",
-            compact.id,
-            st.kind().as_str()
-        ));
+        return refuse_as(
+            Code::Log,
+            format!(
+                "the operator `{}` makes no {} statement",
+                compact.id,
+                st.kind().as_str()
+            ),
+        );
     }
     if !compact.parties.contains_key(&st.author) {
-        return refuse(format!("unknown author `{}`", st.author));
+        return refuse_as(
+            Code::AuthorUnknown,
+            format!("unknown author `{}`", st.author),
+        );
     }
     if st.key_name != st.author {
-        return refuse(format!(
-            "statement by `{}` signed with a key of `{}` ({})",
-            st.author,
-            st.key_name,
-            st.key_ref()
-        ));
+        return refuse_as(
+            Code::KeyOfAnotherParty,
+            format!(
+                "statement by `{}` signed with a key of `{}` ({})",
+                st.author,
+                st.key_name,
+                st.key_ref()
+            ),
+        );
     }
     let own = facts.keys.get(&(st.author.clone(), st.key_id));
     let root = facts
@@ -414,78 +522,102 @@ pub fn signing_key(st: &Statement, compact: &Compact, facts: &Facts) -> Result<S
     match &st.payload {
         Payload::KeyRegister(k) if k.role == Role::Root && root.is_none() => {
             if vkey_ref(&k.key) != st.key_ref() {
-                return refuse(format!(
-                    "`{}` has no root key in the log yet: its first root key {} must sign its own registration, not {}",
-                    st.author,
-                    vkey_ref(&k.key),
-                    st.key_ref()
-                ));
+                return refuse_as(
+                    Code::KeyRole,
+                    format!(
+                        "`{}` has no root key in the log yet: its first root key {} must sign its own registration, not {}",
+                        st.author,
+                        vkey_ref(&k.key),
+                        st.key_ref()
+                    ),
+                );
             }
             return Ok(k.key.clone());
         }
         Payload::KeyRegister(_) | Payload::KeyRevoke(_) => {
             let Some(root) = root else {
-                return refuse(format!(
-                    "`{}` has no root key in the log: register one first (compact keygen --party {} --root)",
-                    st.author, st.author
-                ));
+                return refuse_as(
+                    Code::KeyUnregistered,
+                    format!(
+                        "`{}` has no root key in the log: register one first (compact keygen --party {} --root)",
+                        st.author, st.author
+                    ),
+                );
             };
             let self_revoke = matches!(&st.payload, Payload::KeyRevoke(r)
                 if parse_key_ref(&r.key).is_ok_and(|(_, id)| id == st.key_id));
             let by_root = vkey_ref(&root.vkey) == st.key_ref();
             if !by_root && !self_revoke {
-                return refuse(format!(
-                    "{} of `{}` is signed by its root key {}, not by {}",
-                    with_article(st.kind().as_str()),
-                    st.author,
-                    vkey_ref(&root.vkey),
-                    st.key_ref()
-                ));
+                return refuse_as(
+                    Code::KeyRole,
+                    format!(
+                        "{} of `{}` is signed by its root key {}, not by {}",
+                        with_article(st.kind().as_str()),
+                        st.author,
+                        vkey_ref(&root.vkey),
+                        st.key_ref()
+                    ),
+                );
             }
             let rec = match (by_root, own) {
                 (true, _) => root,
                 (false, Some(own)) => own,
                 (false, None) => {
-                    return refuse(format!(
-                        "key {} is not registered in the log for `{}`",
-                        st.key_ref(),
-                        st.author
-                    ));
+                    return refuse_as(
+                        Code::KeyUnregistered,
+                        format!(
+                            "key {} is not registered in the log for `{}`",
+                            st.key_ref(),
+                            st.author
+                        ),
+                    );
                 }
             };
             if !rec.valid_at(at) {
-                return refuse(format!(
-                    "key {} does not sign at {} ({})",
-                    st.key_ref(),
-                    crate::format_time(at),
-                    validity(rec)
-                ));
+                return refuse_as(
+                    Code::KeyNotValid,
+                    format!(
+                        "key {} does not sign at {} ({})",
+                        st.key_ref(),
+                        crate::format_time(at),
+                        validity(rec)
+                    ),
+                );
             }
             return Ok(rec.vkey.clone());
         }
         _ => {}
     }
     let Some(rec) = own else {
-        return refuse(format!(
-            "key {} is not registered in the log for `{}`: a key in a file signs nothing until its party's root key registers it",
-            st.key_ref(),
-            st.author
-        ));
+        return refuse_as(
+            Code::KeyUnregistered,
+            format!(
+                "key {} is not registered in the log for `{}`: a key in a file signs nothing until its party's root key registers it",
+                st.key_ref(),
+                st.author
+            ),
+        );
     };
     if rec.role != Role::Signing {
-        return refuse(format!(
-            "key {} is `{}`'s root key: it signs only key.register and key.revoke",
-            st.key_ref(),
-            st.author
-        ));
+        return refuse_as(
+            Code::KeyRole,
+            format!(
+                "key {} is `{}`'s root key: it signs only key.register and key.revoke",
+                st.key_ref(),
+                st.author
+            ),
+        );
     }
     if !rec.valid_at(at) {
-        return refuse(format!(
-            "key {} does not sign statements received at {} ({})",
-            st.key_ref(),
-            crate::format_time(at),
-            validity(rec)
-        ));
+        return refuse_as(
+            Code::KeyNotValid,
+            format!(
+                "key {} does not sign statements received at {} ({})",
+                st.key_ref(),
+                crate::format_time(at),
+                validity(rec)
+            ),
+        );
     }
     Ok(rec.vkey.clone())
 }
@@ -606,7 +738,7 @@ pub fn in_force(a: &Agreement, date: Date, facts: &Facts, before: u64) -> Result
 }
 
 fn amount(text: &str, compact: &Compact) -> Result<Amount, Refusal> {
-    let a = Amount::parse(text).map_err(|e| Refusal(e.to_string()))?;
+    let a = Amount::parse(text).map_err(|e| Refusal::new(Code::Rule, e.to_string()))?;
     match &a {
         Amount::Money { currency, .. } if !compact.currencies.contains(currency) => {
             refuse(format!("unknown currency `{currency}`"))
@@ -651,33 +783,42 @@ fn owned_commitment<'a>(
         return refuse(format!("unknown commitment `{id}`"));
     };
     if a.guarantor != st.author {
-        return refuse(format!(
-            "commitment `{id}` is `{}`'s, not `{}`'s: a guarantor reports only on its own commitments",
-            a.guarantor, st.author
-        ));
+        return refuse_as(
+            Code::Role,
+            format!(
+                "commitment `{id}` is `{}`'s, not `{}`'s: a guarantor reports only on its own commitments",
+                a.guarantor, st.author
+            ),
+        );
     }
     Ok((a, c))
 }
 
 fn require_beneficiary(st: &Statement, compact: &Compact) -> Result<(), Refusal> {
     if st.author != compact.beneficiary {
-        return refuse(format!(
-            "only the beneficiary `{}` may make {} statement, not `{}`",
-            compact.beneficiary,
-            with_article(st.kind().as_str()),
-            st.author
-        ));
+        return refuse_as(
+            Code::Role,
+            format!(
+                "only the beneficiary `{}` may make {} statement, not `{}`",
+                compact.beneficiary,
+                with_article(st.kind().as_str()),
+                st.author
+            ),
+        );
     }
     Ok(())
 }
 
 fn require_guarantor(st: &Statement, compact: &Compact) -> Result<(), Refusal> {
     if compact.group_of(&st.author).is_none() {
-        return refuse(format!(
-            "only a guarantor may make {} statement, not `{}`",
-            with_article(st.kind().as_str()),
-            st.author
-        ));
+        return refuse_as(
+            Code::Role,
+            format!(
+                "only a guarantor may make {} statement, not `{}`",
+                with_article(st.kind().as_str()),
+                st.author
+            ),
+        );
     }
     Ok(())
 }
@@ -701,11 +842,14 @@ fn not_after_receipt(st: &Statement, event: Date) -> Result<(), Refusal> {
     if let Some(r) = st.received
         && event > date_utc(r)
     {
-        return refuse(format!(
-            "the {} reports an event of {event}, after the log received it on {}",
-            st.kind().as_str(),
-            date_utc(r)
-        ));
+        return refuse_as(
+            Code::Time,
+            format!(
+                "the {} reports an event of {event}, after the log received it on {}",
+                st.kind().as_str(),
+                date_utc(r)
+            ),
+        );
     }
     Ok(())
 }
@@ -719,26 +863,35 @@ fn check_times(st: &Statement, facts: &Facts) -> Result<(), Refusal> {
     if let Some(last) = facts.last_received
         && r < last
     {
-        return refuse(format!(
-            "received at {}, before the previous entry's receipt at {}: receipt times never go back",
-            crate::format_time(r),
-            crate::format_time(last)
-        ));
+        return refuse_as(
+            Code::Time,
+            format!(
+                "received at {}, before the previous entry's receipt at {}: receipt times never go back",
+                crate::format_time(r),
+                crate::format_time(last)
+            ),
+        );
     }
     let ahead = st.time.duration_since(r);
     if ahead > TIME_AHEAD_MAX {
-        return refuse(format!(
-            "the statement is dated {}, after the log received it at {} (at most 5 minutes ahead): a statement cannot be dated in the future",
-            crate::format_time(st.time),
-            crate::format_time(r)
-        ));
+        return refuse_as(
+            Code::Time,
+            format!(
+                "the statement is dated {}, after the log received it at {} (at most 5 minutes ahead): a statement cannot be dated in the future",
+                crate::format_time(st.time),
+                crate::format_time(r)
+            ),
+        );
     }
     if -ahead > TIME_BEHIND_MAX {
-        return refuse(format!(
-            "the statement is dated {}, more than 7 days before the log received it at {}: sign it anew (a past event is dated in the payload)",
-            crate::format_time(st.time),
-            crate::format_time(r)
-        ));
+        return refuse_as(
+            Code::Time,
+            format!(
+                "the statement is dated {}, more than 7 days before the log received it at {}: sign it anew (a past event is dated in the payload)",
+                crate::format_time(st.time),
+                crate::format_time(r)
+            ),
+        );
     }
     Ok(())
 }
@@ -763,10 +916,10 @@ fn lifecycle(
         ));
     };
     if st.author != a.guarantor && st.author != a.beneficiary {
-        return refuse(format!(
-            "`{}` is not a party to agreement `{}`",
-            st.author, a.id
-        ));
+        return refuse_as(
+            Code::Role,
+            format!("`{}` is not a party to agreement `{}`", st.author, a.id),
+        );
     }
     if l.reason.trim().is_empty() {
         return refuse(format!(
@@ -787,10 +940,13 @@ fn lifecycle(
             a.id, s.by, s.entry
         )),
         (Kind::AgreementResume, None) => refuse(format!("agreement `{}` is not suspended", a.id)),
-        (Kind::AgreementResume, Some(s)) if s.by != st.author => refuse(format!(
-            "only `{}`, which suspended agreement `{}` at entry {}, may resume it",
-            s.by, a.id, s.entry
-        )),
+        (Kind::AgreementResume, Some(s)) if s.by != st.author => refuse_as(
+            Code::Role,
+            format!(
+                "only `{}`, which suspended agreement `{}` at entry {}, may resume it",
+                s.by, a.id, s.entry
+            ),
+        ),
         _ => Ok(()),
     }
 }
@@ -815,10 +971,13 @@ pub fn check_payload(
     mode: Mode,
 ) -> Result<(), Refusal> {
     if st.compact != compact.id {
-        return refuse(format!(
-            "statement for compact `{}`, this log is `{}`",
-            st.compact, compact.id
-        ));
+        return refuse_as(
+            Code::Log,
+            format!(
+                "statement for compact `{}`, this log is `{}`",
+                st.compact, compact.id
+            ),
+        );
     }
     let facts = log.facts();
     let next = log.next_index();
@@ -826,10 +985,14 @@ pub fn check_payload(
     match (&st.payload, next) {
         (Payload::LogInit(_), 0) => return Ok(()),
         (Payload::LogInit(_), _) => {
-            return refuse("log.init is the log's first entry, and only that");
+            return refuse_as(
+                Code::Log,
+                "log.init is the log's first entry, and only that",
+            );
         }
         (_, _) if facts.operator_key.is_none() => {
-            return refuse(
+            return refuse_as(
+                Code::Log,
                 "the log begins with the operator's log.init (compact init), not with this statement",
             );
         }
@@ -843,16 +1006,19 @@ pub fn check_payload(
         Payload::KeyRegister(k) => {
             let (name, id) = parse_key_ref(&vkey_ref(&k.key))?;
             signed_note::StandardVerifier::new(&k.key).map_err(|e| {
-                Refusal(format!(
-                    "key.register: `{}` is not a verifier key: {e}",
-                    k.key
-                ))
+                Refusal::new(
+                    Code::Rule,
+                    format!("key.register: `{}` is not a verifier key: {e}", k.key),
+                )
             })?;
             if name != st.author {
-                return refuse(format!(
-                    "`{}` registers keys named after itself, not `{name}`",
-                    st.author
-                ));
+                return refuse_as(
+                    Code::Role,
+                    format!(
+                        "`{}` registers keys named after itself, not `{name}`",
+                        st.author
+                    ),
+                );
             }
             if let Some(rec) = facts.keys.get(&(st.author.clone(), id)) {
                 return refuse(format!(
@@ -912,13 +1078,21 @@ pub fn check_payload(
             match view(log.entry(c.activation))? {
                 Some(e) if matches!(e.kind(), Kind::AttackDeclare | Kind::ThreatLevel) => {}
                 Some(e) => {
-                    return refuse(format!(
-                        "entry {} is {}, not an activation",
-                        c.activation,
-                        with_article(e.kind().as_str())
-                    ));
+                    return refuse_as(
+                        Code::Reference,
+                        format!(
+                            "entry {} is {}, not an activation",
+                            c.activation,
+                            with_article(e.kind().as_str())
+                        ),
+                    );
                 }
-                None => return refuse(format!("no activation at entry {}", c.activation)),
+                None => {
+                    return refuse_as(
+                        Code::Reference,
+                        format!("no activation at entry {}", c.activation),
+                    );
+                }
             }
             if let Some(i) = facts.closed.get(&c.activation) {
                 return refuse(format!(
@@ -938,10 +1112,13 @@ pub fn check_payload(
                 text: s.terms.clone(),
             })
             .map_err(|d| {
-                Refusal(format!(
-                    "the terms signed do not read as an agreement: {}",
-                    d.first().map(|d| d.message.clone()).unwrap_or_default()
-                ))
+                Refusal::new(
+                    Code::Rule,
+                    format!(
+                        "the terms signed do not read as an agreement: {}",
+                        d.first().map(|d| d.message.clone()).unwrap_or_default()
+                    ),
+                )
             })?;
             if terms.id != s.agreement || terms.version != s.version {
                 return refuse(format!(
@@ -956,10 +1133,10 @@ pub fn check_payload(
                 ));
             }
             if st.author != terms.guarantor && st.author != terms.beneficiary {
-                return refuse(format!(
-                    "`{}` is not a party to agreement `{}`",
-                    st.author, terms.id
-                ));
+                return refuse_as(
+                    Code::Role,
+                    format!("`{}` is not a party to agreement `{}`", st.author, terms.id),
+                );
             }
             if mode == Mode::Append {
                 let Some(a) = compact.agreement(&s.agreement, Some(s.version)) else {
@@ -1005,25 +1182,30 @@ pub fn check_payload(
             not_after_receipt(st, p.date)?;
             let (ag, c) = owned_commitment(compact, st, &p.commitment, p.date)?;
             matches_commitment(&amount(&p.amount, compact)?, c)?;
-            in_force(ag, p.date, facts, next).map_err(Refusal)
+            in_force(ag, p.date, facts, next).map_err(|m| Refusal::new(Code::Rule, m))
         }
         Payload::DeliveryReport(p) => {
             not_after_receipt(st, p.date)?;
             let (ag, c) = owned_commitment(compact, st, &p.commitment, p.date)?;
             matches_commitment(&amount(&p.amount, compact)?, c)?;
-            in_force(ag, p.date, facts, next).map_err(Refusal)?;
+            in_force(ag, p.date, facts, next).map_err(|m| Refusal::new(Code::Rule, m))?;
             if let Some(index) = p.allocation {
                 match view(log.entry(index))? {
                     Some(e) => match &e.payload {
                         Payload::Allocation(al) if al.commitment == p.commitment => {}
                         _ => {
-                            return refuse(format!(
-                                "entry {index} is not an allocation to commitment `{}`",
-                                p.commitment
-                            ));
+                            return refuse_as(
+                                Code::Reference,
+                                format!(
+                                    "entry {index} is not an allocation to commitment `{}`",
+                                    p.commitment
+                                ),
+                            );
                         }
                     },
-                    None => return refuse(format!("no entry {index} in the log")),
+                    None => {
+                        return refuse_as(Code::Reference, format!("no entry {index} in the log"));
+                    }
                 }
             }
             Ok(())
@@ -1032,14 +1214,17 @@ pub fn check_payload(
             require_beneficiary(st, compact)?;
             not_after_receipt(st, p.date)?;
             let Some(report) = view(log.entry(p.report))? else {
-                return refuse(format!("no entry {} in the log", p.report));
+                return refuse_as(Code::Reference, format!("no entry {} in the log", p.report));
             };
             let Payload::DeliveryReport(r) = &report.payload else {
-                return refuse(format!(
-                    "entry {} is {}, not a delivery.report",
-                    p.report,
-                    with_article(report.kind().as_str())
-                ));
+                return refuse_as(
+                    Code::Reference,
+                    format!(
+                        "entry {} is {}, not a delivery.report",
+                        p.report,
+                        with_article(report.kind().as_str())
+                    ),
+                );
             };
             if p.date < r.date {
                 return refuse(format!(
@@ -1082,7 +1267,7 @@ pub fn check_payload(
                         None => reported.number(),
                     };
                     total = compact_model::amount::add_exact(total, part).ok_or_else(|| {
-                        Refusal(format!(
+                        Refusal::new(Code::Rule, format!(
                             "the confirmations of entry {} cannot be added exactly ({total} + {part} needs more than 28 significant digits)",
                             p.report
                         ))
@@ -1118,13 +1303,21 @@ pub fn check_payload(
             let activation = match view(log.entry(r.activation))? {
                 Some(e) if matches!(e.kind(), Kind::AttackDeclare | Kind::ThreatLevel) => e,
                 Some(e) => {
-                    return refuse(format!(
-                        "entry {} is {}, not an activation (attack.declare or threat.level)",
-                        r.activation,
-                        with_article(e.kind().as_str())
-                    ));
+                    return refuse_as(
+                        Code::Reference,
+                        format!(
+                            "entry {} is {}, not an activation (attack.declare or threat.level)",
+                            r.activation,
+                            with_article(e.kind().as_str())
+                        ),
+                    );
                 }
-                None => return refuse(format!("no activation at entry {}", r.activation)),
+                None => {
+                    return refuse_as(
+                        Code::Reference,
+                        format!("no activation at entry {}", r.activation),
+                    );
+                }
             };
             if let Some(acc) = log.accession()
                 && date_of(st) >= acc
@@ -1148,16 +1341,19 @@ pub fn check_payload(
                 ));
             }
             if !asked.iter().any(|a| a.guarantor == st.author) {
-                return refuse(format!(
-                    "`{}` was not asked by activation {}: asked were {}",
-                    st.author,
-                    r.activation,
-                    asked
-                        .iter()
-                        .map(|a| a.guarantor.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ));
+                return refuse_as(
+                    Code::Role,
+                    format!(
+                        "`{}` was not asked by activation {}: asked were {}",
+                        st.author,
+                        r.activation,
+                        asked
+                            .iter()
+                            .map(|a| a.guarantor.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                );
             }
             if st.at() < activation.at() {
                 return refuse(format!(

@@ -10,7 +10,9 @@ use super::testkit::*;
 use super::*;
 
 fn refused(st: &Statement, w: &World, log: &MemoryLog) -> String {
-    check(st, &w.compact, log, Mode::Append).unwrap_err().0
+    check(st, &w.compact, log, Mode::Append)
+        .unwrap_err()
+        .message
 }
 
 #[test]
@@ -204,7 +206,7 @@ fn keys_are_registered_by_the_partys_root_once() {
     let s = report(&w, &w.gb, "GB", "gb-tranches", "500 shells");
     let e = rules::check_payload(&s, &w.compact, &empty, Mode::Append)
         .unwrap_err()
-        .0;
+        .message;
     assert!(
         e.contains("the log begins with the operator's log.init"),
         "{e}"

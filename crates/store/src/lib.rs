@@ -20,7 +20,9 @@ use compact_log::{
     Hash, HashReader, hashes_to_store, leaf_hash, sign_checkpoint, stored_hash_index, tree_hash,
 };
 use compact_model::Compact;
-use compact_statement::rules::{FACT_KINDS, Facts, LedgerView, Mode, check_payload, signing_key};
+use compact_statement::rules::{
+    Code, FACT_KINDS, Facts, LedgerView, Mode, Refusal, check_payload, signing_key,
+};
 use compact_statement::{Kind, Statement};
 use jiff::Timestamp;
 use rayon::prelude::*;
@@ -184,6 +186,8 @@ pub enum AppendError {
     Refused {
         /// Position in the input.
         position: usize,
+        /// The rule that refused it (stable, machine-readable).
+        code: Code,
         /// Why.
         reason: String,
     },
@@ -194,6 +198,10 @@ pub enum AppendError {
     #[error("{0}")]
     Log(String),
 }
+
+/// The largest entry (leaf) the log holds: C2SP tlog-tiles entry bundles prefix each entry
+/// with its length as a big-endian 16-bit number.
+pub const LEAF_SIZE_MAX: usize = u16::MAX as usize;
 
 /// The operator's clock, which stamps each statement's receipt time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -422,17 +430,23 @@ impl<'c, S: Store> Ledger<'c, S> {
         };
         let mut facts = self.facts.clone();
         for (position, st) in statements.iter().enumerate() {
-            let refused = |reason: String| AppendError::Refused { position, reason };
+            let refused = |code: Code, reason: String| AppendError::Refused {
+                position,
+                code,
+                reason,
+            };
             let h = Hash(st.statement_hash());
             if let Some(i) = self.store.find_statement(&h)? {
-                return Err(refused(format!(
-                    "a duplicate of entry {i}: the same statement is already in the log"
-                )));
+                return Err(refused(
+                    Code::Duplicate,
+                    format!("a duplicate of entry {i}: the same statement is already in the log"),
+                ));
             }
             if let Some(p) = seen.insert(h.0, position) {
-                return Err(refused(format!(
-                    "a duplicate of statement {p} of this input"
-                )));
+                return Err(refused(
+                    Code::Duplicate,
+                    format!("a duplicate of statement {p} of this input"),
+                ));
             }
             let view = Overlay {
                 store: &self.store,
@@ -440,7 +454,8 @@ impl<'c, S: Store> Ledger<'c, S> {
                 pending: &pending,
                 facts: &facts,
             };
-            check_payload(st, self.compact, &view, Mode::Append).map_err(|r| refused(r.0))?;
+            check_payload(st, self.compact, &view, Mode::Append)
+                .map_err(|r| refused(r.code, r.message))?;
             facts.note(base + position as u64, st, self.compact);
             if let Some(r) = st.payload.reference() {
                 pending
@@ -503,10 +518,22 @@ impl<'c, S: Store> Ledger<'c, S> {
             .zip(received.par_iter())
             .enumerate()
             .map(|(position, (st, at))| {
-                st.received_at(*at).map_err(|e| AppendError::Refused {
+                let stamped = st.received_at(*at).map_err(|e| AppendError::Refused {
                     position,
+                    code: Code::Malformed,
                     reason: e.to_string(),
-                })
+                })?;
+                if stamped.leaf.len() > LEAF_SIZE_MAX {
+                    return Err(AppendError::Refused {
+                        position,
+                        code: Code::TooLarge,
+                        reason: format!(
+                            "the entry would take {} bytes; the log holds entries of at most {LEAF_SIZE_MAX} (tlog-tiles entry bundles prefix each with a 16-bit length)",
+                            stamped.leaf.len()
+                        ),
+                    });
+                }
+                Ok(stamped)
             })
             .collect::<Result<_, _>>()?;
         let statements = &stamped;
@@ -516,11 +543,11 @@ impl<'c, S: Store> Ledger<'c, S> {
         // refuses the input anyway, at a position no later than what it could mislead.
         let compact = self.compact;
         let mut registry = self.facts.clone();
-        let keys: Vec<Result<String, String>> = statements
+        let keys: Vec<Result<String, Refusal>> = statements
             .iter()
             .enumerate()
             .map(|(position, st)| {
-                let key = signing_key(st, compact, &registry).map_err(|r| r.0);
+                let key = signing_key(st, compact, &registry);
                 if matches!(
                     st.kind(),
                     Kind::LogInit | Kind::KeyRegister | Kind::KeyRevoke
@@ -540,15 +567,20 @@ impl<'c, S: Store> Ledger<'c, S> {
                         .find_first(|(_, (st, k))| {
                             k.as_ref().map_or(true, |k| st.verify_with(k).is_err())
                         })
-                        .map(|(position, (st, k))| AppendError::Refused {
-                            position,
-                            reason: match k {
-                                Ok(k) => st
+                        .map(|(position, (st, k))| match k {
+                            Ok(k) => AppendError::Refused {
+                                position,
+                                code: Code::Signature,
+                                reason: st
                                     .verify_with(k)
                                     .err()
                                     .map(|e| e.to_string())
                                     .unwrap_or_default(),
-                                Err(r) => r.clone(),
+                            },
+                            Err(r) => AppendError::Refused {
+                                position,
+                                code: r.code,
+                                reason: r.message.clone(),
                             },
                         })
                 });
@@ -561,9 +593,19 @@ impl<'c, S: Store> Ledger<'c, S> {
         match (bad_signature, payloads) {
             // At one position, the key or signature is reported first: who said it before what.
             (
-                Some(AppendError::Refused { position, reason }),
+                Some(AppendError::Refused {
+                    position,
+                    code,
+                    reason,
+                }),
                 Err(AppendError::Refused { position: p, .. }),
-            ) if position <= p => return Err(AppendError::Refused { position, reason }),
+            ) if position <= p => {
+                return Err(AppendError::Refused {
+                    position,
+                    code,
+                    reason,
+                });
+            }
             (_, Err(e)) => return Err(e),
             (Some(bad), Ok(_)) => return Err(bad),
             (None, Ok(_)) => {}
