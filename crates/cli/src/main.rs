@@ -25,6 +25,7 @@ mod input;
 mod ledger;
 mod output;
 mod reconcile;
+mod serve;
 mod status;
 mod stress;
 mod synthetic;
@@ -384,6 +385,19 @@ enum Command {
         /// key (entry 0) must be this one. Default: compact.toml's `[log] operator_key`.
         #[arg(long, value_name = "KEY")]
         operator_key: Option<String>,
+        #[command(flatten)]
+        place: PlaceArgs,
+    },
+    /// Serve the compact over HTTP: the read API, signed writes (POST /v1/statements) and the
+    /// log as C2SP tlog-tiles. Binds loopback unless told otherwise; stops on Ctrl-C or
+    /// SIGTERM after the requests in flight.
+    Serve {
+        /// The address to listen on (port 0 picks a free one).
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// The operator's private key (default: DIR/keys/operator.key).
+        #[arg(long, value_name = "FILE")]
+        operator_key: Option<PathBuf>,
         #[command(flatten)]
         place: PlaceArgs,
     },
@@ -894,6 +908,11 @@ fn main() -> ExitCode {
             place,
             format,
         } => status::explain(&place.place(), &commitment, as_of.as_deref(), format),
+        Command::Serve {
+            listen,
+            operator_key,
+            place,
+        } => serve::serve(&place.place(), listen, operator_key),
         Command::Bench { what } => match what {
             Bench::Ingest { dir, n, batch } => bench::ingest(&dir, n, batch),
             Bench::Verify { dir } => bench::verify(&dir),

@@ -78,7 +78,11 @@ pub fn agreements(governed: &Governed, on: Date) -> Vec<AgreementRow> {
 
 /// Entry `index` of the log.
 pub fn log_entry(place: &Place, index: u64) -> Result<LogEntry> {
-    let store = place.store()?;
+    log_entry_in(&place.store()?, index)
+}
+
+/// [`log_entry`] from an open store.
+pub fn log_entry_in(store: &impl compact_store::Store, index: u64) -> Result<LogEntry> {
     let size = store.size()?;
     let leaf = store
         .entry(index)?
@@ -98,7 +102,15 @@ pub fn log_entry(place: &Place, index: u64) -> Result<LogEntry> {
 
 /// The proof that entry `index` is in the tree of `size` (the whole log by default).
 pub fn inclusion_proof(place: &Place, index: u64, size: Option<u64>) -> Result<InclusionProof> {
-    let store = place.store()?;
+    inclusion_proof_in(&place.store()?, index, size)
+}
+
+/// [`inclusion_proof`] from an open store.
+pub fn inclusion_proof_in(
+    store: &impl compact_store::Store,
+    index: u64,
+    size: Option<u64>,
+) -> Result<InclusionProof> {
     let latest_size = store.size()?;
     let size = size.unwrap_or(latest_size);
     if size > latest_size {
@@ -106,19 +118,27 @@ pub fn inclusion_proof(place: &Place, index: u64, size: Option<u64>) -> Result<I
             "tree size {size} is beyond the log's {latest_size} entries"
         )));
     }
-    Ok(store.read_tx(|| prove_inclusion(index, size, &StoreHashes(&store)))??)
+    Ok(store.read_tx(|| prove_inclusion(index, size, &StoreHashes(store)))??)
 }
 
 /// The proof that the tree of `old` is a prefix of the tree of `new`.
 pub fn consistency_proof(place: &Place, old: u64, new: u64) -> Result<ConsistencyProof> {
-    let store = place.store()?;
+    consistency_proof_in(&place.store()?, old, new)
+}
+
+/// [`consistency_proof`] from an open store.
+pub fn consistency_proof_in(
+    store: &impl compact_store::Store,
+    old: u64,
+    new: u64,
+) -> Result<ConsistencyProof> {
     let size = store.size()?;
     if new > size {
         return Err(ServiceError::not_found(format!(
             "tree size {new} is beyond the log's {size} entries"
         )));
     }
-    Ok(store.read_tx(|| prove_consistency(old, new, &StoreHashes(&store)))??)
+    Ok(store.read_tx(|| prove_consistency(old, new, &StoreHashes(store)))??)
 }
 
 /// The whole log audited in one read snapshot against the operator key of entry 0 (or

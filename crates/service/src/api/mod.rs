@@ -2,3 +2,4 @@
 //! answers with.
 
 pub mod v1;
+pub mod v1log;

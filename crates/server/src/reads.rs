@@ -1,0 +1,320 @@
+//! The read routes: each parses its query, asks `compact_service` on a blocking thread and
+//! answers with an API v1 type as JSON. Reports are cached per log size.
+
+use std::sync::Arc;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use compact_engine::report::By;
+use compact_service::api::v1log::{LogHead, PublicKeys};
+use compact_service::{Result as ServiceResult, ServiceError, reports};
+use compact_store::Store as _;
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+
+use crate::problem::Problem;
+use crate::state::AppState;
+
+/// JSON bytes as a response.
+fn json_bytes(body: &[u8]) -> Response {
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_vec(),
+    )
+        .into_response()
+}
+
+/// A value as a JSON response.
+fn json<T: Serialize>(value: &T) -> Response {
+    match serde_json::to_vec(value) {
+        Ok(body) => json_bytes(&body),
+        Err(e) => Problem::from(ServiceError::internal(e.to_string())).into_response(),
+    }
+}
+
+/// Runs `f` on a blocking thread (the store and the engine are synchronous).
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> std::result::Result<T, Problem> + Send + 'static,
+) -> std::result::Result<T, Problem> {
+    tokio::task::spawn_blocking(f).await.unwrap_or_else(|e| {
+        Err(Problem::from(ServiceError::internal(format!(
+            "the request failed: {e}"
+        ))))
+    })
+}
+
+/// A query that did not parse, as a problem.
+fn bad_query(e: QueryRejection) -> Problem {
+    Problem::bad_request(format!("the query: {}", e.body_text()))
+}
+
+/// A date as `YYYY-MM-DD`.
+fn date(name: &str, text: &str) -> std::result::Result<Date, Problem> {
+    text.parse::<Date>().map_err(|_| {
+        Problem::bad_request(format!(
+            "{name}={text}: not a date; give it as YYYY-MM-DD, e.g. 2026-04-30"
+        ))
+    })
+}
+
+/// The date a query means by default: the operator clock's today (UTC).
+fn today(state: &AppState, last_receipt: Option<jiff::Timestamp>) -> Date {
+    state
+        .clock()
+        .statement_time(last_receipt)
+        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .date()
+}
+
+fn service<T>(r: ServiceResult<T>) -> std::result::Result<T, Problem> {
+    r.map_err(Problem::from)
+}
+
+/// `GET /v1/log`: origin, size, latest checkpoint and operator key.
+pub async fn log(State(state): State<Arc<AppState>>) -> Response {
+    let answer = blocking(move || {
+        let snapshot = service(state.snapshot())?;
+        let checkpoint = service(state.read(|s| Ok(s.latest_checkpoint()?)))?;
+        Ok(LogHead {
+            origin: snapshot.governed.compact.id.clone(),
+            size: checkpoint.as_ref().map_or(0, |(n, _)| *n),
+            checkpoint: checkpoint.map(|(_, note)| String::from_utf8_lossy(&note).into_owned()),
+            operator_key: snapshot.governed.facts.operator_key.clone(),
+        })
+    })
+    .await;
+    match answer {
+        Ok(head) => json(&head),
+        Err(p) => p.into_response(),
+    }
+}
+
+/// `GET /v1/keys`: the operator's key and every party key the log registered.
+pub async fn keys(State(state): State<Arc<AppState>>) -> Response {
+    match blocking(move || Ok(PublicKeys::of(&service(state.snapshot())?.governed.facts))).await {
+        Ok(keys) => json(&keys),
+        Err(p) => p.into_response(),
+    }
+}
+
+/// The query of `/v1/agreements`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgreementsQuery {
+    /// The date (default: today).
+    on: Option<String>,
+}
+
+/// `GET /v1/agreements?on=DATE`: every agreement's latest version as it governs.
+pub async fn agreements(
+    State(state): State<Arc<AppState>>,
+    query: std::result::Result<Query<AgreementsQuery>, QueryRejection>,
+) -> Response {
+    let Query(q) = match query {
+        Ok(q) => q,
+        Err(e) => return bad_query(e).into_response(),
+    };
+    let answer = blocking(move || {
+        let snapshot = service(state.snapshot())?;
+        let on = match &q.on {
+            Some(d) => date("on", d)?,
+            None => today(&state, snapshot.governed.last_receipt),
+        };
+        Ok(reports::agreements(&snapshot.governed, on))
+    })
+    .await;
+    match answer {
+        Ok(rows) => json(&rows),
+        Err(p) => p.into_response(),
+    }
+}
+
+/// The query of `/v1/status`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusQuery {
+    /// The date (default: today).
+    as_of: Option<String>,
+    /// Only the log's first entries.
+    at_size: Option<u64>,
+    /// guarantor (default), pillar, year, group or commitment.
+    by: Option<String>,
+}
+
+/// `GET /v1/status?as_of=DATE&at_size=N&by=guarantor`: what was owed, delivered and
+/// confirmed.
+pub async fn status(
+    State(state): State<Arc<AppState>>,
+    query: std::result::Result<Query<StatusQuery>, QueryRejection>,
+) -> Response {
+    let Query(q) = match query {
+        Ok(q) => q,
+        Err(e) => return bad_query(e).into_response(),
+    };
+    let answer = blocking(move || {
+        let snapshot = service(state.snapshot())?;
+        let as_of = match &q.as_of {
+            Some(d) => date("as_of", d)?,
+            None => today(&state, snapshot.governed.last_receipt),
+        };
+        let by: By =
+            q.by.as_deref()
+                .unwrap_or("guarantor")
+                .parse()
+                .map_err(|_| {
+                    Problem::bad_request(format!(
+                        "by={}: expected guarantor, pillar, year, group or commitment",
+                        q.by.as_deref().unwrap_or_default()
+                    ))
+                })?;
+        let key = format!("status {as_of} {:?} {:?}", q.at_size, by);
+        state.cached(&key, snapshot.size, || {
+            let report = service(reports::status(
+                &state.place,
+                &snapshot.governed,
+                as_of,
+                q.at_size,
+                by,
+            ))?;
+            serde_json::to_vec(&report)
+                .map_err(|e| Problem::from(ServiceError::internal(e.to_string())))
+        })
+    })
+    .await;
+    match answer {
+        Ok(body) => json_bytes(&body),
+        Err(p) => p.into_response(),
+    }
+}
+
+/// The query of `/v1/explain/{commitment}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExplainQuery {
+    /// The date (default: today).
+    as_of: Option<String>,
+}
+
+/// `GET /v1/explain/{commitment}?as_of=DATE`: what is behind a commitment's figures.
+pub async fn explain(
+    State(state): State<Arc<AppState>>,
+    Path(commitment): Path<String>,
+    query: std::result::Result<Query<ExplainQuery>, QueryRejection>,
+) -> Response {
+    let Query(q) = match query {
+        Ok(q) => q,
+        Err(e) => return bad_query(e).into_response(),
+    };
+    let answer = blocking(move || {
+        let snapshot = service(state.snapshot())?;
+        let as_of = match &q.as_of {
+            Some(d) => date("as_of", d)?,
+            None => today(&state, snapshot.governed.last_receipt),
+        };
+        let key = format!("explain {commitment} {as_of}");
+        state.cached(&key, snapshot.size, || {
+            let report = service(reports::explain(
+                &state.place,
+                &snapshot.governed,
+                &commitment,
+                as_of,
+            ))?;
+            serde_json::to_vec(&report)
+                .map_err(|e| Problem::from(ServiceError::internal(e.to_string())))
+        })
+    })
+    .await;
+    match answer {
+        Ok(body) => json_bytes(&body),
+        Err(p) => p.into_response(),
+    }
+}
+
+/// An index in a path.
+fn index(text: &str) -> std::result::Result<u64, Problem> {
+    text.parse().map_err(|_| {
+        Problem::bad_request(format!(
+            "`{text}` is not an entry index (a whole number from 0)"
+        ))
+    })
+}
+
+/// `GET /v1/entries/{index}`: one entry, its leaf and its statement.
+pub async fn entry(State(state): State<Arc<AppState>>, Path(i): Path<String>) -> Response {
+    let answer = blocking(move || {
+        let i = index(&i)?;
+        service(state.read(|s| reports::log_entry_in(s, i)))
+    })
+    .await;
+    match answer {
+        Ok(e) => json(&e),
+        Err(p) => p.into_response(),
+    }
+}
+
+/// The query of `/v1/entries/{index}/proof`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProofQuery {
+    /// The tree size (default: the log's).
+    size: Option<u64>,
+}
+
+/// `GET /v1/entries/{index}/proof?size=N`: the entry's inclusion proof.
+pub async fn inclusion(
+    State(state): State<Arc<AppState>>,
+    Path(i): Path<String>,
+    query: std::result::Result<Query<ProofQuery>, QueryRejection>,
+) -> Response {
+    let Query(q) = match query {
+        Ok(q) => q,
+        Err(e) => return bad_query(e).into_response(),
+    };
+    let answer = blocking(move || {
+        let i = index(&i)?;
+        service(state.read(|s| reports::inclusion_proof_in(s, i, q.size)))
+    })
+    .await;
+    match answer {
+        Ok(p) => json(&p),
+        Err(p) => p.into_response(),
+    }
+}
+
+/// The query of `/v1/consistency`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsistencyQuery {
+    /// The older tree size.
+    old: u64,
+    /// The newer tree size (default: the log's).
+    new: Option<u64>,
+}
+
+/// `GET /v1/consistency?old=M&new=N`: that the tree of `old` is a prefix of `new`'s.
+pub async fn consistency(
+    State(state): State<Arc<AppState>>,
+    query: std::result::Result<Query<ConsistencyQuery>, QueryRejection>,
+) -> Response {
+    let Query(q) = match query {
+        Ok(q) => q,
+        Err(e) => return bad_query(e).into_response(),
+    };
+    let answer = blocking(move || {
+        service(state.read(|s| {
+            let new = match q.new {
+                Some(n) => n,
+                None => s.size()?,
+            };
+            reports::consistency_proof_in(s, q.old, new)
+        }))
+    })
+    .await;
+    match answer {
+        Ok(p) => json(&p),
+        Err(p) => p.into_response(),
+    }
+}

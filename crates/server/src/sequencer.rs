@@ -1,0 +1,292 @@
+//! The one writer: a thread that owns the log's appends. Submissions waiting together are
+//! group-committed: checked in arrival order as one input (a refused submission is answered
+//! and taken out, the rest checked again), written in one transaction with one checkpoint,
+//! and each answered only once the transaction is durable.
+
+use std::thread::JoinHandle;
+
+use compact_model::{Compact, SourceFile};
+use compact_service::{OperatorClock, Place, Result, ServiceError};
+use compact_statement::rules::Code;
+use compact_statement::{Kind, Statement};
+use compact_store::{AppendError, Ledger};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use signed_note::StandardSigner;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::Config;
+use crate::problem::Problem;
+
+/// Submissions that may wait for the sequencer.
+const INBOX: usize = 4096;
+/// The most statements one group commits.
+const GROUP_MAX: usize = 20_000;
+
+/// What a submission gets back once written.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Acknowledgement {
+    /// Each statement's place in the log, in the order submitted.
+    pub entries: Vec<Acknowledged>,
+    /// The log's size after the group that wrote them.
+    pub size: u64,
+    /// The operator's signed checkpoint of that size, which covers them (a C2SP signed note).
+    pub checkpoint: String,
+}
+
+/// One statement written.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Acknowledged {
+    /// Its index in the log.
+    pub index: u64,
+    /// Its RFC 6962 leaf hash, hex.
+    pub leaf_hash: String,
+    /// When the log received it (the operator's clock).
+    pub received: String,
+}
+
+/// A submission: statements written all or none, and where to answer.
+#[derive(Debug)]
+pub struct Submission {
+    /// The statements, in order.
+    pub statements: Vec<Statement>,
+    /// The answer.
+    pub reply: oneshot::Sender<std::result::Result<Acknowledgement, Problem>>,
+}
+
+/// The sequencer's thread.
+#[derive(Debug)]
+pub struct Sequencer {
+    handle: JoinHandle<()>,
+}
+
+impl Sequencer {
+    /// Starts the sequencer of `config.place`: its inbox and its thread. Fails when the
+    /// operator's key or the store cannot be used.
+    pub fn start(
+        config: &Config,
+        working: Compact,
+        files: Vec<SourceFile>,
+    ) -> Result<(mpsc::Sender<Submission>, Sequencer)> {
+        let place = config.place.clone();
+        let operator =
+            compact_service::keys::operator_signer(&place, config.operator_key.as_deref())?.signer;
+        let compact = place.govern(working.clone(), &files)?.compact;
+        // The store opens for writing now, so that a server that cannot write says so at once.
+        Ledger::open(place.store()?, &compact)?;
+        let (sender, inbox) = mpsc::channel(INBOX);
+        let writer = Writer {
+            place,
+            working,
+            files,
+            operator,
+            clock: config.clock,
+            compact,
+        };
+        let handle = std::thread::Builder::new()
+            .name("sequencer".into())
+            .spawn(move || writer.run(inbox))
+            .map_err(|e| ServiceError::internal(format!("cannot start the sequencer: {e}")))?;
+        Ok((sender, Sequencer { handle }))
+    }
+
+    /// Waits for the sequencer to write what it was given (it ends when every sender is gone).
+    pub fn join(self) -> Result<()> {
+        self.handle
+            .join()
+            .map_err(|_| ServiceError::internal("the sequencer failed"))
+    }
+}
+
+struct Writer {
+    place: Place,
+    working: Compact,
+    files: Vec<SourceFile>,
+    operator: StandardSigner,
+    clock: Option<OperatorClock>,
+    compact: Compact,
+}
+
+type Reply = oneshot::Sender<std::result::Result<Acknowledgement, Problem>>;
+
+impl Writer {
+    fn run(mut self, mut inbox: mpsc::Receiver<Submission>) {
+        while let Some(first) = inbox.blocking_recv() {
+            let mut count = first.statements.len();
+            let mut group = vec![first];
+            while count < GROUP_MAX {
+                match inbox.try_recv() {
+                    Ok(s) => {
+                        count += s.statements.len();
+                        group.push(s);
+                    }
+                    Err(_) => break,
+                }
+            }
+            let terms_changed = group
+                .iter()
+                .flat_map(|s| &s.statements)
+                .any(|st| st.kind() == Kind::AgreementSign);
+            self.commit(group);
+            if terms_changed {
+                // What both parties signed governs: read the compact again.
+                if let Ok(g) = self.place.govern(self.working.clone(), &self.files) {
+                    self.compact = g.compact;
+                }
+            }
+        }
+    }
+
+    /// Writes what of `group` the rules accept, in one transaction, and answers every
+    /// submission.
+    fn commit(&self, group: Vec<Submission>) {
+        let fail_all = |group: Vec<Submission>, e: ServiceError| {
+            let p = Problem::from(e);
+            for s in group {
+                let _ = s.reply.send(Err(p.clone()));
+            }
+        };
+        let store = match self.place.store() {
+            Ok(s) => s,
+            Err(e) => return fail_all(group, e),
+        };
+        let mut ledger = match Ledger::open(store, &self.compact) {
+            Ok(l) => l,
+            Err(e) => return fail_all(group, e.into()),
+        };
+        if let Err(e) = ledger.begin_write() {
+            return fail_all(group, e.into());
+        }
+        let clock = self
+            .clock
+            .unwrap_or_else(|| OperatorClock::Now(Timestamp::now()))
+            .store_clock();
+        let mut alive = group;
+        // Duplicates of a statement submitted in the same group: answered after the commit,
+        // with the index the first got.
+        let mut repeated: Vec<(Reply, Statement)> = Vec::new();
+        let written = loop {
+            if alive.is_empty() {
+                break Ok(None);
+            }
+            let flat: Vec<Statement> = alive
+                .iter()
+                .flat_map(|s| s.statements.iter().cloned())
+                .collect();
+            match ledger.prepare(&flat, &self.operator, flat.len(), clock) {
+                Ok(batches) => match ledger.write(&batches, &mut |_| {}) {
+                    Ok(()) => break Ok(batches.into_iter().next()),
+                    Err(e) => break Err(e),
+                },
+                Err(AppendError::Refused {
+                    position,
+                    code,
+                    reason,
+                }) => {
+                    let Some((k, at)) = locate(&alive, position) else {
+                        break Err(AppendError::Log(format!(
+                            "a refusal at {position} of {} statements",
+                            flat.len()
+                        )));
+                    };
+                    let sub = alive.remove(k);
+                    let statement = sub.statements.get(at).cloned();
+                    let many = sub.statements.len() > 1;
+                    if code == Code::Duplicate
+                        && !many
+                        && let Some(st) = statement
+                    {
+                        match ledger.already_logged(&st) {
+                            Ok(Some(index)) => {
+                                let _ = sub.reply.send(Err(duplicate(index, &reason)));
+                            }
+                            _ => repeated.push((sub.reply, st)),
+                        }
+                        continue;
+                    }
+                    let mut p = Problem::from(ServiceError::refused(
+                        code.as_str(),
+                        format!("refused: {reason}: nothing of this submission was written"),
+                    ));
+                    if many {
+                        p.position = Some(at);
+                    }
+                    let _ = sub.reply.send(Err(p));
+                }
+                Err(e) => break Err(e),
+            }
+        };
+        match written {
+            Ok(Some(batch)) => match ledger.end_write(true) {
+                Ok(()) => acknowledge(alive, &batch),
+                Err(e) => fail_all(alive, e.into()),
+            },
+            Ok(None) => {
+                let _ = ledger.end_write(false);
+            }
+            Err(e) => {
+                let _ = ledger.end_write(false);
+                fail_all(alive, e.into());
+            }
+        }
+        for (reply, st) in repeated {
+            let answer = match ledger.already_logged(&st) {
+                Ok(Some(index)) => duplicate(index, "submitted twice at once"),
+                _ => Problem::from(ServiceError::refused(
+                    Code::Duplicate.as_str(),
+                    "refused: the same statement was submitted twice at once, and neither was written",
+                )),
+            };
+            let _ = reply.send(Err(answer));
+        }
+    }
+}
+
+/// The 409 of a statement already at `index`.
+fn duplicate(index: u64, reason: &str) -> Problem {
+    let mut p = Problem::from(ServiceError::refused(
+        Code::Duplicate.as_str(),
+        format!("already in the log at entry {index} ({reason}): nothing was written"),
+    ));
+    p.index = Some(index);
+    p
+}
+
+/// The submission holding statement `position` of the group's input, and its place in it.
+fn locate(alive: &[Submission], position: usize) -> Option<(usize, usize)> {
+    let mut start = 0;
+    for (k, s) in alive.iter().enumerate() {
+        let end = start + s.statements.len();
+        if position < end {
+            return Some((k, position - start));
+        }
+        start = end;
+    }
+    None
+}
+
+/// Answers each submission with its entries in `batch`, in order.
+fn acknowledge(alive: Vec<Submission>, batch: &compact_store::Batch) {
+    let checkpoint = String::from_utf8_lossy(&batch.checkpoint).into_owned();
+    let mut entries = batch.entries.iter().enumerate();
+    for s in alive {
+        let mine: Vec<Acknowledged> = entries
+            .by_ref()
+            .take(s.statements.len())
+            .map(|(i, e)| Acknowledged {
+                index: batch.first_index + i as u64,
+                leaf_hash: compact_log::hex_hash(&e.leaf_hash),
+                received: Statement::decode(&e.leaf)
+                    .ok()
+                    .and_then(|st| st.received)
+                    .map(|t| t.to_string())
+                    .unwrap_or_default(),
+            })
+            .collect();
+        let _ = s.reply.send(Ok(Acknowledgement {
+            entries: mine,
+            size: batch.size,
+            checkpoint: checkpoint.clone(),
+        }));
+    }
+}

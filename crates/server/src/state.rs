@@ -1,0 +1,166 @@
+//! What every request shares: the compact as it governs (refreshed when the log grows), a pool
+//! of read-only store connections, a cache of computed reports per log size, and the channel
+//! to the sequencer.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+
+use compact_model::{Compact, SourceFile};
+use compact_service::{Governed, OperatorClock, Place, Result, ServiceError};
+use compact_store::Store as _;
+use compact_store::sqlite::SqliteStore;
+use tokio::sync::mpsc;
+
+use crate::Config;
+use crate::problem::Problem;
+use crate::sequencer::{Sequencer, Submission};
+
+/// Read connections kept open between requests.
+const POOL_MAX: usize = 16;
+/// Reports kept per log size.
+const CACHE_MAX: usize = 1024;
+
+/// Reports as JSON by request, with the log size each was computed at.
+type Cache = HashMap<String, (u64, Arc<Vec<u8>>)>;
+
+/// The compact as it governs at a log size.
+#[derive(Debug)]
+pub struct Snapshot {
+    /// The log size it was read at.
+    pub size: u64,
+    /// The compact, its facts and drift.
+    pub governed: Governed,
+}
+
+/// The state every handler shares.
+#[derive(Debug)]
+pub struct AppState {
+    /// The compact directory and its store.
+    pub place: Place,
+    working: Compact,
+    files: Vec<SourceFile>,
+    snapshot: RwLock<Arc<Snapshot>>,
+    readers: Mutex<Vec<SqliteStore>>,
+    cache: Mutex<Cache>,
+    submit: mpsc::Sender<Submission>,
+    clock: Option<OperatorClock>,
+}
+
+impl AppState {
+    /// Reads the compact in `config.place`, opens its store and starts the sequencer.
+    pub fn open(config: &Config) -> Result<(Arc<AppState>, Sequencer)> {
+        let place = config.place.clone();
+        let validated = compact_service::validate_dir(&place.dir);
+        let Some(working) = validated.compact else {
+            let first = validated
+                .diagnostics
+                .iter()
+                .find(|d| d.is_error())
+                .map(|d| format!("{}: {}", d.path, d.message))
+                .unwrap_or_default();
+            return Err(ServiceError::bad_input(format!(
+                "the compact in {} is not valid ({first}): run `compact check`",
+                place.dir.display()
+            )));
+        };
+        if !place.database().exists() {
+            return Err(ServiceError::not_found(format!(
+                "{} has no store: run `compact init` (or `compact demo --dir`) first",
+                place.dir.display()
+            )));
+        }
+        let files = validated.loaded.files;
+        let store = place.store_read_only()?;
+        let size = store.size()?;
+        let governed = place.govern(working.clone(), &files)?;
+        let (sender, sequencer) = Sequencer::start(config, working.clone(), files.clone())?;
+        let state = AppState {
+            place,
+            working,
+            files,
+            snapshot: RwLock::new(Arc::new(Snapshot { size, governed })),
+            readers: Mutex::new(vec![store]),
+            cache: Mutex::new(HashMap::new()),
+            submit: sender,
+            clock: config.clock,
+        };
+        Ok((Arc::new(state), sequencer))
+    }
+
+    /// Runs `f` on a pooled read-only connection.
+    pub fn read<T>(&self, f: impl FnOnce(&SqliteStore) -> Result<T>) -> Result<T> {
+        let pooled = self.readers.lock().ok().and_then(|mut p| p.pop());
+        let store = match pooled {
+            Some(s) => s,
+            None => self.place.store_read_only()?,
+        };
+        let out = f(&store);
+        if let Ok(mut pool) = self.readers.lock()
+            && pool.len() < POOL_MAX
+        {
+            pool.push(store);
+        }
+        out
+    }
+
+    /// The log's size now.
+    pub fn size(&self) -> Result<u64> {
+        self.read(|s| Ok(s.size()?))
+    }
+
+    /// The compact as it governs at the log's current size (read again when the log grew).
+    pub fn snapshot(&self) -> Result<Arc<Snapshot>> {
+        let size = self.size()?;
+        if let Ok(s) = self.snapshot.read()
+            && s.size == size
+        {
+            return Ok(s.clone());
+        }
+        let governed = self.place.govern(self.working.clone(), &self.files)?;
+        let fresh = Arc::new(Snapshot { size, governed });
+        if let Ok(mut s) = self.snapshot.write()
+            && s.size <= size
+        {
+            *s = fresh.clone();
+        }
+        Ok(fresh)
+    }
+
+    /// The JSON of `compute` for `key` at the log's size `size`, from the cache when it was
+    /// computed at that size.
+    pub fn cached(
+        &self,
+        key: &str,
+        size: u64,
+        compute: impl FnOnce() -> std::result::Result<Vec<u8>, Problem>,
+    ) -> std::result::Result<Arc<Vec<u8>>, Problem> {
+        if let Ok(cache) = self.cache.lock()
+            && let Some((at, body)) = cache.get(key)
+            && *at == size
+        {
+            return Ok(body.clone());
+        }
+        let body = Arc::new(compute()?);
+        if let Ok(mut cache) = self.cache.lock() {
+            if cache.len() >= CACHE_MAX {
+                cache.retain(|_, (at, _)| *at == size);
+                if cache.len() >= CACHE_MAX {
+                    cache.clear();
+                }
+            }
+            cache.insert(key.to_owned(), (size, body.clone()));
+        }
+        Ok(body)
+    }
+
+    /// The operator's clock now.
+    pub fn clock(&self) -> OperatorClock {
+        self.clock
+            .unwrap_or_else(|| OperatorClock::Now(jiff::Timestamp::now()))
+    }
+
+    /// The sequencer's inbox.
+    pub fn submitter(&self) -> &mpsc::Sender<Submission> {
+        &self.submit
+    }
+}

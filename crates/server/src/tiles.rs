@@ -1,0 +1,187 @@
+//! The log as C2SP tlog-tiles serves it: `/checkpoint`, hash tiles `/tile/<L>/<N>[.p/<W>]`
+//! (height 8: level `L` holds the tree's hashes at height `8 L`) and entry bundles
+//! `/tile/entries/<N>[.p/<W>]` (each entry prefixed by its length, big-endian 16 bits).
+//! A full tile never changes and is cached for ever; a partial one is served for as long as
+//! its width fits the log.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use compact_service::{Result as ServiceResult, ServiceError};
+use compact_store::Store as _;
+use tlog_tiles::Tile;
+
+use crate::problem::Problem;
+use crate::state::AppState;
+
+/// Tile height: 2^8 = 256 hashes or entries per full tile.
+pub const HEIGHT: u8 = 8;
+/// Entries (or hashes) in a full tile.
+pub const WIDTH: u64 = 1 << HEIGHT;
+
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+const PARTIAL: &str = "public, max-age=60";
+
+/// `GET /checkpoint`: the operator's latest signed checkpoint.
+pub async fn checkpoint(State(state): State<Arc<AppState>>) -> Response {
+    let latest =
+        tokio::task::spawn_blocking(move || state.read(|s| Ok(s.latest_checkpoint()?))).await;
+    match latest {
+        Ok(Ok(Some((_, note)))) => (
+            StatusCode::OK,
+            [
+                (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+                (header::CACHE_CONTROL, "no-cache"),
+            ],
+            note,
+        )
+            .into_response(),
+        Ok(Ok(None)) => Problem::new(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            "the log is empty: there is no checkpoint yet",
+        )
+        .into_response(),
+        Ok(Err(e)) => Problem::from(e).into_response(),
+        Err(e) => Problem::from(ServiceError::internal(e.to_string())).into_response(),
+    }
+}
+
+/// A tile path (after `/tile/`) in the C2SP form, as a tile of height 8.
+pub fn parse(path: &str) -> Option<Tile> {
+    let go_path = match path.strip_prefix("entries/") {
+        Some(rest) => format!("tile/{HEIGHT}/data/{rest}"),
+        None => format!("tile/{HEIGHT}/{path}"),
+    };
+    let tile = Tile::from_path(&go_path).ok()?;
+    (tile.width() > 0).then_some(tile)
+}
+
+/// The bytes of `tile` from `store` of `size` entries; `None` if the log does not hold it.
+fn read(
+    store: &impl compact_store::Store,
+    tile: Tile,
+    size: u64,
+) -> ServiceResult<Option<Vec<u8>>> {
+    let level = u32::from(tile.level()) * u32::from(HEIGHT);
+    // Hashes at height `level` of the tree of `size`: the complete subtrees of 2^level leaves.
+    let available = if level >= 64 { 0 } else { size >> level };
+    let start = tile.level_index().checked_mul(WIDTH);
+    let end = start.and_then(|s| s.checked_add(u64::from(tile.width())));
+    let (Some(start), Some(end)) = (start, end) else {
+        return Ok(None);
+    };
+    if end > available {
+        return Ok(None);
+    }
+    if tile.is_data() {
+        let mut bundle = Vec::new();
+        let mut failure = None;
+        store.scan(start, &mut |index, leaf| {
+            if index >= end {
+                return false;
+            }
+            match u16::try_from(leaf.len()) {
+                Ok(n) => {
+                    bundle.extend_from_slice(&n.to_be_bytes());
+                    bundle.extend_from_slice(leaf);
+                    true
+                }
+                Err(_) => {
+                    failure = Some(index);
+                    false
+                }
+            }
+        })?;
+        if let Some(index) = failure {
+            return Err(ServiceError::internal(format!(
+                "entry {index} is longer than an entry bundle can hold"
+            )));
+        }
+        return Ok(Some(bundle));
+    }
+    let level = u8::try_from(level).unwrap_or(u8::MAX);
+    let indexes: Vec<u64> = (start..end)
+        .map(|n| compact_log::stored_hash_index(level, n))
+        .collect();
+    let hashes = store.hashes(&indexes)?;
+    Ok(Some(hashes.iter().flat_map(|h| h.0).collect()))
+}
+
+/// `GET /tile/{path}`: a hash tile or an entry bundle.
+pub async fn tile(State(state): State<Arc<AppState>>, Path(path): Path<String>) -> Response {
+    let Some(tile) = parse(&path) else {
+        return Problem::new(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            format!("/tile/{path} is not a tile path (C2SP tlog-tiles: /tile/<L>/<N>[.p/<W>] or /tile/entries/<N>[.p/<W>])"),
+        )
+        .into_response();
+    };
+    let read = tokio::task::spawn_blocking(move || {
+        state.read(|s| {
+            s.read_tx(|| -> ServiceResult<Option<Vec<u8>>> {
+                let size = s.size()?;
+                read(s, tile, size)
+            })?
+        })
+    })
+    .await;
+    match read {
+        Ok(Ok(Some(bytes))) => {
+            let cache = if u64::from(tile.width()) == WIDTH {
+                IMMUTABLE
+            } else {
+                PARTIAL
+            };
+            (
+                StatusCode::OK,
+                [
+                    (header::CONTENT_TYPE, "application/octet-stream"),
+                    (header::CACHE_CONTROL, cache),
+                ],
+                bytes,
+            )
+                .into_response()
+        }
+        Ok(Ok(None)) => Problem::new(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            format!("/tile/{path} is beyond the log"),
+        )
+        .into_response(),
+        Ok(Err(e)) => Problem::from(e).into_response(),
+        Err(e) => Problem::from(ServiceError::internal(e.to_string())).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_parse_as_c2sp_names_them() {
+        let t = parse("0/x001/234").expect("a full tile");
+        assert_eq!((t.level(), t.level_index(), t.width()), (0, 1234, 256));
+        assert!(!t.is_data());
+        let t = parse("entries/000.p/7").expect("a partial bundle");
+        assert!(t.is_data());
+        assert_eq!(t.width(), 7);
+        let t = parse("2/005.p/255").expect("a partial tile");
+        assert_eq!((t.level(), t.level_index(), t.width()), (2, 5, 255));
+        for bad in [
+            "",
+            "0",
+            "0/1234",
+            "0/01",
+            "0/000.p/0",
+            "0/000.p/256",
+            "x/000",
+            "entries/x",
+        ] {
+            assert!(parse(bad).is_none(), "{bad}");
+        }
+    }
+}

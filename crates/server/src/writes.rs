@@ -1,0 +1,121 @@
+//! `POST /v1/statements`: statements signed by their authors, one (`application/json`) or a
+//! batch written all or none (`application/x-ndjson`, one statement per line).
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use compact_statement::Statement;
+use compact_statement::rules::Code;
+use tokio::sync::oneshot;
+
+use crate::BATCH_MAX;
+use crate::problem::Problem;
+use crate::sequencer::Submission;
+use crate::state::AppState;
+
+/// The media types of a batch.
+const BATCH_TYPES: [&str; 3] = [
+    "application/x-ndjson",
+    "application/jsonl",
+    "application/jsonlines",
+];
+
+fn malformed(detail: String) -> Problem {
+    Problem::new(StatusCode::BAD_REQUEST, Code::Malformed.as_str(), detail)
+}
+
+/// The statements of a request body.
+fn statements(headers: &HeaderMap, body: &[u8]) -> Result<Vec<Statement>, Problem> {
+    let media = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .unwrap_or_default();
+    if media == "application/json" {
+        let st = Statement::decode(body).map_err(|e| malformed(format!("the statement: {e}")))?;
+        return Ok(vec![st]);
+    }
+    if BATCH_TYPES.contains(&media.as_str()) {
+        let read = compact_service::ledger::read_statements(body, "the batch")
+            .map_err(|e| malformed(e.to_string()))?;
+        if read.is_empty() {
+            return Err(malformed("the batch holds no statement".into()));
+        }
+        if read.len() > BATCH_MAX {
+            return Err(Problem::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                Code::TooLarge.as_str(),
+                format!(
+                    "the batch holds {} statements; a request takes at most {BATCH_MAX}",
+                    read.len()
+                ),
+            ));
+        }
+        return Ok(read.into_iter().map(|(_, st)| st).collect());
+    }
+    Err(Problem::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "bad-request",
+        format!(
+            "Content-Type `{media}`: send one statement as application/json or a batch as application/x-ndjson"
+        ),
+    ))
+}
+
+/// `POST /v1/statements`: answered `201 Created` with each statement's index, leaf hash and
+/// receipt time and the checkpoint that covers them, once durable; a refusal is a problem
+/// with the rule's code, and a duplicate a `409` with the index the statement already has.
+pub async fn submit(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let statements = match statements(&headers, &body) {
+        Ok(s) => s,
+        Err(p) => return p.into_response(),
+    };
+    let (reply, answer) = oneshot::channel();
+    let unavailable = || {
+        Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the server is shutting down: nothing was written",
+        )
+        .into_response()
+    };
+    if state
+        .submitter()
+        .send(Submission { statements, reply })
+        .await
+        .is_err()
+    {
+        return unavailable();
+    }
+    match answer.await {
+        Ok(Ok(ack)) => {
+            let location = ack
+                .entries
+                .first()
+                .map(|e| format!("/v1/entries/{}", e.index))
+                .unwrap_or_default();
+            (
+                StatusCode::CREATED,
+                [(header::LOCATION, location)],
+                Json(ack),
+            )
+                .into_response()
+        }
+        Ok(Err(problem)) => problem.into_response(),
+        Err(_) => unavailable(),
+    }
+}

@@ -1,0 +1,67 @@
+//! API v1 types of the log itself: its head and the keys it holds.
+
+use serde::{Deserialize, Serialize};
+
+/// The log's head (`GET /v1/log`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogHead {
+    /// The log's origin: the compact's id.
+    pub origin: String,
+    /// Its size.
+    pub size: u64,
+    /// The operator's latest signed checkpoint (a C2SP signed note), if any.
+    pub checkpoint: Option<String>,
+    /// The operator's verifier key, from the log's `log.init`.
+    pub operator_key: Option<String>,
+}
+
+/// Every key the log holds (`GET /v1/keys`, `compact log keys`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublicKeys {
+    /// The operator's verifier key, which signs every checkpoint.
+    pub operator_key: Option<String>,
+    /// The parties' keys, by party and key id.
+    pub keys: Vec<KeyRow>,
+}
+
+/// One party key the log registered.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyRow {
+    /// The party.
+    pub party: String,
+    /// The C2SP verifier key.
+    pub key: String,
+    /// `root` or `signing`.
+    pub role: String,
+    /// It signs what the log receives from this time.
+    pub valid_from: String,
+    /// It signs nothing the log receives from this time.
+    pub revoked_from: Option<String>,
+    /// The entry that registered it.
+    pub entry: u64,
+}
+
+impl PublicKeys {
+    /// The keys in `facts`.
+    pub fn of(facts: &compact_statement::rules::Facts) -> Self {
+        PublicKeys {
+            operator_key: facts.operator_key.clone(),
+            keys: facts
+                .keys
+                .iter()
+                .map(|((party, _), k)| KeyRow {
+                    party: party.clone(),
+                    key: k.vkey.clone(),
+                    role: match k.role {
+                        compact_statement::Role::Root => "root",
+                        compact_statement::Role::Signing => "signing",
+                    }
+                    .to_owned(),
+                    valid_from: k.valid_from.to_string(),
+                    revoked_from: k.revoked_from.map(|t| t.to_string()),
+                    entry: k.entry,
+                })
+                .collect(),
+        }
+    }
+}
