@@ -313,6 +313,18 @@ pub(crate) fn sign_and_append(
     let governed = place.governed()?;
     let key = key_file(key)?;
     let time = time.map(|t| parse_time(Some(t))).transpose()?;
+    if let Some(server) = crate::client::server() {
+        let time = time.unwrap_or(operator_clock()?.statement_time(governed.last_receipt));
+        let st = compact_service::ledger::sign_statement(
+            &governed.compact,
+            &key.signer,
+            &key.name(),
+            payload,
+            time,
+        )?;
+        let index = post_one(&server, &st)?;
+        return Ok((index, st));
+    }
     let operator = operator_signer(place, operator_key)?;
     let a = compact_service::ledger::sign_and_append(
         &place.writer()?,
@@ -344,14 +356,7 @@ pub fn sign(
         &key,
         parse_time_or_clock(time)?,
     )?;
-    let operator = operator_signer(place, operator_key)?;
-    let index = compact_service::ledger::append(
-        &place.writer()?,
-        &governed.compact,
-        std::slice::from_ref(&st),
-        &operator,
-        operator_clock()?,
-    )?;
+    let index = append_one(place, &governed, &st, operator_key)?;
     let Payload::AgreementSign(a) = &st.payload else {
         bail!("entry {index} is not an agreement.sign");
     };
@@ -362,6 +367,44 @@ pub fn sign(
         a.version
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Appends one signed statement to the local store, or posts it to the server given with
+/// `--server`: its index in the log.
+fn append_one(
+    place: &Place,
+    governed: &Governed,
+    st: &Statement,
+    operator_key: Option<&Path>,
+) -> anyhow::Result<u64> {
+    if let Some(server) = crate::client::server() {
+        return post_one(&server, st);
+    }
+    let operator = operator_signer(place, operator_key)?;
+    Ok(compact_service::ledger::append(
+        &place.writer()?,
+        &governed.compact,
+        std::slice::from_ref(st),
+        &operator,
+        operator_clock()?,
+    )?)
+}
+
+/// Posts one signed statement: its index, once the server says it is durable.
+fn post_one(server: &crate::client::Client, st: &Statement) -> anyhow::Result<u64> {
+    let ack = server.post(std::slice::from_ref(st))?;
+    let entry = ack
+        .entries
+        .first()
+        .ok_or_else(|| anyhow!("{} acknowledged no entry", server.base()))?;
+    eprintln!(
+        "{}: received {}, leaf {}, in the checkpoint of size {}",
+        server.base(),
+        entry.received,
+        entry.leaf_hash,
+        ack.size
+    );
+    Ok(entry.index)
 }
 
 /// `compact submit`.
@@ -401,14 +444,7 @@ pub fn submit(
         out!("{}", String::from_utf8_lossy(&st.leaf));
         return Ok(ExitCode::SUCCESS);
     }
-    let operator = operator_signer(place, operator_key)?;
-    let index = compact_service::ledger::append(
-        &place.writer()?,
-        &governed.compact,
-        std::slice::from_ref(&st),
-        &operator,
-        operator_clock()?,
-    )?;
+    let index = append_one(place, &governed, &st, operator_key)?;
     out!("entry {index}: {} by {}", kind.as_str(), st.author);
     Ok(ExitCode::SUCCESS)
 }
@@ -537,8 +573,38 @@ fn latest(store: &SqliteStore) -> anyhow::Result<(u64, Vec<u8>)> {
         .ok_or_else(|| anyhow!("the log is empty: there is no checkpoint yet"))
 }
 
+/// The server's latest checkpoint, opened with the operator key the compact pins
+/// (`compact.toml`'s `[log] operator_key`): its note and what it says.
+fn server_checkpoint(
+    place: &Place,
+    server: &crate::client::Client,
+) -> anyhow::Result<(Vec<u8>, compact_log::Verified)> {
+    let compact = place.compact()?;
+    let key = compact.operator_key.clone().ok_or_else(|| {
+        anyhow!(
+            "{}: compact.toml names no [log] operator_key to check {}'s checkpoints with",
+            place.dir.display(),
+            server.base()
+        )
+    })?;
+    let note = server.get("/checkpoint")?;
+    let cp = open_checkpoint(&note, &key, &compact.id)
+        .map_err(|e| anyhow!("{}/checkpoint: {e}", server.base()))?;
+    Ok((note, cp))
+}
+
 /// `compact log checkpoint`.
 pub fn log_checkpoint(place: &Place) -> anyhow::Result<ExitCode> {
+    if let Some(server) = crate::client::server() {
+        let (note, cp) = server_checkpoint(place, &server)?;
+        use std::io::Write as _;
+        std::io::stdout().lock().write_all(&note)?;
+        eprintln!(
+            "verified: signed by the operator key compact.toml pins; size {}",
+            cp.size
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let (_, note) = latest(&place.store()?)?;
     use std::io::Write as _;
     std::io::stdout().lock().write_all(&note)?;
@@ -571,6 +637,25 @@ pub fn log_entry(place: &Place, index: u64, format: Format) -> anyhow::Result<Ex
 
 /// `compact log prove`.
 pub fn log_prove(place: &Place, index: u64, size: Option<u64>) -> anyhow::Result<ExitCode> {
+    if let Some(server) = crate::client::server() {
+        let (_, cp) = server_checkpoint(place, &server)?;
+        if size.is_some_and(|n| n != cp.size) {
+            bail!(
+                "--size: a proof from {} is checked against its latest checkpoint, of size {}",
+                server.base(),
+                cp.size
+            );
+        }
+        let p: InclusionProof =
+            server.get_json(&format!("/v1/entries/{index}/proof?size={}", cp.size))?;
+        verify_inclusion(&p, &cp)?;
+        out!("{}", serde_json::to_string_pretty(&p)?);
+        eprintln!(
+            "verified: entry {index} is in the tree of the operator's checkpoint of size {}",
+            cp.size
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let p = compact_service::reports::inclusion_proof(&place.writer()?, index, size)?;
     out!("{}", serde_json::to_string_pretty(&p)?);
     Ok(ExitCode::SUCCESS)
@@ -578,6 +663,25 @@ pub fn log_prove(place: &Place, index: u64, size: Option<u64>) -> anyhow::Result
 
 /// `compact log consistency`.
 pub fn log_consistency(place: &Place, old: u64, new: u64) -> anyhow::Result<ExitCode> {
+    if let Some(server) = crate::client::server() {
+        let (_, cp) = server_checkpoint(place, &server)?;
+        if new != cp.size {
+            bail!(
+                "NEW: a proof from {} is checked against its latest checkpoint, of size {}",
+                server.base(),
+                cp.size
+            );
+        }
+        let p: ConsistencyProof =
+            server.get_json(&format!("/v1/consistency?old={old}&new={}", cp.size))?;
+        verify_consistency(&p, &cp)?;
+        out!("{}", serde_json::to_string_pretty(&p)?);
+        eprintln!(
+            "verified: the tree of size {old} is a prefix of the operator's checkpoint of size {}",
+            cp.size
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let p = compact_service::reports::consistency_proof(&place.writer()?, old, new)?;
     out!("{}", serde_json::to_string_pretty(&p)?);
     Ok(ExitCode::SUCCESS)

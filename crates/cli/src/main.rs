@@ -19,6 +19,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod activation;
 mod bench;
 mod bench_status;
+mod client;
 mod commands;
 mod demo;
 mod input;
@@ -45,6 +46,11 @@ struct Cli {
     /// Plain ASCII tables, without box drawing (the default when stdout is not a terminal).
     #[arg(long, global = true)]
     plain: bool,
+    /// A compact server (`compact serve`) to talk to instead of the local store: `sign`,
+    /// `submit`, `activate`, `threat` and `respond` sign here and post there; `log
+    /// checkpoint|prove|consistency` fetch there and check here.
+    #[arg(long, global = true, value_name = "URL", env = "COMPACT_SERVER")]
+    server: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -649,6 +655,7 @@ const EXIT_TRANSIENT: u8 = 75;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     output::set_plain(cli.plain);
+    client::set_server(cli.server);
     let result = match cli.command {
         Command::Check { path, dir, format } => {
             let dir = path.or(dir).unwrap_or_else(|| PathBuf::from("."));

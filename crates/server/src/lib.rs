@@ -33,6 +33,7 @@ mod tiles;
 mod writes;
 
 pub use problem::Problem;
+pub use sequencer::{Acknowledged, Acknowledgement};
 pub use state::AppState;
 
 /// The largest request body: a batch of statements (16 MiB); one statement is at most 64 KiB.

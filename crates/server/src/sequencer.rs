@@ -9,6 +9,7 @@ use compact_model::{Compact, SourceFile};
 use compact_service::{OperatorClock, Place, Result, ServiceError};
 use compact_statement::rules::Code;
 use compact_statement::{Kind, Statement};
+use compact_store::sqlite::SqliteStore;
 use compact_store::{AppendError, Ledger};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -111,51 +112,52 @@ type Reply = oneshot::Sender<std::result::Result<Acknowledgement, Problem>>;
 
 impl Writer {
     fn run(mut self, mut inbox: mpsc::Receiver<Submission>) {
-        while let Some(first) = inbox.blocking_recv() {
-            let mut count = first.statements.len();
-            let mut group = vec![first];
-            while count < GROUP_MAX {
-                match inbox.try_recv() {
-                    Ok(s) => {
-                        count += s.statements.len();
-                        group.push(s);
+        loop {
+            // The ledger stays open between groups (its facts are read again under the write
+            // lock of each); it is opened again after a failure, and when the terms changed.
+            let compact = self.compact.clone();
+            let mut ledger: Option<Ledger<'_, SqliteStore>> = None;
+            loop {
+                let Some(group) = next_group(&mut inbox) else {
+                    return;
+                };
+                let terms_changed = group
+                    .iter()
+                    .flat_map(|s| &s.statements)
+                    .any(|st| st.kind() == Kind::AgreementSign);
+                let open = match ledger.take() {
+                    Some(l) => Ok(l),
+                    None => self
+                        .place
+                        .store()
+                        .and_then(|s| Ledger::open(s, &compact).map_err(ServiceError::from)),
+                };
+                match open {
+                    Ok(mut l) => {
+                        if self.commit(&mut l, group) {
+                            ledger = Some(l);
+                        }
                     }
-                    Err(_) => break,
+                    Err(e) => fail_all(group, e),
+                }
+                if terms_changed {
+                    break;
                 }
             }
-            let terms_changed = group
-                .iter()
-                .flat_map(|s| &s.statements)
-                .any(|st| st.kind() == Kind::AgreementSign);
-            self.commit(group);
-            if terms_changed {
-                // What both parties signed governs: read the compact again.
-                if let Ok(g) = self.place.govern(self.working.clone(), &self.files) {
-                    self.compact = g.compact;
-                }
+            drop(ledger);
+            // What both parties signed governs: read the compact again.
+            if let Ok(g) = self.place.govern(self.working.clone(), &self.files) {
+                self.compact = g.compact;
             }
         }
     }
 
     /// Writes what of `group` the rules accept, in one transaction, and answers every
-    /// submission.
-    fn commit(&self, group: Vec<Submission>) {
-        let fail_all = |group: Vec<Submission>, e: ServiceError| {
-            let p = Problem::from(e);
-            for s in group {
-                let _ = s.reply.send(Err(p.clone()));
-            }
-        };
-        let store = match self.place.store() {
-            Ok(s) => s,
-            Err(e) => return fail_all(group, e),
-        };
-        let mut ledger = match Ledger::open(store, &self.compact) {
-            Ok(l) => l,
-            Err(e) => return fail_all(group, e.into()),
-        };
+    /// submission. False when the ledger failed (it is opened again for the next group).
+    fn commit(&self, ledger: &mut Ledger<'_, SqliteStore>, group: Vec<Submission>) -> bool {
         if let Err(e) = ledger.begin_write() {
-            return fail_all(group, e.into());
+            fail_all(group, e.into());
+            return false;
         }
         let clock = self
             .clock
@@ -216,19 +218,25 @@ impl Writer {
                 Err(e) => break Err(e),
             }
         };
-        match written {
+        let healthy = match written {
             Ok(Some(batch)) => match ledger.end_write(true) {
-                Ok(()) => acknowledge(alive, &batch),
-                Err(e) => fail_all(alive, e.into()),
+                Ok(()) => {
+                    acknowledge(alive, &batch);
+                    true
+                }
+                Err(e) => {
+                    fail_all(alive, e.into());
+                    false
+                }
             },
-            Ok(None) => {
-                let _ = ledger.end_write(false);
-            }
+            Ok(None) => ledger.end_write(false).is_ok(),
             Err(e) => {
                 let _ = ledger.end_write(false);
+                let healthy = matches!(e, AppendError::Refused { .. });
                 fail_all(alive, e.into());
+                healthy
             }
-        }
+        };
         for (reply, st) in repeated {
             let answer = match ledger.already_logged(&st) {
                 Ok(Some(index)) => duplicate(index, "submitted twice at once"),
@@ -239,6 +247,33 @@ impl Writer {
             };
             let _ = reply.send(Err(answer));
         }
+        healthy
+    }
+}
+
+/// The next group: the first submission waiting (blocking until one comes; `None` once every
+/// sender is gone), and those waiting behind it, up to [`GROUP_MAX`] statements.
+fn next_group(inbox: &mut mpsc::Receiver<Submission>) -> Option<Vec<Submission>> {
+    let first = inbox.blocking_recv()?;
+    let mut count = first.statements.len();
+    let mut group = vec![first];
+    while count < GROUP_MAX {
+        match inbox.try_recv() {
+            Ok(s) => {
+                count += s.statements.len();
+                group.push(s);
+            }
+            Err(_) => break,
+        }
+    }
+    Some(group)
+}
+
+/// Answers every submission of `group` with `e`.
+fn fail_all(group: Vec<Submission>, e: ServiceError) {
+    let p = Problem::from(e);
+    for s in group {
+        let _ = s.reply.send(Err(p.clone()));
     }
 }
 

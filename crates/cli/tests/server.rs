@@ -1,0 +1,676 @@
+//! `compact serve` driven over real sockets: the read routes answer with what the CLI prints,
+//! signed writes land (or are refused with their rule's code, writing nothing), concurrent
+//! clients are sequenced without loss, the tiles rebuild the checkpoint's root, and neither
+//! SIGTERM nor kill -9 loses an acknowledged statement.
+
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod common;
+
+use std::io::{BufRead as _, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::{compact_in, ok_in as ok};
+use compact_statement::{DeliveryReport, Draft, Payload, Statement, keys};
+use serde_json::Value;
+use signed_note::StandardSigner;
+
+/// A running `compact serve`, killed when dropped.
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Server {
+    /// Serves `dir` on a free loopback port under the replay clock.
+    fn start(dir: &Path) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_compact"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--dir"])
+            .arg(dir)
+            .env("COMPACT_CLOCK", "replay")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start compact serve");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("read the address");
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("no address in {line:?}"))
+            .to_owned();
+        Server { child, url }
+    }
+
+    fn agent() -> ureq::Agent {
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(120)))
+            .build()
+            .new_agent()
+    }
+
+    /// GET: (status, body).
+    fn get(&self, path: &str) -> (u16, Vec<u8>) {
+        let mut r = Self::agent()
+            .get(format!("{}{path}", self.url))
+            .call()
+            .expect("GET");
+        let status = r.status().as_u16();
+        (status, r.body_mut().read_to_vec().expect("body"))
+    }
+
+    fn get_json(&self, path: &str) -> Value {
+        let (status, body) = self.get(path);
+        assert_eq!(status, 200, "{path}: {}", String::from_utf8_lossy(&body));
+        serde_json::from_slice(&body).expect("json")
+    }
+
+    /// POST with a content type: (status, JSON body).
+    fn post(&self, media: &str, body: &[u8]) -> (u16, Value) {
+        post(&Self::agent(), &self.url, media, body)
+    }
+
+    fn size(&self) -> u64 {
+        self.get_json("/v1/log")["size"].as_u64().expect("size")
+    }
+
+    /// Sends SIGTERM and waits: the exit status.
+    fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill -TERM");
+        self.child.wait().expect("wait")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn post(agent: &ureq::Agent, url: &str, media: &str, body: &[u8]) -> (u16, Value) {
+    let mut r = agent
+        .post(format!("{url}/v1/statements"))
+        .header("Content-Type", media)
+        .send(body)
+        .expect("POST");
+    let status = r.status().as_u16();
+    let body = r.body_mut().read_to_vec().expect("body");
+    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+/// The base fixture with GB's and UA's keys and gb-ua signed by both (entries 0-6).
+fn signed_base(seed: &str) -> tempfile::TempDir {
+    let t = common::fresh_base(seed, &["GB", "UA"]);
+    let d = t.path();
+    ok(
+        d,
+        &[
+            "sign",
+            "gb-ua",
+            "--key",
+            "keys/GB.key",
+            "--time",
+            "2024-01-12",
+        ],
+    );
+    ok(
+        d,
+        &[
+            "sign",
+            "gb-ua",
+            "--key",
+            "keys/UA.key",
+            "--time",
+            "2024-01-12T15:00:00Z",
+        ],
+    );
+    t
+}
+
+fn signer(path: &Path) -> StandardSigner {
+    let text = std::fs::read_to_string(path).expect("key file");
+    keys::signer(&text).expect("signer")
+}
+
+/// A delivery report on `commitment` by `author` signed with `key`, at `time`.
+fn report(
+    key: &StandardSigner,
+    author: &str,
+    commitment: &str,
+    reference: &str,
+    time: &str,
+) -> Statement {
+    Statement::sign(
+        Draft {
+            compact: "test-compact".into(),
+            author: author.into(),
+            time: time.parse().expect("time"),
+            payload: Payload::DeliveryReport(DeliveryReport {
+                commitment: commitment.into(),
+                amount: "5 shells".into(),
+                date: "2024-06-30".parse().expect("date"),
+                reference: reference.into(),
+                allocation: None,
+            }),
+        },
+        key,
+    )
+    .expect("sign")
+}
+
+#[test]
+fn reads_answer_with_the_types_the_cli_prints() {
+    let t = signed_base("server-reads");
+    let d = t.path();
+    let server = Server::start(d);
+    for (route, cli) in [
+        (
+            "/v1/status?as_of=2024-12-31",
+            vec!["status", "--as-of", "2024-12-31", "--format", "json"],
+        ),
+        (
+            "/v1/status?as_of=2024-12-31&by=commitment",
+            vec![
+                "status",
+                "--as-of",
+                "2024-12-31",
+                "--by",
+                "commitment",
+                "--format",
+                "json",
+            ],
+        ),
+        (
+            "/v1/agreements?on=2024-12-31",
+            vec!["agreements", "--as-of", "2024-12-31", "--format", "json"],
+        ),
+        (
+            "/v1/explain/gb-tranches?as_of=2024-12-31",
+            vec![
+                "explain",
+                "gb-tranches",
+                "--as-of",
+                "2024-12-31",
+                "--format",
+                "json",
+            ],
+        ),
+    ] {
+        let served = server.get_json(route);
+        let printed: Value = serde_json::from_str(&ok(d, &cli)).expect("CLI json");
+        assert_eq!(
+            served,
+            printed,
+            "{route} differs from `compact {}`",
+            cli.join(" ")
+        );
+    }
+    let entry = server.get_json("/v1/entries/5");
+    assert_eq!(entry["statement"]["type"], "agreement.sign");
+    let keys = server.get_json("/v1/keys");
+    assert_eq!(keys["keys"].as_array().expect("keys").len(), 4, "{keys}");
+    // Bad queries are problems with a reason, never a 5xx.
+    for (path, status) in [
+        ("/v1/status?as_of=31/12/2024", 400),
+        ("/v1/status?by=country", 400),
+        ("/v1/status?as_off=2024-12-31", 400),
+        ("/v1/status?at_size=99", 400),
+        ("/v1/entries/99", 404),
+        ("/v1/entries/-1", 400),
+        ("/v1/entries/1/proof?size=99", 404),
+        ("/v1/consistency?old=5&new=3", 400),
+        ("/v1/explain/nothing", 404),
+        ("/tile/0/000", 404),
+        ("/tile/0/0", 404),
+        ("/v1/nothing", 404),
+    ] {
+        let (got, body) = server.get(path);
+        assert_eq!(got, status, "{path}: {}", String::from_utf8_lossy(&body));
+        let p: Value = serde_json::from_slice(&body).expect("a problem");
+        assert!(
+            p["detail"].as_str().is_some_and(|s| !s.is_empty()),
+            "{path}: {p}"
+        );
+        assert_eq!(p["status"], status);
+    }
+}
+
+#[test]
+fn a_statement_posted_lands_and_its_proof_verifies_offline() {
+    let t = signed_base("server-submit");
+    let d = t.path();
+    let server = Server::start(d);
+    // Signed here by the CLI, with a key that stays here.
+    let run = compact_in(
+        Some(d),
+        &[
+            "submit",
+            "--server",
+            &server.url,
+            "--key",
+            "keys/GB.key",
+            "--type",
+            "delivery.report",
+            "--payload",
+            r#"{"commitment":"gb-tranches","amount":"500 shells","date":"2024-06-30","reference":"GB-1"}"#,
+            "--time",
+            "2024-07-01",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout.trim(), "entry 7: delivery.report by GB");
+    assert_eq!(server.size(), 8);
+    // The proof from the server, checked here against the operator's checkpoint.
+    let prove = ok(d, &["log", "prove", "7", "--server", &server.url]);
+    let proof: Value = serde_json::from_str(&prove).expect("proof");
+    assert_eq!(proof["tree_size"], 8);
+    std::fs::write(d.join("proof.json"), &prove).expect("write");
+    let (_, note) = server.get("/checkpoint");
+    std::fs::write(d.join("checkpoint"), &note).expect("write");
+    let key = ok(d, &["log", "public-key"]);
+    let verified = ok(
+        d,
+        &[
+            "log",
+            "verify-inclusion",
+            "--proof",
+            "proof.json",
+            "--checkpoint",
+            "checkpoint",
+            "--key",
+            key.trim(),
+        ],
+    );
+    assert!(verified.starts_with("ok: entry 7"), "{verified}");
+    // The same statement again: 409 with the index it has, and nothing written.
+    let leaf = server.get_json("/v1/entries/7")["leaf"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    use base64::Engine as _;
+    let leaf = base64::engine::general_purpose::STANDARD
+        .decode(leaf)
+        .unwrap();
+    let (status, problem) = server.post("application/json", &leaf);
+    assert_eq!(status, 409, "{problem}");
+    assert_eq!(problem["code"], "duplicate");
+    assert_eq!(problem["index"], 7);
+    assert_eq!(server.size(), 8);
+    // The local log is the server's: verify passes over it.
+    ok(d, &["verify"]);
+    assert_eq!(server.terminate().code(), Some(0));
+}
+
+/// R5: every way a write can be wrong, refused with its rule's code, nothing written.
+#[test]
+fn r5_every_bad_write_is_refused_with_its_code_and_writes_nothing() {
+    let t = signed_base("server-r5");
+    let d = t.path();
+    // GB's key is rotated from 2024-09-01: the old key signs nothing received after.
+    ok(
+        d,
+        &[
+            "keygen",
+            "--party",
+            "GB",
+            "--out",
+            "keys/GB-2.key",
+            "--valid-from",
+            "2024-09-01T00:00:00Z",
+        ],
+    );
+    let server = Server::start(d);
+    let before = server.size();
+    let gb_old = signer(&d.join("keys/GB.key"));
+    let gb = signer(&d.join("keys/GB-2.key"));
+    let ua = signer(&d.join("keys/UA.key"));
+    let stranger = keys::signer(&keys::from_seed("GB", &[7; 32]).unwrap().private).unwrap();
+    let good = report(&gb, "GB", "gb-tranches", "GB-ok", "2024-10-01T00:00:00Z");
+    let json = |st: &Statement| st.leaf.clone();
+    let unsigned = {
+        let mut v: Value = serde_json::from_slice(&good.leaf).unwrap();
+        v.as_object_mut().unwrap().remove("sig");
+        serde_json::to_vec(&v).unwrap()
+    };
+    let altered = String::from_utf8(good.leaf.clone())
+        .unwrap()
+        .replace("5 shells", "9 shells")
+        .into_bytes();
+    let cases: Vec<(&str, Vec<u8>, u16, &str)> = vec![
+        ("unsigned", unsigned, 400, "malformed"),
+        ("not JSON", b"{\"type\":".to_vec(), 400, "malformed"),
+        ("altered after signing", altered, 409, "signature"),
+        (
+            "another party's key",
+            json(&report(
+                &ua,
+                "GB",
+                "gb-tranches",
+                "GB-ua",
+                "2024-10-01T00:00:00Z",
+            )),
+            409,
+            "key-of-another-party",
+        ),
+        (
+            "an unregistered key",
+            json(&report(
+                &stranger,
+                "GB",
+                "gb-tranches",
+                "GB-x",
+                "2024-10-01T00:00:00Z",
+            )),
+            409,
+            "key-unregistered",
+        ),
+        (
+            "a retired key",
+            json(&report(
+                &gb_old,
+                "GB",
+                "gb-tranches",
+                "GB-old",
+                "2024-10-01T00:00:00Z",
+            )),
+            409,
+            "key-not-valid",
+        ),
+        (
+            "a beneficiary reporting a guarantor's delivery",
+            json(&report(
+                &ua,
+                "UA",
+                "gb-tranches",
+                "UA-1",
+                "2024-10-01T00:00:00Z",
+            )),
+            409,
+            "role",
+        ),
+        (
+            "an unknown author",
+            json(&report(
+                &stranger,
+                "ZZ",
+                "gb-tranches",
+                "ZZ-1",
+                "2024-10-01T00:00:00Z",
+            )),
+            409,
+            "author-unknown",
+        ),
+    ];
+    for (what, body, status, code) in cases {
+        let (got, problem) = server.post("application/json", &body);
+        assert_eq!(got, status, "{what}: {problem}");
+        assert_eq!(problem["code"], code, "{what}: {problem}");
+        assert_eq!(server.size(), before, "{what}: something was written");
+    }
+    // A batch with one bad statement: refused whole, naming its position.
+    let mut batch = json(&good);
+    batch.push(b'\n');
+    batch.extend(json(&report(
+        &ua,
+        "UA",
+        "gb-tranches",
+        "UA-2",
+        "2024-10-01T00:00:00Z",
+    )));
+    let (got, problem) = server.post("application/x-ndjson", &batch);
+    assert_eq!(
+        (got, problem["code"].as_str()),
+        (409, Some("role")),
+        "{problem}"
+    );
+    assert_eq!(problem["position"], 1);
+    assert_eq!(server.size(), before);
+    // Not a statement's media type.
+    let (got, _) = server.post("text/plain", &json(&good));
+    assert_eq!(got, 415);
+    // The good one lands; its replay is a duplicate with its index.
+    let (got, ack) = server.post("application/json", &json(&good));
+    assert_eq!(got, 201, "{ack}");
+    let index = ack["entries"][0]["index"].as_u64().unwrap();
+    assert_eq!(index, before);
+    let (got, problem) = server.post("application/json", &json(&good));
+    assert_eq!((got, problem["code"].as_str()), (409, Some("duplicate")));
+    assert_eq!(problem["index"], index);
+    assert_eq!(server.size(), before + 1);
+}
+
+/// R6: 8 clients × 10,000 statements at once: every one acknowledged is there, at the index
+/// and with the leaf hash it was acknowledged with; indices are dense; `verify` passes.
+#[test]
+fn r6_concurrent_clients_lose_nothing() {
+    const CLIENTS: usize = 8;
+    const EACH: usize = 10_000;
+    let t = signed_base("server-r6");
+    let d = t.path().to_owned();
+    let server = Server::start(&d);
+    let gb = signer(&d.join("keys/GB.key"));
+    let before = server.size();
+    let acknowledged: Vec<(u64, String)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..CLIENTS)
+            .map(|c| {
+                let url = server.url.clone();
+                let gb = &gb;
+                scope.spawn(move || {
+                    let agent = Server::agent();
+                    let mut mine = Vec::with_capacity(EACH);
+                    for i in 0..EACH {
+                        let st = report(
+                            gb,
+                            "GB",
+                            "gb-tranches",
+                            &format!("R6-{c}-{i}"),
+                            "2024-10-01T00:00:00Z",
+                        );
+                        let (status, ack) = post(&agent, &url, "application/json", &st.leaf);
+                        assert_eq!(status, 201, "{ack}");
+                        let e = &ack["entries"][0];
+                        mine.push((
+                            e["index"].as_u64().unwrap(),
+                            e["leaf_hash"].as_str().unwrap().to_owned(),
+                        ));
+                    }
+                    mine
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("client"))
+            .collect()
+    });
+    assert_eq!(acknowledged.len(), CLIENTS * EACH);
+    assert_eq!(server.size(), before + (CLIENTS * EACH) as u64);
+    let mut indices: Vec<u64> = acknowledged.iter().map(|(i, _)| *i).collect();
+    indices.sort_unstable();
+    let dense: Vec<u64> = (before..before + (CLIENTS * EACH) as u64).collect();
+    assert_eq!(indices, dense);
+    for (i, hash) in acknowledged.iter().step_by(997) {
+        let proof = server.get_json(&format!("/v1/entries/{i}/proof"));
+        assert_eq!(proof["leaf_hash"].as_str(), Some(hash.as_str()));
+    }
+    assert_eq!(server.terminate().code(), Some(0));
+    let verified = ok(&d, &["verify"]);
+    assert!(verified.starts_with("ok: 80007 entries"), "{verified}");
+}
+
+/// A tile client: the entry bundles and the level-0 hash tiles rebuild the root of the
+/// operator's checkpoint; full tiles are immutable.
+#[test]
+fn the_tiles_rebuild_the_checkpoint_root() {
+    let t = signed_base("server-tiles");
+    let d = t.path();
+    let server = Server::start(d);
+    let gb = signer(&d.join("keys/GB.key"));
+    let mut batch = Vec::new();
+    for i in 0..300 {
+        batch.extend(
+            report(
+                &gb,
+                "GB",
+                "gb-tranches",
+                &format!("T-{i}"),
+                "2024-10-01T00:00:00Z",
+            )
+            .leaf,
+        );
+        batch.push(b'\n');
+    }
+    let (status, ack) = server.post("application/x-ndjson", &batch);
+    assert_eq!(status, 201, "{ack}");
+    let (_, note) = server.get("/checkpoint");
+    let note = String::from_utf8(note).unwrap();
+    let mut lines = note.lines();
+    assert_eq!(lines.next(), Some("test-compact"));
+    let size: u64 = lines.next().unwrap().parse().unwrap();
+    assert_eq!(size, 307);
+    let root = lines.next().unwrap().to_owned();
+    // Entry bundles: one full (256), one partial (51).
+    let mut leaves = Vec::new();
+    for (path, width) in [("/tile/entries/000", 256), ("/tile/entries/001.p/51", 51)] {
+        let mut r = Server::agent()
+            .get(format!("{}{path}", server.url))
+            .call()
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200, "{path}");
+        let cache = r
+            .headers()
+            .get("cache-control")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(cache.contains("immutable"), width == 256, "{path}: {cache}");
+        let bundle = r.body_mut().read_to_vec().unwrap();
+        let mut at = 0;
+        let mut n = 0;
+        while at < bundle.len() {
+            let len = usize::from(u16::from_be_bytes([bundle[at], bundle[at + 1]]));
+            leaves.push(bundle[at + 2..at + 2 + len].to_vec());
+            at += 2 + len;
+            n += 1;
+        }
+        assert_eq!(n, width, "{path}");
+    }
+    let mut tree = compact_log::MemoryTree::default();
+    for leaf in &leaves {
+        tree.push(leaf).unwrap();
+    }
+    use base64::Engine as _;
+    let rebuilt = base64::engine::general_purpose::STANDARD.encode(tree.root(size).unwrap().0);
+    assert_eq!(rebuilt, root);
+    // The level-0 hash tile holds the leaf hashes.
+    let (status, tile) = server.get("/tile/0/000");
+    assert_eq!(status, 200);
+    assert_eq!(tile.len(), 256 * 32);
+    assert_eq!(
+        &tile[32 * 9..32 * 10],
+        compact_log::leaf_hash(&leaves[9]).0.as_slice()
+    );
+    // Beyond the log: 404.
+    assert_eq!(server.get("/tile/entries/001").0, 404);
+    assert_eq!(server.get("/tile/entries/001.p/52").0, 404);
+    assert_eq!(server.get("/tile/1/000.p/1").0, 200);
+}
+
+/// R1 for the server: kill -9 during a sustained write load; after a restart every
+/// acknowledged statement is in the log and `verify` passes.
+#[test]
+fn kill_9_loses_no_acknowledged_statement() {
+    let t = signed_base("server-kill");
+    let d = t.path().to_owned();
+    let server = Server::start(&d);
+    let gb = signer(&d.join("keys/GB.key"));
+    let url = server.url.clone();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let acknowledged: Vec<(u64, String)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..4)
+            .map(|c| {
+                let (url, gb, stop) = (url.clone(), &gb, &stop);
+                scope.spawn(move || {
+                    let agent = Server::agent();
+                    let mut mine = Vec::new();
+                    for i in 0.. {
+                        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                            break;
+                        }
+                        let st = report(
+                            gb,
+                            "GB",
+                            "gb-tranches",
+                            &format!("K-{c}-{i}"),
+                            "2024-10-01T00:00:00Z",
+                        );
+                        let Ok(mut r) = agent
+                            .post(format!("{url}/v1/statements"))
+                            .header("Content-Type", "application/json")
+                            .send(&st.leaf[..])
+                        else {
+                            break;
+                        };
+                        if r.status().as_u16() != 201 {
+                            break;
+                        }
+                        let Ok(ack) = r
+                            .body_mut()
+                            .read_to_vec()
+                            .map_err(|_| ())
+                            .and_then(|b| serde_json::from_slice::<Value>(&b).map_err(|_| ()))
+                        else {
+                            break;
+                        };
+                        let e = &ack["entries"][0];
+                        mine.push((
+                            e["index"].as_u64().unwrap(),
+                            e["leaf_hash"].as_str().unwrap().to_owned(),
+                        ));
+                    }
+                    mine
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(1500));
+        let mut server = server;
+        server.child.kill().expect("kill -9");
+        server.child.wait().expect("wait");
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("client"))
+            .collect()
+    });
+    assert!(
+        acknowledged.len() > 10,
+        "too few writes to test: {}",
+        acknowledged.len()
+    );
+    ok(&d, &["verify"]);
+    let again = Server::start(&d);
+    for (i, hash) in &acknowledged {
+        let proof = again.get_json(&format!("/v1/entries/{i}/proof"));
+        assert_eq!(
+            proof["leaf_hash"].as_str(),
+            Some(hash.as_str()),
+            "entry {i}"
+        );
+    }
+}
