@@ -787,6 +787,9 @@ pub fn verify(
 ) -> anyhow::Result<ExitCode> {
     let governed = place.governed()?;
     let pinned = operator_key.map(verifier_key).transpose()?;
+    if let Some(server) = crate::client::server() {
+        return verify_remote(place, &server, &governed, checkpoints, pinned.as_deref());
+    }
     let mut given = Vec::new();
     for c in checkpoints {
         given.push(GivenCheckpoint {
@@ -814,6 +817,106 @@ pub fn verify(
     }
     eprintln!(
         "error: verification failed: {} problem(s) in {} entries",
+        report.problems.len(),
+        report.entries
+    );
+    Ok(ExitCode::from(1))
+}
+
+/// `compact verify --server URL`: the log fetched from the server's tiles (its checkpoint
+/// checked with the operator key the compact pins, or `pinned`), written into a store of its
+/// own in a temporary directory, and audited as a local log is.
+fn verify_remote(
+    place: &Place,
+    server: &crate::client::Client,
+    governed: &Governed,
+    checkpoints: &[PathBuf],
+    pinned: Option<&str>,
+) -> anyhow::Result<ExitCode> {
+    use compact_server::tiles::{WIDTH, bundle_entries, bundle_path};
+    let key = match pinned {
+        Some(k) => k.to_owned(),
+        None => governed.compact.operator_key.clone().ok_or_else(|| {
+            anyhow!(
+                "compact.toml names no [log] operator_key to check {}'s checkpoints with: give --operator-key",
+                server.base()
+            )
+        })?,
+    };
+    let note = server.get("/checkpoint")?;
+    let cp = open_checkpoint(&note, &key, &governed.compact.id)
+        .map_err(|e| anyhow!("{}/checkpoint: {e}", server.base()))?;
+    let pb = bar(cp.size, "fetch");
+    let mut leaves = Vec::new();
+    let mut n = 0;
+    while (leaves.len() as u64) < cp.size {
+        let width = (cp.size - leaves.len() as u64).min(WIDTH);
+        let path = bundle_path(n, u32::try_from(width).unwrap_or(u32::MAX));
+        let bundle = bundle_entries(&server.get(&path)?)
+            .map_err(|e| anyhow!("{}{path}: {e}", server.base()))?;
+        if bundle.len() as u64 != width {
+            bail!(
+                "{}{path}: {} entries, not {width}",
+                server.base(),
+                bundle.len()
+            );
+        }
+        leaves.extend(bundle);
+        pb.set_position(leaves.len() as u64);
+        n += 1;
+    }
+    pb.finish_and_clear();
+    let dir = std::env::temp_dir().join(format!(
+        "compact-mirror-{}-{}",
+        std::process::id(),
+        Timestamp::now().as_nanosecond()
+    ));
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let database = dir.join("mirror.sqlite");
+    let audited = (|| -> anyhow::Result<compact_service::api::v1::VerifyReport> {
+        drop(compact_service::mirror::mirror(
+            &database,
+            &governed.compact.id,
+            &leaves,
+            note,
+        )?);
+        let mirror = Place {
+            dir: place.dir.clone(),
+            database: Some(database.clone()),
+            busy_timeout: None,
+        };
+        let mut given = Vec::new();
+        for c in checkpoints {
+            given.push(GivenCheckpoint {
+                name: c.display().to_string(),
+                note: read_checkpoint(c)?,
+            });
+        }
+        Ok(compact_service::reports::verify(
+            &mirror,
+            governed,
+            &given,
+            Some(&key),
+            &mut |_| {},
+        )?)
+    })();
+    let _ = std::fs::remove_dir_all(&dir);
+    let report = audited?;
+    if report.ok {
+        out!(
+            "ok: {}, fetched from {}'s tiles and verified; root (hex) {}",
+            crate::output::plural(report.entries.try_into().unwrap_or(usize::MAX), "entry"),
+            server.base(),
+            report.root.as_deref().unwrap_or("-")
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    for p in &report.problems {
+        eprintln!("error: {}", p.message);
+    }
+    eprintln!(
+        "error: verification of {}'s log failed: {} problem(s) in {} entries",
+        server.base(),
         report.problems.len(),
         report.entries
     );

@@ -674,3 +674,63 @@ fn kill_9_loses_no_acknowledged_statement() {
         );
     }
 }
+
+/// `verify --server`: a reader holding only the published compact files (no store, no keys)
+/// audits the server's log from its tiles; an operator who rewrites an entry under the
+/// running server is caught.
+#[test]
+fn verify_from_the_tiles_audits_the_remote_log() {
+    let t = signed_base("server-verify");
+    let d = t.path();
+    let server = Server::start(d);
+    let gb = signer(&d.join("keys/GB.key"));
+    let mut batch = Vec::new();
+    for i in 0..260 {
+        batch.extend(
+            report(
+                &gb,
+                "GB",
+                "gb-tranches",
+                &format!("V-{i}"),
+                "2024-10-01T00:00:00Z",
+            )
+            .leaf,
+        );
+        batch.push(b'\n');
+    }
+    assert_eq!(server.post("application/x-ndjson", &batch).0, 201);
+    let reader = tempfile::tempdir().expect("tempdir");
+    for part in [
+        "compact.toml",
+        "rates.toml",
+        "requirements.toml",
+        "agreements",
+        "parties",
+    ] {
+        let from = d.join(part);
+        if from.is_dir() {
+            common::copy_tree(&from, &reader.path().join(part));
+        } else {
+            std::fs::copy(&from, reader.path().join(part)).expect("copy");
+        }
+    }
+    let out = ok(reader.path(), &["verify", "--server", &server.url]);
+    assert!(out.starts_with("ok: 267 entries, fetched from"), "{out}");
+    assert!(!reader.path().join("compact.sqlite").exists());
+    // The operator rewrites entry 100's amount in the store the server serves.
+    let db = rusqlite::Connection::open(d.join("compact.sqlite")).expect("open");
+    let leaf: Vec<u8> = db
+        .query_row("SELECT leaf FROM entries WHERE idx = 100", [], |r| r.get(0))
+        .expect("leaf");
+    let forged = String::from_utf8(leaf)
+        .unwrap()
+        .replace("5 shells", "6 shells");
+    db.execute(
+        "UPDATE entries SET leaf = ?1 WHERE idx = 100",
+        [forged.as_bytes()],
+    )
+    .expect("update");
+    let run = compact_in(Some(reader.path()), &["verify", "--server", &server.url]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(run.stderr.contains("entry 100"), "{}", run.stderr);
+}

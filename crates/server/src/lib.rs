@@ -29,7 +29,7 @@ mod problem;
 mod reads;
 mod sequencer;
 mod state;
-mod tiles;
+pub mod tiles;
 mod writes;
 
 pub use problem::Problem;

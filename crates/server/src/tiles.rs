@@ -59,6 +59,32 @@ pub fn parse(path: &str) -> Option<Tile> {
     (tile.width() > 0).then_some(tile)
 }
 
+/// The path (from `/`) of entry bundle `n` holding `width` entries (256 when full).
+pub fn bundle_path(n: u64, width: u32) -> String {
+    let go = Tile::new(HEIGHT, 0, n, width, true).path();
+    let rest = go
+        .strip_prefix(&format!("tile/{HEIGHT}/data/"))
+        .unwrap_or(&go)
+        .to_owned();
+    format!("/tile/entries/{rest}")
+}
+
+/// The entries of a bundle, each prefixed by its length (big-endian, 16 bits).
+pub fn bundle_entries(bundle: &[u8]) -> Result<Vec<Vec<u8>>, String> {
+    let mut entries = Vec::new();
+    let mut rest = bundle;
+    while !rest.is_empty() {
+        let (len, tail) = rest
+            .split_first_chunk::<2>()
+            .ok_or("a bundle ends inside an entry's length")?;
+        let len = usize::from(u16::from_be_bytes(*len));
+        let entry = tail.get(..len).ok_or("a bundle ends inside an entry")?;
+        entries.push(entry.to_vec());
+        rest = tail.get(len..).unwrap_or_default();
+    }
+    Ok(entries)
+}
+
 /// The bytes of `tile` from `store` of `size` entries; `None` if the log does not hold it.
 fn read(
     store: &impl compact_store::Store,
@@ -171,6 +197,14 @@ mod tests {
         assert_eq!(t.width(), 7);
         let t = parse("2/005.p/255").expect("a partial tile");
         assert_eq!((t.level(), t.level_index(), t.width()), (2, 5, 255));
+        assert_eq!(bundle_path(1234, 256), "/tile/entries/x001/234");
+        assert_eq!(bundle_path(0, 7), "/tile/entries/000.p/7");
+        assert_eq!(
+            bundle_entries(&[0, 1, b'a', 0, 2, b'b', b'c']),
+            Ok(vec![b"a".to_vec(), b"bc".to_vec()])
+        );
+        assert!(bundle_entries(&[0, 3, b'a']).is_err());
+        assert!(bundle_entries(&[0]).is_err());
         for bad in [
             "",
             "0",

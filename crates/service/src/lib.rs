@@ -12,6 +12,7 @@ pub mod keys;
 pub mod ledger;
 pub mod log;
 pub mod measures;
+pub mod mirror;
 pub mod place;
 pub mod reports;
 pub mod tracker;
