@@ -72,9 +72,9 @@ impl PlaceExt for Place {
 
 /// A statement's own time: as given, or the operator clock's now (under a replay clock, the
 /// last entry's receipt time).
-pub(crate) fn parse_time_or_clock(time: Option<&str>) -> anyhow::Result<Timestamp> {
+pub(crate) fn time_or_clock(time: Option<Timestamp>) -> anyhow::Result<Timestamp> {
     match time {
-        Some(_) => parse_time(time),
+        Some(t) => Ok(t),
         None => clock(),
     }
 }
@@ -224,7 +224,7 @@ pub fn keygen(
     operator: bool,
     root_only: bool,
     out_path: Option<&Path>,
-    valid_from: Option<&str>,
+    valid_from: Option<Timestamp>,
     seed: Option<&str>,
     operator_key: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
@@ -239,9 +239,6 @@ pub fn keygen(
         (None, true) => KeyFor::Operator,
         _ => bail!("give exactly one of --party CODE or --operator"),
     };
-    let valid_from = valid_from
-        .map(|v| parse_time(Some(v)).with_context(|| format!("--valid-from `{v}`")))
-        .transpose()?;
     let request = KeygenRequest {
         key_for,
         out: out_path.map(Path::to_path_buf),
@@ -307,12 +304,11 @@ pub(crate) fn sign_and_append(
     place: &Place,
     key: &Path,
     payload: Payload,
-    time: Option<&str>,
+    time: Option<Timestamp>,
     operator_key: Option<&Path>,
 ) -> anyhow::Result<(u64, Statement)> {
     let governed = place.governed()?;
     let key = key_file(key)?;
-    let time = time.map(|t| parse_time(Some(t))).transpose()?;
     let operator = operator_signer(place, operator_key)?;
     let a = compact_service::ledger::sign_and_append(
         &place.writer()?,
@@ -332,7 +328,7 @@ pub fn sign(
     agreement: &str,
     version: Option<u32>,
     key: &Path,
-    time: Option<&str>,
+    time: Option<Timestamp>,
     operator_key: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
     let governed = place.governed()?;
@@ -342,7 +338,7 @@ pub fn sign(
         agreement,
         version,
         &key,
-        parse_time_or_clock(time)?,
+        time_or_clock(time)?,
     )?;
     let operator = operator_signer(place, operator_key)?;
     let index = compact_service::ledger::append(
@@ -370,7 +366,7 @@ pub fn submit(
     key: &Path,
     kind: &str,
     payload: &str,
-    time: Option<&str>,
+    time: Option<Timestamp>,
     print: bool,
     operator_key: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
@@ -395,7 +391,7 @@ pub fn submit(
         &key,
         kind,
         &text,
-        parse_time_or_clock(time)?,
+        time_or_clock(time)?,
     )?;
     if print {
         out!("{}", String::from_utf8_lossy(&st.leaf));
@@ -505,12 +501,9 @@ pub fn import(
 }
 
 /// `compact agreements`.
-pub fn agreements(place: &Place, as_of: Option<&str>, format: Format) -> anyhow::Result<ExitCode> {
+pub fn agreements(place: &Place, as_of: Option<Date>, format: Format) -> anyhow::Result<ExitCode> {
     let governed = place.governed()?;
-    let on = match as_of {
-        Some(d) => parse_date(d, "--as-of")?,
-        None => today(),
-    };
+    let on = as_of.unwrap_or_else(today);
     let rows = compact_service::reports::agreements(&governed, on);
     match format {
         Format::Json => out!("{}", serde_json::to_string_pretty(&rows)?),

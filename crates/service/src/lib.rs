@@ -14,6 +14,8 @@ pub mod log;
 pub mod measures;
 pub mod place;
 pub mod reports;
+pub mod stress;
+pub mod suggest;
 pub mod tracker;
 
 pub use clock::OperatorClock;
