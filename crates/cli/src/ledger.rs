@@ -261,7 +261,8 @@ pub fn keygen(
     if let Some((verifier, path)) = &done.root {
         eprintln!(
             "root key {verifier} of {} written to {} (keep it offline: it registers and revokes the party's keys)",
-            party.unwrap_or_default(),
+            // The code as the compact declares it (the key's name), whatever case was given.
+            verifier.split('+').next().unwrap_or_default(),
             path.display()
         );
     }
@@ -372,10 +373,7 @@ pub fn submit(
 ) -> anyhow::Result<ExitCode> {
     let governed = place.governed()?;
     if Kind::parse(kind).is_none() {
-        bail!(
-            "unknown statement type `{kind}`; known: {}",
-            Kind::ALL.map(Kind::as_str).join(", ")
-        );
+        bail!("{}", compact_service::ledger::unknown_kind(kind));
     }
     let text = match payload.strip_prefix('@') {
         Some(file) => crate::input::read_text_capped(

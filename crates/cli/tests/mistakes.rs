@@ -215,6 +215,9 @@ fn party_codes_are_trimmed_and_case_folded_and_a_party_without_agreement_is_name
         e.contains("`PL` is declared in the compact but has no agreement"),
         "{e}"
     );
+    // A key for ` pl ` is PL's.
+    ok(d, &["keygen", "--party", " pl ", "--seed", "m"]);
+    assert!(d.join("keys/PL.key").exists() && !d.join("keys/pl.key").exists());
     let e = fails(d, &["stress", "--without", "UA"]);
     assert!(e.contains("`UA` is the beneficiary"), "{e}");
     let e = fails(d, &["stress", "--without", "GX"]);
@@ -236,6 +239,22 @@ fn unknown_ids_get_suggestions_not_every_id() {
     let e = fails(d, &["sign", "gb-au", "--key", "keys/GB.key"]);
     assert!(
         e.contains("unknown agreement `gb-au`; did you mean `gb-ua`?"),
+        "{e}"
+    );
+    let e = fails(
+        d,
+        &[
+            "submit",
+            "--key",
+            "keys/GB.key",
+            "--type",
+            "pledg",
+            "--payload",
+            "{}",
+        ],
+    );
+    assert!(
+        e.contains("unknown statement type `pledg`; did you mean `pledge`?"),
         "{e}"
     );
     let e = fails(d, &["activation", "3", "--at", "2025-01-01"]);

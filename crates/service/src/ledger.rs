@@ -137,6 +137,22 @@ pub fn agreement_signature(
     )
 }
 
+/// "unknown statement type": the nearest types when there are, else every type.
+pub fn unknown_kind(kind: &str) -> String {
+    let near = crate::suggest::nearest(kind, Kind::ALL.map(Kind::as_str));
+    if near.is_empty() {
+        format!(
+            "unknown statement type `{kind}`; known: {}",
+            Kind::ALL.map(Kind::as_str).join(", ")
+        )
+    } else {
+        format!(
+            "unknown statement type `{kind}`{}",
+            crate::suggest::hint(kind, near, "")
+        )
+    }
+}
+
 /// A statement of `kind` by `key` from its payload's JSON text (I-JSON, RFC 7493).
 pub fn submission(
     compact: &Compact,
@@ -145,12 +161,7 @@ pub fn submission(
     payload: &str,
     time: Timestamp,
 ) -> Result<(Kind, Statement)> {
-    let kind = Kind::parse(kind).ok_or_else(|| {
-        ServiceError::bad_input(format!(
-            "unknown statement type `{kind}`; known: {}",
-            Kind::ALL.map(Kind::as_str).join(", ")
-        ))
-    })?;
+    let kind = Kind::parse(kind).ok_or_else(|| ServiceError::bad_input(unknown_kind(kind)))?;
     let value = compact_statement::ijson::parse(payload).map_err(|e| {
         ServiceError::bad_input(format!(
             "the payload is not JSON, or not I-JSON (RFC 7493): {e}"
