@@ -4,10 +4,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::{Context as _, anyhow};
-use compact_engine::Measure;
-use compact_engine::activation::{Activation, AnswerState, SurgeKind};
-use compact_statement::activation::Trigger;
+use compact_service::api::v1::{Activation, AnswerState, Measure, SurgeKind};
 use compact_statement::{
     AttackDeclare, ConsultationRespond, Measure as ResponseMeasure, Payload, ThreatLevel,
     format_time,
@@ -15,18 +12,11 @@ use compact_statement::{
 use jiff::Timestamp;
 
 use crate::Format;
-use crate::ledger::{Place, PlaceExt as _, parse_time, sign_and_append};
+use crate::ledger::{Place, PlaceExt as _, sign_and_append};
 use crate::output::{money, out, table};
 
 /// The largest measures file read.
 const MEASURES_MAX: u64 = 1 << 20;
-
-fn trigger_text(t: Trigger) -> String {
-    match t {
-        Trigger::Attack => "armed attack".into(),
-        Trigger::Threat { level } => format!("threat level {level}"),
-    }
-}
 
 fn load(place: &Place, now: Timestamp) -> anyhow::Result<Vec<Activation>> {
     let governed = place.governed()?;
@@ -66,7 +56,7 @@ fn print_asked(a: &Activation) -> anyhow::Result<()> {
     out!(
         "activation {} ({}): {} guarantors asked to consult",
         a.entry,
-        trigger_text(a.trigger),
+        a.trigger.text(),
         a.asked.len()
     );
     let rows = a
@@ -74,10 +64,10 @@ fn print_asked(a: &Activation) -> anyhow::Result<()> {
         .iter()
         .map(|x| {
             vec![
-                x.asked.guarantor.clone(),
-                x.asked.agreement.clone(),
-                format!("{} h", x.asked.hours),
-                format_time(x.asked.deadline),
+                x.guarantor.clone(),
+                x.agreement.clone(),
+                format!("{} h", x.hours),
+                x.deadline.clone(),
             ]
         })
         .collect();
@@ -96,12 +86,11 @@ fn print_asked(a: &Activation) -> anyhow::Result<()> {
 pub fn activate(
     place: &Place,
     key: &Path,
-    at: &str,
+    at: Timestamp,
     summary: &str,
-    time: Option<&str>,
+    time: Option<Timestamp>,
     operator_key: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
-    let at = parse_time(Some(at)).context("--at")?;
     let payload = Payload::AttackDeclare(AttackDeclare {
         at,
         summary: summary.to_owned(),
@@ -128,16 +117,15 @@ pub fn threat(
     place: &Place,
     key: &Path,
     level: u8,
-    time: Option<&str>,
+    time: Option<Timestamp>,
     operator_key: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
     // One reading of the operator's clock for both the statement's time and the level's (the
     // compact is read first: under a replay clock, now is the log's last receipt).
     place.compact()?;
-    let from = crate::ledger::parse_time_or_clock(time)?;
-    let at = format_time(from);
+    let from = crate::ledger::time_or_clock(time)?;
     let payload = Payload::ThreatLevel(ThreatLevel { level, from });
-    let (index, st) = sign_and_append(place, key, payload, Some(&at), operator_key)?;
+    let (index, st) = sign_and_append(place, key, payload, Some(from), operator_key)?;
     out!(
         "entry {index}: {} set the threat level to {level}",
         st.author
@@ -168,7 +156,7 @@ pub fn respond(
     activation: u64,
     key: &Path,
     measures: &Path,
-    time: Option<&str>,
+    time: Option<Timestamp>,
     operator_key: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
     let measures = read_measures(measures)?;
@@ -182,13 +170,12 @@ pub fn respond(
         .iter()
         .find(|a| a.entry == activation)
         .and_then(|a| a.asked.iter().find(|x| x.response == Some(index)))
-        .map(|x| (x.state, x.asked.deadline));
+        .map(|x| (x.state, x.deadline.clone()));
     match state {
         Some((s, deadline)) => out!(
-            "entry {index}: {} answered activation {activation}: {} (deadline {})",
+            "entry {index}: {} answered activation {activation}: {} (deadline {deadline})",
             st.author,
             s.as_str(),
-            format_time(deadline)
         ),
         None => out!(
             "entry {index}: {} answered activation {activation}",
@@ -202,85 +189,71 @@ pub fn respond(
 pub fn show(
     place: &Place,
     id: Option<u64>,
-    at: Option<&str>,
+    at: Option<Timestamp>,
     format: Format,
 ) -> anyhow::Result<ExitCode> {
-    let now = match at {
-        Some(t) => parse_time(Some(t)).context("--at")?,
-        None => Timestamp::now(),
-    };
-    let all = load(place, now)?;
+    let now = at.unwrap_or_else(Timestamp::now);
     let Some(id) = id else {
+        let all = load(place, now)?;
         match format {
             Format::Json => out!("{}", serde_json::to_string_pretty(&all)?),
-            Format::Table => {
-                if all.is_empty() {
-                    out!(
-                        "no activation: no attack declared, no threat level that asks a guarantor to consult"
-                    );
-                    return Ok(ExitCode::SUCCESS);
-                }
-                let count = |a: &Activation, s: AnswerState| {
-                    a.asked.iter().filter(|x| x.state == s).count().to_string()
-                };
-                let rows = all
-                    .iter()
-                    .map(|a| {
-                        vec![
-                            a.entry.to_string(),
-                            trigger_text(a.trigger),
-                            format_time(a.declared_at),
-                            a.asked.len().to_string(),
-                            count(a, AnswerState::Answered),
-                            count(a, AnswerState::Late),
-                            count(a, AnswerState::Missing),
-                            count(a, AnswerState::Pending),
-                            if a.open { "open" } else { "closed" }.into(),
-                        ]
-                    })
-                    .collect();
-                out!(
-                    "{}",
-                    table(
-                        &[
-                            "id", "trigger", "declared", "asked", "answered", "late", "missing",
-                            "pending", ""
-                        ],
-                        rows,
-                        &[0, 3, 4, 5, 6, 7]
-                    )
-                );
-            }
+            Format::Table => print_list(&all)?,
         }
         return Ok(ExitCode::SUCCESS);
     };
-    let a = all.iter().find(|a| a.entry == id).ok_or_else(|| {
-        anyhow!(
-            "no activation at entry {id}{}",
-            if all.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    " (activations: {})",
-                    all.iter()
-                        .map(|a| a.entry.to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            }
-        )
-    })?;
-    if let Format::Json = format {
-        out!("{}", serde_json::to_string_pretty(a)?);
-        return Ok(ExitCode::SUCCESS);
+    let governed = place.governed()?;
+    let a = compact_service::reports::activation(&place.writer()?, &governed, id, now)?;
+    match format {
+        Format::Json => out!("{}", serde_json::to_string_pretty(&a)?),
+        Format::Table => print_timeline(&a, now)?,
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_list(all: &[Activation]) -> anyhow::Result<()> {
+    if all.is_empty() {
+        out!("no activation: no attack declared, no threat level that asks a guarantor to consult");
+        return Ok(());
+    }
+    let rows = all
+        .iter()
+        .map(|a| {
+            vec![
+                a.entry.to_string(),
+                a.trigger.text(),
+                a.declared_at.clone(),
+                a.asked.len().to_string(),
+                a.count(AnswerState::Answered).to_string(),
+                a.count(AnswerState::Late).to_string(),
+                a.count(AnswerState::Missing).to_string(),
+                a.count(AnswerState::Pending).to_string(),
+                if a.open { "open" } else { "closed" }.into(),
+            ]
+        })
+        .collect();
+    out!(
+        "{}",
+        table(
+            &[
+                "id", "trigger", "declared", "asked", "answered", "late", "missing", "pending",
+                "state"
+            ],
+            rows,
+            &[0, 3, 4, 5, 6, 7]
+        )
+    );
+    Ok(())
+}
+
+fn print_timeline(a: &Activation, now: Timestamp) -> anyhow::Result<()> {
     out!(
         "activation {} — {} declared {}{}{}",
         a.entry,
-        trigger_text(a.trigger),
-        format_time(a.declared_at),
+        a.trigger.text(),
+        a.declared_at,
         a.attack_at
-            .map(|t| format!(", attack began {}", format_time(t)))
+            .as_ref()
+            .map(|t| format!(", attack began {t}"))
             .unwrap_or_default(),
         if a.open { "" } else { " (closed: accession)" }
     );
@@ -293,11 +266,11 @@ pub fn show(
         .iter()
         .map(|x| {
             vec![
-                x.asked.guarantor.clone(),
-                x.asked.agreement.clone(),
-                format_time(x.asked.deadline),
+                x.guarantor.clone(),
+                x.agreement.clone(),
+                x.deadline.clone(),
                 x.state.as_str().into(),
-                x.answered_at.map(format_time).unwrap_or_default(),
+                x.answered_at.clone().unwrap_or_default(),
                 x.response.map(|r| r.to_string()).unwrap_or_default(),
                 x.measures
                     .iter()
@@ -325,51 +298,51 @@ pub fn show(
     );
     if a.surges.is_empty() {
         out!("nothing falls due: no scaling rule or sanctions commitment is set off");
-    } else {
-        out!("what now falls due:");
-        let rows = a
-            .surges
-            .iter()
-            .map(|s| {
-                vec![
-                    s.guarantor.clone(),
-                    s.commitment.clone(),
-                    s.pillar.clone(),
-                    match s.kind {
-                        SurgeKind::Scaling { factor } => format!("surge x{factor}"),
-                        SurgeKind::SnapBack { scheduled_for } => {
-                            format!("sanctions snap back (was due {scheduled_for})")
-                        }
-                    },
-                    crate::status::marked(
-                        match &s.measure {
-                            Measure::Money => money(s.amount),
-                            Measure::Units(u) => format!("{} {u}", s.amount.normalize()),
-                        },
-                        s.synthetic,
-                    ),
-                    s.due.to_string(),
-                ]
-            })
-            .collect();
-        out!(
-            "{}",
-            table(
-                &[
-                    "guarantor",
-                    "commitment",
-                    "pillar",
-                    "what",
-                    "amount",
-                    "due by"
-                ],
-                rows,
-                &[4]
-            )
-        );
-        if a.surges.iter().any(|s| s.synthetic) {
-            out!("{}", crate::status::SYNTHETIC_LEGEND);
-        }
+        return Ok(());
     }
-    Ok(ExitCode::SUCCESS)
+    out!("what now falls due:");
+    let rows = a
+        .surges
+        .iter()
+        .map(|s| {
+            vec![
+                s.guarantor.clone(),
+                s.commitment.clone(),
+                s.pillar.clone(),
+                match &s.kind {
+                    SurgeKind::Scaling { factor } => format!("surge x{factor}"),
+                    SurgeKind::SnapBack { scheduled_for } => {
+                        format!("sanctions snap back (was due {scheduled_for})")
+                    }
+                },
+                crate::status::marked(
+                    match &s.measure {
+                        Measure::Money => money(s.amount),
+                        Measure::Units(u) => format!("{} {u}", s.amount.normalize()),
+                    },
+                    s.synthetic,
+                ),
+                s.due.clone(),
+            ]
+        })
+        .collect();
+    out!(
+        "{}",
+        table(
+            &[
+                "guarantor",
+                "commitment",
+                "pillar",
+                "what",
+                "amount",
+                "due by"
+            ],
+            rows,
+            &[4]
+        )
+    );
+    if a.surges.iter().any(|s| s.synthetic) {
+        out!("{}", crate::status::SYNTHETIC_LEGEND);
+    }
+    Ok(())
 }

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
 use compact_files::{embedded, load_file};
-use compact_model::summary::{Summary, summarize};
 use compact_model::{Agreement, Compact, Schedule};
+use compact_service::api::v1::CheckSummary;
 
 use crate::Format;
 use crate::output::{grouped, money, out, plural, print_diagnostics, table};
@@ -45,7 +45,11 @@ pub fn check(dir: &Path, format: Format) -> anyhow::Result<ExitCode> {
     let Some(compact) = load(dir) else {
         return Ok(ExitCode::from(1));
     };
-    print_summary(&compact, &summarize(&compact), format)?;
+    print_summary(
+        &compact,
+        &compact_service::reports::check_summary(&compact),
+        format,
+    )?;
     unregistered_keys(dir, &compact);
     Ok(ExitCode::SUCCESS)
 }
@@ -83,7 +87,7 @@ fn unregistered_keys(dir: &Path, compact: &Compact) {
     }
 }
 
-fn print_summary(compact: &Compact, s: &Summary, format: Format) -> anyhow::Result<()> {
+fn print_summary(compact: &Compact, s: &CheckSummary, format: Format) -> anyhow::Result<()> {
     if format == Format::Json {
         out!("{}", serde_json::to_string_pretty(s)?);
         return Ok(());
@@ -219,21 +223,14 @@ pub fn digest(file: &Path, canonical: bool, format: Format) -> anyhow::Result<Ex
             return Ok(ExitCode::from(1));
         }
     };
-    let digest = compact_model::digest(&agreement)?;
+    let report = compact_service::reports::digest_report(&agreement)?;
     if canonical {
         let bytes = compact_model::canonical_bytes(&agreement)?;
         out!("{}", String::from_utf8_lossy(&bytes));
     } else if format == Format::Json {
-        let v = serde_json::json!({
-            "id": agreement.id,
-            "version": agreement.version,
-            "digest": digest,
-            "algorithm": "sha256",
-            "canonicalization": "RFC 8785 (JCS)",
-        });
-        out!("{}", serde_json::to_string_pretty(&v)?);
+        out!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        out!("{digest}");
+        out!("{}", report.digest);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -400,23 +397,15 @@ pub fn show_agreement(
     let Some(compact) = load(dir) else {
         return Ok(ExitCode::from(1));
     };
-    let Some(a) = compact.agreement(id, version) else {
-        let known: Vec<&str> = compact.agreements.iter().map(|a| a.id.as_str()).collect();
-        match version {
-            Some(v) if known.contains(&id) => bail!("agreement `{id}` has no version {v}"),
-            _ => bail!(
-                "unknown agreement `{id}`; the compact has: {}",
-                known.join(", ")
-            ),
-        }
-    };
-    let digest = compact_model::digest(a)?;
+    let detail = compact_service::reports::agreement_detail(&compact, id, version)?;
     match format {
-        Format::Json => {
-            let v = serde_json::json!({ "digest": digest, "path": a.path, "agreement": a });
-            out!("{}", serde_json::to_string_pretty(&v)?);
+        Format::Json => out!("{}", serde_json::to_string_pretty(&detail)?),
+        Format::Table => {
+            let Some(a) = compact.agreement(id, version) else {
+                bail!("unknown agreement `{id}`");
+            };
+            show_agreement_table(&compact, a, &detail.digest)?;
         }
-        Format::Table => show_agreement_table(&compact, a, &digest)?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -530,6 +530,7 @@ pub fn demo(dir: Option<&Path>, seed: u64) -> anyhow::Result<ExitCode> {
         "Burden sharing in 2025 as NATO computes it: EUR 40 bn split among the NATO allies by share of their GDP ({} GDP), military aid allocated; the ten largest gaps",
         shares.gdp_year
     );
+    let shares = compact_service::api::v1::BurdenReport::from(&shares);
     out!("{}", burden_table(&shares, 10));
     out!(
         "Apart, without a share: {}",
@@ -637,7 +638,7 @@ fn stress_summary(dir: &Path, compact: &Compact, seed: u64) -> anyhow::Result<()
     let risks = Risks::parse(&path.display().to_string(), &text, baseline.guarantors())
         .map_err(|d| anyhow!("{}: {} errors", path.display(), d.len()))?;
     let cfg = McConfig {
-        scenarios: crate::stress::DEFAULT_SCENARIOS,
+        scenarios: compact_service::stress::DEFAULT_SCENARIOS,
         seed,
         years: None,
     };

@@ -72,9 +72,9 @@ impl PlaceExt for Place {
 
 /// A statement's own time: as given, or the operator clock's now (under a replay clock, the
 /// last entry's receipt time).
-pub(crate) fn parse_time_or_clock(time: Option<&str>) -> anyhow::Result<Timestamp> {
+pub(crate) fn time_or_clock(time: Option<Timestamp>) -> anyhow::Result<Timestamp> {
     match time {
-        Some(_) => parse_time(time),
+        Some(t) => Ok(t),
         None => clock(),
     }
 }
@@ -224,7 +224,7 @@ pub fn keygen(
     operator: bool,
     root_only: bool,
     out_path: Option<&Path>,
-    valid_from: Option<&str>,
+    valid_from: Option<Timestamp>,
     seed: Option<&str>,
     operator_key: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
@@ -239,9 +239,6 @@ pub fn keygen(
         (None, true) => KeyFor::Operator,
         _ => bail!("give exactly one of --party CODE or --operator"),
     };
-    let valid_from = valid_from
-        .map(|v| parse_time(Some(v)).with_context(|| format!("--valid-from `{v}`")))
-        .transpose()?;
     let request = KeygenRequest {
         key_for,
         out: out_path.map(Path::to_path_buf),
@@ -264,7 +261,8 @@ pub fn keygen(
     if let Some((verifier, path)) = &done.root {
         eprintln!(
             "root key {verifier} of {} written to {} (keep it offline: it registers and revokes the party's keys)",
-            party.unwrap_or_default(),
+            // The code as the compact declares it (the key's name), whatever case was given.
+            verifier.split('+').next().unwrap_or_default(),
             path.display()
         );
     }
@@ -307,12 +305,11 @@ pub(crate) fn sign_and_append(
     place: &Place,
     key: &Path,
     payload: Payload,
-    time: Option<&str>,
+    time: Option<Timestamp>,
     operator_key: Option<&Path>,
 ) -> anyhow::Result<(u64, Statement)> {
     let governed = place.governed()?;
     let key = key_file(key)?;
-    let time = time.map(|t| parse_time(Some(t))).transpose()?;
     if let Some(server) = crate::client::server() {
         let time = time.unwrap_or(operator_clock()?.statement_time(governed.last_receipt));
         let st = compact_service::ledger::sign_statement(
@@ -344,7 +341,7 @@ pub fn sign(
     agreement: &str,
     version: Option<u32>,
     key: &Path,
-    time: Option<&str>,
+    time: Option<Timestamp>,
     operator_key: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
     let governed = place.governed()?;
@@ -354,7 +351,7 @@ pub fn sign(
         agreement,
         version,
         &key,
-        parse_time_or_clock(time)?,
+        time_or_clock(time)?,
     )?;
     let index = append_one(place, &governed, &st, operator_key)?;
     let Payload::AgreementSign(a) = &st.payload else {
@@ -413,16 +410,13 @@ pub fn submit(
     key: &Path,
     kind: &str,
     payload: &str,
-    time: Option<&str>,
+    time: Option<Timestamp>,
     print: bool,
     operator_key: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
     let governed = place.governed()?;
     if Kind::parse(kind).is_none() {
-        bail!(
-            "unknown statement type `{kind}`; known: {}",
-            Kind::ALL.map(Kind::as_str).join(", ")
-        );
+        bail!("{}", compact_service::ledger::unknown_kind(kind));
     }
     let text = match payload.strip_prefix('@') {
         Some(file) => crate::input::read_text_capped(
@@ -438,7 +432,7 @@ pub fn submit(
         &key,
         kind,
         &text,
-        parse_time_or_clock(time)?,
+        time_or_clock(time)?,
     )?;
     if print {
         out!("{}", String::from_utf8_lossy(&st.leaf));
@@ -541,12 +535,9 @@ pub fn import(
 }
 
 /// `compact agreements`.
-pub fn agreements(place: &Place, as_of: Option<&str>, format: Format) -> anyhow::Result<ExitCode> {
+pub fn agreements(place: &Place, as_of: Option<Date>, format: Format) -> anyhow::Result<ExitCode> {
     let governed = place.governed()?;
-    let on = match as_of {
-        Some(d) => parse_date(d, "--as-of")?,
-        None => today(),
-    };
+    let on = as_of.unwrap_or_else(today);
     let rows = compact_service::reports::agreements(&governed, on);
     match format {
         Format::Json => out!("{}", serde_json::to_string_pretty(&rows)?),

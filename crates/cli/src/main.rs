@@ -48,7 +48,7 @@ struct Cli {
     plain: bool,
     /// A compact server (`compact serve`) to talk to instead of the local store: `sign`,
     /// `submit`, `activate`, `threat` and `respond` sign here and post there; `log
-    /// checkpoint|prove|consistency` fetch there and check here.
+    /// checkpoint|prove|consistency` and `verify` fetch there and check here.
     #[arg(long, global = true, value_name = "URL", env = "COMPACT_SERVER")]
     server: Option<String>,
     #[command(subcommand)]
@@ -81,28 +81,9 @@ enum RowsFormat {
 enum Command {
     /// Validate a compact directory and summarise it; every problem is reported as
     /// `path:line:col: error: message`.
-    Check {
-        /// The compact directory (same as --dir).
-        #[arg(value_name = "DIR", conflicts_with = "dir")]
-        path: Option<PathBuf>,
-        /// The compact directory.
-        #[arg(long, value_name = "DIR")]
-        dir: Option<PathBuf>,
-        /// Output format of the summary.
-        #[arg(long, value_enum, default_value_t)]
-        format: Format,
-    },
+    Check(CheckArgs),
     /// Print the canonical digest (SHA-256 of the RFC 8785 form) of an agreement file.
-    Digest {
-        /// The agreement file.
-        file: PathBuf,
-        /// Print the canonical JSON instead of the digest.
-        #[arg(long)]
-        canonical: bool,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t)]
-        format: Format,
-    },
+    Digest(DigestArgs),
     /// Show a part of the compact.
     Show {
         #[command(subcommand)]
@@ -110,303 +91,55 @@ enum Command {
     },
     /// Make an Ed25519 key pair: the private key to DIR/keys/, the verifier key into the
     /// party's file (or compact.toml for the operator).
-    Keygen {
-        /// The party the key is for.
-        #[arg(long, value_name = "CODE", conflicts_with = "operator")]
-        party: Option<String>,
-        /// A key for the log operator, which signs checkpoints.
-        #[arg(long)]
-        operator: bool,
-        /// Only the party's root key (DIR/keys/CODE.root.key), which registers and revokes its
-        /// signing keys; made anyway with a party's first signing key.
-        #[arg(long, requires = "party")]
-        root: bool,
-        /// Write the private key here instead of DIR/keys/.
-        #[arg(long, value_name = "FILE")]
-        out: Option<PathBuf>,
-        /// When the new key may first sign (a date or RFC 3339 time; default: on registration).
-        /// The party's earlier keys sign until then: a rotation never leaves it without a key.
-        #[arg(long, value_name = "TIME")]
-        valid_from: Option<String>,
-        /// Derive the key from this seed instead of the system's randomness (tests, demos).
-        #[arg(long, hide = true)]
-        seed: Option<String>,
-        /// The log operator's private key, which appends the registrations when the store
-        /// exists (default: DIR/keys/operator.key).
-        #[arg(long, value_name = "FILE")]
-        operator_key: Option<PathBuf>,
-        #[command(flatten)]
-        place: PlaceArgs,
-    },
+    Keygen(KeygenArgs),
     /// Create the embedded store (SQLite) for the compact's log: its first entry pins the
     /// operator's key, then the keys of the parties in DIR/keys are registered.
-    Init {
-        /// The log operator's private key (default: DIR/keys/operator.key).
-        #[arg(long, value_name = "FILE")]
-        operator_key: Option<PathBuf>,
-        #[command(flatten)]
-        place: PlaceArgs,
-    },
+    Init(InitArgs),
     /// Sign an agreement: append `agreement.sign` for its current digest.
-    Sign {
-        /// The agreement's id.
-        agreement: String,
-        /// A version other than the latest.
-        #[arg(long)]
-        version: Option<u32>,
-        /// The signing party's private key file.
-        #[arg(long, value_name = "FILE")]
-        key: PathBuf,
-        /// The statement's time (default: now).
-        #[arg(long)]
-        time: Option<String>,
-        /// The operator's private key (default: DIR/keys/operator.key).
-        #[arg(long, value_name = "FILE")]
-        operator_key: Option<PathBuf>,
-        #[command(flatten)]
-        place: PlaceArgs,
-    },
+    Sign(SignArgs),
     /// Sign a statement (pledge, allocation, delivery.report, delivery.confirm, ...) and append it.
-    Submit {
-        /// The statement type.
-        #[arg(long = "type", value_name = "TYPE")]
-        kind: String,
-        /// The payload as JSON, or @FILE.
-        #[arg(long)]
-        payload: String,
-        /// The author's private key file.
-        #[arg(long, value_name = "FILE")]
-        key: PathBuf,
-        /// The statement's time (default: now).
-        #[arg(long)]
-        time: Option<String>,
-        /// Print the signed statement instead of appending it.
-        #[arg(long)]
-        print: bool,
-        /// The operator's private key (default: DIR/keys/operator.key).
-        #[arg(long, value_name = "FILE")]
-        operator_key: Option<PathBuf>,
-        #[command(flatten)]
-        place: PlaceArgs,
-    },
+    Submit(SubmitArgs),
     /// Declare an armed attack (the beneficiary): opens an activation that asks every
     /// guarantor with an agreement in force and a consultation clause to respond by its deadline.
-    Activate {
-        /// The beneficiary's private key file.
-        #[arg(long, value_name = "FILE")]
-        key: PathBuf,
-        /// When the attack began (RFC 3339, or a date for midnight UTC).
-        #[arg(long, value_name = "DATETIME")]
-        at: String,
-        /// What happened.
-        #[arg(long)]
-        summary: String,
-        /// The declaration's time, from which deadlines run (default: now).
-        #[arg(long)]
-        time: Option<String>,
-        /// The operator's private key (default: DIR/keys/operator.key).
-        #[arg(long, value_name = "FILE")]
-        operator_key: Option<PathBuf>,
-        #[command(flatten)]
-        place: PlaceArgs,
-    },
+    Activate(ActivateArgs),
     /// Set the threat level (the beneficiary): opens an activation for the consultation
     /// clauses that cover a threat at this level.
-    Threat {
-        /// The beneficiary's private key file.
-        #[arg(long, value_name = "FILE")]
-        key: PathBuf,
-        /// The level, from 1 to the compact's `threat_levels`.
-        #[arg(long)]
-        level: u8,
-        /// The statement's time (default: now).
-        #[arg(long)]
-        time: Option<String>,
-        /// The operator's private key (default: DIR/keys/operator.key).
-        #[arg(long, value_name = "FILE")]
-        operator_key: Option<PathBuf>,
-        #[command(flatten)]
-        place: PlaceArgs,
-    },
+    Threat(ThreatArgs),
     /// A guarantor's signed response to an activation: the measures it commits.
-    Respond {
-        /// The activation (its log entry).
-        activation: u64,
-        /// The guarantor's private key file.
-        #[arg(long, value_name = "FILE")]
-        key: PathBuf,
-        /// The measures: JSON (a list, or {"measures": [...]}) or TOML ([[measures]]), each
-        /// with kind (accelerate, pledge or sanctions), description, and optionally commitment
-        /// and amount.
-        #[arg(long, value_name = "FILE")]
-        measures: PathBuf,
-        /// The response's time (default: now).
-        #[arg(long)]
-        time: Option<String>,
-        /// The operator's private key (default: DIR/keys/operator.key).
-        #[arg(long, value_name = "FILE")]
-        operator_key: Option<PathBuf>,
-        #[command(flatten)]
-        place: PlaceArgs,
-    },
+    Respond(RespondArgs),
     /// The activations, or one activation's timeline: who was asked, who answered, when,
     /// late or missing, and what now falls due.
-    Activation {
-        /// The activation (its log entry); all when absent.
-        id: Option<u64>,
-        /// The moment the timeline is for (default: now).
-        #[arg(long, value_name = "DATETIME")]
-        at: Option<String>,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t)]
-        format: Format,
-        #[command(flatten)]
-        place: PlaceArgs,
-    },
+    Activation(ActivationArgs),
     /// Stress-test the guarantees: what-ifs (--without, --delay), Monte Carlo (--scenarios),
     /// single points of failure, and the rebalancing that would close each gap.
-    Stress {
-        /// Guarantors that withdraw, comma-separated (e.g. US,GB).
-        #[arg(long, value_delimiter = ',', value_name = "PARTIES")]
-        without: Vec<String>,
-        /// The year they withdraw from (default: the first year).
-        #[arg(long, value_name = "YEAR")]
-        from_year: Option<i16>,
-        /// Months every delivery slips.
-        #[arg(long, value_name = "MONTHS")]
-        delay: Option<u32>,
-        /// Monte Carlo scenarios (at most 1,000,000).
-        #[arg(long, value_name = "N")]
-        scenarios: Option<u64>,
-        /// The seed of the Monte Carlo run.
-        #[arg(long, default_value_t = 7)]
-        seed: u64,
-        /// Limit the Monte Carlo run to the first Y years.
-        #[arg(long, value_name = "Y")]
-        years: Option<i16>,
-        /// The risks file (default: DIR/stress.toml).
-        #[arg(long, value_name = "FILE")]
-        risks: Option<PathBuf>,
-        /// Leave out the risks file's correlated shocks (several guarantors leaving
-        /// together): withdrawals independent of one another.
-        #[arg(long)]
-        no_shocks: bool,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t)]
-        format: RowsFormat,
-        #[command(flatten)]
-        place: PlaceArgs,
-    },
+    Stress(StressArgs),
     /// Append signed statements from a JSON-lines file, in batches (one transaction each).
-    Import {
-        /// One signed statement per line.
-        file: PathBuf,
-        /// Statements per transaction.
-        #[arg(long, default_value_t = ledger::IMPORT_BATCH)]
-        batch: usize,
-        /// The operator's private key (default: DIR/keys/operator.key).
-        #[arg(long, value_name = "FILE")]
-        operator_key: Option<PathBuf>,
-        #[command(flatten)]
-        place: PlaceArgs,
-    },
+    Import(ImportArgs),
     /// List the agreements with their status from the log.
-    Agreements {
-        /// The date statuses are for (default: today).
-        #[arg(long, value_name = "DATE")]
-        as_of: Option<String>,
-        #[command(flatten)]
-        place: PlaceArgs,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t)]
-        format: Format,
-    },
+    Agreements(AgreementsArgs),
     /// What was due, allocated, reported and confirmed, from the log, at a date.
-    Status {
-        /// The date (default: today); only statements made by then count.
-        #[arg(long, value_name = "DATE")]
-        as_of: Option<String>,
-        /// Only the first N log entries (the figures of a published checkpoint).
-        #[arg(long, value_name = "N")]
-        at_size: Option<u64>,
-        /// Rows by guarantor, pillar, year, group or commitment.
-        #[arg(long, default_value = "guarantor")]
-        by: String,
-        #[command(flatten)]
-        place: PlaceArgs,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t)]
-        format: RowsFormat,
-    },
+    Status(StatusArgs),
     /// Burden sharing as NATO computes it: the baseline split among the NATO allies by share
     /// of their GDP, beside the military aid each allocated and had confirmed in the year.
-    Burden {
-        /// The year.
-        #[arg(long, default_value_t = 2025)]
-        year: i16,
-        /// The baseline (NATO's 2024 pledge: a minimum of EUR 40 bn a year).
-        #[arg(long, default_value = "40e9 EUR")]
-        baseline: String,
-        /// Who shares the baseline: the NATO allies (NATO's formula) or every guarantor.
-        #[arg(long, value_enum, default_value_t = BurdenBasis::Allies)]
-        basis: BurdenBasis,
-        /// What counts: military aid (NATO's pledge) or all aid.
-        #[arg(long, value_enum, default_value_t = BurdenAid::Military)]
-        aid: BurdenAid,
-        #[command(flatten)]
-        place: PlaceArgs,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t)]
-        format: RowsFormat,
-    },
+    Burden(BurdenArgs),
     /// Compare the log with an independent tracker.
     Reconcile {
         #[command(subcommand)]
         with: Reconcile,
     },
     /// The schedule lines and the log entries behind one commitment's figures.
-    Explain {
-        /// The commitment's id.
-        commitment: String,
-        /// The date (default: today).
-        #[arg(long, value_name = "DATE")]
-        as_of: Option<String>,
-        #[command(flatten)]
-        place: PlaceArgs,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t)]
-        format: Format,
-    },
+    Explain(ExplainArgs),
     /// The transparency log: checkpoints, entries, proofs.
     Log {
         #[command(subcommand)]
         what: Log,
     },
     /// Audit the whole store offline: signatures, payloads, tree, checkpoints, forks.
-    Verify {
-        /// Checkpoints seen elsewhere (by witnesses) to check against this log.
-        #[arg(long, value_name = "FILE")]
-        checkpoint: Vec<PathBuf>,
-        /// The operator's verifier key as published (or a file holding it): the log's own
-        /// key (entry 0) must be this one. Default: compact.toml's `[log] operator_key`.
-        #[arg(long, value_name = "KEY")]
-        operator_key: Option<String>,
-        #[command(flatten)]
-        place: PlaceArgs,
-    },
+    Verify(VerifyArgs),
     /// Serve the compact over HTTP: the read API, signed writes (POST /v1/statements) and the
     /// log as C2SP tlog-tiles. Binds loopback unless told otherwise; stops on Ctrl-C or
     /// SIGTERM after the requests in flight.
-    Serve {
-        /// The address to listen on (port 0 picks a free one).
-        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
-        listen: std::net::SocketAddr,
-        /// The operator's private key (default: DIR/keys/operator.key).
-        #[arg(long, value_name = "FILE")]
-        operator_key: Option<PathBuf>,
-        #[command(flatten)]
-        place: PlaceArgs,
-    },
+    Serve(ServeArgs),
     /// Benchmarks of the log (see docs/PERFORMANCE.md).
     Bench {
         #[command(subcommand)]
@@ -415,17 +148,406 @@ enum Command {
     /// Build a complete compact from the shipped data set in DIR (a temporary directory by
     /// default): keys, every agreement signed, a seeded synthetic history, the audit, and the
     /// headline tables.
-    Demo {
-        /// Where to build it (must not exist or be empty).
-        #[arg(long, value_name = "DIR")]
-        dir: Option<PathBuf>,
-        /// The seed of the synthetic history and the keys.
-        #[arg(long, default_value_t = 7)]
-        seed: u64,
-        /// Do not serve the dashboard (there is none yet: accepted for scripts).
-        #[arg(long)]
-        no_serve: bool,
-    },
+    Demo(DemoArgs),
+}
+
+/// The accepted form of a date, named in usage errors.
+const DATE_FORM: &str = "a date such as 2026-04-30 (YYYY-MM-DD)";
+
+/// A date on the command line (`--as-of`): `YYYY-MM-DD`, else a usage error naming the form.
+fn date_arg(s: &str) -> Result<jiff::civil::Date, String> {
+    ledger::parse_date(s, "date").map_err(|_| format!("expected {DATE_FORM}"))
+}
+
+/// A time on the command line (`--time`, `--at`, `--valid-from`): a date or RFC 3339, else a
+/// usage error naming the forms.
+fn time_arg(s: &str) -> Result<jiff::Timestamp, String> {
+    ledger::parse_time(Some(s)).map_err(|_| format!("expected {}", ledger::TIME_FORMS))
+}
+
+/// A party code on the command line: trimmed (the compact's own case is found later).
+fn party_arg(s: &str) -> Result<String, String> {
+    let code = s.trim();
+    if code.is_empty() {
+        return Err("expected a party code such as US or GB".to_owned());
+    }
+    Ok(code.to_owned())
+}
+
+/// `compact check`.
+#[derive(Debug, clap::Args)]
+struct CheckArgs {
+    /// The compact directory (same as --dir).
+    #[arg(value_name = "DIR", conflicts_with = "dir")]
+    path: Option<PathBuf>,
+    /// The compact directory.
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
+    /// Output format of the summary.
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
+}
+
+/// `compact digest`.
+#[derive(Debug, clap::Args)]
+struct DigestArgs {
+    /// The agreement file.
+    file: PathBuf,
+    /// Print the canonical JSON instead of the digest.
+    #[arg(long)]
+    canonical: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
+}
+
+/// `compact keygen`.
+#[derive(Debug, clap::Args)]
+struct KeygenArgs {
+    /// The party the key is for.
+    #[arg(long, value_name = "CODE", conflicts_with = "operator", value_parser = party_arg)]
+    party: Option<String>,
+    /// A key for the log operator, which signs checkpoints.
+    #[arg(long)]
+    operator: bool,
+    /// Only the party's root key (DIR/keys/CODE.root.key), which registers and revokes its
+    /// signing keys; made anyway with a party's first signing key.
+    #[arg(long, requires = "party")]
+    root: bool,
+    /// Write the private key here instead of DIR/keys/.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// When the new key may first sign (a date or RFC 3339 time; default: on registration).
+    /// The party's earlier keys sign until then: a rotation never leaves it without a key.
+    #[arg(long, value_name = "TIME", value_parser = time_arg)]
+    valid_from: Option<jiff::Timestamp>,
+    /// Derive the key from this seed instead of the system's randomness (tests, demos).
+    #[arg(long, hide = true)]
+    seed: Option<String>,
+    /// The log operator's private key, which appends the registrations when the store
+    /// exists (default: DIR/keys/operator.key).
+    #[arg(long, value_name = "FILE")]
+    operator_key: Option<PathBuf>,
+    #[command(flatten)]
+    place: PlaceArgs,
+}
+
+/// `compact init`.
+#[derive(Debug, clap::Args)]
+struct InitArgs {
+    /// The log operator's private key (default: DIR/keys/operator.key).
+    #[arg(long, value_name = "FILE")]
+    operator_key: Option<PathBuf>,
+    #[command(flatten)]
+    place: PlaceArgs,
+}
+
+/// The statement's time and the operator's key, for the commands that append.
+#[derive(Debug, clap::Args)]
+struct AppendArgs {
+    /// The statement's time: a date (midnight UTC) or an RFC 3339 time (default: now).
+    #[arg(long, value_name = "TIME", value_parser = time_arg)]
+    time: Option<jiff::Timestamp>,
+    /// The operator's private key (default: DIR/keys/operator.key).
+    #[arg(long, value_name = "FILE")]
+    operator_key: Option<PathBuf>,
+    #[command(flatten)]
+    place: PlaceArgs,
+}
+
+/// `compact sign`.
+#[derive(Debug, clap::Args)]
+struct SignArgs {
+    /// The agreement's id.
+    agreement: String,
+    /// A version other than the latest.
+    #[arg(long)]
+    version: Option<u32>,
+    /// The signing party's private key file.
+    #[arg(long, value_name = "FILE")]
+    key: PathBuf,
+    #[command(flatten)]
+    append: AppendArgs,
+}
+
+/// `compact submit`.
+#[derive(Debug, clap::Args)]
+struct SubmitArgs {
+    /// The statement type.
+    #[arg(long = "type", value_name = "TYPE")]
+    kind: String,
+    /// The payload as JSON, or @FILE.
+    #[arg(long)]
+    payload: String,
+    /// The author's private key file.
+    #[arg(long, value_name = "FILE")]
+    key: PathBuf,
+    /// Print the signed statement instead of appending it.
+    #[arg(long)]
+    print: bool,
+    #[command(flatten)]
+    append: AppendArgs,
+}
+
+/// `compact activate`.
+#[derive(Debug, clap::Args)]
+struct ActivateArgs {
+    /// The beneficiary's private key file.
+    #[arg(long, value_name = "FILE")]
+    key: PathBuf,
+    /// When the attack began (RFC 3339, or a date for midnight UTC).
+    #[arg(long, value_name = "DATETIME", value_parser = time_arg)]
+    at: jiff::Timestamp,
+    /// What happened.
+    #[arg(long)]
+    summary: String,
+    #[command(flatten)]
+    append: AppendArgs,
+}
+
+/// `compact threat`.
+#[derive(Debug, clap::Args)]
+struct ThreatArgs {
+    /// The beneficiary's private key file.
+    #[arg(long, value_name = "FILE")]
+    key: PathBuf,
+    /// The level, from 1 to the compact's `threat_levels`.
+    #[arg(long)]
+    level: u8,
+    #[command(flatten)]
+    append: AppendArgs,
+}
+
+/// `compact respond`.
+#[derive(Debug, clap::Args)]
+struct RespondArgs {
+    /// The activation (its log entry).
+    activation: u64,
+    /// The guarantor's private key file.
+    #[arg(long, value_name = "FILE")]
+    key: PathBuf,
+    /// The measures: JSON (a list, or {"measures": [...]}) or TOML ([[measures]]), each
+    /// with kind (accelerate, pledge or sanctions), description, and optionally commitment
+    /// and amount.
+    #[arg(long, value_name = "FILE")]
+    measures: PathBuf,
+    #[command(flatten)]
+    append: AppendArgs,
+}
+
+/// `compact activation`.
+#[derive(Debug, clap::Args)]
+struct ActivationArgs {
+    /// The activation (its log entry); all when absent.
+    id: Option<u64>,
+    /// The moment the timeline is for: a date or an RFC 3339 time (default: now).
+    #[arg(long, value_name = "DATETIME", value_parser = time_arg)]
+    at: Option<jiff::Timestamp>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
+    #[command(flatten)]
+    place: PlaceArgs,
+}
+
+/// `compact stress`.
+#[derive(Debug, clap::Args)]
+struct StressArgs {
+    /// Guarantors that withdraw, comma-separated (e.g. US,GB; any case).
+    #[arg(long, value_delimiter = ',', value_name = "PARTIES", value_parser = party_arg)]
+    without: Vec<String>,
+    /// The year they withdraw from (default: the first year).
+    #[arg(long, value_name = "YEAR")]
+    from_year: Option<i16>,
+    /// Months every delivery slips.
+    #[arg(long, value_name = "MONTHS")]
+    delay: Option<u32>,
+    /// Monte Carlo scenarios (at most 1,000,000).
+    #[arg(long, value_name = "N")]
+    scenarios: Option<u64>,
+    /// The seed of the Monte Carlo run.
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+    /// Limit the Monte Carlo run to the first Y years.
+    #[arg(long, value_name = "Y")]
+    years: Option<i16>,
+    /// The risks file (default: DIR/stress.toml).
+    #[arg(long, value_name = "FILE")]
+    risks: Option<PathBuf>,
+    /// Leave out the risks file's correlated shocks (several guarantors leaving
+    /// together): withdrawals independent of one another.
+    #[arg(long)]
+    no_shocks: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    format: RowsFormat,
+    #[command(flatten)]
+    place: PlaceArgs,
+}
+
+/// `compact import`.
+#[derive(Debug, clap::Args)]
+struct ImportArgs {
+    /// One signed statement per line.
+    file: PathBuf,
+    /// Statements per transaction.
+    #[arg(long, default_value_t = ledger::IMPORT_BATCH)]
+    batch: usize,
+    /// The operator's private key (default: DIR/keys/operator.key).
+    #[arg(long, value_name = "FILE")]
+    operator_key: Option<PathBuf>,
+    #[command(flatten)]
+    place: PlaceArgs,
+}
+
+/// `compact agreements`.
+#[derive(Debug, clap::Args)]
+struct AgreementsArgs {
+    /// The date statuses are for, YYYY-MM-DD (default: today).
+    #[arg(long, value_name = "DATE", value_parser = date_arg)]
+    as_of: Option<jiff::civil::Date>,
+    #[command(flatten)]
+    place: PlaceArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
+}
+
+/// What the rows of `compact status` are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum ByArg {
+    /// One row per guarantor.
+    Guarantor,
+    /// One row per pillar.
+    Pillar,
+    /// One row per year.
+    Year,
+    /// One row per group of guarantors.
+    Group,
+    /// One row per commitment.
+    Commitment,
+}
+
+impl ByArg {
+    /// The engine's grouping.
+    fn by(self) -> compact_engine::report::By {
+        use compact_engine::report::By;
+        match self {
+            ByArg::Guarantor => By::Guarantor,
+            ByArg::Pillar => By::Pillar,
+            ByArg::Year => By::Year,
+            ByArg::Group => By::Group,
+            ByArg::Commitment => By::Commitment,
+        }
+    }
+
+    /// The name, for the key column's header.
+    fn name(self) -> &'static str {
+        match self {
+            ByArg::Guarantor => "guarantor",
+            ByArg::Pillar => "pillar",
+            ByArg::Year => "year",
+            ByArg::Group => "group",
+            ByArg::Commitment => "commitment",
+        }
+    }
+}
+
+/// `compact status`.
+#[derive(Debug, clap::Args)]
+struct StatusArgs {
+    /// The date, YYYY-MM-DD (default: today); only statements made by then count.
+    #[arg(long, value_name = "DATE", value_parser = date_arg)]
+    as_of: Option<jiff::civil::Date>,
+    /// Only the first N log entries (the figures of a published checkpoint).
+    #[arg(long, value_name = "N")]
+    at_size: Option<u64>,
+    /// Rows by guarantor, pillar, year, group or commitment.
+    #[arg(long, value_enum, default_value_t = ByArg::Guarantor)]
+    by: ByArg,
+    #[command(flatten)]
+    place: PlaceArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    format: RowsFormat,
+}
+
+/// `compact burden`.
+#[derive(Debug, clap::Args)]
+struct BurdenArgs {
+    /// The year.
+    #[arg(long, default_value_t = 2025)]
+    year: i16,
+    /// The baseline (NATO's 2024 pledge: a minimum of EUR 40 bn a year).
+    #[arg(long, default_value = "40e9 EUR")]
+    baseline: String,
+    /// Who shares the baseline: the NATO allies (NATO's formula) or every guarantor.
+    #[arg(long, value_enum, default_value_t = BurdenBasis::Allies)]
+    basis: BurdenBasis,
+    /// What counts: military aid (NATO's pledge) or all aid.
+    #[arg(long, value_enum, default_value_t = BurdenAid::Military)]
+    aid: BurdenAid,
+    #[command(flatten)]
+    place: PlaceArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    format: RowsFormat,
+}
+
+/// `compact explain`.
+#[derive(Debug, clap::Args)]
+struct ExplainArgs {
+    /// The commitment's id.
+    commitment: String,
+    /// The date, YYYY-MM-DD (default: today).
+    #[arg(long, value_name = "DATE", value_parser = date_arg)]
+    as_of: Option<jiff::civil::Date>,
+    #[command(flatten)]
+    place: PlaceArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
+}
+
+/// `compact verify`.
+#[derive(Debug, clap::Args)]
+struct VerifyArgs {
+    /// Checkpoints seen elsewhere (by witnesses) to check against this log.
+    #[arg(long, value_name = "FILE")]
+    checkpoint: Vec<PathBuf>,
+    /// The operator's verifier key as published (or a file holding it): the log's own
+    /// key (entry 0) must be this one. Default: compact.toml's `[log] operator_key`.
+    #[arg(long, value_name = "KEY")]
+    operator_key: Option<String>,
+    #[command(flatten)]
+    place: PlaceArgs,
+}
+
+/// `compact serve`.
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    /// The address to listen on (port 0 picks a free one).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    listen: std::net::SocketAddr,
+    /// The operator's private key (default: DIR/keys/operator.key).
+    #[arg(long, value_name = "FILE")]
+    operator_key: Option<PathBuf>,
+    #[command(flatten)]
+    place: PlaceArgs,
+}
+
+/// `compact demo`.
+#[derive(Debug, clap::Args)]
+struct DemoArgs {
+    /// Where to build it (must not exist or be empty).
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
+    /// The seed of the synthetic history and the keys.
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+    /// Do not serve the dashboard (there is none yet: accepted for scripts).
+    #[arg(long)]
+    no_serve: bool,
 }
 
 /// Where the compact and its store are.
@@ -531,395 +653,293 @@ enum BurdenAid {
 enum Reconcile {
     /// The Kiel Institute's Ukraine Support Tracker: its country-month CSV (data_explorer.csv),
     /// or without FILE the yearly figures the compact carries (tracker/kiel-release29.toml).
-    Kiel {
-        /// The tracker's CSV (default: the compact's tracker/kiel-release29.toml, or the data
-        /// set's own).
-        file: Option<PathBuf>,
-        /// The first year compared (default: the first year of the log's allocations).
-        #[arg(long, value_name = "YEAR")]
-        from: Option<i16>,
-        /// The last year compared (default: the tracker's last).
-        #[arg(long, value_name = "YEAR")]
-        to: Option<i16>,
-        #[command(flatten)]
-        place: PlaceArgs,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t)]
-        format: RowsFormat,
-    },
+    Kiel(KielArgs),
+}
+
+/// `compact reconcile kiel`.
+#[derive(Debug, clap::Args)]
+struct KielArgs {
+    /// The tracker's CSV (default: the compact's tracker/kiel-release29.toml, or the data
+    /// set's own).
+    file: Option<PathBuf>,
+    /// The first year compared (default: the first year of the log's allocations).
+    #[arg(long, value_name = "YEAR")]
+    from: Option<i16>,
+    /// The last year compared (default: the tracker's last).
+    #[arg(long, value_name = "YEAR")]
+    to: Option<i16>,
+    #[command(flatten)]
+    place: PlaceArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    format: RowsFormat,
 }
 
 #[derive(Debug, Subcommand)]
 enum Log {
     /// Print the latest signed checkpoint (a C2SP signed note).
-    Checkpoint {
-        #[command(flatten)]
-        place: PlaceArgs,
-    },
+    Checkpoint(PlaceOnly),
     /// Print the log operator's verifier key.
-    PublicKey {
-        #[command(flatten)]
-        place: PlaceArgs,
-    },
+    PublicKey(PlaceOnly),
     /// Print entry N: `{"index", "leaf" (base64 of the exact bytes), "statement"}`.
-    Entry {
-        /// The entry's index, from 0.
-        index: u64,
-        #[command(flatten)]
-        place: PlaceArgs,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Json)]
-        format: Format,
-    },
+    Entry(EntryArgs),
     /// Prove that entry N is in the tree (of the latest size, or --size).
-    Prove {
-        /// The entry's index.
-        index: u64,
-        /// The tree size (default: the latest checkpoint's).
-        #[arg(long)]
-        size: Option<u64>,
-        #[command(flatten)]
-        place: PlaceArgs,
-        /// Output format (JSON only).
-        #[arg(long, value_enum, default_value_t = Format::Json)]
-        format: Format,
-    },
+    Prove(ProveArgs),
     /// Prove that the tree of size A is a prefix of the tree of size B.
-    Consistency {
-        /// The older size.
-        old: u64,
-        /// The newer size.
-        new: u64,
-        #[command(flatten)]
-        place: PlaceArgs,
-        /// Output format (JSON only).
-        #[arg(long, value_enum, default_value_t = Format::Json)]
-        format: Format,
-    },
+    Consistency(ConsistencyArgs),
     /// Check an inclusion proof against a checkpoint and the operator's key, without the store.
-    VerifyInclusion {
-        /// The proof (output of `log prove`), or - for stdin.
-        #[arg(long)]
-        proof: PathBuf,
-        /// The signed checkpoint.
-        #[arg(long)]
-        checkpoint: PathBuf,
-        /// The operator's verifier key, or a file holding it.
-        #[arg(long)]
-        key: String,
-        /// The log's origin (default: the key's name).
-        #[arg(long)]
-        origin: Option<String>,
-    },
+    VerifyInclusion(VerifyInclusionArgs),
     /// Check a consistency proof against a checkpoint (and the older one), without the store.
-    VerifyConsistency {
-        /// The proof (output of `log consistency`), or - for stdin.
-        #[arg(long)]
-        proof: PathBuf,
-        /// The newer signed checkpoint.
-        #[arg(long)]
-        checkpoint: PathBuf,
-        /// The older signed checkpoint, if at hand.
-        #[arg(long)]
-        old_checkpoint: Option<PathBuf>,
-        /// The operator's verifier key, or a file holding it.
-        #[arg(long)]
-        key: String,
-        /// The log's origin (default: the key's name).
-        #[arg(long)]
-        origin: Option<String>,
-    },
+    VerifyConsistency(VerifyConsistencyArgs),
+}
+
+/// A log command that needs only the place.
+#[derive(Debug, clap::Args)]
+struct PlaceOnly {
+    #[command(flatten)]
+    place: PlaceArgs,
+}
+
+/// `compact log entry`.
+#[derive(Debug, clap::Args)]
+struct EntryArgs {
+    /// The entry's index, from 0.
+    index: u64,
+    #[command(flatten)]
+    place: PlaceArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Json)]
+    format: Format,
+}
+
+/// `compact log prove`.
+#[derive(Debug, clap::Args)]
+struct ProveArgs {
+    /// The entry's index.
+    index: u64,
+    /// The tree size (default: the latest checkpoint's).
+    #[arg(long)]
+    size: Option<u64>,
+    #[command(flatten)]
+    place: PlaceArgs,
+    /// Output format (JSON only).
+    #[arg(long, value_enum, default_value_t = Format::Json)]
+    format: Format,
+}
+
+/// `compact log consistency`.
+#[derive(Debug, clap::Args)]
+struct ConsistencyArgs {
+    /// The older size.
+    old: u64,
+    /// The newer size.
+    new: u64,
+    #[command(flatten)]
+    place: PlaceArgs,
+    /// Output format (JSON only).
+    #[arg(long, value_enum, default_value_t = Format::Json)]
+    format: Format,
+}
+
+/// `compact log verify-inclusion`.
+#[derive(Debug, clap::Args)]
+struct VerifyInclusionArgs {
+    /// The proof (output of `log prove`), or - for stdin.
+    #[arg(long)]
+    proof: PathBuf,
+    /// The signed checkpoint.
+    #[arg(long)]
+    checkpoint: PathBuf,
+    /// The operator's verifier key, or a file holding it.
+    #[arg(long)]
+    key: String,
+    /// The log's origin (default: the key's name).
+    #[arg(long)]
+    origin: Option<String>,
+}
+
+/// `compact log verify-consistency`.
+#[derive(Debug, clap::Args)]
+struct VerifyConsistencyArgs {
+    /// The proof (output of `log consistency`), or - for stdin.
+    #[arg(long)]
+    proof: PathBuf,
+    /// The newer signed checkpoint.
+    #[arg(long)]
+    checkpoint: PathBuf,
+    /// The older signed checkpoint, if at hand.
+    #[arg(long)]
+    old_checkpoint: Option<PathBuf>,
+    /// The operator's verifier key, or a file holding it.
+    #[arg(long)]
+    key: String,
+    /// The log's origin (default: the key's name).
+    #[arg(long)]
+    origin: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
 enum Show {
     /// One agreement as parsed: its terms, clauses and commitments.
-    Agreement {
-        /// The agreement's id.
-        id: String,
-        /// A version other than the latest.
-        #[arg(long)]
-        version: Option<u32>,
-        /// The compact directory.
-        #[arg(long, value_name = "DIR", default_value = ".")]
-        dir: PathBuf,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t)]
-        format: Format,
-    },
+    Agreement(ShowAgreementArgs),
+}
+
+/// `compact show agreement`.
+#[derive(Debug, clap::Args)]
+struct ShowAgreementArgs {
+    /// The agreement's id.
+    id: String,
+    /// A version other than the latest.
+    #[arg(long)]
+    version: Option<u32>,
+    /// The compact directory.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    dir: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
 }
 
 /// The exit code of a transient failure (`EX_TEMPFAIL` of sysexits.h).
 const EXIT_TRANSIENT: u8 = 75;
 
-fn main() -> ExitCode {
-    let cli = Cli::parse();
-    output::set_plain(cli.plain);
-    client::set_server(cli.server);
-    let result = match cli.command {
-        Command::Check { path, dir, format } => {
-            let dir = path.or(dir).unwrap_or_else(|| PathBuf::from("."));
-            commands::check(&dir, format)
+/// Runs one command.
+fn run(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Check(a) => {
+            let dir = a.path.or(a.dir).unwrap_or_else(|| PathBuf::from("."));
+            commands::check(&dir, a.format)
         }
-        Command::Digest {
-            file,
-            canonical,
-            format,
-        } => commands::digest(&file, canonical, format),
+        Command::Digest(a) => commands::digest(&a.file, a.canonical, a.format),
         Command::Show {
-            what:
-                Show::Agreement {
-                    id,
-                    version,
-                    dir,
-                    format,
+            what: Show::Agreement(a),
+        } => commands::show_agreement(&a.dir, &a.id, a.version, a.format),
+        Command::Demo(a) => demo::demo(a.dir.as_deref(), a.seed),
+        Command::Keygen(a) => ledger::keygen(
+            &a.place.place(),
+            a.party.as_deref(),
+            a.operator,
+            a.root,
+            a.out.as_deref(),
+            a.valid_from,
+            a.seed.as_deref(),
+            a.operator_key.as_deref(),
+        ),
+        Command::Init(a) => ledger::init(&a.place.place(), a.operator_key.as_deref()),
+        Command::Sign(a) => ledger::sign(
+            &a.append.place.place(),
+            &a.agreement,
+            a.version,
+            &a.key,
+            a.append.time,
+            a.append.operator_key.as_deref(),
+        ),
+        Command::Submit(a) => ledger::submit(
+            &a.append.place.place(),
+            &a.key,
+            &a.kind,
+            &a.payload,
+            a.append.time,
+            a.print,
+            a.append.operator_key.as_deref(),
+        ),
+        Command::Activate(a) => activation::activate(
+            &a.append.place.place(),
+            &a.key,
+            a.at,
+            &a.summary,
+            a.append.time,
+            a.append.operator_key.as_deref(),
+        ),
+        Command::Threat(a) => activation::threat(
+            &a.append.place.place(),
+            &a.key,
+            a.level,
+            a.append.time,
+            a.append.operator_key.as_deref(),
+        ),
+        Command::Respond(a) => activation::respond(
+            &a.append.place.place(),
+            a.activation,
+            &a.key,
+            &a.measures,
+            a.append.time,
+            a.append.operator_key.as_deref(),
+        ),
+        Command::Activation(a) => activation::show(&a.place.place(), a.id, a.at, a.format),
+        Command::Stress(a) => {
+            let place = a.place.place();
+            let compact = ledger::PlaceExt::compact(&place)?;
+            stress::stress(
+                &place.dir,
+                &compact,
+                &compact_service::stress::StressAsk {
+                    without: a.without,
+                    from_year: a.from_year,
+                    delay: a.delay,
+                    scenarios: a.scenarios,
+                    seed: a.seed,
+                    years: a.years,
+                    no_shocks: a.no_shocks,
                 },
-        } => commands::show_agreement(&dir, &id, version, format),
-        Command::Demo {
-            dir,
-            seed,
-            no_serve: _,
-        } => demo::demo(dir.as_deref(), seed),
-        Command::Keygen {
-            party,
-            operator,
-            root,
-            out,
-            valid_from,
-            seed,
-            operator_key,
-            place,
-        } => ledger::keygen(
-            &place.place(),
-            party.as_deref(),
-            operator,
-            root,
-            out.as_deref(),
-            valid_from.as_deref(),
-            seed.as_deref(),
-            operator_key.as_deref(),
-        ),
-        Command::Init {
-            operator_key,
-            place,
-        } => ledger::init(&place.place(), operator_key.as_deref()),
-        Command::Sign {
-            agreement,
-            version,
-            key,
-            time,
-            operator_key,
-            place,
-        } => ledger::sign(
-            &place.place(),
-            &agreement,
-            version,
-            &key,
-            time.as_deref(),
-            operator_key.as_deref(),
-        ),
-        Command::Submit {
-            kind,
-            payload,
-            key,
-            time,
-            print,
-            operator_key,
-            place,
-        } => ledger::submit(
-            &place.place(),
-            &key,
-            &kind,
-            &payload,
-            time.as_deref(),
-            print,
-            operator_key.as_deref(),
-        ),
-        Command::Activate {
-            key,
-            at,
-            summary,
-            time,
-            operator_key,
-            place,
-        } => activation::activate(
-            &place.place(),
-            &key,
-            &at,
-            &summary,
-            time.as_deref(),
-            operator_key.as_deref(),
-        ),
-        Command::Threat {
-            key,
-            level,
-            time,
-            operator_key,
-            place,
-        } => activation::threat(
-            &place.place(),
-            &key,
-            level,
-            time.as_deref(),
-            operator_key.as_deref(),
-        ),
-        Command::Respond {
-            activation: id,
-            key,
-            measures,
-            time,
-            operator_key,
-            place,
-        } => activation::respond(
-            &place.place(),
-            id,
-            &key,
-            &measures,
-            time.as_deref(),
-            operator_key.as_deref(),
-        ),
-        Command::Activation {
-            id,
-            at,
-            format,
-            place,
-        } => activation::show(&place.place(), id, at.as_deref(), format),
-        Command::Stress {
-            without,
-            from_year,
-            delay,
-            scenarios,
-            seed,
-            years,
-            risks,
-            no_shocks,
-            format,
-            place,
-        } => {
-            let place = place.place();
-            ledger::PlaceExt::compact(&place).and_then(|compact| {
-                stress::stress(
-                    &place.dir,
-                    &compact,
-                    &stress::Ask {
-                        without,
-                        from_year,
-                        delay,
-                        scenarios,
-                        seed,
-                        years,
-                        risks,
-                        no_shocks,
-                    },
-                    format,
-                )
-            })
+                a.risks.as_deref(),
+                a.format,
+            )
         }
-        Command::Import {
-            file,
-            batch,
-            operator_key,
-            place,
-        } => ledger::import(&place.place(), &file, batch, operator_key.as_deref()),
-        Command::Agreements {
-            as_of,
-            place,
-            format,
-        } => ledger::agreements(&place.place(), as_of.as_deref(), format),
+        Command::Import(a) => ledger::import(
+            &a.place.place(),
+            &a.file,
+            a.batch,
+            a.operator_key.as_deref(),
+        ),
+        Command::Agreements(a) => ledger::agreements(&a.place.place(), a.as_of, a.format),
         Command::Log { what } => match what {
-            Log::Checkpoint { place } => ledger::log_checkpoint(&place.place()),
-            Log::PublicKey { place } => ledger::log_public_key(&place.place()),
-            Log::Entry {
-                index,
-                place,
-                format,
-            } => ledger::log_entry(&place.place(), index, format),
-            Log::Prove {
-                index,
-                size,
-                place,
-                format: _,
-            } => ledger::log_prove(&place.place(), index, size),
-            Log::Consistency {
-                old,
-                new,
-                place,
-                format: _,
-            } => ledger::log_consistency(&place.place(), old, new),
-            Log::VerifyInclusion {
-                proof,
-                checkpoint,
-                key,
-                origin,
-            } => ledger::verify_inclusion_cmd(&proof, &checkpoint, &key, origin.as_deref()),
-            Log::VerifyConsistency {
-                proof,
-                checkpoint,
-                old_checkpoint,
-                key,
-                origin,
-            } => ledger::verify_consistency_cmd(
-                &proof,
-                &checkpoint,
-                old_checkpoint.as_deref(),
-                &key,
-                origin.as_deref(),
+            Log::Checkpoint(a) => ledger::log_checkpoint(&a.place.place()),
+            Log::PublicKey(a) => ledger::log_public_key(&a.place.place()),
+            Log::Entry(a) => ledger::log_entry(&a.place.place(), a.index, a.format),
+            Log::Prove(a) => ledger::log_prove(&a.place.place(), a.index, a.size),
+            Log::Consistency(a) => ledger::log_consistency(&a.place.place(), a.old, a.new),
+            Log::VerifyInclusion(a) => {
+                ledger::verify_inclusion_cmd(&a.proof, &a.checkpoint, &a.key, a.origin.as_deref())
+            }
+            Log::VerifyConsistency(a) => ledger::verify_consistency_cmd(
+                &a.proof,
+                &a.checkpoint,
+                a.old_checkpoint.as_deref(),
+                &a.key,
+                a.origin.as_deref(),
             ),
         },
-        Command::Verify {
-            checkpoint,
-            operator_key,
-            place,
-        } => ledger::verify(&place.place(), &checkpoint, operator_key.as_deref()),
-        Command::Status {
-            as_of,
-            at_size,
-            by,
-            place,
-            format,
-        } => status::status(&place.place(), as_of.as_deref(), at_size, &by, format),
-        Command::Burden {
-            year,
-            baseline,
-            basis,
-            aid,
-            place,
-            format,
-        } => status::burden(
-            &place.place(),
-            year,
-            &baseline,
-            match basis {
+        Command::Verify(a) => {
+            ledger::verify(&a.place.place(), &a.checkpoint, a.operator_key.as_deref())
+        }
+        Command::Status(a) => status::status(
+            &a.place.place(),
+            a.as_of,
+            a.at_size,
+            a.by.by(),
+            a.by.name(),
+            a.format,
+        ),
+        Command::Burden(a) => status::burden(
+            &a.place.place(),
+            a.year,
+            &a.baseline,
+            match a.basis {
                 BurdenBasis::Allies => compact_engine::burden::Basis::NatoAllies,
                 BurdenBasis::Guarantors => compact_engine::burden::Basis::AllGuarantors,
             },
-            match aid {
+            match a.aid {
                 BurdenAid::Military => compact_engine::burden::Aid::Military,
                 BurdenAid::All => compact_engine::burden::Aid::All,
             },
-            format,
+            a.format,
         ),
         Command::Reconcile {
-            with:
-                Reconcile::Kiel {
-                    file,
-                    from,
-                    to,
-                    place,
-                    format,
-                },
-        } => reconcile::kiel(&place.place(), file.as_deref(), from, to, format),
-        Command::Explain {
-            commitment,
-            as_of,
-            place,
-            format,
-        } => status::explain(&place.place(), &commitment, as_of.as_deref(), format),
-        Command::Serve {
-            listen,
-            operator_key,
-            place,
-        } => serve::serve(&place.place(), listen, operator_key),
+            with: Reconcile::Kiel(a),
+        } => reconcile::kiel(&a.place.place(), a.file.as_deref(), a.from, a.to, a.format),
+        Command::Explain(a) => status::explain(&a.place.place(), &a.commitment, a.as_of, a.format),
+        Command::Serve(a) => serve::serve(&a.place.place(), a.listen, a.operator_key),
         Command::Bench { what } => match what {
             Bench::Ingest { dir, n, batch } => bench::ingest(&dir, n, batch),
             Bench::Verify { dir } => bench::verify(&dir),
@@ -931,7 +951,14 @@ fn main() -> ExitCode {
                 input,
             } => stress::bench(scenarios, seed, &input),
         },
-    };
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    output::set_plain(cli.plain);
+    client::set_server(cli.server);
+    let result = run(cli.command);
     match result {
         Ok(code) => code,
         Err(e)

@@ -3,9 +3,8 @@
 use std::process::ExitCode;
 
 use anyhow::anyhow;
-use compact_engine::burden::BurdenReport;
 use compact_engine::report::By;
-use compact_service::api::v1::{StatusReport, StatusRow};
+use compact_service::api::v1::{BurdenReport, Measure, StatusReport, StatusRow, SurgeKind};
 use jiff::civil::Date;
 
 use crate::RowsFormat;
@@ -184,7 +183,7 @@ pub(crate) fn burden_table(report: &BurdenReport, limit: usize) -> String {
         .iter()
         .take(limit)
         .map(|r| {
-            let m = |f: &str| r.synthetic_figures.contains(&f);
+            let m = |f: &str| r.synthetic_figures.iter().any(|x| x == f);
             let mut cells = vec![
                 r.rank.to_string(),
                 r.party.clone(),
@@ -229,7 +228,7 @@ pub(crate) fn burden_others(report: &BurdenReport) -> String {
         .others
         .iter()
         .map(|o| {
-            let m = |f: &str| o.synthetic_figures.contains(&f);
+            let m = |f: &str| o.synthetic_figures.iter().any(|x| x == f);
             format!(
                 "{} ({}; allocated {}, confirmed {})",
                 o.party,
@@ -245,16 +244,13 @@ pub(crate) fn burden_others(report: &BurdenReport) -> String {
 /// `compact status`.
 pub fn status(
     place: &Place,
-    as_of: Option<&str>,
+    as_of: Option<Date>,
     at_size: Option<u64>,
+    by_key: By,
     by: &str,
     format: RowsFormat,
 ) -> anyhow::Result<ExitCode> {
-    let by_key: By = by.parse().map_err(|e: String| anyhow!(e))?;
-    let as_of: Date = match as_of {
-        Some(d) => crate::ledger::parse_date(d, "--as-of")?,
-        None => today(),
-    };
+    let as_of = as_of.unwrap_or_else(today);
     let governed = place.governed()?;
     let report =
         compact_service::reports::status(&place.writer()?, &governed, as_of, at_size, by_key)?;
@@ -271,13 +267,10 @@ pub fn status(
 pub fn explain(
     place: &Place,
     commitment: &str,
-    as_of: Option<&str>,
+    as_of: Option<Date>,
     format: crate::Format,
 ) -> anyhow::Result<ExitCode> {
-    let as_of: Date = match as_of {
-        Some(d) => crate::ledger::parse_date(d, "--as-of")?,
-        None => today(),
-    };
+    let as_of = as_of.unwrap_or_else(today);
     let governed = place.governed()?;
     let compact = &governed.compact;
     let explained =
@@ -296,7 +289,7 @@ pub fn explain(
                 f.agreement,
                 f.guarantor,
                 f.pillar,
-                serde_json::to_value(f.status)?.as_str().unwrap_or(""),
+                f.status,
                 if names.is_empty() {
                     String::new()
                 } else {
@@ -331,16 +324,14 @@ pub fn explain(
                     .map(|s| {
                         vec![
                             s.activation.to_string(),
-                            match s.kind {
-                                compact_engine::activation::SurgeKind::Scaling { factor } => {
-                                    format!("surge x{factor}")
+                            match &s.kind {
+                                SurgeKind::Scaling { factor } => format!("surge x{factor}"),
+                                SurgeKind::SnapBack { scheduled_for } => {
+                                    format!("brought forward from {scheduled_for}")
                                 }
-                                compact_engine::activation::SurgeKind::SnapBack {
-                                    scheduled_for,
-                                } => format!("brought forward from {scheduled_for}"),
                             },
                             money(s.amount),
-                            s.due.to_string(),
+                            s.due.clone(),
                         ]
                     })
                     .collect();
@@ -363,8 +354,8 @@ pub fn explain(
             out!("Log entries");
             out!("{}", table(&["entry", "type", "payload"], rows, &[0]));
             let unit = match &f.measure {
-                compact_engine::Measure::Money => compact.currency.clone(),
-                compact_engine::Measure::Units(u) => u.clone(),
+                Measure::Money => compact.currency.clone(),
+                Measure::Units(u) => u.clone(),
             };
             let names = f.marks.names();
             let m = |x: &str| names.contains(&x);
@@ -415,54 +406,7 @@ pub fn burden(
     match format {
         RowsFormat::Json => out!("{}", serde_json::to_string_pretty(&report)?),
         RowsFormat::Csv => {
-            let rows = report
-                .rows
-                .iter()
-                .map(|r| {
-                    vec![
-                        r.rank.to_string(),
-                        r.party.clone(),
-                        r.gdp_share.to_string(),
-                        r.fair_share.to_string(),
-                        r.allocated.to_string(),
-                        r.outside.to_string(),
-                        r.confirmed.to_string(),
-                        r.pct_gdp.to_string(),
-                        r.gap.to_string(),
-                        r.surge.to_string(),
-                        r.synthetic_figures.join(";"),
-                    ]
-                })
-                .chain(report.others.iter().map(|o| {
-                    vec![
-                        String::new(),
-                        o.party.clone(),
-                        String::new(),
-                        String::new(),
-                        o.allocated.to_string(),
-                        String::new(),
-                        o.confirmed.to_string(),
-                        String::new(),
-                        String::new(),
-                        String::new(),
-                        o.synthetic_figures.join(";"),
-                    ]
-                }))
-                .collect();
-            let header = [
-                "rank",
-                "party",
-                "gdp_share",
-                "fair_share",
-                "allocated",
-                "outside",
-                "confirmed",
-                "pct_gdp",
-                "gap",
-                "surge",
-                "synthetic",
-            ];
-            out!("{}", csv(&header, rows)?);
+            out!("{}", csv(&BurdenReport::COLUMNS, report.csv_rows())?);
         }
         RowsFormat::Table => {
             out!(

@@ -7,17 +7,16 @@
 //!   `DIR/stress.toml`): mean, P5, P50, P95 and the probability of meeting the requirement.
 //! - Neither: the single points of failure, and a Monte Carlo of 10,000 scenarios.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, anyhow};
 use compact_model::Compact;
-use compact_stress::{
-    Baseline, McConfig, McReport, Rebalance, Risks, Spof, WhatIf, WhatIfReport, monte_carlo,
-    rebalance, single_points_of_failure, to_decimal, what_if, years_of,
-};
+use compact_service::api::v1::{MonteCarlo, RebalanceRow, SpofRow, StressReport, WhatIfReport};
+use compact_service::stress::StressAsk;
+use compact_stress::{Baseline, McConfig, McReport, Risks, monte_carlo, to_decimal};
 use indicatif::{ProgressBar, ProgressStyle};
-use serde_json::{Value, json};
+use rust_decimal::Decimal;
 
 use crate::RowsFormat;
 use crate::output::{csv, money, out, print_diagnostics, table};
@@ -26,36 +25,8 @@ use crate::status::marked;
 /// The largest risks file read.
 const RISKS_MAX: u64 = 1 << 20;
 
-/// Scenarios of the Monte Carlo run when no what-if is asked for.
-pub const DEFAULT_SCENARIOS: u64 = 10_000;
-
-/// What `compact stress` was asked.
-#[derive(Debug, Default)]
-pub struct Ask {
-    /// Guarantors that withdraw.
-    pub without: Vec<String>,
-    /// From which year.
-    pub from_year: Option<i16>,
-    /// Months every delivery slips.
-    pub delay: Option<u32>,
-    /// Monte Carlo scenarios.
-    pub scenarios: Option<u64>,
-    /// The seed.
-    pub seed: u64,
-    /// Horizon in years from the first.
-    pub years: Option<i16>,
-    /// The risks file.
-    pub risks: Option<PathBuf>,
-    /// Leave out the file's correlated shocks: withdrawals independent of one another.
-    pub no_shocks: bool,
-}
-
 fn amount(v: i64) -> String {
     to_decimal(v).normalize().to_string()
-}
-
-fn opt(v: Option<i64>) -> Value {
-    v.map_or(Value::Null, |x| Value::String(amount(x)))
 }
 
 fn risks(dir: &Path, path: Option<&Path>, baseline: &Baseline) -> anyhow::Result<Risks> {
@@ -75,10 +46,10 @@ fn risks(dir: &Path, path: Option<&Path>, baseline: &Baseline) -> anyhow::Result
     })
 }
 
-/// Runs the Monte Carlo with a progress bar on a terminal.
-pub fn run_mc(baseline: &Baseline, risks: &Risks, cfg: &McConfig) -> anyhow::Result<McReport> {
-    let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr()) && cfg.scenarios >= 10_000 {
-        let b = ProgressBar::new(cfg.scenarios);
+/// A progress bar of `scenarios` on a terminal, hidden otherwise.
+fn progress_bar(scenarios: u64) -> ProgressBar {
+    if std::io::IsTerminal::is_terminal(&std::io::stderr()) && scenarios >= 10_000 {
+        let b = ProgressBar::new(scenarios);
         b.set_style(
             ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} scenarios")
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
@@ -87,233 +58,79 @@ pub fn run_mc(baseline: &Baseline, risks: &Risks, cfg: &McConfig) -> anyhow::Res
         b
     } else {
         ProgressBar::hidden()
-    };
+    }
+}
+
+/// Runs the Monte Carlo with a progress bar on a terminal.
+pub fn run_mc(baseline: &Baseline, risks: &Risks, cfg: &McConfig) -> anyhow::Result<McReport> {
+    let bar = progress_bar(cfg.scenarios);
     let report = monte_carlo(baseline, risks, cfg, |n| bar.inc(n))?;
     bar.finish_and_clear();
     Ok(report)
 }
 
-/// Which figures of a pillar's year rest on synthetic data: the requirement (when the
-/// requirement of that pillar and year is), and the schedule (when a commitment of the pillar
-/// with a tranche due that year, or its agreement, is).
-#[derive(Clone, Copy, Default)]
-struct Synth {
-    requirement: bool,
-    scheduled: bool,
-}
-
-fn synth(compact: &Compact, pillar: &str, year: i16) -> Synth {
-    Synth {
-        requirement: compact
-            .requirements
-            .iter()
-            .any(|r| r.pillar == pillar && r.year == year && r.synthetic),
-        scheduled: compact.latest_agreements().any(|a| {
-            a.commitments.iter().any(|c| {
-                c.pillar == pillar
-                    && (a.synthetic || c.synthetic)
-                    && c.schedule.tranches().iter().any(|t| t.due.year() == year)
-            })
-        }),
-    }
-}
-
-/// The names of a what-if year's synthetic figures.
-fn what_if_marks(s: Synth) -> Vec<&'static str> {
-    let mut v = Vec::new();
-    if s.requirement {
-        v.push("requirement");
-    }
-    if s.scheduled {
-        v.extend(["before", "after"]);
-    }
-    if s.requirement || s.scheduled {
-        v.extend(["gap_before", "gap_after"]);
-    }
-    v
-}
-
-fn what_if_json(r: &WhatIfReport, compact: &Compact) -> Value {
-    json!({
-        "without": r.without, "from_year": r.from_year, "delay_months": r.delay_months,
-        "lines": r.lines.iter().map(|l| json!({
-            "pillar": l.line.pillar, "measure": l.line.measure.to_string(),
-            "slipped_beyond": amount(l.slipped_beyond), "withdrawn": amount(l.withdrawn),
-            "years": l.years.iter().map(|y| json!({
-                "year": y.year, "requirement": opt(y.requirement), "before": amount(y.before),
-                "after": amount(y.after), "gap_before": amount(y.gap_before),
-                "gap_after": amount(y.gap_after),
-                "synthetic_figures": what_if_marks(synth(compact, &l.line.pillar, y.year)),
-            })).collect::<Vec<_>>(),
-        })).collect::<Vec<_>>(),
-    })
-}
-
-fn rebalance_json(r: &[Rebalance], compact: &Compact) -> Value {
-    Value::Array(
-        r.iter()
-            .map(|b| {
-                let m = synth(compact, &b.line.pillar, b.year);
-                json!({
-                    "pillar": b.line.pillar, "measure": b.line.measure.to_string(), "year": b.year,
-                    "extra_gap": amount(b.extra_gap),
-                    "synthetic": m.requirement || m.scheduled,
-                    "parts": b.parts.iter().map(|p| json!({
-                        "guarantor": p.guarantor, "gdp_share": format!("{:.6}", p.gdp_share),
-                        "amount": amount(p.amount),
-                    })).collect::<Vec<_>>(),
-                })
-            })
-            .collect(),
-    )
-}
-
-fn spof_json(s: &[Spof], compact: &Compact) -> Value {
-    Value::Array(
-        s.iter()
-            .map(|x| {
-                let m = synth(compact, &x.line.pillar, x.year);
-                let mut marks = Vec::new();
-                if m.requirement {
-                    marks.push("requirement");
-                }
-                if m.scheduled {
-                    marks.extend(["before", "after"]);
-                }
-                json!({
-                    "synthetic_figures": marks,
-                    "guarantor": x.guarantor, "pillar": x.line.pillar,
-                    "measure": x.line.measure.to_string(), "year": x.year,
-                    "requirement": amount(x.requirement), "before": amount(x.before),
-                    "after": amount(x.after),
-                })
-            })
-            .collect(),
-    )
-}
-
-fn prob(p: Option<f64>) -> Value {
-    p.map_or(Value::Null, |x| Value::String(format!("{x:.4}")))
-}
-
-fn mc_json(r: &McReport, compact: &Compact) -> Value {
-    json!({
-        "scenarios": r.scenarios, "seed": r.seed,
-        "lines": r.lines.iter().map(|l| json!({
-            "pillar": l.line.pillar, "measure": l.line.measure.to_string(),
-            "years": l.years.iter().map(|y| {
-                let m = synth(compact, &l.line.pillar, y.year);
-                // The distribution rests on the risks file's illustrative assumptions.
-                let mut marks = Vec::new();
-                if m.requirement {
-                    marks.push("requirement");
-                }
-                if m.scheduled {
-                    marks.push("scheduled");
-                }
-                marks.extend(["mean", "p5", "p50", "p95", "p_meet"]);
-                json!({
-                "year": y.year, "requirement": opt(y.requirement),
-                "scheduled": amount(y.scheduled), "mean": amount(y.mean),
-                "p5": amount(y.p5), "p50": amount(y.p50), "p95": amount(y.p95),
-                "p_meet": prob(y.p_meet),
-                "synthetic_figures": marks,
-            })}).collect::<Vec<_>>(),
-        })).collect::<Vec<_>>(),
-        "survival": r.survival.iter().map(|s| json!({
-            "guarantor": s.guarantor,
-            "by_year": s.by_year.iter().map(|p| format!("{p:.4}")).collect::<Vec<_>>(),
-        })).collect::<Vec<_>>(),
-    })
-}
-
 /// Whether a line-year is worth a row: it has a requirement, or the what-if changed it.
-fn shown(requirement: Option<i64>, changed: bool) -> bool {
+fn shown(requirement: Option<Decimal>, changed: bool) -> bool {
     requirement.is_some() || changed
 }
 
-/// `compact stress`.
+fn line(pillar: &str, measure: &str) -> String {
+    format!("{pillar} ({measure})")
+}
+
+/// `compact stress`: the service's report, rendered.
 pub fn stress(
     dir: &Path,
     compact: &Compact,
-    ask: &Ask,
+    ask: &StressAsk,
+    risks_file: Option<&Path>,
     format: RowsFormat,
 ) -> anyhow::Result<ExitCode> {
-    let years = years_of(compact)?;
-    let baseline = Baseline::from_compact(compact, years)?;
-    let what = (!ask.without.is_empty() || ask.delay.is_some()).then(|| WhatIf {
-        without: ask.without.clone(),
-        from_year: ask.from_year,
-        delay_months: ask.delay.unwrap_or(0),
-    });
-    if ask.without.is_empty() && ask.from_year.is_some() {
-        return Err(anyhow!(
-            "--from-year says when the guarantors of --without withdraw: give --without too"
-        ));
-    }
-    let what_report = what.as_ref().map(|w| what_if(&baseline, w)).transpose()?;
-    let balance = what_report.as_ref().map(|r| rebalance(&baseline, r));
-    let scenarios = match (ask.scenarios, &what) {
-        (Some(n), _) => Some(n),
-        (None, None) => Some(DEFAULT_SCENARIOS),
-        (None, Some(_)) => None,
+    let bar = progress_bar(ask.scenarios().unwrap_or(0));
+    let mut risk_error = None;
+    let result = compact_service::stress::stress(
+        compact,
+        ask,
+        |baseline| {
+            risks(dir, risks_file, baseline).map_err(|e| {
+                let message = format!("{e:#}");
+                risk_error = Some(e);
+                compact_service::ServiceError::bad_input(message)
+            })
+        },
+        |n| bar.inc(n),
+    );
+    bar.finish_and_clear();
+    let report = match (result, risk_error) {
+        (Ok(r), _) => r,
+        (Err(_), Some(e)) => return Err(e),
+        (Err(e), None) => return Err(e.into()),
     };
-    let mc = match scenarios {
-        Some(n) => {
-            let mut risks = risks(dir, ask.risks.as_deref(), &baseline)?;
-            if ask.no_shocks {
-                risks.shocks.clear();
-            }
-            let cfg = McConfig {
-                scenarios: n,
-                seed: ask.seed,
-                years: ask.years,
-            };
-            Some(run_mc(&baseline, &risks, &cfg)?)
-        }
-        None => None,
-    };
-    let spof = what
-        .is_none()
-        .then(|| single_points_of_failure(&baseline, compact_stress::SPOF_MARGIN_PERCENT));
+    print(&report, compact, format)?;
+    Ok(ExitCode::SUCCESS)
+}
 
+fn print(r: &StressReport, compact: &Compact, format: RowsFormat) -> anyhow::Result<()> {
     match format {
-        RowsFormat::Json => {
-            let mut v = serde_json::Map::new();
-            v.insert("currency".into(), json!(compact.currency));
-            v.insert("years".into(), json!(baseline.years()));
-            if let Some(r) = &what_report {
-                v.insert("what_if".into(), what_if_json(r, compact));
-            }
-            if let Some(b) = &balance {
-                v.insert("rebalance".into(), rebalance_json(b, compact));
-            }
-            if let Some(s) = &spof {
-                v.insert("single_points_of_failure".into(), spof_json(s, compact));
-            }
-            if let Some(m) = &mc {
-                v.insert("monte_carlo".into(), mc_json(m, compact));
-            }
-            out!("{}", serde_json::to_string_pretty(&Value::Object(v))?);
-        }
+        RowsFormat::Json => out!("{}", serde_json::to_string_pretty(r)?),
         RowsFormat::Csv => {
             // One table per run: the what-if rows, or the Monte Carlo rows.
-            if let Some(r) = &what_report {
-                let rows = r
+            if let Some(w) = &r.what_if {
+                let rows = w
                     .lines
                     .iter()
                     .flat_map(|l| {
                         l.years.iter().map(move |y| {
                             vec![
-                                l.line.pillar.clone(),
-                                l.line.measure.to_string(),
+                                l.pillar.clone(),
+                                l.measure.clone(),
                                 y.year.to_string(),
-                                y.requirement.map(amount).unwrap_or_default(),
-                                amount(y.before),
-                                amount(y.after),
-                                amount(y.gap_before),
-                                amount(y.gap_after),
-                                what_if_marks(synth(compact, &l.line.pillar, y.year)).join(";"),
+                                y.requirement.map(|x| x.to_string()).unwrap_or_default(),
+                                y.before.to_string(),
+                                y.after.to_string(),
+                                y.gap_before.to_string(),
+                                y.gap_after.to_string(),
+                                y.synthetic_figures.join(";"),
                             ]
                         })
                     })
@@ -335,31 +152,23 @@ pub fn stress(
                         rows
                     )?
                 );
-            } else if let Some(m) = &mc {
+            } else if let Some(m) = &r.monte_carlo {
                 let rows = m
                     .lines
                     .iter()
                     .flat_map(|l| {
                         l.years.iter().map(move |y| {
                             vec![
-                                l.line.pillar.clone(),
-                                l.line.measure.to_string(),
+                                l.pillar.clone(),
+                                l.measure.clone(),
                                 y.year.to_string(),
-                                y.requirement.map(amount).unwrap_or_default(),
-                                amount(y.mean),
-                                amount(y.p5),
-                                amount(y.p50),
-                                amount(y.p95),
+                                y.requirement.map(|x| x.to_string()).unwrap_or_default(),
+                                y.mean.to_string(),
+                                y.p5.to_string(),
+                                y.p50.to_string(),
+                                y.p95.to_string(),
                                 y.p_meet.map(|p| format!("{p:.4}")).unwrap_or_default(),
-                                {
-                                    let m = synth(compact, &l.line.pillar, y.year);
-                                    let mut v = Vec::new();
-                                    if m.requirement {
-                                        v.push("requirement");
-                                    }
-                                    v.extend(["mean", "p5", "p50", "p95", "p_meet"]);
-                                    v.join(";")
-                                },
+                                y.synthetic_figures.join(";"),
                             ]
                         })
                     })
@@ -385,34 +194,43 @@ pub fn stress(
             }
         }
         RowsFormat::Table => {
-            if let Some(r) = &what_report {
+            if let Some(w) = &r.what_if {
                 out!(
                     "What if {}{}: scheduled support against the requirements, {}",
-                    if r.without.is_empty() {
+                    if w.without.is_empty() {
                         String::new()
                     } else {
-                        format!("{} withdraw from {}", r.without.join(", "), r.from_year)
+                        format!(
+                            "{} {} from {}",
+                            w.without.join(", "),
+                            if w.without.len() == 1 {
+                                "withdraws"
+                            } else {
+                                "withdraw"
+                            },
+                            w.from_year
+                        )
                     },
-                    if r.delay_months > 0 {
+                    if w.delay_months > 0 {
                         format!(
                             "{}every delivery slips {} months",
-                            if r.without.is_empty() { "" } else { " and " },
-                            r.delay_months
+                            if w.without.is_empty() { "" } else { " and " },
+                            w.delay_months
                         )
                     } else {
                         String::new()
                     },
                     compact.currency
                 );
-                print_what_if(r, compact)?;
-                if let Some(b) = &balance {
-                    print_rebalance(b, compact)?;
+                print_what_if(w)?;
+                if let Some(b) = &r.rebalance {
+                    print_rebalance(b)?;
                 }
             }
-            if let Some(s) = &spof {
-                print_spof(s, compact)?;
+            if let Some(s) = &r.single_points_of_failure {
+                print_spof(s)?;
             }
-            if let Some(m) = &mc {
+            if let Some(m) = &r.monte_carlo {
                 print_mc(m, compact)?;
             }
             out!(
@@ -420,26 +238,29 @@ pub fn stress(
             );
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
-fn print_what_if(r: &WhatIfReport, compact: &Compact) -> anyhow::Result<()> {
+fn marks(v: &[String], f: &str) -> bool {
+    v.iter().any(|x| x == f)
+}
+
+fn print_what_if(r: &WhatIfReport) -> anyhow::Result<()> {
     let mut rows = Vec::new();
     for l in &r.lines {
         for y in &l.years {
             if shown(y.requirement, y.before != y.after) {
-                let m = synth(compact, &l.line.pillar, y.year);
-                let gap = m.requirement || m.scheduled;
+                let m = |f: &str| marks(&y.synthetic_figures, f);
                 rows.push(vec![
-                    l.line.to_string(),
+                    line(&l.pillar, &l.measure),
                     y.year.to_string(),
                     y.requirement
-                        .map(|x| marked(money(to_decimal(x)), m.requirement))
+                        .map(|x| marked(money(x), m("requirement")))
                         .unwrap_or_default(),
-                    marked(money(to_decimal(y.before)), m.scheduled),
-                    marked(money(to_decimal(y.after)), m.scheduled),
-                    marked(money(to_decimal(y.gap_before)), gap),
-                    marked(money(to_decimal(y.gap_after)), gap),
+                    marked(money(y.before), m("before")),
+                    marked(money(y.after), m("after")),
+                    marked(money(y.gap_before), m("gap_before")),
+                    marked(money(y.gap_after), m("gap_after")),
                 ]);
             }
         }
@@ -463,7 +284,7 @@ fn print_what_if(r: &WhatIfReport, compact: &Compact) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_rebalance(b: &[Rebalance], compact: &Compact) -> anyhow::Result<()> {
+fn print_rebalance(b: &[RebalanceRow]) -> anyhow::Result<()> {
     if b.is_empty() {
         out!("No gap opens: nothing to rebalance.");
         return Ok(());
@@ -476,15 +297,14 @@ fn print_rebalance(b: &[Rebalance], compact: &Compact) -> anyhow::Result<()> {
         .map(|x| {
             let mut parts = x.parts.clone();
             parts.sort_by_key(|p| std::cmp::Reverse(p.amount));
-            let m = synth(compact, &x.line.pillar, x.year);
             vec![
-                x.line.to_string(),
+                line(&x.pillar, &x.measure),
                 x.year.to_string(),
-                marked(money(to_decimal(x.extra_gap)), m.requirement || m.scheduled),
+                marked(money(x.extra_gap), x.synthetic),
                 parts
                     .iter()
                     .take(5)
-                    .map(|p| format!("{} {}", p.guarantor, money(to_decimal(p.amount))))
+                    .map(|p| format!("{} {}", p.guarantor, money(p.amount)))
                     .collect::<Vec<_>>()
                     .join(", "),
             ]
@@ -497,7 +317,7 @@ fn print_rebalance(b: &[Rebalance], compact: &Compact) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_spof(s: &[Spof], compact: &Compact) -> anyhow::Result<()> {
+fn print_spof(s: &[SpofRow]) -> anyhow::Result<()> {
     if s.is_empty() {
         out!(
             "Single points of failure: none (no one guarantor's withdrawal alone drops a line more than {}% below its requirement).",
@@ -512,14 +332,14 @@ fn print_spof(s: &[Spof], compact: &Compact) -> anyhow::Result<()> {
     let rows = s
         .iter()
         .map(|x| {
-            let m = synth(compact, &x.line.pillar, x.year);
+            let m = |f: &str| marks(&x.synthetic_figures, f);
             vec![
                 x.guarantor.clone(),
-                x.line.to_string(),
+                line(&x.pillar, &x.measure),
                 x.year.to_string(),
-                marked(money(to_decimal(x.requirement)), m.requirement),
-                marked(money(to_decimal(x.before)), m.scheduled),
-                marked(money(to_decimal(x.after)), m.scheduled),
+                marked(money(x.requirement), m("requirement")),
+                marked(money(x.before), m("before")),
+                marked(money(x.after), m("after")),
             ]
         })
         .collect();
@@ -541,7 +361,7 @@ fn print_spof(s: &[Spof], compact: &Compact) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_mc(m: &McReport, compact: &Compact) -> anyhow::Result<()> {
+fn print_mc(m: &MonteCarlo, compact: &Compact) -> anyhow::Result<()> {
     out!(
         "Monte Carlo: {} scenarios, seed {} ({}; withdrawals, shocks and delays from the risks file)",
         m.scenarios,
@@ -556,20 +376,19 @@ fn print_mc(m: &McReport, compact: &Compact) -> anyhow::Result<()> {
                 .iter()
                 .filter(|y| y.requirement.is_some())
                 .map(move |y| {
-                    let m = synth(compact, &l.line.pillar, y.year);
-                    // Every distribution figure rests on the risks file's assumptions.
+                    let m = |f: &str| marks(&y.synthetic_figures, f);
                     vec![
-                        l.line.to_string(),
+                        line(&l.pillar, &l.measure),
                         y.year.to_string(),
                         y.requirement
-                            .map(|x| marked(money(to_decimal(x)), m.requirement))
+                            .map(|x| marked(money(x), m("requirement")))
                             .unwrap_or_default(),
-                        marked(money(to_decimal(y.mean)), true),
-                        marked(money(to_decimal(y.p5)), true),
-                        marked(money(to_decimal(y.p50)), true),
-                        marked(money(to_decimal(y.p95)), true),
+                        marked(money(y.mean), m("mean")),
+                        marked(money(y.p5), m("p5")),
+                        marked(money(y.p50), m("p50")),
+                        marked(money(y.p95), m("p95")),
                         y.p_meet
-                            .map(|p| marked(format!("{:.1}%", p * 100.0), true))
+                            .map(|p| marked(format!("{:.1}%", p * 100.0), m("p_meet")))
                             .unwrap_or_default(),
                     ]
                 })

@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::{fails_in as fails, fresh_base, ok_in as ok};
+use common::{fails_in as fails, fresh_base, ok_in as ok, usage_in};
 
 fn size(dir: &std::path::Path) -> String {
     ok(dir, &["log", "checkpoint"])
@@ -170,7 +170,7 @@ fn an_attack_asks_the_guarantors_in_force_and_records_their_answers() {
         ],
     );
     assert!(e.contains("none.json"), "{e}");
-    let e = fails(
+    let e = usage_in(
         d,
         &[
             "activate",
@@ -182,7 +182,10 @@ fn an_attack_asks_the_guarantors_in_force_and_records_their_answers() {
             "x",
         ],
     );
-    assert!(e.contains("--at"), "{e}");
+    assert!(
+        e.contains("'--at <DATETIME>'") && e.contains("2024-01-12T10:00:00Z"),
+        "{e}"
+    );
     std::fs::write(d.join("bad.json"), r#"[{"kind":"sanctions"}]"#).unwrap();
     let e = fails(
         d,

@@ -202,7 +202,13 @@ fn show_agreement_prints_terms_commitments_and_json() {
     let (code, _, err) = compact(&["show", "agreement", "nope", "--dir", &dir]);
     assert_eq!(code, 1);
     assert!(
-        err.contains("error: unknown agreement `nope`; the compact has: gb-ua, jp-ua"),
+        err.contains("error: unknown agreement `nope`; the known ones are: gb-ua, jp-ua"),
+        "{err}"
+    );
+    let (code, _, err) = compact(&["show", "agreement", "gb-au", "--dir", &dir]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("error: unknown agreement `gb-au`; did you mean `gb-ua`?"),
         "{err}"
     );
     let (code, _, err) = compact(&[

@@ -429,8 +429,10 @@ fn burden_is_nato_s_formula_over_the_allies_with_military_aid() {
             .iter()
             .find(|r| r["party"] == s.party.as_str())
             .unwrap();
+        // A share is a JSON number, its decimal printed exactly.
+        assert!(r["gdp_share"].is_number(), "{r}");
         assert_eq!(
-            d(r["gdp_share"].as_str().unwrap()),
+            d(&r["gdp_share"].to_string()),
             d(&s.gdp_share),
             "{}",
             s.party

@@ -237,6 +237,9 @@ fn reads_answer_with_the_types_the_cli_prints() {
         ("/v1/explain/nothing", 404),
         ("/tile/0/000", 404),
         ("/tile/0/0", 404),
+        ("/tile/64/000", 404),
+        ("/tile/0/000.p/0", 404),
+        ("/tile/entries/000.p/0", 404),
         ("/v1/nothing", 404),
     ] {
         let (got, body) = server.get(path);

@@ -86,6 +86,16 @@ pub fn router(state: Arc<AppState>, config: &Config) -> axum::Router {
         .route("/v1/statements", post(writes::submit))
         .fallback(problem::no_route)
         .layer(axum::extract::DefaultBodyLimit::max(BODY_MAX))
+        // A panic is a bug; the client gets a problem, the server goes on.
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            |_: Box<dyn std::any::Any + Send>| {
+                axum::response::IntoResponse::into_response(Problem::new(
+                    axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "a fault of the server (a bug): nothing was written by this request",
+                ))
+            },
+        ))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
             config.request_timeout,

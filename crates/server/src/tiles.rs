@@ -51,6 +51,19 @@ pub async fn checkpoint(State(state): State<Arc<AppState>>) -> Response {
 
 /// A tile path (after `/tile/`) in the C2SP form, as a tile of height 8.
 pub fn parse(path: &str) -> Option<Tile> {
+    // What `Tile::from_path` would accept but `Tile::new` refuses (by panicking): a level of
+    // 64 or more, a width of 0.
+    let level = path.split('/').next()?;
+    if level != "entries" && level.parse::<u8>().ok().is_none_or(|l| l >= 64) {
+        return None;
+    }
+    if let Some((_, w)) = path.rsplit_once(".p/")
+        && w.parse::<u32>()
+            .ok()
+            .is_none_or(|w| w == 0 || w >= 1 << HEIGHT)
+    {
+        return None;
+    }
     let go_path = match path.strip_prefix("entries/") {
         Some(rest) => format!("tile/{HEIGHT}/data/{rest}"),
         None => format!("tile/{HEIGHT}/{path}"),

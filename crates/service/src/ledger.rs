@@ -55,7 +55,14 @@ pub fn append(
     clock: OperatorClock,
 ) -> Result<u64> {
     let mut ledger = Ledger::open(place.store()?, compact)?;
-    Ok(ledger.append(statements, operator, clock.store_clock())?)
+    match ledger.append(statements, operator, clock.store_clock()) {
+        Ok(index) => Ok(index),
+        // One statement: its position in the input says nothing.
+        Err(AppendError::Refused { reason, code, .. }) if statements.len() == 1 => Err(
+            ServiceError::refused(code.as_str(), format!("refused: {reason}")),
+        ),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// A statement signed and appended.
@@ -104,10 +111,16 @@ pub fn agreement_signature(
 ) -> Result<Statement> {
     let compact = &governed.compact;
     let a = compact.agreement(agreement, version).ok_or_else(|| {
-        ServiceError::not_found(format!(
-            "unknown agreement `{agreement}`{}",
-            version.map(|v| format!(" version {v}")).unwrap_or_default()
-        ))
+        let known: Vec<&str> = compact.latest_agreements().map(|a| a.id.as_str()).collect();
+        ServiceError::not_found(match version {
+            Some(v) if known.contains(&agreement) => {
+                format!("agreement `{agreement}` has no version {v}")
+            }
+            _ => format!(
+                "unknown agreement `{agreement}`{}",
+                crate::suggest::hint(agreement, known, "`compact agreements` lists them")
+            ),
+        })
     })?;
     let terms = compact_files::read_text(Path::new(&a.path)).map_err(ServiceError::internal)?;
     sign_statement(
@@ -124,6 +137,22 @@ pub fn agreement_signature(
     )
 }
 
+/// "unknown statement type": the nearest types when there are, else every type.
+pub fn unknown_kind(kind: &str) -> String {
+    let near = crate::suggest::nearest(kind, Kind::ALL.map(Kind::as_str));
+    if near.is_empty() {
+        format!(
+            "unknown statement type `{kind}`; known: {}",
+            Kind::ALL.map(Kind::as_str).join(", ")
+        )
+    } else {
+        format!(
+            "unknown statement type `{kind}`{}",
+            crate::suggest::hint(kind, near, "")
+        )
+    }
+}
+
 /// A statement of `kind` by `key` from its payload's JSON text (I-JSON, RFC 7493).
 pub fn submission(
     compact: &Compact,
@@ -132,12 +161,7 @@ pub fn submission(
     payload: &str,
     time: Timestamp,
 ) -> Result<(Kind, Statement)> {
-    let kind = Kind::parse(kind).ok_or_else(|| {
-        ServiceError::bad_input(format!(
-            "unknown statement type `{kind}`; known: {}",
-            Kind::ALL.map(Kind::as_str).join(", ")
-        ))
-    })?;
+    let kind = Kind::parse(kind).ok_or_else(|| ServiceError::bad_input(unknown_kind(kind)))?;
     let value = compact_statement::ijson::parse(payload).map_err(|e| {
         ServiceError::bad_input(format!(
             "the payload is not JSON, or not I-JSON (RFC 7493): {e}"
@@ -411,18 +435,7 @@ pub fn keygen(
     let mut done = Keygen::default();
     let (name, root_only) = match &request.key_for {
         KeyFor::Party { code, root_only } => {
-            if !compact.parties.contains_key(code) {
-                return Err(ServiceError::bad_input(format!(
-                    "unknown party `{code}`; the compact has: {}",
-                    compact
-                        .parties
-                        .keys()
-                        .cloned()
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                )));
-            }
-            (code.clone(), *root_only)
+            (crate::suggest::party_code(compact, code)?, *root_only)
         }
         KeyFor::Operator => {
             if let Some(k) = &compact.operator_key {

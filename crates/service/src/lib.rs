@@ -15,6 +15,8 @@ pub mod measures;
 pub mod mirror;
 pub mod place;
 pub mod reports;
+pub mod stress;
+pub mod suggest;
 pub mod tracker;
 
 pub use clock::OperatorClock;

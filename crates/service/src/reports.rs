@@ -12,8 +12,9 @@ use compact_engine::fulfilment;
 use compact_engine::report::{By, status as group};
 
 use crate::api::v1::{
-    AgreementRow, ConsistencyProof, Explain, ExplainEntry, InclusionProof, LogEntry, ReconcileLine,
-    Reconciliation, ScheduleLine, StatusReport, VerifyReport,
+    Activation, AgreementDetail, AgreementRow, BurdenReport, CheckSummary, ConsistencyProof,
+    DigestReport, Explain, ExplainEntry, InclusionProof, LogEntry, ReconcileLine, Reconciliation,
+    ScheduleLine, StatusReport, VerifyReport,
 };
 use crate::error::{Context as _, Result, ServiceError};
 use crate::place::{Governed, Place};
@@ -237,10 +238,13 @@ pub fn explain(
     let figures = fulfilment(compact, &statements, as_of)
         .map_err(|e| ServiceError::internal(e.to_string()))?;
     let Some(f) = figures.iter().find(|f| f.commitment == commitment) else {
-        let known: Vec<&str> = figures.iter().map(|f| f.commitment.as_str()).collect();
         return Err(ServiceError::not_found(format!(
-            "unknown commitment `{commitment}`; the compact has: {}",
-            known.join(", ")
+            "unknown commitment `{commitment}`{}",
+            crate::suggest::hint(
+                commitment,
+                figures.iter().map(|f| f.commitment.as_str()),
+                "each agreement's commitments: `compact show agreement ID`"
+            )
         )));
     };
     let (agreement, c) = compact
@@ -294,11 +298,13 @@ pub fn explain(
         .into_iter()
         .flat_map(|a| a.surges)
         .filter(|s| s.commitment == commitment && s.agreement == agreement.id)
+        .map(|s| (&s).into())
         .collect();
     Ok(Explain {
         as_of: as_of.to_string(),
         log_size: size,
-        figures: f.clone(),
+        currency: compact.currency.clone(),
+        figures: f.into(),
         schedule,
         surges,
         entries,
@@ -334,7 +340,7 @@ pub fn burden(
     baseline: (rust_decimal::Decimal, &str),
     basis: compact_engine::burden::Basis,
     aid: compact_engine::burden::Aid,
-) -> Result<compact_engine::burden::BurdenReport> {
+) -> Result<BurdenReport> {
     let compact = &governed.compact;
     let end = Date::new(year, 12, 31)
         .map_err(|e| ServiceError::bad_input(format!("year {year}: {e}")))?;
@@ -348,6 +354,7 @@ pub fn burden(
         fulfilment(compact, &statements, end).map_err(|e| ServiceError::internal(e.to_string()))?;
     let outside = crate::tracker::outside_of(&place.dir, compact, &figures, end)?;
     compact_engine::burden::burden(compact, &figures, &outside, year, base, basis, aid)
+        .map(|r| (&r).into())
         .map_err(|e| ServiceError::bad_input(e.to_string()))
 }
 
@@ -356,11 +363,78 @@ pub fn activations(
     place: &Place,
     governed: &Governed,
     now: jiff::Timestamp,
-) -> Result<Vec<compact_engine::activation::Activation>> {
+) -> Result<Vec<Activation>> {
     let store = place.store()?;
     let (log, _) = crate::log::statements(&store, None).context("reading the log")?;
-    compact_engine::activation::activations(&governed.compact, &log, now)
-        .map_err(|e| ServiceError::internal(e.to_string()))
+    Ok(
+        compact_engine::activation::activations(&governed.compact, &log, now)
+            .map_err(|e| ServiceError::internal(e.to_string()))?
+            .iter()
+            .map(Activation::from)
+            .collect(),
+    )
+}
+
+/// Activation `id`'s timeline as of `now`; not found names the activations there are.
+pub fn activation(
+    place: &Place,
+    governed: &Governed,
+    id: u64,
+    now: jiff::Timestamp,
+) -> Result<Activation> {
+    let all = activations(place, governed, now)?;
+    let ids: Vec<String> = all.iter().map(|a| a.entry.to_string()).collect();
+    all.into_iter().find(|a| a.entry == id).ok_or_else(|| {
+        ServiceError::not_found(format!(
+            "no activation at entry {id}{}",
+            if ids.is_empty() {
+                " (there is none: no attack declared, no threat level that asks a guarantor to consult)".to_owned()
+            } else {
+                format!(" (activations: {})", ids.join(", "))
+            }
+        ))
+    })
+}
+
+/// The check summary of a valid compact (`compact check`).
+pub fn check_summary(compact: &compact_model::Compact) -> CheckSummary {
+    (&compact_model::summary::summarize(compact)).into()
+}
+
+/// An agreement's canonical digest.
+pub fn digest_report(agreement: &compact_model::Agreement) -> Result<DigestReport> {
+    Ok(DigestReport {
+        id: agreement.id.clone(),
+        version: agreement.version,
+        digest: compact_model::digest(agreement)
+            .map_err(|e| ServiceError::internal(e.to_string()))?,
+        algorithm: "sha256".to_owned(),
+        canonicalization: "RFC 8785 (JCS)".to_owned(),
+    })
+}
+
+/// Agreement `id` (version `version`, or the latest) as parsed, with its digest; an unknown id
+/// gets the nearest known ones.
+pub fn agreement_detail(
+    compact: &compact_model::Compact,
+    id: &str,
+    version: Option<u32>,
+) -> Result<AgreementDetail> {
+    let Some(a) = compact.agreement(id, version) else {
+        let known: Vec<&str> = compact.latest_agreements().map(|a| a.id.as_str()).collect();
+        return Err(ServiceError::not_found(match version {
+            Some(v) if known.contains(&id) => format!("agreement `{id}` has no version {v}"),
+            _ => format!(
+                "unknown agreement `{id}`{}",
+                crate::suggest::hint(id, known, "`compact agreements` lists them")
+            ),
+        }));
+    };
+    Ok(AgreementDetail {
+        digest: compact_model::digest(a).map_err(|e| ServiceError::internal(e.to_string()))?,
+        path: a.path.clone(),
+        agreement: serde_json::to_value(a).map_err(|e| ServiceError::internal(e.to_string()))?,
+    })
 }
 
 /// The time the log received entry `index` (not the author's own time, which may lie before).

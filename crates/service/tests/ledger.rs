@@ -233,7 +233,7 @@ fn init_sign_refuse_and_import_again() -> Result<()> {
     assert!(
         unknown
             .to_string()
-            .starts_with("unknown commitment `no-such`; the compact has: ")
+            .starts_with("unknown commitment `no-such`")
     );
 
     let now = compact_service::reports::received_at(&place, 6)?;

@@ -84,6 +84,19 @@ pub fn fails_in(dir: &Path, args: &[&str]) -> String {
     r.stderr
 }
 
+/// Runs `compact` in `dir`, which must be refused as a usage error (exit code 2, before
+/// anything is read); returns stderr.
+pub fn usage_in(dir: &Path, args: &[&str]) -> String {
+    let r = compact_in(Some(dir), args);
+    assert_eq!(
+        r.code, 2,
+        "compact {args:?} should be a usage error:\nstdout: {}\nstderr: {}",
+        r.stdout, r.stderr
+    );
+    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+    r.stderr
+}
+
 /// A fresh copy of the base fixture with seeded keys for `parties` and the operator, and a
 /// store.
 pub fn fresh_base(seed: &str, parties: &[&str]) -> tempfile::TempDir {
