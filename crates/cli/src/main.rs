@@ -1,9 +1,11 @@
 //! `compact`: the Kyiv Security Compact as working software.
 //!
-//! This binary is thin: it parses the command line, reads files through `compact-files`, asks
-//! `compact-model` for the answers and prints them. Exit codes: 0 success, 1 invalid input (or
-//! any other failure), 2 usage error, 75 a transient failure (a busy store, the log growing
-//! meanwhile, IO): nothing was refused, and the same command may be run again.
+//! This binary is thin: it parses the command line into one argument struct per command
+//! (dates, times, years and `--by` into typed values, so that a bad value is a usage error
+//! naming the accepted forms), asks `compact-service` for the answers (API v1 types) and renders
+//! them as tables, CSV or JSON. Exit codes: 0 success, 1 invalid input (or any other failure),
+//! 2 usage error, 75 a transient failure (a busy store, the log growing meanwhile, IO): nothing
+//! was refused, and the same command may be run again.
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -17,8 +19,6 @@ use clap::{Parser, Subcommand, ValueEnum};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod activation;
-mod bench;
-mod bench_status;
 mod client;
 mod commands;
 mod demo;
@@ -163,6 +163,16 @@ fn date_arg(s: &str) -> Result<jiff::civil::Date, String> {
 /// usage error naming the forms.
 fn time_arg(s: &str) -> Result<jiff::Timestamp, String> {
     ledger::parse_time(Some(s)).map_err(|_| format!("expected {}", ledger::TIME_FORMS))
+}
+
+/// A year on the command line (`--year`, `--from-year`, `--from`, `--to`): four digits, else a
+/// usage error naming the form.
+fn year_arg(s: &str) -> Result<i16, String> {
+    s.trim()
+        .parse::<i16>()
+        .ok()
+        .filter(|y| (1000..=9999).contains(y))
+        .ok_or_else(|| "expected a year such as 2025".to_owned())
 }
 
 /// A party code on the command line: trimmed (the compact's own case is found later).
@@ -357,7 +367,7 @@ struct StressArgs {
     #[arg(long, value_delimiter = ',', value_name = "PARTIES", value_parser = party_arg)]
     without: Vec<String>,
     /// The year they withdraw from (default: the first year).
-    #[arg(long, value_name = "YEAR")]
+    #[arg(long, value_name = "YEAR", value_parser = year_arg)]
     from_year: Option<i16>,
     /// Months every delivery slips.
     #[arg(long, value_name = "MONTHS")]
@@ -476,7 +486,7 @@ struct StatusArgs {
 #[derive(Debug, clap::Args)]
 struct BurdenArgs {
     /// The year.
-    #[arg(long, default_value_t = 2025)]
+    #[arg(long, default_value_t = 2025, value_parser = year_arg)]
     year: i16,
     /// The baseline (NATO's 2024 pledge: a minimum of EUR 40 bn a year).
     #[arg(long, default_value = "40e9 EUR")]
@@ -663,10 +673,10 @@ struct KielArgs {
     /// set's own).
     file: Option<PathBuf>,
     /// The first year compared (default: the first year of the log's allocations).
-    #[arg(long, value_name = "YEAR")]
+    #[arg(long, value_name = "YEAR", value_parser = year_arg)]
     from: Option<i16>,
     /// The last year compared (default: the tracker's last).
-    #[arg(long, value_name = "YEAR")]
+    #[arg(long, value_name = "YEAR", value_parser = year_arg)]
     to: Option<i16>,
     #[command(flatten)]
     place: PlaceArgs,
@@ -940,18 +950,35 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         } => reconcile::kiel(&a.place.place(), a.file.as_deref(), a.from, a.to, a.format),
         Command::Explain(a) => status::explain(&a.place.place(), &a.commitment, a.as_of, a.format),
         Command::Serve(a) => serve::serve(&a.place.place(), a.listen, a.operator_key),
-        Command::Bench { what } => match what {
-            Bench::Ingest { dir, n, batch } => bench::ingest(&dir, n, batch),
-            Bench::Verify { dir } => bench::verify(&dir),
-            Bench::Proofs { dir, n, samples } => bench::proofs(&dir, n, samples),
-            Bench::Status { dir, n, seed } => bench_status::status(&dir, n, seed),
-            Bench::Stress {
-                scenarios,
-                seed,
-                input,
-            } => stress::bench(scenarios, seed, &input),
-        },
+        Command::Bench { what } => bench(what),
     }
+}
+
+/// `compact bench`: runs one benchmark of `compact_bench` and prints its figures.
+fn bench(what: Bench) -> anyhow::Result<ExitCode> {
+    let mut note = |s: String| eprintln!("{s}");
+    let report = match what {
+        Bench::Ingest { dir, n, batch } => compact_bench::ingest(&dir, n, batch)?,
+        Bench::Verify { dir } => compact_bench::verify(&dir)?,
+        Bench::Proofs { dir, n, samples } => compact_bench::proofs(&dir, n, samples, &mut note)?,
+        Bench::Status { dir, n, seed } => {
+            // B4_RUNS=N times N engine runs instead of 3 (for profiling).
+            let runs = std::env::var("B4_RUNS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(3);
+            compact_bench::status(&dir, n, seed, runs, &mut note)?
+        }
+        Bench::Stress {
+            scenarios,
+            seed,
+            input,
+        } => compact_bench::stress(scenarios, seed, &input)?,
+    };
+    for line in &report.lines {
+        output::out!("{line}");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn main() -> ExitCode {

@@ -14,7 +14,7 @@ use anyhow::{Context as _, anyhow};
 use compact_model::Compact;
 use compact_service::api::v1::{MonteCarlo, RebalanceRow, SpofRow, StressReport, WhatIfReport};
 use compact_service::stress::StressAsk;
-use compact_stress::{Baseline, McConfig, McReport, Risks, monte_carlo, to_decimal};
+use compact_stress::{Baseline, McConfig, McReport, Risks, monte_carlo};
 use indicatif::{ProgressBar, ProgressStyle};
 use rust_decimal::Decimal;
 
@@ -24,10 +24,6 @@ use crate::status::marked;
 
 /// The largest risks file read.
 const RISKS_MAX: u64 = 1 << 20;
-
-fn amount(v: i64) -> String {
-    to_decimal(v).normalize().to_string()
-}
 
 fn risks(dir: &Path, path: Option<&Path>, baseline: &Baseline) -> anyhow::Result<Risks> {
     let default = dir.join("stress.toml");
@@ -412,51 +408,4 @@ fn print_mc(m: &MonteCarlo, compact: &Compact) -> anyhow::Result<()> {
         )
     );
     Ok(())
-}
-
-/// `compact bench stress` (PRODUCT.md B5): the Monte Carlo on the synthetic case (40
-/// guarantors, 20 years, one line), timed as the median of 3 runs after a warm-up; writes the
-/// same input for `bench/b5_numpy.py` to `input`.
-pub fn bench(scenarios: u64, seed: u64, input: &Path) -> anyhow::Result<ExitCode> {
-    use std::time::Instant;
-    let (baseline, risks) = compact_stress::bench_input(seed)?;
-    let data = compact_stress::BenchInput::new(&baseline, &risks, scenarios, seed)?;
-    std::fs::write(input, serde_json::to_string(&data)?)
-        .with_context(|| format!("cannot write {}", input.display()))?;
-    let cfg = McConfig {
-        scenarios,
-        seed,
-        years: None,
-    };
-    let mut report = monte_carlo(&baseline, &risks, &cfg, |_| {})?;
-    let mut times = Vec::new();
-    for _ in 0..3 {
-        let start = Instant::now();
-        report = monte_carlo(&baseline, &risks, &cfg, |_| {})?;
-        times.push(start.elapsed().as_secs_f64());
-    }
-    times.sort_by(f64::total_cmp);
-    let median = times.get(1).copied().unwrap_or(f64::NAN);
-    let cells = report
-        .lines
-        .first()
-        .map(|l| l.years.as_slice())
-        .unwrap_or_default();
-    out!(
-        "B5 Monte Carlo: {scenarios} scenarios x {} guarantors x {} years on {} threads: {median:.3} s (median of 3)",
-        baseline.guarantors().len(),
-        baseline.year_count(),
-        rayon::current_num_threads()
-    );
-    out!(
-        "B5 means by year: {}",
-        cells
-            .iter()
-            .map(|c| amount(c.mean))
-            .collect::<Vec<_>>()
-            .join(" ")
-    );
-    out!("B5 input for the numpy reference: {}", input.display());
-    out!("B5_RUST_SECONDS={median:.6}");
-    Ok(ExitCode::SUCCESS)
 }

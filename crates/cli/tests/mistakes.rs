@@ -189,6 +189,14 @@ fn bad_dates_times_and_groupings_are_usage_errors_naming_the_accepted_forms() {
         e.contains("2024-01-12T10:00:00Z") && e.contains("2024-01-12T13:00:00+03:00"),
         "{e}"
     );
+    for args in [
+        &["burden", "--year", "25"][..],
+        &["stress", "--without", "GB", "--from-year", "next"],
+        &["reconcile", "kiel", "--from", "2024-01-01"],
+    ] {
+        let e = usage_in(d, args);
+        assert!(e.contains("expected a year such as 2025"), "{args:?}: {e}");
+    }
     let e = usage_in(d, &["status", "--by", "country"]);
     assert!(
         e.contains("invalid value 'country' for '--by <BY>'")
@@ -297,4 +305,76 @@ fn a_single_refused_statement_is_not_numbered() {
         "{e}"
     );
     assert!(!e.contains("statement 0"), "{e}");
+}
+
+#[test]
+fn the_json_reads_back_into_the_api_types_a_client_uses() {
+    use compact_service::api::v1;
+    let t = delivered();
+    let d = t.path();
+    ok(
+        d,
+        &[
+            "activate",
+            "--key",
+            "keys/UA.key",
+            "--at",
+            "2024-07-05T04:00:00Z",
+            "--summary",
+            "missile strikes",
+            "--time",
+            "2024-07-05T06:00:00Z",
+        ],
+    );
+    std::fs::write(
+        d.join("stress.toml"),
+        "[default]\nwithdrawal = 0.1\ndelay = [{ months = 0, probability = 1.0 }]\n",
+    )
+    .unwrap();
+    fn read<T: serde::de::DeserializeOwned>(d: &Path, args: &[&str]) -> T {
+        serde_json::from_str(&ok(d, args)).unwrap_or_else(|e| panic!("{args:?}: {e}"))
+    }
+    let status: v1::StatusReport =
+        read(d, &["status", "--as-of", "2025-06-01", "--format", "json"]);
+    assert_eq!(status.log_size, 10);
+    let all: Vec<v1::Activation> =
+        read(d, &["activation", "--at", "2024-09-01", "--format", "json"]);
+    let one: v1::Activation = read(
+        d,
+        &["activation", "9", "--at", "2024-09-01", "--format", "json"],
+    );
+    assert_eq!(all, vec![one.clone()]);
+    assert_eq!(one.trigger, v1::Trigger::Attack);
+    let surge = one.surges.first().expect("gb-once's scaling rule surges");
+    assert_eq!(
+        surge.kind,
+        v1::SurgeKind::Scaling {
+            factor: rust_decimal::Decimal::new(15, 1)
+        }
+    );
+    let raw = json(
+        d,
+        &["activation", "9", "--at", "2024-09-01", "--format", "json"],
+    );
+    assert!(raw["surges"][0]["factor"].is_number(), "{raw}");
+    let explain: v1::Explain = read(
+        d,
+        &[
+            "explain",
+            "gb-once",
+            "--as-of",
+            "2025-06-01",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(explain.figures.commitment, "gb-once");
+    assert!(!explain.surges.is_empty());
+    let _: v1::BurdenReport = read(d, &["burden", "--year", "2024", "--format", "json"]);
+    let _: v1::StressReport = read(d, &["stress", "--scenarios", "100", "--format", "json"]);
+    let _: v1::StressReport = read(d, &["stress", "--delay", "6", "--format", "json"]);
+    let _: v1::CheckSummary = read(d, &["check", "--format", "json"]);
+    let _: v1::AgreementDetail = read(d, &["show", "agreement", "gb-ua", "--format", "json"]);
+    let _: v1::DigestReport = read(d, &["digest", "agreements/gb-ua.toml", "--format", "json"]);
+    let _: Vec<v1::AgreementRow> = read(d, &["agreements", "--format", "json"]);
 }

@@ -1,5 +1,5 @@
-//! `compact bench`: the log's performance targets (PRODUCT.md B1-B3), each measured beside a
-//! reference taken in the same run on the same machine.
+//! The log's performance targets (PRODUCT.md B1-B3), each measured beside a reference taken in
+//! the same run on the same machine.
 //!
 //! - `ingest`: signed statements appended to the embedded store, signatures and rules checked,
 //!   durable batches; beside the raw Ed25519 verification rate of the same statements.
@@ -8,7 +8,6 @@
 //! - `proofs`: inclusion and consistency proof latency on a tree of N leaves.
 
 use std::path::Path;
-use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Context as _, anyhow};
@@ -22,9 +21,9 @@ use compact_store::sqlite::SqliteStore;
 use compact_store::{Clock, Ledger, Store, StoreHashes};
 use signed_note::{StandardSigner, StandardVerifier, Verifier as _};
 
-use crate::commands::{load, write_data_set};
-use crate::output::out;
+use crate::{Report, load, write_data_set};
 
+/// The seed of a benchmark key named `name`.
 pub(crate) fn seed(name: &str) -> [u8; 32] {
     use sha2::Digest as _;
     sha2::Sha256::digest(format!("compact bench\n{name}").as_bytes()).into()
@@ -154,8 +153,10 @@ fn peak_rss_mib() -> Option<f64> {
     Some(kib / 1024.0)
 }
 
-/// `compact bench ingest`: builds DIR and appends N reports.
-pub fn ingest(dir: &Path, n: u64, batch: usize) -> anyhow::Result<ExitCode> {
+/// B1: builds `dir` and appends `n` delivery reports in batches of `batch`, beside the raw
+/// Ed25519 verification rate of the same statements.
+pub fn ingest(dir: &Path, n: u64, batch: usize) -> anyhow::Result<Report> {
+    let mut r = Report::default();
     let (gb, operator) = setup(dir)?;
     let compact = load(dir).ok_or_else(|| anyhow!("invalid compact"))?;
     let statements = reports(&compact.id, &gb, n)?;
@@ -176,23 +177,28 @@ pub fn ingest(dir: &Path, n: u64, batch: usize) -> anyhow::Result<ExitCode> {
     }
     let secs = start.elapsed().as_secs_f64();
     let rate = n as f64 / secs;
-    out!(
+    r.line(format!(
         "B1 ingest: {n} statements in {secs:.2} s = {rate:.0} statements/s (batches of {batch}, durable, signatures and rules checked)"
-    );
-    out!(
+    ));
+    r.line(format!(
         "B1 reference: raw Ed25519 verification of the same statements = {raw:.0} verifications/s"
-    );
-    out!("B1 ratio: ingest / raw verify = {:.1}%", 100.0 * rate / raw);
-    out!(
+    ));
+    r.line(format!(
+        "B1 ratio: ingest / raw verify = {:.1}%",
+        100.0 * rate / raw
+    ));
+    r.line(format!(
         "B1 time split: checking and hashing {checking:.2} s, writing {:.2} s",
         secs - checking
-    );
-    out!("B1 log size: {}", ledger.store().size()?);
-    Ok(ExitCode::SUCCESS)
+    ));
+    r.line(format!("B1 log size: {}", ledger.store().size()?));
+    Ok(r)
 }
 
-/// `compact bench verify`: audits DIR's store.
-pub fn verify(dir: &Path) -> anyhow::Result<ExitCode> {
+/// B2: audits the store `ingest` built in `dir`, beside the raw cost of verifying its
+/// signatures and hashing its leaves, with the process's peak memory.
+pub fn verify(dir: &Path) -> anyhow::Result<Report> {
+    let mut r = Report::default();
     let compact = load(dir).ok_or_else(|| anyhow!("invalid compact"))?;
     let store = SqliteStore::open(&dir.join("compact.sqlite"))?;
     let before = peak_rss_mib();
@@ -224,25 +230,32 @@ pub fn verify(dir: &Path) -> anyhow::Result<ExitCode> {
         }
     }
     let raw = start.elapsed().as_secs_f64();
-    out!(
+    r.line(format!(
         "B2 verify: {} entries in {secs:.2} s ({:.0} entries/s)",
         report.entries,
         report.entries as f64 / secs
-    );
-    out!(
+    ));
+    r.line(format!(
         "B2 reference: raw signature verification + leaf hashing of the same entries = {raw:.2} s"
-    );
-    out!("B2 ratio: verify / raw = {:.2}x", secs / raw);
-    out!(
+    ));
+    r.line(format!("B2 ratio: verify / raw = {:.2}x", secs / raw));
+    r.line(format!(
         "B2 peak memory (VmHWM) during the audit: {:.1} MiB (before: {:.1} MiB; the reference pass then loads every leaf)",
         peak.unwrap_or(f64::NAN),
         before.unwrap_or(f64::NAN)
-    );
-    Ok(ExitCode::SUCCESS)
+    ));
+    Ok(r)
 }
 
-/// `compact bench proofs`: a tree of N synthetic leaves in a store, proofs timed.
-pub fn proofs(dir: &Path, n: u64, samples: usize) -> anyhow::Result<ExitCode> {
+/// B3: a tree of `n` synthetic leaves in a store in `dir` (built on first use, `note` told
+/// how long that took), `samples` proofs of each kind timed.
+pub fn proofs(
+    dir: &Path,
+    n: u64,
+    samples: usize,
+    note: &mut dyn FnMut(String),
+) -> anyhow::Result<Report> {
+    let mut r = Report::default();
     std::fs::create_dir_all(dir)?;
     let path = dir.join("tree.sqlite");
     let store = if path.exists() {
@@ -268,10 +281,10 @@ pub fn proofs(dir: &Path, n: u64, samples: usize) -> anyhow::Result<ExitCode> {
             )?;
         }
         c.execute_batch("COMMIT;")?;
-        eprintln!(
+        note(format!(
             "built a tree of {n} leaves in {:.1} s",
             start.elapsed().as_secs_f64()
-        );
+        ));
         store
     };
     let reader = StoreHashes(&store);
@@ -301,13 +314,13 @@ pub fn proofs(dir: &Path, n: u64, samples: usize) -> anyhow::Result<ExitCode> {
     };
     let p99 = |v: &Vec<f64>| v.get(v.len() * 99 / 100).copied().unwrap_or(f64::NAN);
     let (mi, mc) = (median(&mut incl), median(&mut cons));
-    out!(
+    r.line(format!(
         "B3 inclusion proofs on {n} leaves: median {mi:.1} µs, p99 {:.1} µs ({samples} samples)",
         p99(&incl)
-    );
-    out!(
+    ));
+    r.line(format!(
         "B3 consistency proofs on {n} leaves: median {mc:.1} µs, p99 {:.1} µs ({samples} samples)",
         p99(&cons)
-    );
-    Ok(ExitCode::SUCCESS)
+    ));
+    Ok(r)
 }

@@ -1,4 +1,4 @@
-//! `compact bench status` (PRODUCT.md B4): the status report over N deliveries, 40
+//! B4 (PRODUCT.md): the status report over N deliveries, 40
 //! guarantors and 10 pillars, beside DuckDB running the equivalent SQL on the same data.
 //!
 //! The command builds a synthetic compact in DIR (40 guarantors, one agreement each, one
@@ -8,12 +8,11 @@
 //! by guarantor; it also times decoding the log's leaves into statements, the step a store
 //! read adds. It writes the same data as CSV files (`tranches.csv`, `reports.csv`,
 //! `confirms.csv`) and the engine's rows as `engine.json`, for `bench/b4_duckdb.py` to run
-//! the SQL and compare both the time and every figure. `B4_RUNS=N` in the environment times N
-//! engine runs instead of 3 (for profiling: `perf record -p` while they run).
+//! the SQL and compare both the time and every figure. The caller says how many engine runs
+//! are timed (3 by default; more for profiling: `perf record -p` while they run).
 
 use std::fmt::Write as _;
 use std::path::Path;
-use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Context as _, anyhow};
@@ -26,8 +25,8 @@ use rand::rngs::StdRng;
 use rand::{RngExt as _, SeedableRng as _};
 use rayon::prelude::*;
 
-use crate::commands::load;
-use crate::output::out;
+use crate::log::seed;
+use crate::{Report, load, noon};
 
 const GUARANTORS: usize = 40;
 const PILLARS: usize = 10;
@@ -138,8 +137,16 @@ fn plain(cents: u64) -> String {
     format!("{}.{:02}", cents / 100, cents % 100)
 }
 
-/// `compact bench status`.
-pub fn status(dir: &Path, n: u64, seed: u64) -> anyhow::Result<ExitCode> {
+/// B4: builds the benchmark compact in the new directory `dir` with `n` deliveries drawn
+/// from `seed`, and times `runs` engine runs (`note` is told of the signing).
+pub fn status(
+    dir: &Path,
+    n: u64,
+    draw_seed: u64,
+    runs: usize,
+    note: &mut dyn FnMut(String),
+) -> anyhow::Result<Report> {
+    let mut r = Report::default();
     if dir.exists() {
         return Err(anyhow!("{} exists: give a new directory", dir.display()));
     }
@@ -147,16 +154,16 @@ pub fn status(dir: &Path, n: u64, seed: u64) -> anyhow::Result<ExitCode> {
     let mut signers = Vec::new();
     for g in 0..GUARANTORS {
         let c = code(g);
-        let k = keys::from_seed(&c, &crate::bench::seed(&c))?;
+        let k = keys::from_seed(&c, &seed(&c))?;
         record_party_key(dir, &c, &k.verifier, None, "2000-01-01").map_err(|e| anyhow!(e))?;
         signers.push(keys::signer(&k.private)?);
     }
-    let ua = keys::from_seed("UA", &crate::bench::seed("UA"))?;
+    let ua = keys::from_seed("UA", &seed("UA"))?;
     record_party_key(dir, "UA", &ua.verifier, None, "2000-01-01").map_err(|e| anyhow!(e))?;
     let ua = keys::signer(&ua.private)?;
     let compact = load(dir).ok_or_else(|| anyhow!("the benchmark compact is not valid"))?;
 
-    let list = deliveries(n, seed)?;
+    let list = deliveries(n, draw_seed)?;
     let t = Instant::now();
     let reports: Vec<Statement> = list
         .par_iter()
@@ -170,7 +177,7 @@ pub fn status(dir: &Path, n: u64, seed: u64) -> anyhow::Result<ExitCode> {
                 Draft {
                     compact: compact.id.clone(),
                     author: c.clone(),
-                    time: crate::demo::noon(d.date)?,
+                    time: noon(d.date)?,
                     payload: Payload::DeliveryReport(DeliveryReport {
                         commitment: format!("{}-ua-p{:02}", c.to_lowercase(), d.pillar),
                         amount: euros(d.cents),
@@ -196,7 +203,7 @@ pub fn status(dir: &Path, n: u64, seed: u64) -> anyhow::Result<ExitCode> {
                 Draft {
                     compact: compact.id.clone(),
                     author: "UA".into(),
-                    time: crate::demo::noon(d.date)?,
+                    time: noon(d.date)?,
                     payload: Payload::DeliveryConfirm(DeliveryConfirm {
                         report: 2 * i as u64,
                         amount: (c != d.cents).then(|| euros(c)),
@@ -216,11 +223,11 @@ pub fn status(dir: &Path, n: u64, seed: u64) -> anyhow::Result<ExitCode> {
             log.push((2 * i as u64 + 1, c));
         }
     }
-    eprintln!(
+    note(format!(
         "signed {} statements in {:.1} s",
         log.len(),
         t.elapsed().as_secs_f64()
-    );
+    ));
 
     // The data for DuckDB.
     write_csvs(dir, &compact, &list)?;
@@ -230,14 +237,10 @@ pub fn status(dir: &Path, n: u64, seed: u64) -> anyhow::Result<ExitCode> {
     let mut engine_times = Vec::new();
     let mut decode_times = Vec::new();
     let mut report = None;
-    for _ in 0..std::env::var("B4_RUNS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(3)
-    {
+    for _ in 0..runs.max(1) {
         let t = Instant::now();
         let figures = fulfilment(&compact, &log, as_of)?;
-        let r = group(
+        let rows = group(
             &compact,
             &figures,
             &[],
@@ -246,7 +249,7 @@ pub fn status(dir: &Path, n: u64, seed: u64) -> anyhow::Result<ExitCode> {
             log.len() as u64,
         );
         engine_times.push(t.elapsed().as_secs_f64());
-        report = Some(r);
+        report = Some(rows);
     }
     for _ in 0..3 {
         let t = Instant::now();
@@ -270,19 +273,21 @@ pub fn status(dir: &Path, n: u64, seed: u64) -> anyhow::Result<ExitCode> {
     };
     let engine = median(&mut engine_times);
     let decode = median(&mut decode_times);
-    out!(
+    r.line(format!(
         "B4 engine: status by guarantor over {n} deliveries ({} statements), {GUARANTORS} guarantors, {PILLARS} pillars: {engine:.3} s (median of 3)",
         log.len()
-    );
-    out!("B4 decode: the log's leaves into statements: {decode:.3} s (median of 3)");
-    out!(
+    ));
+    r.line(format!(
+        "B4 decode: the log's leaves into statements: {decode:.3} s (median of 3)"
+    ));
+    r.line(format!(
         "B4 data for DuckDB: {}/{{tranches,reports,confirms}}.csv; engine rows: {}/engine.json",
         dir.display(),
         dir.display()
-    );
-    out!("B4_ENGINE_SECONDS={engine:.6}");
-    out!("B4_DECODE_SECONDS={decode:.6}");
-    Ok(ExitCode::SUCCESS)
+    ));
+    r.line(format!("B4_ENGINE_SECONDS={engine:.6}"));
+    r.line(format!("B4_DECODE_SECONDS={decode:.6}"));
+    Ok(r)
 }
 
 fn write_csvs(
