@@ -14,7 +14,6 @@ use std::process::ExitCode;
 use anyhow::{Context as _, anyhow};
 use compact_engine::booking::book;
 use compact_engine::fulfilment;
-use compact_engine::reconcile::Tracker;
 use compact_engine::report::{By, status as group};
 use compact_files::keys::{record_operator_key, record_party_key, write_private_key};
 use compact_model::value::value;
@@ -241,7 +240,7 @@ fn history(compact: &Compact, seed: u64) -> anyhow::Result<Vec<Draft>> {
     // (Release 29), booked to the commitments of that category in proportion to what falls
     // due to each that year, up to it (`compact_engine::booking`); the rest is outside the
     // agreements, shown by the reports from the same tracker file.
-    let tracker = kiel_tracker()?;
+    let tracker = compact_service::tracker::embedded_tracker()?;
     let booking = book(compact, &tracker, FIRST_YEAR)?;
     let mut writer = Gen {
         compact,
@@ -295,21 +294,6 @@ pub const FIRST_YEAR: i16 = 2024;
 
 /// The tracker release the demo follows.
 pub const KIEL_RELEASE: u32 = 29;
-
-/// The tracker's yearly figures, from the data set (`tracker/kiel-release29.toml`).
-pub(crate) fn kiel_tracker() -> anyhow::Result<Tracker> {
-    let (_, bytes) = compact_files::embedded::all()
-        .into_iter()
-        .find(|(rel, _)| rel == compact_service::tracker::TRACKER_FILE)
-        .ok_or_else(|| {
-            anyhow!(
-                "the data set has no {}",
-                compact_service::tracker::TRACKER_FILE
-            )
-        })?;
-    let text = std::str::from_utf8(bytes)?;
-    Tracker::parse(compact_service::tracker::TRACKER_FILE, text).map_err(|e| anyhow!(e))
-}
 
 /// Writes the drafts of the history.
 struct Gen<'a> {
@@ -492,7 +476,7 @@ pub fn demo(dir: Option<&Path>, seed: u64) -> anyhow::Result<ExitCode> {
         .map(|(i, s)| (i as u64, s))
         .collect();
     let as_of: Date = HISTORY_END.parse()?;
-    let tracker = kiel_tracker()?;
+    let tracker = compact_service::tracker::embedded_tracker()?;
     let figures = fulfilment(&compact, &all, as_of)?;
     let outside = compact_engine::reconcile::outside(&compact, &figures, &tracker, as_of);
     let by_guarantor = group(

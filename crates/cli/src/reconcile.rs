@@ -43,10 +43,7 @@ pub fn kiel(
             (figures, end, file.display().to_string())
         }
         None => {
-            let t = match compact_service::tracker::local_tracker(&place.dir)? {
-                Some(t) => t,
-                None => crate::demo::kiel_tracker()?,
-            };
+            let t = compact_service::tracker::carried_tracker(&place.dir)?;
             (t.figures, t.period_end, t.source)
         }
     };

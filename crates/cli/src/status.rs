@@ -2,7 +2,6 @@
 
 use std::process::ExitCode;
 
-use anyhow::anyhow;
 use compact_engine::report::By;
 use compact_service::api::v1::{BurdenReport, Measure, StatusReport, StatusRow, SurgeKind};
 use jiff::civil::Date;
@@ -386,15 +385,7 @@ pub fn burden(
     format: RowsFormat,
 ) -> anyhow::Result<ExitCode> {
     let governed = place.governed()?;
-    let base = match compact_model::Amount::parse(baseline) {
-        Ok(compact_model::Amount::Money { value, currency }) => (value, currency),
-        Ok(other) => {
-            return Err(anyhow!(
-                "--baseline must be money, e.g. \"40e9 EUR\", not `{other}`"
-            ));
-        }
-        Err(e) => return Err(anyhow!("--baseline: {e}")),
-    };
+    let base = compact_service::reports::baseline(baseline)?;
     let report = compact_service::reports::burden(
         &place.writer()?,
         &governed,

@@ -826,7 +826,9 @@ fn burden_rows_carry_the_fair_share_and_the_gap() {
     .unwrap();
     assert_eq!(all["basis"], "all-guarantors");
     assert_eq!(all["without_gdp"], serde_json::json!(["JP", "PL"]));
-    assert!(fails(d, &["burden", "--baseline", "40 shells"]).contains("--baseline must be money"));
+    assert!(
+        fails(d, &["burden", "--baseline", "40 shells"]).contains("the baseline must be money")
+    );
     assert!(fails(d, &["burden", "--year", "2023"]).contains("no GDP for 2023"));
 }
 

@@ -40,6 +40,17 @@ const EXPECT: &[(&str, &[&str], &[&str])] = &[
     ),
     ("compact activate", &["PL"], &[]),
     ("compact keygen --operator", &["in-force", "ok:"], &[]),
+    (
+        "compact serve",
+        &[
+            "ok: 10 entries, fetched from",
+            "\"origin\":\"test-compact\"",
+        ],
+        &[
+            "verified: entry 9 is in the tree",
+            "every acknowledged statement is in the log",
+        ],
+    ),
 ];
 
 /// The README's ```` ```sh ```` blocks, in order.

@@ -231,6 +231,9 @@ fn reads_answer_with_the_types_the_cli_prints() {
         ("/v1/status?as_off=2024-12-31", 400),
         ("/v1/status?at_size=99", 400),
         ("/v1/entries/99", 404),
+        ("/v1/entries/9223372036854775808", 404),
+        ("/v1/status?as_of=2000-01-01", 400),
+        ("/v1/explain/gb-tranches?as_of=2000-01-01", 400),
         ("/v1/entries/-1", 400),
         ("/v1/entries/1/proof?size=99", 404),
         ("/v1/consistency?old=5&new=3", 400),
@@ -250,6 +253,244 @@ fn reads_answer_with_the_types_the_cli_prints() {
             "{path}: {p}"
         );
         assert_eq!(p["status"], status);
+    }
+}
+
+/// A demo compact (seed 7) in a directory of its own.
+fn demo_dir() -> tempfile::TempDir {
+    let t = tempfile::tempdir().expect("tempdir");
+    let d = t.path().join("demo");
+    let out = Command::new(env!("CARGO_BIN_EXE_compact"))
+        .args(["demo", "--no-serve", "--dir"])
+        .arg(&d)
+        .output()
+        .expect("compact demo");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    t
+}
+
+/// A request with a body: (status, JSON body).
+fn send(url: &str, method: &str, media: &str, body: &[u8]) -> (u16, Value) {
+    let agent = Server::agent();
+    let mut r = match method {
+        "POST" => agent.post(url).header("Content-Type", media).send(body),
+        "PUT" => agent.put(url).header("Content-Type", media).send(body),
+        _ => agent.get(url).call(),
+    }
+    .expect("request");
+    let status = r.status().as_u16();
+    let body = r.body_mut().read_to_vec().expect("body");
+    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+#[test]
+fn the_analyses_answer_with_the_types_the_cli_prints() {
+    let t = demo_dir();
+    let d = t.path().join("demo");
+    let server = Server::start(&d);
+    for (route, cli) in [
+        (
+            "/v1/burden?year=2025",
+            vec!["burden", "--year", "2025", "--format", "json"],
+        ),
+        (
+            "/v1/burden?year=2024&basis=guarantors&aid=all&baseline=30e9%20EUR",
+            vec![
+                "burden",
+                "--year",
+                "2024",
+                "--basis",
+                "guarantors",
+                "--aid",
+                "all",
+                "--baseline",
+                "30e9 EUR",
+                "--format",
+                "json",
+            ],
+        ),
+        (
+            "/v1/activations?at=2026-06-01T00:00:00Z",
+            vec![
+                "activation",
+                "--at",
+                "2026-06-01T00:00:00Z",
+                "--format",
+                "json",
+            ],
+        ),
+        (
+            "/v1/stress?without=us,gb&from_year=2026",
+            vec![
+                "stress",
+                "--without",
+                "us,gb",
+                "--from-year",
+                "2026",
+                "--format",
+                "json",
+            ],
+        ),
+        (
+            "/v1/stress?scenarios=500&seed=3",
+            vec![
+                "stress",
+                "--scenarios",
+                "500",
+                "--seed",
+                "3",
+                "--format",
+                "json",
+            ],
+        ),
+        (
+            "/v1/reconcile/kiel?from=2024",
+            vec!["reconcile", "kiel", "--from", "2024", "--format", "json"],
+        ),
+    ] {
+        let served = server.get_json(route);
+        let printed: Value = serde_json::from_str(&ok(&d, &cli)).expect("CLI json");
+        assert_eq!(
+            served,
+            printed,
+            "{route} differs from `compact {}`",
+            cli.join(" ")
+        );
+    }
+    // The stress report is the seed's: asked twice, the same.
+    assert_eq!(
+        server.get_json("/v1/stress?scenarios=300&seed=11"),
+        server.get_json("/v1/stress?scenarios=300&seed=11")
+    );
+    // A tracker file posted is reconciled as the CLI reconciles it.
+    let csv = "iso,year,month,military,financial,humanitarian\nGBR,2024,3,0.5,0,0.01\nDEU,2024,11,1.25,0,0\n";
+    let file = t.path().join("explorer.csv");
+    std::fs::write(&file, csv).expect("write csv");
+    let url = format!("{}/v1/reconcile/kiel?from=2024", server.url);
+    let (status, posted) = send(&url, "POST", "text/csv", csv.as_bytes());
+    assert_eq!(status, 200, "{posted}");
+    let printed: Value = serde_json::from_str(&ok(
+        &d,
+        &[
+            "reconcile",
+            "kiel",
+            file.to_str().expect("path"),
+            "--from",
+            "2024",
+            "--format",
+            "json",
+        ],
+    ))
+    .expect("CLI json");
+    assert_eq!(posted["lines"], printed["lines"]);
+    assert_eq!(posted["as_of"], "2024-11-30");
+    // Bad input is a problem with a reason; the work of a request is bounded.
+    for (method, route, media, body, status) in [
+        ("GET", "/v1/burden?year=20x5", "", "", 400),
+        ("GET", "/v1/burden?baseline=40e9", "", "", 400),
+        ("GET", "/v1/burden?baseline=12%20shells", "", "", 400),
+        ("GET", "/v1/burden?basis=everyone", "", "", 400),
+        ("GET", "/v1/activations?at=yesterday", "", "", 400),
+        ("GET", "/v1/activations/999999", "", "", 404),
+        ("GET", "/v1/activations/x", "", "", 400),
+        ("GET", "/v1/stress?scenarios=10001", "", "", 400),
+        ("GET", "/v1/stress?scenarios=0", "", "", 400),
+        ("GET", "/v1/stress?delay=121", "", "", 400),
+        ("GET", "/v1/stress?without=ZZ", "", "", 400),
+        ("GET", "/v1/stress?from_year=2026", "", "", 400),
+        ("GET", "/v1/reconcile/kiel?from=2026&to=2024", "", "", 400),
+        ("POST", "/v1/reconcile/kiel", "application/json", "{}", 415),
+        (
+            "POST",
+            "/v1/reconcile/kiel",
+            "text/csv",
+            "iso,year\nGBR,2024\n",
+            400,
+        ),
+        ("POST", "/v1/reconcile/kiel", "text/csv", "", 400),
+        ("PUT", "/v1/reconcile/kiel", "text/csv", "", 405),
+    ] {
+        let url = format!("{}{route}", server.url);
+        let (got, p) = send(&url, method, media, body.as_bytes());
+        assert_eq!(got, status, "{method} {route}: {p}");
+        assert!(
+            p["detail"].as_str().is_some_and(|s| !s.is_empty()),
+            "{method} {route}: {p}"
+        );
+    }
+}
+
+#[test]
+fn every_documented_route_is_served_and_the_issue_s_routes_are_documented() {
+    let t = signed_base("server-openapi");
+    let server = Server::start(t.path());
+    let doc = server.get_json("/v1/openapi.json");
+    assert!(
+        doc["openapi"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("3.1")),
+        "{}",
+        doc["openapi"]
+    );
+    let paths = doc["paths"].as_object().expect("paths");
+    for needed in [
+        "/checkpoint",
+        "/tile/{path}",
+        "/v1/statements",
+        "/v1/agreements",
+        "/v1/status",
+        "/v1/explain/{commitment}",
+        "/v1/burden",
+        "/v1/reconcile/kiel",
+        "/v1/activations",
+        "/v1/activations/{entry}",
+        "/v1/stress",
+        "/v1/entries/{index}",
+        "/v1/entries/{index}/proof",
+        "/v1/consistency",
+        "/v1/keys",
+        "/v1/log",
+        "/v1/openapi.json",
+    ] {
+        assert!(paths.contains_key(needed), "{needed} is not documented");
+    }
+    // Each documented operation is routed: a request reaches its handler (whatever it
+    // answers, it is not the fallback's `no-route` nor a 405), and every answer the
+    // handler gives is documented.
+    for (path, ops) in paths {
+        let concrete = path
+            .replace("{path}", "0/000")
+            .replace("{commitment}", "gb-tranches")
+            .replace("{index}", "0")
+            .replace("{entry}", "0")
+            .replace("{code}", "rule");
+        let ops = ops.as_object().expect("operations");
+        assert!(!ops.is_empty(), "{path}");
+        for (method, op) in ops {
+            let method = method.to_ascii_uppercase();
+            let url = format!("{}{concrete}", server.url);
+            let (status, body) = send(&url, &method, "application/json", b"{}");
+            assert_ne!(status, 405, "{method} {path}");
+            assert_ne!(body["code"], "no-route", "{method} {path}: {body}");
+            assert!(
+                op["responses"].get(status.to_string()).is_some(),
+                "{method} {path} answered {status}, which is not documented: {body}"
+            );
+        }
+    }
+    // Every schema the document names is in it.
+    let text = doc.to_string();
+    let schemas = doc["components"]["schemas"].as_object().expect("schemas");
+    for r in text.split("\"#/components/schemas/").skip(1) {
+        let name = r.split('"').next().unwrap_or_default();
+        assert!(
+            schemas.contains_key(name),
+            "{name} is referenced, not defined"
+        );
     }
 }
 

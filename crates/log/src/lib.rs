@@ -94,6 +94,7 @@ pub fn parse_hex_hash(s: &str) -> Result<Hash, LogError> {
 /// `compact log prove` output: that the leaf at `index` is in the tree of `tree_size`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InclusionProof {
     /// The leaf's index.
     pub index: u64,
@@ -110,6 +111,7 @@ pub struct InclusionProof {
 /// `compact log consistency` output: that the tree of `old_size` is a prefix of `new_size`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConsistencyProof {
     /// The smaller size.
     pub old_size: u64,

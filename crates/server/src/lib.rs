@@ -25,6 +25,7 @@ use std::time::Duration;
 use compact_service::{OperatorClock, Place, ServiceError};
 use tokio::net::TcpListener;
 
+mod analyses;
 mod problem;
 mod reads;
 mod sequencer;
@@ -66,25 +67,86 @@ impl Config {
     }
 }
 
+/// `GET /healthz`: the server answers (a trivial handler: the ceiling of this machine).
+#[utoipa::path(get, path = "/healthz", tag = "meta",
+    responses((status = 200, description = "The server runs", body = String, content_type = "text/plain")))]
+pub async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// `GET /v1/openapi.json`: this API as an OpenAPI 3.1 document, generated from the handlers
+/// and the API v1 types.
+#[utoipa::path(get, path = "/v1/openapi.json", tag = "meta",
+    responses((status = 200, description = "The OpenAPI 3.1 document", body = Object)))]
+pub async fn openapi_json() -> axum::response::Response {
+    static DOC: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    let body = DOC.get_or_init(|| openapi().to_json().unwrap_or_default().into_bytes());
+    reads::json_bytes(body)
+}
+
+/// The document's frame; the routes add their paths and schemas.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "compact",
+        description = "The Kyiv Security Compact's HTTP API: its reports over the signed log, signed writes, and the log as C2SP tlog-tiles. Amounts are exact decimal strings; refusals are RFC 9457 problem details with a stable code.",
+        license(name = "Apache-2.0 OR MIT")
+    ),
+    paths(tiles::tile),
+    tags(
+        (name = "reports", description = "The engine's figures over the log"),
+        (name = "analyses", description = "Burden sharing, activations, stress and reconciliation"),
+        (name = "log", description = "Entries, proofs and keys"),
+        (name = "writes", description = "Statements signed by their authors"),
+        (name = "tlog-tiles", description = "The log as C2SP tlog-tiles serves it"),
+        (name = "meta", description = "The server itself")
+    )
+)]
+struct ApiDoc;
+
+/// Every documented route, with its handler: the router and the OpenAPI document are made
+/// from this one list, so no route can be served undocumented.
+fn documented() -> utoipa_axum::router::OpenApiRouter<Arc<AppState>> {
+    use utoipa::OpenApi as _;
+    use utoipa_axum::routes;
+    utoipa_axum::router::OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(healthz))
+        .routes(routes!(openapi_json))
+        .routes(routes!(tiles::checkpoint))
+        .routes(routes!(reads::log))
+        .routes(routes!(reads::keys))
+        .routes(routes!(reads::agreements))
+        .routes(routes!(reads::status))
+        .routes(routes!(reads::explain))
+        .routes(routes!(reads::entry))
+        .routes(routes!(reads::inclusion))
+        .routes(routes!(reads::consistency))
+        .routes(routes!(analyses::burden))
+        .routes(routes!(analyses::activations))
+        .routes(routes!(analyses::activation))
+        .routes(routes!(analyses::stress))
+        .routes(routes!(analyses::reconcile, analyses::reconcile_posted))
+        .routes(routes!(problem::describe))
+        .routes(routes!(writes::submit))
+        // A tile path holds slashes: the route takes the rest of the path (documented above
+        // as `/tile/{path}`).
+        .route("/tile/{*path}", axum::routing::get(tiles::tile))
+}
+
+/// The OpenAPI 3.1 document of every route.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, mut doc) = documented().split_for_parts();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    doc
+}
+
 /// The routes over `state`.
 pub fn router(state: Arc<AppState>, config: &Config) -> axum::Router {
-    use axum::routing::{get, post};
     use tower_http::timeout::TimeoutLayer;
-    axum::Router::new()
-        .route("/healthz", get(|| async { "ok\n" }))
-        .route("/checkpoint", get(tiles::checkpoint))
-        .route("/tile/{*path}", get(tiles::tile))
-        .route("/v1/log", get(reads::log))
-        .route("/v1/keys", get(reads::keys))
-        .route("/v1/agreements", get(reads::agreements))
-        .route("/v1/status", get(reads::status))
-        .route("/v1/explain/{commitment}", get(reads::explain))
-        .route("/v1/entries/{index}", get(reads::entry))
-        .route("/v1/entries/{index}/proof", get(reads::inclusion))
-        .route("/v1/consistency", get(reads::consistency))
-        .route("/v1/problems/{code}", get(problem::describe))
-        .route("/v1/statements", post(writes::submit))
+    let (routes, _) = documented().split_for_parts();
+    routes
         .fallback(problem::no_route)
+        .method_not_allowed_fallback(problem::method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(BODY_MAX))
         // A panic is a bug; the client gets a problem, the server goes on.
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 /// An RFC 9457 problem: `type` names the problem (`/v1/problems/<code>`, served), `code` is
 /// the stable machine-readable code, `detail` says what happened to this request.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Problem {
     /// A URI reference naming the problem type.
     #[serde(rename = "type")]
@@ -141,7 +141,7 @@ fn known(code: &str) -> bool {
 }
 
 /// What a problem type means.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ProblemType {
     /// The stable code.
     pub code: String,
@@ -150,6 +150,7 @@ pub struct ProblemType {
 }
 
 /// `GET /v1/problems/{code}`.
+#[utoipa::path(get, path = "/v1/problems/{code}", tag = "meta", params(("code" = String, Path, description = "A problem code")), responses((status = 200, description = "What the problem type means", body = ProblemType), (status = 404, description = "No such problem type", body = Problem, content_type = "application/problem+json")))]
 pub async fn describe(Path(code): Path<String>) -> Response {
     if known(&code) {
         Json(ProblemType {
@@ -173,6 +174,18 @@ pub async fn no_route(uri: axum::http::Uri) -> Problem {
         StatusCode::NOT_FOUND,
         "no-route",
         format!("no route {}: see /v1/openapi.json", uri.path()),
+    )
+}
+
+/// A route served, with another method.
+pub async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> Problem {
+    Problem::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method",
+        format!(
+            "{} does not take {method}: see /v1/openapi.json",
+            uri.path()
+        ),
     )
 }
 

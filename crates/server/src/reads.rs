@@ -8,6 +8,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use compact_engine::report::By;
+use compact_service::api::v1::{
+    AgreementRow, ConsistencyProof, Explain, InclusionProof, LogEntry, StatusReport,
+};
 use compact_service::api::v1log::{LogHead, PublicKeys};
 use compact_service::{Result as ServiceResult, ServiceError, reports};
 use compact_store::Store as _;
@@ -18,7 +21,7 @@ use crate::problem::Problem;
 use crate::state::AppState;
 
 /// JSON bytes as a response.
-fn json_bytes(body: &[u8]) -> Response {
+pub(crate) fn json_bytes(body: &[u8]) -> Response {
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, "application/json")],
@@ -28,7 +31,7 @@ fn json_bytes(body: &[u8]) -> Response {
 }
 
 /// A value as a JSON response.
-fn json<T: Serialize>(value: &T) -> Response {
+pub(crate) fn json<T: Serialize>(value: &T) -> Response {
     match serde_json::to_vec(value) {
         Ok(body) => json_bytes(&body),
         Err(e) => Problem::from(ServiceError::internal(e.to_string())).into_response(),
@@ -36,7 +39,7 @@ fn json<T: Serialize>(value: &T) -> Response {
 }
 
 /// Runs `f` on a blocking thread (the store and the engine are synchronous).
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> std::result::Result<T, Problem> + Send + 'static,
 ) -> std::result::Result<T, Problem> {
     tokio::task::spawn_blocking(f).await.unwrap_or_else(|e| {
@@ -47,12 +50,12 @@ async fn blocking<T: Send + 'static>(
 }
 
 /// A query that did not parse, as a problem.
-fn bad_query(e: QueryRejection) -> Problem {
+pub(crate) fn bad_query(e: QueryRejection) -> Problem {
     Problem::bad_request(format!("the query: {}", e.body_text()))
 }
 
 /// A date as `YYYY-MM-DD`.
-fn date(name: &str, text: &str) -> std::result::Result<Date, Problem> {
+pub(crate) fn date(name: &str, text: &str) -> std::result::Result<Date, Problem> {
     text.parse::<Date>().map_err(|_| {
         Problem::bad_request(format!(
             "{name}={text}: not a date; give it as YYYY-MM-DD, e.g. 2026-04-30"
@@ -61,7 +64,7 @@ fn date(name: &str, text: &str) -> std::result::Result<Date, Problem> {
 }
 
 /// The date a query means by default: the operator clock's today (UTC).
-fn today(state: &AppState, last_receipt: Option<jiff::Timestamp>) -> Date {
+pub(crate) fn today(state: &AppState, last_receipt: Option<jiff::Timestamp>) -> Date {
     state
         .clock()
         .statement_time(last_receipt)
@@ -69,11 +72,12 @@ fn today(state: &AppState, last_receipt: Option<jiff::Timestamp>) -> Date {
         .date()
 }
 
-fn service<T>(r: ServiceResult<T>) -> std::result::Result<T, Problem> {
+pub(crate) fn service<T>(r: ServiceResult<T>) -> std::result::Result<T, Problem> {
     r.map_err(Problem::from)
 }
 
 /// `GET /v1/log`: origin, size, latest checkpoint and operator key.
+#[utoipa::path(get, path = "/v1/log", tag = "log", responses((status = 200, description = "The log's origin, size, latest checkpoint and operator key", body = LogHead)))]
 pub async fn log(State(state): State<Arc<AppState>>) -> Response {
     let answer = blocking(move || {
         let snapshot = service(state.snapshot())?;
@@ -93,6 +97,7 @@ pub async fn log(State(state): State<Arc<AppState>>) -> Response {
 }
 
 /// `GET /v1/keys`: the operator's key and every party key the log registered.
+#[utoipa::path(get, path = "/v1/keys", tag = "log", responses((status = 200, description = "The operator key and every party key the log registered", body = PublicKeys)))]
 pub async fn keys(State(state): State<Arc<AppState>>) -> Response {
     match blocking(move || Ok(PublicKeys::of(&service(state.snapshot())?.governed.facts))).await {
         Ok(keys) => json(&keys),
@@ -101,14 +106,17 @@ pub async fn keys(State(state): State<Arc<AppState>>) -> Response {
 }
 
 /// The query of `/v1/agreements`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct AgreementsQuery {
     /// The date (default: today).
+    #[param(format = Date)]
     on: Option<String>,
 }
 
 /// `GET /v1/agreements?on=DATE`: every agreement's latest version as it governs.
+#[utoipa::path(get, path = "/v1/agreements", tag = "reports", params(AgreementsQuery), responses((status = 200, description = "Every agreement as it governs on the date", body = Vec<AgreementRow>), (status = 400, description = "A malformed query", body = Problem, content_type = "application/problem+json")))]
 pub async fn agreements(
     State(state): State<Arc<AppState>>,
     query: std::result::Result<Query<AgreementsQuery>, QueryRejection>,
@@ -133,19 +141,23 @@ pub async fn agreements(
 }
 
 /// The query of `/v1/status`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct StatusQuery {
     /// The date (default: today).
+    #[param(format = Date)]
     as_of: Option<String>,
     /// Only the log's first entries.
     at_size: Option<u64>,
     /// guarantor (default), pillar, year, group or commitment.
+    #[param(pattern = "^(guarantor|pillar|year|group|commitment)$")]
     by: Option<String>,
 }
 
 /// `GET /v1/status?as_of=DATE&at_size=N&by=guarantor`: what was owed, delivered and
 /// confirmed.
+#[utoipa::path(get, path = "/v1/status", tag = "reports", params(StatusQuery), responses((status = 200, description = "What was owed, delivered and confirmed", body = StatusReport), (status = 400, description = "A malformed query", body = Problem, content_type = "application/problem+json")))]
 pub async fn status(
     State(state): State<Arc<AppState>>,
     query: std::result::Result<Query<StatusQuery>, QueryRejection>,
@@ -191,14 +203,17 @@ pub async fn status(
 }
 
 /// The query of `/v1/explain/{commitment}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ExplainQuery {
     /// The date (default: today).
+    #[param(format = Date)]
     as_of: Option<String>,
 }
 
 /// `GET /v1/explain/{commitment}?as_of=DATE`: what is behind a commitment's figures.
+#[utoipa::path(get, path = "/v1/explain/{commitment}", tag = "reports", params(("commitment" = String, Path, description = "The commitment's id"), ExplainQuery), responses((status = 200, description = "The figures of a commitment and the entries behind them", body = Explain), (status = 400, description = "A malformed query", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such commitment (with suggestions)", body = Problem, content_type = "application/problem+json")))]
 pub async fn explain(
     State(state): State<Arc<AppState>>,
     Path(commitment): Path<String>,
@@ -243,6 +258,7 @@ fn index(text: &str) -> std::result::Result<u64, Problem> {
 }
 
 /// `GET /v1/entries/{index}`: one entry, its leaf and its statement.
+#[utoipa::path(get, path = "/v1/entries/{index}", tag = "log", params(("index" = u64, Path, description = "The entry's index")), responses((status = 200, description = "The entry: its leaf and statement", body = LogEntry), (status = 400, description = "Not an index", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Beyond the log", body = Problem, content_type = "application/problem+json")))]
 pub async fn entry(State(state): State<Arc<AppState>>, Path(i): Path<String>) -> Response {
     let answer = blocking(move || {
         let i = index(&i)?;
@@ -256,14 +272,16 @@ pub async fn entry(State(state): State<Arc<AppState>>, Path(i): Path<String>) ->
 }
 
 /// The query of `/v1/entries/{index}/proof`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ProofQuery {
     /// The tree size (default: the log's).
     size: Option<u64>,
 }
 
 /// `GET /v1/entries/{index}/proof?size=N`: the entry's inclusion proof.
+#[utoipa::path(get, path = "/v1/entries/{index}/proof", tag = "log", params(("index" = u64, Path, description = "The entry's index"), ProofQuery), responses((status = 200, description = "The entry's RFC 6962 inclusion proof", body = InclusionProof), (status = 400, description = "A malformed query", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Beyond the log", body = Problem, content_type = "application/problem+json")))]
 pub async fn inclusion(
     State(state): State<Arc<AppState>>,
     Path(i): Path<String>,
@@ -285,8 +303,9 @@ pub async fn inclusion(
 }
 
 /// The query of `/v1/consistency`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ConsistencyQuery {
     /// The older tree size.
     old: u64,
@@ -295,6 +314,7 @@ pub struct ConsistencyQuery {
 }
 
 /// `GET /v1/consistency?old=M&new=N`: that the tree of `old` is a prefix of `new`'s.
+#[utoipa::path(get, path = "/v1/consistency", tag = "log", params(ConsistencyQuery), responses((status = 200, description = "That the older tree is a prefix of the newer", body = ConsistencyProof), (status = 400, description = "A malformed query", body = Problem, content_type = "application/problem+json"), (status = 404, description = "A size beyond the log", body = Problem, content_type = "application/problem+json")))]
 pub async fn consistency(
     State(state): State<Arc<AppState>>,
     query: std::result::Result<Query<ConsistencyQuery>, QueryRejection>,

@@ -25,7 +25,7 @@ const INBOX: usize = 4096;
 const GROUP_MAX: usize = 20_000;
 
 /// What a submission gets back once written.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Acknowledgement {
     /// Each statement's place in the log, in the order submitted.
     pub entries: Vec<Acknowledged>,
@@ -36,7 +36,7 @@ pub struct Acknowledgement {
 }
 
 /// One statement written.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Acknowledged {
     /// Its index in the log.
     pub index: u64,

@@ -25,6 +25,7 @@ const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const PARTIAL: &str = "public, max-age=60";
 
 /// `GET /checkpoint`: the operator's latest signed checkpoint.
+#[utoipa::path(get, path = "/checkpoint", tag = "tlog-tiles", responses((status = 200, description = "The latest checkpoint (C2SP signed note)", body = String, content_type = "text/plain"), (status = 404, description = "An empty log", body = Problem, content_type = "application/problem+json")))]
 pub async fn checkpoint(State(state): State<Arc<AppState>>) -> Response {
     let latest =
         tokio::task::spawn_blocking(move || state.read(|s| Ok(s.latest_checkpoint()?))).await;
@@ -150,6 +151,7 @@ fn read(
 }
 
 /// `GET /tile/{path}`: a hash tile or an entry bundle.
+#[utoipa::path(get, path = "/tile/{path}", tag = "tlog-tiles", params(("path" = String, Path, description = "A C2SP tlog-tiles path after /tile/: <L>/<N>[.p/<W>] or entries/<N>[.p/<W>]")), responses((status = 200, description = "The tile", body = Vec<u8>, content_type = "application/octet-stream"), (status = 404, description = "No such tile", body = Problem, content_type = "application/problem+json")))]
 pub async fn tile(State(state): State<Arc<AppState>>, Path(path): Path<String>) -> Response {
     let Some(tile) = parse(&path) else {
         return Problem::new(

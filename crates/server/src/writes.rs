@@ -14,7 +14,7 @@ use tokio::sync::oneshot;
 
 use crate::BATCH_MAX;
 use crate::problem::Problem;
-use crate::sequencer::Submission;
+use crate::sequencer::{Acknowledgement, Submission};
 use crate::state::AppState;
 
 /// The media types of a batch.
@@ -75,6 +75,7 @@ fn statements(headers: &HeaderMap, body: &[u8]) -> Result<Vec<Statement>, Proble
 /// `POST /v1/statements`: answered `201 Created` with each statement's index, leaf hash and
 /// receipt time and the checkpoint that covers them, once durable; a refusal is a problem
 /// with the rule's code, and a duplicate a `409` with the index the statement already has.
+#[utoipa::path(post, path = "/v1/statements", tag = "writes", request_body(description = "One signed statement (application/json) or a batch, one per line (application/x-ndjson), written all or none", content((Object = "application/json"), (String = "application/x-ndjson"))), responses((status = 201, description = "Written and durable", body = Acknowledgement), (status = 400, description = "Malformed", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Refused by a rule, or a duplicate (with the index it has)", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Too large", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Not JSON or JSON lines", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Shutting down: nothing written, retry", body = Problem, content_type = "application/problem+json")))]
 pub async fn submit(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,

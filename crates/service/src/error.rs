@@ -168,6 +168,14 @@ impl From<AppendError> for ServiceError {
     }
 }
 
+/// What the engine refuses to compute follows from what was asked (a date before the
+/// compact, a year without GDP figures, a value the compact has no rate for).
+impl From<compact_engine::EngineError> for ServiceError {
+    fn from(e: compact_engine::EngineError) -> Self {
+        ServiceError::bad_input(e.to_string())
+    }
+}
+
 impl From<compact_log::LogError> for ServiceError {
     fn from(e: compact_log::LogError) -> Self {
         ServiceError::bad_input(e.to_string())

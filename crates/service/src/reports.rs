@@ -85,14 +85,15 @@ pub fn log_entry(place: &Place, index: u64) -> Result<LogEntry> {
 /// [`log_entry`] from an open store.
 pub fn log_entry_in(store: &impl compact_store::Store, index: u64) -> Result<LogEntry> {
     let size = store.size()?;
-    let leaf = store
-        .entry(index)?
-        .filter(|_| index < size)
-        .ok_or_else(|| {
-            ServiceError::not_found(format!(
-                "entry {index} is out of range: the log holds {size} entries"
-            ))
-        })?;
+    let beyond = || {
+        ServiceError::not_found(format!(
+            "entry {index} is out of range: the log holds {size} entries"
+        ))
+    };
+    if index >= size {
+        return Err(beyond());
+    }
+    let leaf = store.entry(index)?.ok_or_else(beyond)?;
     let statement = serde_json::from_slice(&leaf).unwrap_or(serde_json::Value::Null);
     Ok(LogEntry {
         index,
@@ -172,8 +173,7 @@ pub fn status(
     let compact = &governed.compact;
     let store = place.store()?;
     let (statements, size) = crate::log::statements(&store, at_size).context("reading the log")?;
-    let figures = fulfilment(compact, &statements, as_of)
-        .map_err(|e| ServiceError::internal(e.to_string()))?;
+    let figures = fulfilment(compact, &statements, as_of)?;
     let outside = crate::tracker::outside_of(&place.dir, compact, &figures, as_of)?;
     let report = group(compact, &figures, &outside, by, &as_of.to_string(), size);
     let mut out: StatusReport = (&report).into();
@@ -235,8 +235,7 @@ pub fn explain(
     let compact = &governed.compact;
     let store = place.store()?;
     let (statements, size) = crate::log::statements(&store, None).context("reading the log")?;
-    let figures = fulfilment(compact, &statements, as_of)
-        .map_err(|e| ServiceError::internal(e.to_string()))?;
+    let figures = fulfilment(compact, &statements, as_of)?;
     let Some(f) = figures.iter().find(|f| f.commitment == commitment) else {
         return Err(ServiceError::not_found(format!(
             "unknown commitment `{commitment}`{}",
@@ -330,6 +329,17 @@ pub fn generated(statements: &[(u64, Statement)], st: &Statement) -> bool {
     }
 }
 
+/// A burden baseline as written (`"40e9 EUR"`): money, its value and currency.
+pub fn baseline(text: &str) -> Result<(rust_decimal::Decimal, String)> {
+    match compact_model::Amount::parse(text) {
+        Ok(compact_model::Amount::Money { value, currency }) => Ok((value, currency)),
+        Ok(other) => Err(ServiceError::bad_input(format!(
+            "the baseline must be money, e.g. \"40e9 EUR\", not `{other}`"
+        ))),
+        Err(e) => Err(ServiceError::bad_input(format!("the baseline: {e}"))),
+    }
+}
+
 /// The burden-sharing report of `year`: a baseline of `baseline` (money in `currency`, valued
 /// in the reporting currency at the year's end) split by GDP share among `basis`, against the
 /// `aid` allocated in the year, in the log and outside the agreements.
@@ -350,8 +360,7 @@ pub fn burden(
         .value;
     let store = place.store()?;
     let (statements, _) = crate::log::statements(&store, None).context("reading the log")?;
-    let figures =
-        fulfilment(compact, &statements, end).map_err(|e| ServiceError::internal(e.to_string()))?;
+    let figures = fulfilment(compact, &statements, end)?;
     let outside = crate::tracker::outside_of(&place.dir, compact, &figures, end)?;
     compact_engine::burden::burden(compact, &figures, &outside, year, base, basis, aid)
         .map(|r| (&r).into())
@@ -468,8 +477,7 @@ pub fn reconcile_kiel(
     }
     let store = place.store()?;
     let (statements, _) = crate::log::statements(&store, None)?;
-    let figures =
-        fulfilment(compact, &statements, end).map_err(|e| ServiceError::internal(e.to_string()))?;
+    let figures = fulfilment(compact, &statements, end)?;
     // The log's period by default: from the first year it allocates anything (or its first
     // statement's) to the tracker's end.
     let first_logged = figures

@@ -124,6 +124,40 @@ fn amount(v: i64) -> Decimal {
     to_decimal(v).normalize()
 }
 
+/// The largest risks file read.
+pub const RISKS_MAX: u64 = 1 << 20;
+
+/// The risks file of the compact in `dir` (`stress.toml`) for `baseline`'s guarantors; its
+/// errors each with `file:line:col`.
+pub fn risks_file(dir: &std::path::Path, baseline: &Baseline) -> Result<Risks> {
+    let path = dir.join("stress.toml");
+    let shown = path.display().to_string();
+    let size = std::fs::metadata(&path)
+        .map_err(|e| {
+            ServiceError::not_found(format!(
+                "cannot read the risks file {shown} (withdrawal and delay probabilities): {e}"
+            ))
+        })?
+        .len();
+    if size > RISKS_MAX {
+        return Err(ServiceError::bad_input(format!(
+            "{shown}: {size} bytes; a risks file is at most {RISKS_MAX}"
+        )));
+    }
+    let text = compact_files::read_text(&path).map_err(ServiceError::bad_input)?;
+    Risks::parse(&shown, &text, baseline.guarantors()).map_err(|diags| {
+        let errors: Vec<String> = diags
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| {
+                let (line, col) = d.line_col(&text).unwrap_or((1, 1));
+                format!("{}:{line}:{col}: {}", d.path, d.message)
+            })
+            .collect();
+        ServiceError::bad_input(format!("the risks file: {}", errors.join("; ")))
+    })
+}
+
 /// Runs what `ask` asks on `compact`. `risks` gives the risks file for the baseline's
 /// guarantors, called only when a Monte Carlo runs; `progress` is told of scenarios done.
 pub fn stress(

@@ -25,6 +25,27 @@ pub fn local_tracker(dir: &Path) -> Result<Option<Tracker>> {
         .map_err(ServiceError::bad_input)
 }
 
+/// The tracker's yearly figures the data set embeds in the binary (Kiel Institute, Ukraine
+/// Support Tracker, Release 29: the copy `compact init` writes to [`TRACKER_FILE`]).
+pub fn embedded_tracker() -> Result<Tracker> {
+    let (_, bytes) = compact_files::embedded::all()
+        .into_iter()
+        .find(|(rel, _)| rel == TRACKER_FILE)
+        .ok_or_else(|| ServiceError::internal(format!("the data set has no {TRACKER_FILE}")))?;
+    let text = std::str::from_utf8(bytes)
+        .map_err(|_| ServiceError::internal(format!("{TRACKER_FILE}: not UTF-8")))?;
+    Tracker::parse(TRACKER_FILE, text).map_err(ServiceError::internal)
+}
+
+/// The tracker figures `reconcile kiel` reads when given no file: the compact directory's
+/// copy, or else the data set's.
+pub fn carried_tracker(dir: &Path) -> Result<Tracker> {
+    match local_tracker(dir)? {
+        Some(t) => Ok(t),
+        None => embedded_tracker(),
+    }
+}
+
 /// The money outside the agreements on `as_of`: what the tracker in the compact directory
 /// counts and no commitment in the log holds (none without a tracker file, or when the
 /// reporting currency is not the tracker's EUR).

@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 pub use compact_log::{ConsistencyProof, InclusionProof};
 
 /// One agreement as it governs on a date (`compact agreements`): its latest version.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AgreementRow {
     /// The agreement's id.
     pub id: String,
@@ -77,7 +77,7 @@ impl AgreementRow {
 }
 
 /// One entry of the log (`compact log entry`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LogEntry {
     /// Its index in the log.
     pub index: u64,
@@ -88,7 +88,7 @@ pub struct LogEntry {
 }
 
 /// What `compact verify` found.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct VerifyReport {
     /// Whether nothing is wrong.
     pub ok: bool,
@@ -105,7 +105,7 @@ pub struct VerifyReport {
 }
 
 /// A problem `compact verify` found.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct VerifyProblem {
     /// The entry concerned, if one.
     pub entry: Option<u64>,
@@ -135,7 +135,7 @@ impl From<compact_store::audit::Report> for VerifyReport {
 
 /// The status report (`compact status`): the engine's figures grouped into rows, with their
 /// total. Money in the reporting currency, to the cent; units never added to money.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StatusReport {
     /// The date of the figures, `YYYY-MM-DD`.
     pub as_of: String,
@@ -159,7 +159,7 @@ pub struct StatusReport {
 }
 
 /// An agreement suspended, under notice of termination, or terminated.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LifecycleRow {
     /// The agreement.
     pub agreement: String,
@@ -199,7 +199,7 @@ impl LifecycleRow {
 }
 
 /// One row of money figures of a [`StatusReport`].
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StatusRow {
     /// The guarantor, pillar, year, group or commitment.
     pub key: String,
@@ -221,6 +221,7 @@ pub struct StatusRow {
     /// Share of the confirmed that arrived on time, to 4 decimals; `null` when nothing is
     /// confirmed.
     #[serde(with = "number_opt")]
+    #[schema(value_type = Option<f64>)]
     pub on_time_rate: Option<Decimal>,
     /// True when any figure of the row rests on synthetic data.
     pub synthetic: bool,
@@ -271,7 +272,7 @@ impl StatusRow {
 }
 
 /// Units figures of one row key and unit.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UnitRow {
     /// The row key.
     pub key: String,
@@ -292,7 +293,7 @@ pub struct UnitRow {
 }
 
 /// A commitment that ended on the beneficiary's accession.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EndedRow {
     /// The commitment.
     pub commitment: String,
@@ -364,7 +365,7 @@ impl From<&report::StatusReport> for StatusReport {
 
 /// What is behind one commitment's figures (`compact explain`): its schedule, the surges
 /// activations set off and the log entries counted.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Explain {
     /// The date of the figures, `YYYY-MM-DD`.
     pub as_of: String,
@@ -384,7 +385,7 @@ pub struct Explain {
 }
 
 /// One tranche of a commitment's schedule.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ScheduleLine {
     /// When it falls due, `YYYY-MM-DD`.
     pub due: String,
@@ -398,7 +399,7 @@ pub struct ScheduleLine {
 }
 
 /// A log entry behind a commitment's figures.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ExplainEntry {
     /// Its index in the log.
     pub index: u64,
@@ -416,7 +417,7 @@ pub struct ExplainEntry {
 
 /// The log beside the Kiel Institute's tracker (`compact reconcile kiel`), over the same
 /// period on both sides, in EUR.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Reconciliation {
     /// The tracker's last day, `YYYY-MM-DD`: the figures are as of then.
     pub as_of: String,
@@ -433,7 +434,7 @@ pub struct Reconciliation {
 }
 
 /// One party, year and category of a [`Reconciliation`].
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ReconcileLine {
     /// Party code.
     pub party: String,
@@ -559,7 +560,7 @@ pub fn rounded(x: f64, places: usize) -> f64 {
 }
 
 /// What a commitment is counted in.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case", tag = "kind", content = "unit")]
 pub enum Measure {
     /// Money, in the reporting currency.
@@ -578,7 +579,7 @@ impl From<&compact_engine::Measure> for Measure {
 }
 
 /// Which figures of a commitment rest on synthetic data.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Marks {
     /// Due (the schedule).
     pub due: bool,
@@ -615,7 +616,7 @@ impl Marks {
 }
 
 /// When and why a commitment ended.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Ended {
     /// The day, `YYYY-MM-DD`.
     pub on: String,
@@ -624,7 +625,7 @@ pub struct Ended {
 }
 
 /// A commitment's figures in one year.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct YearFigures {
     /// Due in the year.
     pub due: Decimal,
@@ -646,7 +647,7 @@ pub struct YearFigures {
 
 /// The figures of one commitment at a date (in the reporting currency for money, else in its
 /// unit).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Figures {
     /// Commitment id.
     pub commitment: String,
@@ -678,6 +679,7 @@ pub struct Figures {
     pub on_time: Decimal,
     /// `on_time / confirmed`, `null` when nothing is confirmed.
     #[serde(with = "number_opt")]
+    #[schema(value_type = Option<f64>)]
     pub on_time_rate: Option<Decimal>,
     /// `on-track`, `behind`, `fulfilled` or `ended`.
     pub status: String,
@@ -758,13 +760,14 @@ impl From<&compact_engine::Figures> for Figures {
 }
 
 /// What kind of obligation an activation set off.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case", tag = "kind")]
 pub enum SurgeKind {
     /// A scaling rule: an extra amount, `(factor - 1) x` the year after the activation.
     Scaling {
         /// The rule's factor.
         #[serde(with = "number")]
+        #[schema(value_type = f64)]
         factor: Decimal,
     },
     /// A sanctions tranche brought forward.
@@ -775,7 +778,7 @@ pub enum SurgeKind {
 }
 
 /// An obligation set off by an activation.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Surge {
     /// The activation's log entry.
     pub activation: u64,
@@ -824,7 +827,7 @@ impl From<&compact_engine::activation::Surge> for Surge {
 }
 
 /// What opened an activation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case", tag = "on")]
 pub enum Trigger {
     /// An armed attack was declared.
@@ -847,7 +850,7 @@ impl Trigger {
 }
 
 /// Where an asked guarantor's answer stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum AnswerState {
     /// Answered by the deadline.
@@ -873,7 +876,7 @@ impl AnswerState {
 }
 
 /// One measure of a guarantor's response.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ResponseMeasure {
     /// `accelerate`, `pledge` or `sanctions`.
     pub kind: String,
@@ -888,7 +891,7 @@ pub struct ResponseMeasure {
 }
 
 /// One guarantor asked to consult, and its answer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Answer {
     /// The guarantor.
     pub guarantor: String,
@@ -914,7 +917,7 @@ pub struct Answer {
 
 /// One activation and its timeline (`compact activation`): who was asked, who answered, and
 /// what it set off.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Activation {
     /// Its log entry: the activation's id.
     pub entry: u64,
@@ -994,7 +997,7 @@ impl From<&compact_engine::activation::Activation> for Activation {
 
 /// The burden-sharing report of a year (`compact burden`): a baseline split by GDP share,
 /// against the aid each party allocated.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BurdenReport {
     /// The year.
     pub year: i16,
@@ -1021,12 +1024,13 @@ pub struct BurdenReport {
 }
 
 /// One participant's row of a [`BurdenReport`].
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BurdenRow {
     /// Party code.
     pub party: String,
     /// Share of the participants' GDP (0 to 1, 6 decimals).
     #[serde(with = "number")]
+    #[schema(value_type = f64)]
     pub gdp_share: Decimal,
     /// Its share of the baseline.
     pub fair_share: Decimal,
@@ -1038,6 +1042,7 @@ pub struct BurdenRow {
     pub confirmed: Decimal,
     /// Allocated as a percentage of its GDP (4 decimals).
     #[serde(with = "number")]
+    #[schema(value_type = f64)]
     pub pct_gdp: Decimal,
     /// Fair share minus allocated: positive when below its share.
     pub gap: Decimal,
@@ -1050,7 +1055,7 @@ pub struct BurdenRow {
 }
 
 /// A guarantor outside a [`BurdenReport`]'s basis: its figures, without a share.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BurdenOther {
     /// Party code.
     pub party: String,
@@ -1174,7 +1179,7 @@ impl From<&compact_engine::burden::BurdenReport> for BurdenReport {
 /// What `compact stress` found: the parts asked for (a what-if and its rebalancing, or the
 /// single points of failure; a Monte Carlo run). Amounts in the reporting currency for money
 /// lines, else in the line's unit.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StressReport {
     /// The reporting currency.
     pub currency: String,
@@ -1195,7 +1200,7 @@ pub struct StressReport {
 }
 
 /// A what-if: guarantors withdrawn from a year, deliveries delayed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct WhatIfReport {
     /// The guarantors withdrawn.
     pub without: Vec<String>,
@@ -1208,7 +1213,7 @@ pub struct WhatIfReport {
 }
 
 /// One line (a pillar counted in one measure) of a what-if.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct WhatIfLine {
     /// The pillar.
     pub pillar: String,
@@ -1223,7 +1228,7 @@ pub struct WhatIfLine {
 }
 
 /// One year of a [`WhatIfLine`].
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct WhatIfYear {
     /// The year.
     pub year: i16,
@@ -1244,7 +1249,7 @@ pub struct WhatIfYear {
 
 /// The extra gap a what-if opened on a line in a year, split among the remaining guarantors
 /// by GDP share.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RebalanceRow {
     /// The pillar.
     pub pillar: String,
@@ -1261,7 +1266,7 @@ pub struct RebalanceRow {
 }
 
 /// One guarantor's part of a [`RebalanceRow`].
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RebalancePart {
     /// The guarantor.
     pub guarantor: String,
@@ -1273,7 +1278,7 @@ pub struct RebalancePart {
 
 /// A single point of failure: a guarantor whose withdrawal alone drops a line below its
 /// requirement in a year.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SpofRow {
     /// The guarantor.
     pub guarantor: String,
@@ -1294,7 +1299,7 @@ pub struct SpofRow {
 }
 
 /// A Monte Carlo run over the risks file's assumptions.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MonteCarlo {
     /// Scenarios run.
     pub scenarios: u64,
@@ -1307,7 +1312,7 @@ pub struct MonteCarlo {
 }
 
 /// One line of a [`MonteCarlo`].
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct McLine {
     /// The pillar.
     pub pillar: String,
@@ -1318,7 +1323,7 @@ pub struct McLine {
 }
 
 /// One year of a [`McLine`].
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct McYear {
     /// The year.
     pub year: i16,
@@ -1342,7 +1347,7 @@ pub struct McYear {
 }
 
 /// A guarantor's survival in a [`MonteCarlo`].
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Survival {
     /// The guarantor.
     pub guarantor: String,
@@ -1352,7 +1357,7 @@ pub struct Survival {
 
 /// What `compact check` prints on success: who is in, what is committed, and the money
 /// scheduled each year, sourced and synthetic apart.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CheckSummary {
     /// The compact's id.
     pub compact: String,
@@ -1379,7 +1384,7 @@ pub struct CheckSummary {
 }
 
 /// One group of a [`CheckSummary`].
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct GroupSummary {
     /// Group id.
     pub id: String,
@@ -1390,7 +1395,7 @@ pub struct GroupSummary {
 }
 
 /// Commitments of one pillar.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PillarSummary {
     /// Pillar id.
     pub pillar: String,
@@ -1401,7 +1406,7 @@ pub struct PillarSummary {
 }
 
 /// Money scheduled in one year; `synthetic` is the part that rests on synthetic data.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct YearSummary {
     /// The year.
     pub year: i16,
@@ -1414,7 +1419,7 @@ pub struct YearSummary {
 }
 
 /// Units scheduled in one year.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UnitSummary {
     /// The year.
     pub year: i16,
@@ -1476,7 +1481,7 @@ impl From<&compact_model::summary::Summary> for CheckSummary {
 }
 
 /// An agreement file's canonical digest (`compact digest --format json`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DigestReport {
     /// The agreement's id.
     pub id: String,
@@ -1491,7 +1496,7 @@ pub struct DigestReport {
 }
 
 /// One agreement as parsed (`compact show agreement --format json`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AgreementDetail {
     /// Its canonical digest.
     pub digest: String,

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// The log's head (`GET /v1/log`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LogHead {
     /// The log's origin: the compact's id.
     pub origin: String,
@@ -16,7 +16,7 @@ pub struct LogHead {
 }
 
 /// Every key the log holds (`GET /v1/keys`, `compact log keys`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PublicKeys {
     /// The operator's verifier key, which signs every checkpoint.
     pub operator_key: Option<String>,
@@ -25,7 +25,7 @@ pub struct PublicKeys {
 }
 
 /// One party key the log registered.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct KeyRow {
     /// The party.
     pub party: String,
