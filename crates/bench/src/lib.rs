@@ -3,7 +3,8 @@
 //! `compact bench` prints them (see docs/PERFORMANCE.md and `bench/`).
 //!
 //! - [`ingest`] (B1), [`verify`] (B2), [`proofs`] (B3): the log.
-//! - [`status`] (B4): the status report over a million deliveries, beside DuckDB.
+//! - [`status`] (B4): the status report over a million deliveries, beside DuckDB;
+//!   [`status_store`] the same log in a store, for timing `compact status` end to end.
 //! - [`stress`] (B5): the Monte Carlo, beside numpy.
 //!
 //! Unlike the service, this crate reads the clock (it times things) and writes its data sets.
@@ -20,7 +21,7 @@ mod status;
 mod stress;
 
 pub use log::{ingest, proofs, verify};
-pub use status::status;
+pub use status::{status, status_store};
 pub use stress::stress;
 
 /// What a benchmark measured, one line per figure, in the form `bench/*.sh` reads.

@@ -325,3 +325,175 @@ fn write_csvs(
     std::fs::write(dir.join("confirms.csv"), confirms).context("confirms.csv")?;
     Ok(())
 }
+
+/// Deliveries signed and appended together when building a store.
+const STORE_CHUNK: usize = 50_000;
+
+/// B4 end to end: the benchmark compact of [`status`] with its log in a store, in the new
+/// directory `dir`, for timing `compact status` as a user runs it. The log: the genesis (the
+/// operator's key, UA's and the guarantors' root and signing keys), every agreement signed by
+/// both parties, then the `n` deliveries drawn from `seed` in date order, each report followed
+/// by its confirmation (if any), appended through the real ledger on a simulated clock
+/// (signatures and rules checked, durable batches of 1,000, the projection written with
+/// them). `note` is told of the progress.
+pub fn status_store(
+    dir: &Path,
+    n: u64,
+    draw_seed: u64,
+    note: &mut dyn FnMut(String),
+) -> anyhow::Result<Report> {
+    use compact_files::keys::record_operator_key;
+    use compact_statement::{AgreementSign, PartyKeys, genesis};
+    use compact_store::sqlite::SqliteStore;
+    use compact_store::{Clock, Ledger, Store as _};
+
+    let mut r = Report::default();
+    if dir.exists() {
+        return Err(anyhow!("{} exists: give a new directory", dir.display()));
+    }
+    let start = Instant::now();
+    write_compact(dir)?;
+    let codes: Vec<String> = (0..GUARANTORS)
+        .map(code)
+        .chain(std::iter::once("UA".to_owned()))
+        .collect();
+    let mut signers = Vec::new();
+    let mut roots = Vec::new();
+    for c in &codes {
+        let k = keys::from_seed(c, &seed(c))?;
+        let root = keys::from_seed(c, &seed(&format!("{c} root")))?;
+        record_party_key(dir, c, &k.verifier, None, "2000-01-01").map_err(|e| anyhow!(e))?;
+        signers.push((keys::signer(&k.private)?, k.verifier));
+        roots.push((keys::signer(&root.private)?, root.verifier));
+    }
+    let op = keys::from_seed("bench-compact", &seed("operator"))?;
+    record_operator_key(dir, &op.verifier).map_err(|e| anyhow!(e))?;
+    let operator = keys::signer(&op.private)?;
+    let compact = load(dir).ok_or_else(|| anyhow!("the benchmark compact is not valid"))?;
+    let signer_of = |c: &str| {
+        codes
+            .iter()
+            .position(|x| x == c)
+            .and_then(|i| signers.get(i))
+            .map(|(s, _)| s)
+            .ok_or_else(|| anyhow!("no signer for {c}"))
+    };
+
+    // The genesis and the agreements' signatures.
+    let parties: Vec<PartyKeys<'_>> = codes
+        .iter()
+        .zip(roots.iter().zip(&signers))
+        .map(|(code, ((root, root_vkey), (_, vkey)))| PartyKeys {
+            code,
+            root,
+            root_vkey,
+            signing_vkey: vkey,
+        })
+        .collect();
+    let mut first = genesis(
+        &compact.id,
+        &operator,
+        &op.verifier,
+        &parties,
+        "2024-01-01T00:00:00Z".parse()?,
+    )?;
+    for a in &compact.agreements {
+        let terms = compact_files::read_text(Path::new(&a.path)).map_err(|e| anyhow!(e))?;
+        for party in [a.guarantor.as_str(), "UA"] {
+            first.push(Statement::sign(
+                Draft {
+                    compact: compact.id.clone(),
+                    author: party.to_owned(),
+                    time: "2024-01-01T00:10:00Z".parse()?,
+                    payload: Payload::AgreementSign(AgreementSign {
+                        agreement: a.id.clone(),
+                        version: a.version,
+                        digest: a.digest.clone(),
+                        terms: terms.clone(),
+                    }),
+                },
+                signer_of(party)?,
+            )?);
+        }
+    }
+    let store = SqliteStore::create(&dir.join("compact.sqlite"), &compact.id)?;
+    let mut ledger = Ledger::open(store, &compact)?;
+    ledger
+        .append(&first, &operator, Clock::Simulated)
+        .map_err(|e| anyhow!("{e}"))?;
+
+    // The deliveries in date order (receipt times never go back), in chunks.
+    let mut list = deliveries(n, draw_seed)?;
+    list.sort_by_key(|d| d.date);
+    let mut next = ledger.store().size()?;
+    for chunk in list.chunks(STORE_CHUNK) {
+        // Each statement's entry index, known before signing: a confirmation names its report's.
+        let mut at = Vec::with_capacity(chunk.len());
+        for d in chunk {
+            at.push(next);
+            next += 1 + u64::from(d.confirmed.is_some());
+        }
+        let signed: Vec<Vec<Statement>> = chunk
+            .par_iter()
+            .zip(&at)
+            .map(|(d, index)| {
+                let c = code(d.guarantor);
+                let time = noon(d.date)?;
+                let mut out = vec![Statement::sign(
+                    Draft {
+                        compact: compact.id.clone(),
+                        author: c.clone(),
+                        time,
+                        payload: Payload::DeliveryReport(DeliveryReport {
+                            commitment: format!("{}-ua-p{:02}", c.to_lowercase(), d.pillar),
+                            amount: euros(d.cents),
+                            date: d.date,
+                            reference: format!("d{index}"),
+                            allocation: None,
+                        }),
+                    },
+                    signer_of(&c)?,
+                )?];
+                if let Some(part) = d.confirmed {
+                    out.push(Statement::sign(
+                        Draft {
+                            compact: compact.id.clone(),
+                            author: "UA".into(),
+                            time,
+                            payload: Payload::DeliveryConfirm(DeliveryConfirm {
+                                report: *index,
+                                amount: (part != d.cents).then(|| euros(part)),
+                                date: d.date,
+                            }),
+                        },
+                        signer_of("UA")?,
+                    )?);
+                }
+                Ok(out)
+            })
+            .collect::<anyhow::Result<_>>()?;
+        let statements: Vec<Statement> = signed.into_iter().flatten().collect();
+        let batches = ledger
+            .prepare(&statements, &operator, 1000, Clock::Simulated)
+            .map_err(|e| anyhow!("{e}"))?;
+        ledger
+            .write(&batches, &mut |_| {})
+            .map_err(|e| anyhow!("{e}"))?;
+        note(format!(
+            "{} entries in the log after {:.0} s",
+            ledger.store().size()?,
+            start.elapsed().as_secs_f64()
+        ));
+    }
+    r.line(format!(
+        "B4 store: {n} deliveries, {} entries in {}, built in {:.0} s",
+        ledger.store().size()?,
+        dir.join("compact.sqlite").display(),
+        start.elapsed().as_secs_f64()
+    ));
+    r.line(format!(
+        "B4 time it: time compact status --dir {} --by guarantor --as-of {AS_OF}",
+        dir.display()
+    ));
+    Ok(r)
+}

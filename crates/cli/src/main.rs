@@ -626,6 +626,19 @@ enum Bench {
         #[arg(long, default_value_t = 7)]
         seed: u64,
     },
+    /// B4 end to end: the same compact with its log (the deliveries signed, checked and
+    /// appended through the ledger) in a store in a new DIR, for timing `compact status`.
+    StatusStore {
+        /// Where to build the benchmark compact and its store (must not exist).
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+        /// Deliveries.
+        #[arg(long, default_value_t = 1_000_000)]
+        n: u64,
+        /// The seed of the synthetic deliveries.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
     /// B5: the Monte Carlo on 40 guarantors x 20 years; writes the same input for
     /// `bench/b5_numpy.py`.
     Stress {
@@ -968,6 +981,9 @@ fn bench(what: Bench) -> anyhow::Result<ExitCode> {
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(3);
             compact_bench::status(&dir, n, seed, runs, &mut note)?
+        }
+        Bench::StatusStore { dir, n, seed } => {
+            compact_bench::status_store(&dir, n, seed, &mut note)?
         }
         Bench::Stress {
             scenarios,

@@ -46,8 +46,10 @@ fn demo(seed: u64) -> &'static (PathBuf, String) {
     let demos = DEMOS.get_or_init(Default::default);
     let mut map = demos.lock().unwrap_or_else(|e| e.into_inner());
     map.entry(seed).or_insert_with(|| {
-        // Under the target's scratch directory, replaced on each run (not left in /tmp).
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("demo-seed-{seed}"));
+        // Under the target's scratch directory, replaced on each run (not left in /tmp); one
+        // per process, since nextest runs each test in a process of its own at the same time.
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("demo-seed-{seed}-{}", std::process::id()));
         if dir.exists() {
             std::fs::remove_dir_all(&dir).unwrap();
         }
@@ -580,4 +582,49 @@ fn no_sourced_commitment_is_starved_while_a_synthetic_one_is_overfed() {
             assert!(n(r, "allocated") > Decimal::ZERO, "{key} is at zero");
         }
     }
+}
+
+/// The engine's input read from the projection equals the input decoded from the leaves,
+/// record for record, and so do the figures and the activations computed from each, at
+/// dates across the demo's history.
+#[test]
+fn the_projection_gives_the_engine_what_the_leaves_give() {
+    use compact_store::Store as _;
+    let (dir, _) = demo(1);
+    let place = compact_service::Place::new(dir.clone());
+    let validated = compact_service::validate_dir(dir);
+    let governed = place
+        .govern(validated.compact.unwrap(), &validated.loaded.files)
+        .unwrap();
+    let compact = &governed.compact;
+    let store = place.store_read_only().unwrap();
+    assert!(store.has_records().unwrap());
+    let size = store.size().unwrap();
+    let (statements, read) = compact_service::log::statements(&store, None).unwrap();
+    assert_eq!(read, size);
+    let from_leaves: Vec<(u64, compact_statement::Record)> = statements
+        .iter()
+        .map(|(i, st)| (*i, compact_statement::Record::of(st)))
+        .collect();
+    let projected = store.records(size).unwrap();
+    assert_eq!(projected.len(), from_leaves.len());
+    for (p, l) in projected.iter().zip(&from_leaves) {
+        assert_eq!(p, l, "entry {}", l.0);
+    }
+    assert_eq!(
+        store.record(size - 1).unwrap().as_ref(),
+        projected.last().map(|(_, r)| r)
+    );
+    for as_of in ["2024-06-30", "2025-03-31", "2026-12-31", "2033-12-31"] {
+        let as_of: jiff::civil::Date = as_of.parse().unwrap();
+        assert_eq!(
+            compact_engine::fulfilment(compact, &projected, as_of).unwrap(),
+            compact_engine::fulfilment(compact, &statements, as_of).unwrap(),
+            "{as_of}"
+        );
+    }
+    let now: jiff::Timestamp = "2027-01-01T00:00:00Z".parse().unwrap();
+    let a = compact_engine::activation::activations(compact, &projected, now).unwrap();
+    let b = compact_engine::activation::activations(compact, &statements, now).unwrap();
+    assert_eq!(format!("{a:?}"), format!("{b:?}"));
 }

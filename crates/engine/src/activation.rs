@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use compact_model::{Agreement, Commitment, Compact, Guarantees};
 use compact_statement::activation::{Asked, Trigger, asked, in_force_at};
 use compact_statement::rules::{Facts, date_of};
-use compact_statement::{Measure as ResponseMeasure, Payload, Statement};
+use compact_statement::{Measure as ResponseMeasure, Payload, Said};
 use jiff::civil::Date;
 use jiff::{SignedDuration, Span, Timestamp};
 use rust_decimal::Decimal;
@@ -160,7 +160,7 @@ struct Applied {
 fn surges(
     compact: &Compact,
     entry: u64,
-    st: &Statement,
+    st: &(impl Said + ?Sized),
     facts: &Facts,
     applied: &mut Applied,
 ) -> Result<Vec<Surge>, EngineError> {
@@ -287,10 +287,10 @@ fn surge(
 /// The one walk over the log behind both the figures and the timeline, so that they agree:
 /// `each` sees every statement in order with the facts before it and, for an activation's
 /// kind, the surges it sets off given those set off before it. Returns the facts at the end.
-fn walk<'s>(
+fn walk<'s, T: Said + 's>(
     compact: &Compact,
-    statements: impl Iterator<Item = &'s (u64, Statement)>,
-    mut each: impl FnMut(u64, &'s Statement, &Facts, Option<Vec<Surge>>),
+    statements: impl Iterator<Item = &'s (u64, T)>,
+    mut each: impl FnMut(u64, &'s T, &Facts, Option<Vec<Surge>>),
 ) -> Result<Facts, EngineError> {
     let mut facts = Facts::default();
     let mut applied = Applied::default();
@@ -306,9 +306,9 @@ fn walk<'s>(
 }
 
 /// Every surge of the activations made on or before `as_of`, by commitment.
-pub(crate) fn surges_by_commitment(
+pub(crate) fn surges_by_commitment<T: Said>(
     compact: &Compact,
-    statements: &[&(u64, Statement)],
+    statements: &[&(u64, T)],
 ) -> Result<BTreeMap<String, Vec<Surge>>, EngineError> {
     let mut out: BTreeMap<String, Vec<Surge>> = BTreeMap::new();
     walk(compact, statements.iter().copied(), |_, _, _, set_off| {
@@ -320,9 +320,9 @@ pub(crate) fn surges_by_commitment(
 }
 
 /// Every activation in the log up to `now`, oldest first, with its answers as of `now`.
-pub fn activations(
+pub fn activations<T: Said>(
     compact: &Compact,
-    statements: &[(u64, Statement)],
+    statements: &[(u64, T)],
     now: Timestamp,
 ) -> Result<Vec<Activation>, EngineError> {
     let mut out: Vec<Activation> = Vec::new();
@@ -332,7 +332,7 @@ pub fn activations(
         if let Some(set_off) = set_off {
             let list = asked(compact, index, st, facts);
             if !list.is_empty() || !set_off.is_empty() {
-                let (attack_at, summary) = match &st.payload {
+                let (attack_at, summary) = match st.payload() {
                     Payload::AttackDeclare(a) => (Some(a.at), Some(a.summary.clone())),
                     _ => (None, None),
                 };
@@ -362,12 +362,12 @@ pub fn activations(
                 });
             }
         }
-        if let Payload::ConsultationRespond(r) = &st.payload
+        if let Payload::ConsultationRespond(r) = st.payload()
             && let Some(a) = by_entry.get(&r.activation).and_then(|i| out.get_mut(*i))
             && let Some(answer) = a
                 .asked
                 .iter_mut()
-                .find(|x| x.asked.guarantor == st.author && x.response.is_none())
+                .find(|x| x.asked.guarantor == st.author() && x.response.is_none())
         {
             answer.response = Some(index);
             answer.answered_at = Some(st.at());

@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 pub use compact_model::summary::cents;
 use compact_model::value::{ValueError, value};
 use compact_model::{Agreement, Amount, Commitment, Compact, OnAccession};
-use compact_statement::{DeliveryReport, Payload, Statement};
+use compact_statement::{DeliveryReport, Payload, Said};
 use jiff::civil::Date;
 use rayon::prelude::*;
 use rust_decimal::Decimal;
@@ -324,15 +324,15 @@ impl<'a> Versions<'a> {
 /// Files each statement of `chunk` under the commitment it concerns, with its step, the date
 /// it counts on and its value: done in log order, on every core, so that the statements are
 /// read where they lie in memory, once; the per-commitment pass then reads only these records.
-fn file<'s>(
+fn file<'s, T: Said>(
     compact: &Compact,
-    chunk: &[&'s (u64, Statement)],
+    chunk: &[&'s (u64, T)],
     report_at: &(dyn Fn(u64) -> Option<&'s DeliveryReport> + Sync),
 ) -> FxHashMap<&'s str, Vec<Filed>> {
     let mut map: FxHashMap<&str, Vec<Filed>> = FxHashMap::default();
     for &(index, st) in chunk {
         let generated = |reference: &str| reference.starts_with(SYNTHETIC_REFERENCE);
-        let (id, step, date, amount, generated) = match &st.payload {
+        let (id, step, date, amount, generated) = match st.payload() {
             Payload::Pledge(p) => match &p.commitment {
                 Some(id) => (id.as_str(), Step::Pledge, p.date, p.amount.as_str(), false),
                 None => continue,
@@ -445,9 +445,11 @@ fn terminated_on(a: &Agreement, notice: Option<Date>) -> Option<Date> {
 
 /// The figures of every commitment (of each agreement's latest version) on `as_of`, from the
 /// statements made on or before that date.
-pub fn fulfilment(
+/// The statements may be read from their leaves or from the store's projection
+/// ([`compact_statement::Record`]): the figures depend only on what they say.
+pub fn fulfilment<T: Said + Sync>(
     compact: &Compact,
-    statements: &[(u64, Statement)],
+    statements: &[(u64, T)],
     as_of: Date,
 ) -> Result<Vec<Figures>, EngineError> {
     if as_of < compact.adopted_on {
@@ -460,18 +462,18 @@ pub fn fulfilment(
         .ok()
         .and_then(|d| d.to_zoned_datetime(jiff::tz::TimeZone::UTC).ok())
         .map(|z| z.timestamp());
-    let visible: Vec<&(u64, Statement)> = statements
+    let visible: Vec<&(u64, T)> = statements
         .par_iter()
         .filter(|(_, st)| cutoff.is_none_or(|c| st.at() < c))
         .collect();
-    let accession = visible.iter().find_map(|(_, st)| match &st.payload {
+    let accession = visible.iter().find_map(|(_, st)| match st.payload() {
         Payload::AccessionDeclare(a) if a.on <= as_of => Some(a.on),
         _ => None,
     });
     // Notices of termination: the receipt date of the first notice given for each agreement.
     let mut notices: FxHashMap<&str, Date> = FxHashMap::default();
     for (_, st) in &visible {
-        if let Payload::AgreementTerminate(l) = &st.payload {
+        if let Payload::AgreementTerminate(l) = st.payload() {
             notices
                 .entry(l.agreement.as_str())
                 .or_insert_with(|| compact_statement::rules::date_of(st));
@@ -483,7 +485,7 @@ pub fn fulfilment(
     let indices: Vec<u64> = visible.iter().map(|(i, _)| *i).collect();
     let report_at = |index: u64| -> Option<&DeliveryReport> {
         let at = indices.binary_search(&index).ok()?;
-        match &visible.get(at)?.1.payload {
+        match visible.get(at)?.1.payload() {
             Payload::DeliveryReport(r) => Some(r),
             _ => None,
         }

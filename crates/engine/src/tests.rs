@@ -7,7 +7,7 @@
 
 use super::*;
 use compact_statement::testkit::*;
-use compact_statement::{DeliveryConfirm, DeliveryReport};
+use compact_statement::{DeliveryConfirm, DeliveryReport, Statement};
 use std::str::FromStr;
 
 fn d(s: &str) -> Decimal {
@@ -181,7 +181,7 @@ fn ended_agreements_and_bad_dates() {
         figures(&w, &[], "2034-06-01", "gb-once").status,
         Status::Ended
     );
-    let err = fulfilment(&w.compact, &[], date("2020-01-01")).unwrap_err();
+    let err = fulfilment::<Statement>(&w.compact, &[], date("2020-01-01")).unwrap_err();
     assert_eq!(
         err.to_string(),
         "2020-01-01 is before the compact was adopted on 2022-09-13"

@@ -1,25 +1,50 @@
-//! Reading the log's statements.
+//! Reading the log's statements: from the store's projection (records maintained on
+//! append), or by decoding the leaves.
 
-use compact_statement::Statement;
+use compact_statement::{Record, Statement};
 use compact_store::Store;
 
 use crate::error::{Result, ServiceError};
+
+/// The log's size, or `size` if given and not beyond it.
+fn size_within(store: &impl Store, size: Option<u64>) -> Result<u64> {
+    let logged = store.size()?;
+    match size {
+        Some(n) if n > logged => Err(ServiceError::bad_input(format!(
+            "--at-size {n} is beyond the log's {logged} entries"
+        ))),
+        Some(n) => Ok(n),
+        None => Ok(logged),
+    }
+}
+
+/// The records of the log's first `size` entries (all, by default), in order, and how many
+/// were read: from the projection when the store keeps one, else from the leaves (an older
+/// store opened read-only), with the same [`Record::of`] the projection is made with.
+pub fn records(store: &impl Store, size: Option<u64>) -> Result<(Vec<(u64, Record)>, u64)> {
+    // One read snapshot: the size and the rows agree.
+    store.read_tx(|| {
+        let size = size_within(store, size)?;
+        if store.has_records()? {
+            return Ok((store.records(size)?, size));
+        }
+        let (statements, size) = statements(store, Some(size))?;
+        Ok((
+            statements
+                .iter()
+                .map(|(i, st)| (*i, Record::of(st)))
+                .collect(),
+            size,
+        ))
+    })?
+}
 
 /// Leaves decoded together, on every core.
 const CHUNK: usize = 8192;
 
 /// The log's first `size` statements (all, by default), in order, and how many were read.
 pub fn statements(store: &impl Store, size: Option<u64>) -> Result<(Vec<(u64, Statement)>, u64)> {
-    let logged = store.size()?;
-    let size = match size {
-        Some(n) if n > logged => {
-            return Err(ServiceError::bad_input(format!(
-                "--at-size {n} is beyond the log's {logged} entries"
-            )));
-        }
-        Some(n) => n,
-        None => logged,
-    };
+    let size = size_within(store, size)?;
     // Leaves are read in order and decoded in chunks on every core.
     let decode = |chunk: &mut Vec<(u64, Vec<u8>)>, out: &mut Vec<(u64, Statement)>| {
         use rayon::prelude::*;

@@ -7,7 +7,7 @@ use std::path::Path;
 use compact_log::{Frontier, Hash, leaf_hash, stored_hash_index};
 use compact_statement::Statement;
 use compact_store::sqlite::SqliteStore;
-use compact_store::{Batch, NewEntry, Store as _};
+use compact_store::{Batch, NewEntry, RecordRow, Store as _};
 
 use crate::error::{Result, ServiceError};
 
@@ -39,6 +39,8 @@ pub fn mirror(
             kind: st.kind(),
             author: st.author.clone(),
             reference: st.payload.reference(),
+            // The projection, as every append writes it: `verify` compares it with the leaves.
+            record: RecordRow::of_statement(&st),
         });
     }
     if entries.is_empty() {

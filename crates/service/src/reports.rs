@@ -3,7 +3,7 @@
 use base64::Engine as _;
 use compact_log::{prove_consistency, prove_inclusion};
 use compact_statement::rules::{Status, status as agreement_status};
-use compact_statement::{Payload, Statement};
+use compact_statement::{Payload, Said, Statement};
 use compact_store::audit::{GivenCheckpoint, audit};
 use compact_store::{Store as _, StoreHashes};
 use jiff::civil::Date;
@@ -172,7 +172,7 @@ pub fn status(
 ) -> Result<StatusReport> {
     let compact = &governed.compact;
     let store = place.store()?;
-    let (statements, size) = crate::log::statements(&store, at_size).context("reading the log")?;
+    let (statements, size) = crate::log::records(&store, at_size).context("reading the log")?;
     let figures = fulfilment(compact, &statements, as_of)?;
     let outside = crate::tracker::outside_of(&place.dir, compact, &figures, as_of)?;
     let report = group(compact, &figures, &outside, by, &as_of.to_string(), size);
@@ -234,7 +234,7 @@ pub fn explain(
 ) -> Result<Explain> {
     let compact = &governed.compact;
     let store = place.store()?;
-    let (statements, size) = crate::log::statements(&store, None).context("reading the log")?;
+    let (statements, size) = crate::log::records(&store, None).context("reading the log")?;
     let figures = fulfilment(compact, &statements, as_of)?;
     let Some(f) = figures.iter().find(|f| f.commitment == commitment) else {
         return Err(ServiceError::not_found(format!(
@@ -282,7 +282,7 @@ pub fn explain(
             kind: st.kind().as_str().to_owned(),
             author: st.author.clone(),
             synthetic: generated(&statements, st),
-            statement: st.to_json().get("payload").cloned().unwrap_or_default(),
+            statement: st.payload.to_json(),
         })
         .collect();
     // The obligations activations set off, up to the end of the day.
@@ -312,16 +312,16 @@ pub fn explain(
 
 /// Whether a statement is generated: its reference says so, or, for a confirmation, the
 /// reference of the report it confirms (see [`compact_engine::SYNTHETIC_REFERENCE`]).
-pub fn generated(statements: &[(u64, Statement)], st: &Statement) -> bool {
+pub fn generated<T: Said>(statements: &[(u64, T)], st: &T) -> bool {
     let synthetic = |r: &str| r.starts_with(compact_engine::SYNTHETIC_REFERENCE);
-    match &st.payload {
+    match st.payload() {
         Payload::Allocation(a) => synthetic(&a.reference),
         Payload::DeliveryReport(r) => synthetic(&r.reference),
         Payload::DeliveryConfirm(c) => statements
             .binary_search_by_key(&c.report, |(j, _)| *j)
             .ok()
             .and_then(|k| statements.get(k))
-            .is_some_and(|(_, s)| match &s.payload {
+            .is_some_and(|(_, s)| match s.payload() {
                 Payload::DeliveryReport(r) => synthetic(&r.reference),
                 _ => false,
             }),
@@ -359,7 +359,7 @@ pub fn burden(
         .map_err(|e| ServiceError::bad_input(format!("--baseline: {e}")))?
         .value;
     let store = place.store()?;
-    let (statements, _) = crate::log::statements(&store, None).context("reading the log")?;
+    let (statements, _) = crate::log::records(&store, None).context("reading the log")?;
     let figures = fulfilment(compact, &statements, end)?;
     let outside = crate::tracker::outside_of(&place.dir, compact, &figures, end)?;
     compact_engine::burden::burden(compact, &figures, &outside, year, base, basis, aid)
@@ -374,7 +374,7 @@ pub fn activations(
     now: jiff::Timestamp,
 ) -> Result<Vec<Activation>> {
     let store = place.store()?;
-    let (log, _) = crate::log::statements(&store, None).context("reading the log")?;
+    let (log, _) = crate::log::records(&store, None).context("reading the log")?;
     Ok(
         compact_engine::activation::activations(&governed.compact, &log, now)
             .map_err(|e| ServiceError::internal(e.to_string()))?
@@ -476,7 +476,7 @@ pub fn reconcile_kiel(
         )));
     }
     let store = place.store()?;
-    let (statements, _) = crate::log::statements(&store, None)?;
+    let (statements, _) = crate::log::records(&store, None)?;
     let figures = fulfilment(compact, &statements, end)?;
     // The log's period by default: from the first year it allocates anything (or its first
     // statement's) to the tracker's end.

@@ -14,7 +14,7 @@ use compact_model::{Agreement, Compact, ConsultationTrigger, ScalingTrigger};
 use jiff::{SignedDuration, Timestamp};
 
 use crate::rules::{Facts, date_of, in_force};
-use crate::{Payload, Statement};
+use crate::{Payload, Said};
 
 /// What opened an activation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -31,8 +31,8 @@ pub enum Trigger {
 
 impl Trigger {
     /// The trigger of a statement, if it is an activation's kind.
-    pub fn of(st: &Statement) -> Option<Trigger> {
-        match &st.payload {
+    pub fn of(st: &(impl Said + ?Sized)) -> Option<Trigger> {
+        match st.payload() {
             Payload::AttackDeclare(_) => Some(Trigger::Attack),
             Payload::ThreatLevel(t) => Some(Trigger::Threat { level: t.level }),
             _ => None,
@@ -84,7 +84,7 @@ pub struct Asked {
 pub fn in_force_at<'a>(
     compact: &'a Compact,
     index: u64,
-    st: &Statement,
+    st: &(impl Said + ?Sized),
     facts: &Facts,
 ) -> Vec<&'a Agreement> {
     let on = date_of(st);
@@ -105,7 +105,12 @@ pub fn in_force_at<'a>(
 /// Who activation entry `index` (made by `st`) asks, and by when (its receipt plus the
 /// clause's hours): in the order of the agreements' ids, each guarantor once (under its first
 /// agreement with such a clause). Empty when `st` is not an activation's kind.
-pub fn asked(compact: &Compact, index: u64, st: &Statement, facts: &Facts) -> Vec<Asked> {
+pub fn asked(
+    compact: &Compact,
+    index: u64,
+    st: &(impl Said + ?Sized),
+    facts: &Facts,
+) -> Vec<Asked> {
     let Some(trigger) = Trigger::of(st) else {
         return Vec::new();
     };

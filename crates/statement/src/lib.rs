@@ -12,9 +12,12 @@
 pub mod activation;
 pub mod ijson;
 pub mod keys;
+pub mod record;
 pub mod rules;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
+
+pub use record::{Record, Said};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -436,6 +439,11 @@ impl Payload {
             | Payload::AgreementTerminate(p) => serde_json::to_value(p),
             Payload::ActivationClose(p) => serde_json::to_value(p),
         }
+    }
+
+    /// The payload as JSON (its members as the statement carries them).
+    pub fn to_json(&self) -> serde_json::Value {
+        self.to_value().unwrap_or(serde_json::Value::Null)
     }
 
     /// Reads a payload of `kind` from JSON, refusing unknown fields.

@@ -13,7 +13,7 @@ use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 
-use crate::{Kind, Payload, Role, Statement, StatementError, parse_key_ref};
+use crate::{Kind, Payload, Role, Said, Statement, StatementError, parse_key_ref};
 
 /// Why a statement is refused: a stable machine-readable code and a message for people.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -262,12 +262,12 @@ fn add_months(d: Date, months: u32) -> Option<Date> {
 impl Facts {
     /// Takes note of statement `index`, already accepted, against `compact` (for the notice a
     /// termination takes).
-    pub fn note(&mut self, index: u64, st: &Statement, compact: &Compact) {
+    pub fn note(&mut self, index: u64, st: &(impl Said + ?Sized), compact: &Compact) {
         let at = st.at();
-        if st.received.is_some() {
+        if st.received().is_some() {
             self.last_received = Some(self.last_received.map_or(at, |l| l.max(at)));
         }
-        match &st.payload {
+        match st.payload() {
             Payload::LogInit(l) if self.operator_key.is_none() => {
                 self.operator_key = Some(l.operator_key.clone());
             }
@@ -277,14 +277,14 @@ impl Facts {
                 };
                 let valid_from = k.valid_from.map_or(at, |v| v.max(at));
                 if k.role == Role::Root
-                    && let Some(old) = self.roots.insert(st.author.clone(), id)
-                    && let Some(rec) = self.keys.get_mut(&(st.author.clone(), old))
+                    && let Some(old) = self.roots.insert(st.author().to_owned(), id)
+                    && let Some(rec) = self.keys.get_mut(&(st.author().to_owned(), old))
                     && rec.revoked_from.is_none()
                 {
                     rec.revoked_from = Some(valid_from);
                 }
                 self.keys
-                    .entry((st.author.clone(), id))
+                    .entry((st.author().to_owned(), id))
                     .or_insert(KeyRecord {
                         vkey: k.key.clone(),
                         role: k.role,
@@ -295,7 +295,7 @@ impl Facts {
             }
             Payload::KeyRevoke(k) => {
                 if let Ok((_, id)) = parse_key_ref(&k.key)
-                    && let Some(rec) = self.keys.get_mut(&(st.author.clone(), id))
+                    && let Some(rec) = self.keys.get_mut(&(st.author().to_owned(), id))
                 {
                     let from = k.from.map_or(at, |f| f.max(at));
                     rec.revoked_from = Some(rec.revoked_from.map_or(from, |r| r.min(from)));
@@ -308,7 +308,7 @@ impl Facts {
                 self.signatures
                     .entry((s.agreement.clone(), s.version))
                     .or_default()
-                    .entry(st.author.clone())
+                    .entry(st.author().to_owned())
                     .or_insert((index, s.digest.clone()));
             }
             Payload::AgreementSuspend(l) => {
@@ -316,7 +316,7 @@ impl Facts {
                     .entry(l.agreement.clone())
                     .or_default()
                     .push(Suspension {
-                        by: st.author.clone(),
+                        by: st.author().to_owned(),
                         entry: index,
                         at,
                         resumed: None,
@@ -341,7 +341,7 @@ impl Facts {
                     self.terminations.insert(
                         l.agreement.clone(),
                         Termination {
-                            by: st.author.clone(),
+                            by: st.author().to_owned(),
                             entry: index,
                             effective,
                             notice_assumed: assumed,
@@ -453,7 +453,7 @@ fn view<T>(r: Result<T, String>) -> Result<T, Refusal> {
 
 /// The UTC date a statement counts from: its receipt by the log (the author's own time before
 /// it is logged).
-pub fn date_of(st: &Statement) -> Date {
+pub fn date_of(st: &(impl Said + ?Sized)) -> Date {
     st.at().to_zoned_datetime(TimeZone::UTC).date()
 }
 

@@ -16,7 +16,7 @@ use compact_statement::rules::{Facts, Mode, check_payload, signing_key, vkey_ref
 use compact_statement::{Kind, Payload, Statement};
 use rayon::prelude::*;
 
-use crate::{Overlay, Pending, Store, StoreError, StoredRow};
+use crate::{Overlay, PROJECTION, Pending, RecordRow, Store, StoreError, StoredRow};
 
 /// One thing wrong.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -80,6 +80,12 @@ struct Pass<'a, S: Store> {
     no_pending: Pending<'a>,
     /// Statement hashes of the rows whose stored hash columns were altered, to the entry.
     altered: BTreeMap<[u8; 32], u64>,
+    /// Whether the store keeps the projection, whose rows are then compared with the leaves.
+    projection: bool,
+    /// The projection's rows of the chunk being checked, by index.
+    records: BTreeMap<i64, RecordRow>,
+    /// The first index of the projection not read yet.
+    records_next: i64,
 }
 
 /// A signature to verify: the entry, the statement, the key the log held for it.
@@ -93,6 +99,18 @@ fn short(h: &[u8; 32]) -> u64 {
 
 impl<S: Store> Pass<'_, S> {
     fn process(&mut self, chunk: Vec<StoredRow>) {
+        // The projection's rows up to the chunk's last index: each is compared with its
+        // entry's leaf, and a row no entry claims is extra.
+        let last = chunk.iter().map(|r| r.index).max();
+        if self.projection
+            && let Some(last) = last.filter(|l| *l >= self.records_next)
+        {
+            match self.store.record_rows(self.records_next, last) {
+                Ok(rows) => self.records = rows.into_iter().map(|r| (r.index, r.row)).collect(),
+                Err(e) => self.failure = Some(e),
+            }
+            self.records_next = last.saturating_add(1);
+        }
         let prepared: Vec<_> = chunk
             .into_par_iter()
             .map(|row| {
@@ -127,6 +145,10 @@ impl<S: Store> Pass<'_, S> {
             })
             .collect();
         self.report.problems.extend(bad);
+        for index in std::mem::take(&mut self.records).into_keys() {
+            self.report
+                .add(u64::try_from(index).ok(), extra_record(index));
+        }
         if let Some(tail) = self.report.problems.get_mut(first_problem..) {
             tail.sort_by_key(|p| p.entry);
         }
@@ -165,6 +187,9 @@ impl<S: Store> Pass<'_, S> {
             }
         };
         self.next = index + 1;
+        let stored_record = i64::try_from(index)
+            .ok()
+            .and_then(|i| self.records.remove(&i));
         // Every stored column is recomputed from the leaf.
         if row.leaf_hash != h.0 {
             report.add(
@@ -262,6 +287,27 @@ impl<S: Store> Pass<'_, S> {
                 ),
             );
         }
+        // The projection's row, recomputed from the leaf.
+        if self.projection {
+            match stored_record {
+                None => report.add(
+                    Some(index),
+                    format!("entry {index}: its row of the projection (records) is missing (the database was altered)"),
+                ),
+                Some(stored) => {
+                    let differs = RecordRow::of_statement(&st).differences(&stored);
+                    if !differs.is_empty() {
+                        report.add(
+                            Some(index),
+                            format!(
+                                "entry {index}: its row of the projection (records) does not match its leaf: {} (the database was altered)",
+                                differs.join(", ")
+                            ),
+                        );
+                    }
+                }
+            }
+        }
         if st.received.is_none() {
             report.add(
                 Some(index),
@@ -333,6 +379,12 @@ impl<S: Store> Pass<'_, S> {
         self.facts.note(index, &st, self.compact);
         to_verify
     }
+}
+
+fn extra_record(index: i64) -> String {
+    format!(
+        "the projection (records) holds a row for entry {index}, which the log does not hold (the database was altered)"
+    )
 }
 
 /// Audits `store` against `compact`, with the checkpoints the auditor brings and, if given,
@@ -486,6 +538,28 @@ fn audit_snapshot<S: Store>(
         }
     }
 
+    // The projection, if the store keeps one: an older store has none, and reports then
+    // decode the leaves; a store that says it keeps one must hold it whole.
+    let projection = match store.projection_meta()? {
+        Some(p) if p == PROJECTION => match store.record_rows(0, -1) {
+            Ok(_) => true,
+            Err(e) => {
+                report.add(
+                    None,
+                    format!("the store keeps a projection ({PROJECTION}) but its table cannot be read ({e}): the database was altered"),
+                );
+                false
+            }
+        },
+        Some(other) => {
+            report.add(
+                None,
+                format!("the store records projection `{other}`, not `{PROJECTION}`: the database was altered, or written by another version"),
+            );
+            false
+        }
+        None => false,
+    };
     let mut pass = Pass {
         store,
         compact,
@@ -499,6 +573,9 @@ fn audit_snapshot<S: Store>(
         roots_checked: BTreeSet::new(),
         no_pending: Pending::default(),
         altered: BTreeMap::new(),
+        projection,
+        records: BTreeMap::new(),
+        records_next: 0,
     };
     // Entries are read in chunks: decoding and signature checks of a chunk run on every core,
     // then the entries are checked in log order. Memory holds one chunk.
@@ -514,6 +591,18 @@ fn audit_snapshot<S: Store>(
     pass.process(chunk);
     if let Some(e) = pass.failure.take() {
         return Err(e);
+    }
+    // Rows of the projection beyond the entries, or under a negative index.
+    if pass.projection {
+        let after = pass.records_next;
+        for r in store
+            .record_rows(i64::MIN, -1)?
+            .into_iter()
+            .chain(store.record_rows(after, i64::MAX)?)
+        {
+            pass.report
+                .add(u64::try_from(r.index).ok(), extra_record(r.index));
+        }
     }
     let (next, tree_broken, frontier, roots_checked) = (
         pass.next,

@@ -12,7 +12,10 @@
 
 pub mod audit;
 pub mod governing;
+pub mod projection;
 pub mod sqlite;
+
+pub use projection::{PROJECTION, RecordRow};
 
 use std::collections::BTreeMap;
 
@@ -23,7 +26,7 @@ use compact_model::Compact;
 use compact_statement::rules::{
     Code, FACT_KINDS, Facts, LedgerView, Mode, Refusal, check_payload, signing_key,
 };
-use compact_statement::{Kind, Statement};
+use compact_statement::{Kind, Record, Statement};
 use jiff::Timestamp;
 use rayon::prelude::*;
 use signed_note::StandardSigner;
@@ -74,6 +77,25 @@ pub struct NewEntry {
     pub author: String,
     /// The entry the statement refers to, if any.
     pub reference: Option<u64>,
+    /// Its row of the projection ([`RecordRow::of_statement`]), written in the same
+    /// transaction.
+    pub record: RecordRow,
+}
+
+impl NewEntry {
+    /// The entry of a decoded statement (stamped with its receipt time): its leaf, hashes,
+    /// columns and projection row, all derived from it.
+    pub fn of(st: &Statement) -> NewEntry {
+        NewEntry {
+            leaf: st.leaf.clone(),
+            leaf_hash: leaf_hash(&st.leaf),
+            statement_hash: Hash(st.statement_hash()),
+            kind: st.kind(),
+            author: st.author.clone(),
+            reference: st.payload.reference(),
+            record: RecordRow::of_statement(st),
+        }
+    }
 }
 
 /// What one transaction writes.
@@ -118,6 +140,16 @@ pub struct StoredRow {
     pub reference: Option<i64>,
 }
 
+/// A row of the projection as the database holds it, unchecked: the audit recomputes it
+/// from the leaf and compares.
+#[derive(Clone, Debug)]
+pub struct StoredRecord {
+    /// The stored index (it may be negative in a tampered store).
+    pub index: i64,
+    /// The columns as read (a value of the wrong type reads as text that no leaf gives).
+    pub row: RecordRow,
+}
+
 /// The storage contract. Implementations keep batches atomic and durable and never rewrite
 /// an entry.
 pub trait Store {
@@ -153,6 +185,19 @@ pub trait Store {
     fn begin_write(&mut self) -> Result<(), StoreError>;
     /// Ends what [`Store::begin_write`] began: commits durably, or rolls back.
     fn end_write(&mut self, commit: bool) -> Result<(), StoreError>;
+    /// Whether the store keeps the projection ([`PROJECTION`]): reports may then read
+    /// records instead of decoding leaves.
+    fn has_records(&self) -> Result<bool, StoreError> {
+        Ok(self.projection_meta()?.as_deref() == Some(PROJECTION))
+    }
+    /// The projection the store's meta records (`records/1`), if any.
+    fn projection_meta(&self) -> Result<Option<String>, StoreError>;
+    /// The records of the first `size` entries, in order, from the projection.
+    fn records(&self, size: u64) -> Result<Vec<(u64, Record)>, StoreError>;
+    /// The record of entry `index`, if the projection holds one.
+    fn record(&self, index: u64) -> Result<Option<Record>, StoreError>;
+    /// The projection's rows with indices in `from..=to`, as stored (for the audit).
+    fn record_rows(&self, from: i64, to: i64) -> Result<Vec<StoredRecord>, StoreError>;
     /// The latest checkpoint: (size, signed note).
     fn latest_checkpoint(&self) -> Result<Option<(u64, Vec<u8>)>, StoreError>;
     /// Every stored checkpoint, by size.
@@ -622,21 +667,15 @@ impl<'c, S: Store> Ledger<'c, S> {
             let mut new_hashes = Vec::new();
             for (i, st) in chunk.iter().enumerate() {
                 let n = first_index + i as u64;
-                let h = leaf_hash(&st.leaf);
+                let entry = NewEntry::of(st);
+                let h = entry.leaf_hash;
                 let created = hashes_to_store(n, h, &hashes).map_err(log)?;
                 let start = stored_hash_index(0, n);
                 for (j, x) in created.iter().enumerate() {
                     hashes.pending.insert(start + j as u64, *x);
                 }
                 new_hashes.extend(created);
-                entries.push(NewEntry {
-                    leaf: st.leaf.clone(),
-                    leaf_hash: h,
-                    statement_hash: Hash(st.statement_hash()),
-                    kind: st.kind(),
-                    author: st.author.clone(),
-                    reference: st.payload.reference(),
-                });
+                entries.push(entry);
             }
             let size = first_index + chunk.len() as u64;
             let root = tree_hash(size, &hashes).map_err(log)?;

@@ -4,16 +4,20 @@
 //! Writers take SQLite's write lock before they check (`BEGIN IMMEDIATE`), so concurrent
 //! writers, in this process or others, wait for each other (up to the busy timeout, 30 s by
 //! default) instead of failing; a store still busy after it is a [`StoreError::Transient`].
-//! Tables: `meta` (format, origin), `entries` (index, leaf, leaf hash, kind, author,
-//! reference), `hashes` (the tree's stored hashes by index), `checkpoints` (size, note).
+//! Tables: `meta` (format, origin, projection), `entries` (index, leaf, leaf hash, kind,
+//! author, reference), `records` (the projection: one typed row per entry, see
+//! [`crate::projection`]), `hashes` (the tree's stored hashes by index), `checkpoints` (size,
+//! note).
 
 use std::path::Path;
 
 use compact_log::Hash;
-use compact_statement::Kind;
+use compact_statement::{Kind, Record, Statement};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
-use crate::{Batch, Entry, STORE_FORMAT, Store, StoreError, StoredRow};
+use crate::{
+    Batch, Entry, PROJECTION, RecordRow, STORE_FORMAT, Store, StoreError, StoredRecord, StoredRow,
+};
 
 /// A compact log in one SQLite file.
 #[derive(Debug)]
@@ -72,6 +76,81 @@ CREATE INDEX entries_ref ON entries (ref, kind) WHERE ref IS NOT NULL;
 CREATE TABLE hashes (idx INTEGER PRIMARY KEY, hash BLOB NOT NULL);
 CREATE TABLE checkpoints (size INTEGER PRIMARY KEY, note BLOB NOT NULL);
 ";
+
+/// The projection's table (see [`crate::projection`]): derived from the leaves only.
+const RECORDS_SCHEMA: &str = "
+CREATE TABLE records (
+  idx INTEGER PRIMARY KEY,
+  kind TEXT NOT NULL,
+  author TEXT NOT NULL,
+  time INTEGER NOT NULL,
+  received INTEGER,
+  commitment TEXT,
+  amount TEXT,
+  date TEXT,
+  reference TEXT,
+  ref INTEGER,
+  payload TEXT
+);
+";
+
+const RECORDS_COLUMNS: &str =
+    "idx, kind, author, time, received, commitment, amount, date, reference, ref, payload";
+
+const INSERT_RECORD: &str = "INSERT INTO records (idx, kind, author, time, received, commitment, amount, date, reference, ref, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+
+/// Inserts the projection row of entry `index`.
+fn insert_record(
+    ins: &mut rusqlite::CachedStatement<'_>,
+    index: u64,
+    r: &RecordRow,
+) -> Result<(), StoreError> {
+    ins.execute(params![
+        to_i64(index)?,
+        r.kind,
+        r.author,
+        r.time,
+        r.received,
+        r.commitment,
+        r.amount,
+        r.date,
+        r.reference,
+        r.refers,
+        r.payload
+    ])
+    .map_err(db)?;
+    Ok(())
+}
+
+/// A projection row read strictly (as the reports read it): a value of the wrong type is an
+/// error, which `compact verify` explains.
+fn record_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, RecordRow)> {
+    Ok((
+        r.get(0)?,
+        RecordRow {
+            kind: r.get(1)?,
+            author: r.get(2)?,
+            time: r.get(3)?,
+            received: r.get(4)?,
+            commitment: r.get(5)?,
+            amount: r.get(6)?,
+            date: r.get(7)?,
+            reference: r.get(8)?,
+            refers: r.get(9)?,
+            payload: r.get(10)?,
+        },
+    ))
+}
+
+/// Rows of the projection decoded into records, for reports.
+fn corrupt_record(e: rusqlite::Error) -> StoreError {
+    match db(e) {
+        StoreError::Database(m) => StoreError::Corrupt(format!(
+            "the projection (table records) cannot be read ({m}): run `compact verify`"
+        )),
+        other => other,
+    }
+}
 
 fn pragmas(conn: &Connection) -> Result<(), StoreError> {
     // The timeout first: switching to WAL may itself wait for another connection.
@@ -138,6 +217,11 @@ fn insert_batch(tx: &Connection, batch: &Batch) -> Result<(), StoreError> {
         ])
         .map_err(db)?;
     }
+    // The projection's rows, in the entries' transaction.
+    let mut ins = tx.prepare_cached(INSERT_RECORD).map_err(db)?;
+    for (k, e) in batch.entries.iter().enumerate() {
+        insert_record(&mut ins, batch.first_index + k as u64, &e.record)?;
+    }
     let mut ins = tx
         .prepare_cached("INSERT INTO hashes (idx, hash) VALUES (?1, ?2)")
         .map_err(db)?;
@@ -169,9 +253,10 @@ impl SqliteStore {
         pragmas(&conn)?;
         let tx = conn.unchecked_transaction().map_err(db)?;
         tx.execute_batch(SCHEMA).map_err(db)?;
+        tx.execute_batch(RECORDS_SCHEMA).map_err(db)?;
         tx.execute(
-            "INSERT INTO meta (key, value) VALUES ('format', ?1), ('origin', ?2)",
-            params![STORE_FORMAT, origin],
+            "INSERT INTO meta (key, value) VALUES ('format', ?1), ('origin', ?2), ('projection', ?3)",
+            params![STORE_FORMAT, origin, PROJECTION],
         )
         .map_err(db)?;
         tx.commit().map_err(db)?;
@@ -195,7 +280,70 @@ impl SqliteStore {
         )
         .map_err(db)?;
         pragmas(&conn)?;
-        Self::checked(conn)
+        let store = Self::checked(conn)?;
+        store.ensure_projection()?;
+        Ok(store)
+    }
+
+    /// Builds the projection of a store that lacks it (one written before it existed), once,
+    /// in one transaction, from the leaves; another process doing the same meanwhile is
+    /// waited for, and its work kept.
+    fn ensure_projection(&self) -> Result<(), StoreError> {
+        if self.has_records()? {
+            return Ok(());
+        }
+        // The write lock first, then the question again: another process may have built it.
+        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(db)?;
+        let built = self.has_records().and_then(|done| {
+            if done {
+                Ok(())
+            } else {
+                self.build_projection()
+            }
+        });
+        match built {
+            Ok(()) => self.conn.execute_batch("COMMIT").map_err(db),
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+
+    /// The projection rebuilt from every leaf, within the caller's write transaction.
+    fn build_projection(&self) -> Result<(), StoreError> {
+        self.conn
+            .execute_batch("DROP TABLE IF EXISTS records;")
+            .map_err(db)?;
+        self.conn.execute_batch(RECORDS_SCHEMA).map_err(db)?;
+        let mut ins = self.conn.prepare_cached(INSERT_RECORD).map_err(db)?;
+        let mut failure = None;
+        self.scan(0, &mut |index, leaf| {
+            let inserted = Statement::decode(leaf)
+                .map_err(|e| {
+                    StoreError::Corrupt(format!(
+                        "entry {index} does not decode ({e}): the projection cannot be built; run `compact verify`"
+                    ))
+                })
+                .and_then(|st| insert_record(&mut ins, index, &RecordRow::of_statement(&st)));
+            match inserted {
+                Ok(()) => true,
+                Err(e) => {
+                    failure = Some(e);
+                    false
+                }
+            }
+        })?;
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('projection', ?1)",
+                [PROJECTION],
+            )
+            .map_err(db)?;
+        Ok(())
     }
 
     /// Opens an existing store for reading only (an auditor's copy, a file it may not write):
@@ -518,6 +666,102 @@ impl Store for SqliteStore {
         self.conn.execute_batch("BEGIN").map_err(db)?;
         let out = f();
         self.conn.execute_batch("COMMIT").map_err(db)?;
+        Ok(out)
+    }
+
+    fn projection_meta(&self) -> Result<Option<String>, StoreError> {
+        self.conn
+            .query_row("SELECT value FROM meta WHERE key = 'projection'", [], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(db)
+    }
+
+    fn records(&self, size: u64) -> Result<Vec<(u64, Record)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!(
+                "SELECT {RECORDS_COLUMNS} FROM records WHERE idx >= 0 AND idx < ?1 ORDER BY idx"
+            ))
+            .map_err(corrupt_record)?;
+        let mut out = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+        let rows = stmt
+            .query_map([to_i64(size)?], record_row)
+            .map_err(corrupt_record)?;
+        for (expected, row) in (0u64..).zip(rows) {
+            let (index, row) = row.map_err(corrupt_record)?;
+            let index = to_u64(index)?;
+            if index != expected {
+                return Err(StoreError::Corrupt(format!(
+                    "the projection has no row for entry {expected}: run `compact verify`"
+                )));
+            }
+            out.push((index, row.into_record(index).map_err(StoreError::Corrupt)?));
+        }
+        if out.len() as u64 != size {
+            return Err(StoreError::Corrupt(format!(
+                "the projection has no row for entry {}: run `compact verify`",
+                out.len()
+            )));
+        }
+        Ok(out)
+    }
+
+    fn record(&self, index: u64) -> Result<Option<Record>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {RECORDS_COLUMNS} FROM records WHERE idx = ?1"
+            ))
+            .map_err(corrupt_record)?;
+        let row = stmt
+            .query_row([to_i64(index)?], record_row)
+            .optional()
+            .map_err(corrupt_record)?;
+        row.map(|(_, r)| r.into_record(index).map_err(StoreError::Corrupt))
+            .transpose()
+    }
+
+    fn record_rows(&self, from: i64, to: i64) -> Result<Vec<StoredRecord>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {RECORDS_COLUMNS} FROM records WHERE idx >= ?1 AND idx <= ?2 ORDER BY idx"
+            ))
+            .map_err(db)?;
+        let mut rows = stmt.query(params![from, to]).map_err(db)?;
+        // Read as whatever the database holds: a value of the wrong type is a finding.
+        use rusqlite::types::ValueRef as V;
+        let text = |v: V<'_>| match v {
+            V::Null => None,
+            V::Text(t) => Some(String::from_utf8_lossy(t).into_owned()),
+            other => Some(format!("{other:?}")),
+        };
+        let int = |v: V<'_>| match v {
+            V::Null => None,
+            V::Integer(i) => Some(i),
+            _ => Some(i64::MIN),
+        };
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().map_err(db)? {
+            let get = |i: usize| r.get_ref(i).map_err(db);
+            out.push(StoredRecord {
+                index: int(get(0)?).unwrap_or(i64::MIN),
+                row: RecordRow {
+                    kind: text(get(1)?).unwrap_or_default(),
+                    author: text(get(2)?).unwrap_or_default(),
+                    time: int(get(3)?).unwrap_or(i64::MIN),
+                    received: int(get(4)?),
+                    commitment: text(get(5)?),
+                    amount: text(get(6)?),
+                    date: text(get(7)?),
+                    reference: text(get(8)?),
+                    refers: int(get(9)?),
+                    payload: text(get(10)?),
+                },
+            });
+        }
         Ok(out)
     }
 
