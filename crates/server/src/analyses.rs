@@ -136,14 +136,17 @@ pub async fn burden(
             let snapshot = service(state.snapshot())?;
             let key = format!("burden {y} {} {} {basis:?} {aid:?}", base.0, base.1);
             cached(&state, &key, snapshot.size, || {
-                service(reports::burden(
-                    &state.place,
-                    &snapshot.governed,
-                    y,
-                    (base.0, &base.1),
-                    basis,
-                    aid,
-                ))
+                service(state.with_records(snapshot.size, |log| {
+                    reports::burden_in(
+                        &state.place.dir,
+                        &snapshot.governed,
+                        log,
+                        y,
+                        (base.0, &base.1),
+                        basis,
+                        aid,
+                    )
+                })?)
             })
         })
         .await,
@@ -190,7 +193,9 @@ pub async fn activations(
             let snapshot = service(state.snapshot())?;
             let now = at(&state, &q, snapshot.governed.last_receipt)?;
             cached(&state, &format!("activations {now}"), snapshot.size, || {
-                service(reports::activations(&state.place, &snapshot.governed, now))
+                service(state.with_records(snapshot.size, |log| {
+                    reports::activations_in(&snapshot.governed, log, now)
+                })?)
             })
         })
         .await,
@@ -226,12 +231,9 @@ pub async fn activation(
                 &format!("activation {id} {now}"),
                 snapshot.size,
                 || {
-                    service(reports::activation(
-                        &state.place,
-                        &snapshot.governed,
-                        id,
-                        now,
-                    ))
+                    service(state.with_records(snapshot.size, |log| {
+                        reports::activation_in(&snapshot.governed, log, id, now)
+                    })?)
                 },
             )
         })
@@ -377,15 +379,17 @@ pub async fn reconcile(
                 snapshot.size,
                 || {
                     let t = service(compact_service::tracker::carried_tracker(&state.place.dir))?;
-                    service(reports::reconcile_kiel(
-                        &state.place,
-                        &snapshot.governed,
-                        t.figures,
-                        t.period_end,
-                        &t.source,
-                        from,
-                        to,
-                    ))
+                    service(state.with_records(snapshot.size, |log| {
+                        reports::reconcile_kiel_in(
+                            &snapshot.governed,
+                            log,
+                            t.figures,
+                            t.period_end,
+                            &t.source,
+                            from,
+                            to,
+                        )
+                    })?)
                 },
             )
         })
@@ -430,15 +434,9 @@ pub async fn reconcile_posted(
         let shown = "the posted tracker file";
         let (figures, end) = service(compact_service::tracker::read_kiel(body.as_ref(), shown))?;
         let snapshot = service(state.snapshot())?;
-        service(reports::reconcile_kiel(
-            &state.place,
-            &snapshot.governed,
-            figures,
-            end,
-            shown,
-            from,
-            to,
-        ))
+        service(state.with_records(snapshot.size, |log| {
+            reports::reconcile_kiel_in(&snapshot.governed, log, figures, end, shown, from, to)
+        })?)
     })
     .await;
     match answer {

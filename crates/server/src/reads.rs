@@ -184,13 +184,19 @@ pub async fn status(
                 })?;
         let key = format!("status {as_of} {:?} {:?}", q.at_size, by);
         state.cached(&key, snapshot.size, || {
-            let report = service(reports::status(
-                &state.place,
-                &snapshot.governed,
-                as_of,
-                q.at_size,
-                by,
-            ))?;
+            let size = match q.at_size {
+                Some(n) if n > snapshot.size => {
+                    return Err(Problem::bad_request(format!(
+                        "at_size={n} is beyond the log's {} entries",
+                        snapshot.size
+                    )));
+                }
+                Some(n) => n,
+                None => snapshot.size,
+            };
+            let report = service(state.with_records(size, |log| {
+                reports::status_in(&state.place.dir, &snapshot.governed, log, as_of, by)
+            })?)?;
             serde_json::to_vec(&report)
                 .map_err(|e| Problem::from(ServiceError::internal(e.to_string())))
         })
@@ -231,12 +237,9 @@ pub async fn explain(
         };
         let key = format!("explain {commitment} {as_of}");
         state.cached(&key, snapshot.size, || {
-            let report = service(reports::explain(
-                &state.place,
-                &snapshot.governed,
-                &commitment,
-                as_of,
-            ))?;
+            let report = service(state.with_records(snapshot.size, |log| {
+                reports::explain_in(&snapshot.governed, log, &commitment, as_of)
+            })?)?;
             serde_json::to_vec(&report)
                 .map_err(|e| Problem::from(ServiceError::internal(e.to_string())))
         })

@@ -1,4 +1,5 @@
-//! What every request shares: the compact as it governs (refreshed when the log grows), a pool
+//! What every request shares: the compact as it governs (refreshed when the log grows), the
+//! log's records in memory (extended from the store's projection when the log grows), a pool
 //! of read-only store connections, a cache of computed reports per log size, and the channel
 //! to the sequencer.
 
@@ -7,6 +8,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use compact_model::{Compact, SourceFile};
 use compact_service::{Governed, OperatorClock, Place, Result, ServiceError};
+use compact_statement::Record;
 use compact_store::Store as _;
 use compact_store::sqlite::SqliteStore;
 use tokio::sync::mpsc;
@@ -40,6 +42,8 @@ pub struct AppState {
     working: Compact,
     files: Vec<SourceFile>,
     snapshot: RwLock<Arc<Snapshot>>,
+    /// The records of the log's first entries, in order; only ever extended.
+    records: RwLock<Vec<(u64, Record)>>,
     readers: Mutex<Vec<SqliteStore>>,
     cache: Mutex<Cache>,
     submit: mpsc::Sender<Submission>,
@@ -79,6 +83,7 @@ impl AppState {
             working,
             files,
             snapshot: RwLock::new(Arc::new(Snapshot { size, governed })),
+            records: RwLock::new(Vec::new()),
             readers: Mutex::new(vec![store]),
             cache: Mutex::new(HashMap::new()),
             submit: sender,
@@ -124,6 +129,28 @@ impl AppState {
             *s = fresh.clone();
         }
         Ok(fresh)
+    }
+
+    /// Runs `f` on the records of the log's first `size` entries: held in memory, the entries
+    /// appended since the last call read from the store's projection first.
+    pub fn with_records<T>(&self, size: u64, f: impl FnOnce(&[(u64, Record)]) -> T) -> Result<T> {
+        let poisoned = || ServiceError::internal("the records in memory are unavailable");
+        let wanted = usize::try_from(size).map_err(|_| poisoned())?;
+        // Another request may extend them meanwhile: read what is missing until enough is held.
+        loop {
+            let held = {
+                let records = self.records.read().map_err(|_| poisoned())?;
+                if records.len() >= wanted {
+                    return Ok(f(&records[..wanted]));
+                }
+                records.len() as u64
+            };
+            let fresh = self.read(|s| compact_service::log::records_between(s, held, size))?;
+            let mut records = self.records.write().map_err(|_| poisoned())?;
+            if records.len() as u64 == held {
+                records.extend(fresh);
+            }
+        }
     }
 
     /// The JSON of `compute` for `key` at the log's size `size`, from the cache when it was

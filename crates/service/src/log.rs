@@ -39,6 +39,44 @@ pub fn records(store: &impl Store, size: Option<u64>) -> Result<(Vec<(u64, Recor
     })?
 }
 
+/// The records of the entries `from..to`, in order: from the projection when the store keeps
+/// one, else decoded from the leaves with [`Record::of`]. What a reader holding the log's
+/// records in memory reads when the log grew.
+pub fn records_between(store: &impl Store, from: u64, to: u64) -> Result<Vec<(u64, Record)>> {
+    if from >= to {
+        return Ok(Vec::new());
+    }
+    if store.has_records()? {
+        return Ok(store.records_between(from, to)?);
+    }
+    let mut out = Vec::new();
+    let mut failure = None;
+    store.scan(from, &mut |index, leaf| {
+        if index >= to {
+            return false;
+        }
+        match Statement::decode(leaf) {
+            Ok(st) => out.push((index, Record::of(&st))),
+            Err(e) => {
+                failure = Some(ServiceError::internal(format!(
+                    "entry {index} does not decode ({e}): run `compact verify`"
+                )));
+            }
+        }
+        failure.is_none()
+    })?;
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    if out.len() as u64 != to - from {
+        return Err(ServiceError::internal(format!(
+            "the log holds {} of the entries {from}..{to}: run `compact verify`",
+            out.len()
+        )));
+    }
+    Ok(out)
+}
+
 /// Leaves decoded together, on every core.
 const CHUNK: usize = 8192;
 

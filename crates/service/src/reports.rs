@@ -3,7 +3,7 @@
 use base64::Engine as _;
 use compact_log::{prove_consistency, prove_inclusion};
 use compact_statement::rules::{Status, status as agreement_status};
-use compact_statement::{Payload, Said, Statement};
+use compact_statement::{Payload, Record, Said, Statement};
 use compact_store::audit::{GivenCheckpoint, audit};
 use compact_store::{Store as _, StoreHashes};
 use jiff::civil::Date;
@@ -161,6 +161,15 @@ pub fn log_size(place: &Place) -> Result<u64> {
     Ok(place.store_read_only()?.size()?)
 }
 
+/// The records of the log's entries (the first `at_size`, or all), in order: what the
+/// reports below are computed from. A server keeps them in memory and calls the `_in` forms.
+pub fn records(place: &Place, at_size: Option<u64>) -> Result<Vec<(u64, Record)>> {
+    let store = place.store()?;
+    Ok(crate::log::records(&store, at_size)
+        .context("reading the log")?
+        .0)
+}
+
 /// The status report on `as_of` from the log's first `at_size` entries (all by default),
 /// grouped `by` guarantor, pillar, year, group or commitment.
 pub fn status(
@@ -170,11 +179,21 @@ pub fn status(
     at_size: Option<u64>,
     by: By,
 ) -> Result<StatusReport> {
+    status_in(&place.dir, governed, &records(place, at_size)?, as_of, by)
+}
+
+/// [`status`] from the log's first `records.len()` records, of the compact in `dir`.
+pub fn status_in(
+    dir: &std::path::Path,
+    governed: &Governed,
+    records: &[(u64, Record)],
+    as_of: Date,
+    by: By,
+) -> Result<StatusReport> {
     let compact = &governed.compact;
-    let store = place.store()?;
-    let (statements, size) = crate::log::records(&store, at_size).context("reading the log")?;
-    let figures = fulfilment(compact, &statements, as_of)?;
-    let outside = crate::tracker::outside_of(&place.dir, compact, &figures, as_of)?;
+    let size = records.len() as u64;
+    let figures = fulfilment(compact, records, as_of)?;
+    let outside = crate::tracker::outside_of(dir, compact, &figures, as_of)?;
     let report = group(compact, &figures, &outside, by, &as_of.to_string(), size);
     let mut out: StatusReport = (&report).into();
     out.lifecycle = lifecycle(compact, &governed.facts, as_of);
@@ -232,9 +251,18 @@ pub fn explain(
     commitment: &str,
     as_of: Date,
 ) -> Result<Explain> {
+    explain_in(governed, &records(place, None)?, commitment, as_of)
+}
+
+/// [`explain`] from the log's records.
+pub fn explain_in(
+    governed: &Governed,
+    statements: &[(u64, Record)],
+    commitment: &str,
+    as_of: Date,
+) -> Result<Explain> {
     let compact = &governed.compact;
-    let store = place.store()?;
-    let (statements, size) = crate::log::records(&store, None).context("reading the log")?;
+    let size = statements.len() as u64;
     let figures = fulfilment(compact, &statements, as_of)?;
     let Some(f) = figures.iter().find(|f| f.commitment == commitment) else {
         return Err(ServiceError::not_found(format!(
@@ -281,7 +309,7 @@ pub fn explain(
             index: *i,
             kind: st.kind().as_str().to_owned(),
             author: st.author.clone(),
-            synthetic: generated(&statements, st),
+            synthetic: generated(statements, st),
             statement: st.payload.to_json(),
         })
         .collect();
@@ -292,7 +320,7 @@ pub fn explain(
         .and_then(|d| d.to_zoned_datetime(jiff::tz::TimeZone::UTC).ok())
         .map(|z| z.timestamp())
         .unwrap_or(jiff::Timestamp::MAX);
-    let surges = compact_engine::activation::activations(compact, &statements, end_of_day)
+    let surges = compact_engine::activation::activations(compact, statements, end_of_day)
         .map_err(|e| ServiceError::internal(e.to_string()))?
         .into_iter()
         .flat_map(|a| a.surges)
@@ -351,6 +379,20 @@ pub fn burden(
     basis: compact_engine::burden::Basis,
     aid: compact_engine::burden::Aid,
 ) -> Result<BurdenReport> {
+    let records = records(place, None)?;
+    burden_in(&place.dir, governed, &records, year, baseline, basis, aid)
+}
+
+/// [`burden`] from the log's records, of the compact in `dir`.
+pub fn burden_in(
+    dir: &std::path::Path,
+    governed: &Governed,
+    statements: &[(u64, Record)],
+    year: i16,
+    baseline: (rust_decimal::Decimal, &str),
+    basis: compact_engine::burden::Basis,
+    aid: compact_engine::burden::Aid,
+) -> Result<BurdenReport> {
     let compact = &governed.compact;
     let end = Date::new(year, 12, 31)
         .map_err(|e| ServiceError::bad_input(format!("year {year}: {e}")))?;
@@ -358,10 +400,8 @@ pub fn burden(
     let base = compact_model::value::convert(compact, value, currency, end)
         .map_err(|e| ServiceError::bad_input(format!("--baseline: {e}")))?
         .value;
-    let store = place.store()?;
-    let (statements, _) = crate::log::records(&store, None).context("reading the log")?;
-    let figures = fulfilment(compact, &statements, end)?;
-    let outside = crate::tracker::outside_of(&place.dir, compact, &figures, end)?;
+    let figures = fulfilment(compact, statements, end)?;
+    let outside = crate::tracker::outside_of(dir, compact, &figures, end)?;
     compact_engine::burden::burden(compact, &figures, &outside, year, base, basis, aid)
         .map(|r| (&r).into())
         .map_err(|e| ServiceError::bad_input(e.to_string()))
@@ -373,10 +413,17 @@ pub fn activations(
     governed: &Governed,
     now: jiff::Timestamp,
 ) -> Result<Vec<Activation>> {
-    let store = place.store()?;
-    let (log, _) = crate::log::records(&store, None).context("reading the log")?;
+    activations_in(governed, &records(place, None)?, now)
+}
+
+/// [`activations`] from the log's records.
+pub fn activations_in(
+    governed: &Governed,
+    log: &[(u64, Record)],
+    now: jiff::Timestamp,
+) -> Result<Vec<Activation>> {
     Ok(
-        compact_engine::activation::activations(&governed.compact, &log, now)
+        compact_engine::activation::activations(&governed.compact, log, now)
             .map_err(|e| ServiceError::internal(e.to_string()))?
             .iter()
             .map(Activation::from)
@@ -391,7 +438,17 @@ pub fn activation(
     id: u64,
     now: jiff::Timestamp,
 ) -> Result<Activation> {
-    let all = activations(place, governed, now)?;
+    activation_in(governed, &records(place, None)?, id, now)
+}
+
+/// [`activation`] from the log's records.
+pub fn activation_in(
+    governed: &Governed,
+    log: &[(u64, Record)],
+    id: u64,
+    now: jiff::Timestamp,
+) -> Result<Activation> {
+    let all = activations_in(governed, log, now)?;
     let ids: Vec<String> = all.iter().map(|a| a.entry.to_string()).collect();
     all.into_iter().find(|a| a.entry == id).ok_or_else(|| {
         ServiceError::not_found(format!(
@@ -468,6 +525,20 @@ pub fn reconcile_kiel(
     from: Option<i16>,
     to: Option<i16>,
 ) -> Result<Reconciliation> {
+    let records = records(place, None)?;
+    reconcile_kiel_in(governed, &records, tracker, end, source, from, to)
+}
+
+/// [`reconcile_kiel`] from the log's records.
+pub fn reconcile_kiel_in(
+    governed: &Governed,
+    statements: &[(u64, Record)],
+    tracker: Vec<compact_engine::reconcile::TrackerFigure>,
+    end: Date,
+    source: &str,
+    from: Option<i16>,
+    to: Option<i16>,
+) -> Result<Reconciliation> {
     let compact = &governed.compact;
     if compact.currency != "EUR" {
         return Err(ServiceError::bad_input(format!(
@@ -475,9 +546,7 @@ pub fn reconcile_kiel(
             compact.currency
         )));
     }
-    let store = place.store()?;
-    let (statements, _) = crate::log::records(&store, None)?;
-    let figures = fulfilment(compact, &statements, end)?;
+    let figures = fulfilment(compact, statements, end)?;
     // The log's period by default: from the first year it allocates anything (or its first
     // statement's) to the tracker's end.
     let first_logged = figures

@@ -193,7 +193,12 @@ pub trait Store {
     /// The projection the store's meta records (`records/1`), if any.
     fn projection_meta(&self) -> Result<Option<String>, StoreError>;
     /// The records of the first `size` entries, in order, from the projection.
-    fn records(&self, size: u64) -> Result<Vec<(u64, Record)>, StoreError>;
+    fn records(&self, size: u64) -> Result<Vec<(u64, Record)>, StoreError> {
+        self.records_between(0, size)
+    }
+    /// The records of the entries `from..to`, in order, from the projection (every one of
+    /// them, or an error).
+    fn records_between(&self, from: u64, to: u64) -> Result<Vec<(u64, Record)>, StoreError>;
     /// The record of entry `index`, if the projection holds one.
     fn record(&self, index: u64) -> Result<Option<Record>, StoreError>;
     /// The projection's rows with indices in `from..=to`, as stored (for the audit).

@@ -678,18 +678,18 @@ impl Store for SqliteStore {
             .map_err(db)
     }
 
-    fn records(&self, size: u64) -> Result<Vec<(u64, Record)>, StoreError> {
+    fn records_between(&self, from: u64, to: u64) -> Result<Vec<(u64, Record)>, StoreError> {
         let mut stmt = self
             .conn
             .prepare(&format!(
-                "SELECT {RECORDS_COLUMNS} FROM records WHERE idx >= 0 AND idx < ?1 ORDER BY idx"
+                "SELECT {RECORDS_COLUMNS} FROM records WHERE idx >= ?1 AND idx < ?2 ORDER BY idx"
             ))
             .map_err(corrupt_record)?;
-        let mut out = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+        let mut out = Vec::with_capacity(usize::try_from(to.saturating_sub(from)).unwrap_or(0));
         let rows = stmt
-            .query_map([to_i64(size)?], record_row)
+            .query_map([to_i64(from)?, to_i64(to)?], record_row)
             .map_err(corrupt_record)?;
-        for (expected, row) in (0u64..).zip(rows) {
+        for (expected, row) in (from..).zip(rows) {
             let (index, row) = row.map_err(corrupt_record)?;
             let index = to_u64(index)?;
             if index != expected {
@@ -699,10 +699,10 @@ impl Store for SqliteStore {
             }
             out.push((index, row.into_record(index).map_err(StoreError::Corrupt)?));
         }
-        if out.len() as u64 != size {
+        let read = from + out.len() as u64;
+        if read < to {
             return Err(StoreError::Corrupt(format!(
-                "the projection has no row for entry {}: run `compact verify`",
-                out.len()
+                "the projection has no row for entry {read}: run `compact verify`"
             )));
         }
         Ok(out)
