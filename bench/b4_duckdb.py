@@ -1,7 +1,11 @@
 """B4 reference: DuckDB running the status report's SQL over the data `compact bench status`
 wrote, timed in the same run, and every figure compared with the engine's rows.
 
-Usage: python3 bench/b4_duckdb.py DIR [AS_OF]
+Usage: python3 bench/b4_duckdb.py DIR [AS_OF] [--database FILE]
+
+With --database, the tables are kept in a DuckDB database file (written from DIR's CSV files
+once); the script then also times, in a fresh process each time, what a user of that file
+waits for: opening it read-only, running the query and fetching the rows (three runs).
 
 The SQL computes what the engine computes per guarantor: due (scheduled on or before the
 date), reported, confirmed (a confirmation's part, or the whole report), arrears (due minus
@@ -68,10 +72,32 @@ GROUP BY due.guarantor ORDER BY key
 """
 
 
+COLD = """
+import sys, time
+start = time.perf_counter()
+import duckdb
+con = duckdb.connect(sys.argv[1], read_only=True)
+con.execute("PRAGMA threads=2")
+rows = con.execute(sys.argv[2]).fetchall()
+print(f"{time.perf_counter() - start:.6f} {len(rows)}")
+"""
+
+
 def main() -> int:
-    folder = sys.argv[1]
-    as_of = sys.argv[2] if len(sys.argv) > 2 else "2026-11-28"
-    con = duckdb.connect()
+    args = sys.argv[1:]
+    database = None
+    if "--database" in args:
+        at = args.index("--database")
+        database = args[at + 1]
+        del args[at:at + 2]
+    folder = args[0]
+    as_of = args[1] if len(args) > 1 else "2026-11-28"
+    if database:
+        import os
+        for leftover in [database, database + ".wal"]:
+            if os.path.exists(leftover):
+                os.remove(leftover)
+    con = duckdb.connect(database) if database else duckdb.connect()
     con.execute("PRAGMA threads=2")
     dec = "DECIMAL(18,2)"
     con.execute(
@@ -87,6 +113,19 @@ def main() -> int:
         f"amount::{dec} AS amount FROM read_csv('{folder}/confirms.csv', header=true, all_varchar=true)"
     )
     query = SQL.format(as_of=as_of)
+    if database:
+        con.execute("CHECKPOINT")
+        con.close()
+        import subprocess
+        cold = []
+        for _ in range(3):
+            out = subprocess.run([sys.executable, "-c", COLD, database, query],
+                                 capture_output=True, text=True, check=True).stdout.split()
+            cold.append(float(out[0]))
+        print("B4 DuckDB from its database file, fresh process each (open, query, fetch): "
+              + ", ".join(f"{c:.3f}" for c in cold) + " s")
+        con = duckdb.connect(database, read_only=True)
+        con.execute("PRAGMA threads=2")
     con.execute(query).fetchall()  # warm-up
     times = []
     rows = None

@@ -499,6 +499,11 @@ fn a_statement_posted_lands_and_its_proof_verifies_offline() {
     let t = signed_base("server-submit");
     let d = t.path();
     let server = Server::start(d);
+    // The server files the log in memory at its first report, and extends it as it grows.
+    let status = "/v1/status?as_of=2024-12-31&by=commitment";
+    let before = server.get_json(status);
+    let explained = server.get_json("/v1/explain/gb-tranches?as_of=2024-12-31");
+    assert_eq!(explained["entries"], serde_json::json!([]), "{explained}");
     // Signed here by the CLI, with a key that stays here.
     let run = compact_in(
         Some(d),
@@ -519,6 +524,32 @@ fn a_statement_posted_lands_and_its_proof_verifies_offline() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.stdout.trim(), "entry 7: delivery.report by GB");
     assert_eq!(server.size(), 8);
+    let after = server.get_json(status);
+    let printed: Value = serde_json::from_str(&ok(
+        d,
+        &[
+            "status",
+            "--as-of",
+            "2024-12-31",
+            "--by",
+            "commitment",
+            "--format",
+            "json",
+        ],
+    ))
+    .expect("CLI json");
+    assert_eq!(after, printed, "the status after a write is the CLI's");
+    assert_ne!(after["log_size"], before["log_size"]);
+    let explained = server.get_json("/v1/explain/gb-tranches?as_of=2024-12-31");
+    assert_eq!(
+        explained["entries"][0]["index"], 7,
+        "the delivery reported counts: {explained}"
+    );
+    assert_eq!(
+        server.get_json(&format!("{status}&at_size=7")),
+        before,
+        "the status at the earlier size is what it was"
+    );
     // The proof from the server, checked here against the operator's checkpoint.
     let prove = ok(d, &["log", "prove", "7", "--server", &server.url]);
     let proof: Value = serde_json::from_str(&prove).expect("proof");

@@ -326,12 +326,13 @@ impl<'a> Versions<'a> {
 /// read where they lie in memory, once; the per-commitment pass then reads only these records.
 fn file<'s, T: Said>(
     compact: &Compact,
-    chunk: &[&'s (u64, T)],
-    report_at: &(dyn Fn(u64) -> Option<&'s DeliveryReport> + Sync),
+    chunk: &'s [(u64, T)],
+    report_at: &(dyn Fn(u64) -> Option<(&'s DeliveryReport, jiff::Timestamp)> + Sync),
 ) -> FxHashMap<&'s str, Vec<Filed>> {
     let mut map: FxHashMap<&str, Vec<Filed>> = FxHashMap::default();
-    for &(index, st) in chunk {
+    for (index, st) in chunk {
         let generated = |reference: &str| reference.starts_with(SYNTHETIC_REFERENCE);
+        let mut at = st.at();
         let (id, step, date, amount, generated) = match st.payload() {
             Payload::Pledge(p) => match &p.commitment {
                 Some(id) => (id.as_str(), Step::Pledge, p.date, p.amount.as_str(), false),
@@ -351,15 +352,19 @@ fn file<'s, T: Said>(
                 &*p.amount,
                 generated(&p.reference),
             ),
-            // A confirmation counts on the delivery date: the day the value changed hands.
+            // A confirmation counts on the delivery date: the day the value changed hands;
+            // and only once its report, too, is visible.
             Payload::DeliveryConfirm(p) => match report_at(p.report) {
-                Some(r) => (
-                    r.commitment.as_str(),
-                    Step::Confirm,
-                    r.date,
-                    p.amount.as_deref().unwrap_or(&r.amount),
-                    generated(&r.reference),
-                ),
+                Some((r, reported_at)) => {
+                    at = at.max(reported_at);
+                    (
+                        r.commitment.as_str(),
+                        Step::Confirm,
+                        r.date,
+                        p.amount.as_deref().unwrap_or(&r.amount),
+                        generated(&r.reference),
+                    )
+                }
                 None => continue,
             },
             _ => continue,
@@ -374,6 +379,7 @@ fn file<'s, T: Said>(
         };
         map.entry(id).or_default().push(Filed {
             index: *index,
+            at,
             step,
             date,
             value,
@@ -381,6 +387,140 @@ fn file<'s, T: Said>(
         });
     }
     map
+}
+
+/// Whether a statement concerns no commitment's figures directly: what governs them (the
+/// agreements' lifecycle, accession, activations and their answers, keys).
+fn governs(payload: &Payload) -> bool {
+    !matches!(
+        payload,
+        Payload::Pledge(_)
+            | Payload::Allocation(_)
+            | Payload::DeliveryReport(_)
+            | Payload::DeliveryConfirm(_)
+    )
+}
+
+/// The log filed for the figures, once: each statement that counts toward a commitment under
+/// it, its amount valued, with the moment it becomes visible; the positions of the statements
+/// that govern the figures. Extended as the log grows ([`Filing::update`]), it answers
+/// [`Filing::figures`] on any date without going over the log again: a server keeps one.
+///
+/// A filing belongs to one log and one compact's rates: `update` and `figures` are given the
+/// same statements each time, grown at the end.
+#[derive(Default)]
+pub struct Filing {
+    /// How many statements of the log were filed.
+    filed: usize,
+    /// The index of the last statement filed.
+    last: Option<u64>,
+    /// The statements filed under each commitment id, in log order (in chunks as filed).
+    by_commitment: FxHashMap<String, Vec<Vec<Filed>>>,
+    /// The positions, in the log, of the statements that govern the figures.
+    governing: Vec<usize>,
+}
+
+impl std::fmt::Debug for Filing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Filing")
+            .field("filed", &self.filed)
+            .field("commitments", &self.by_commitment.len())
+            .field("governing", &self.governing.len())
+            .finish()
+    }
+}
+
+impl Filing {
+    /// An empty filing.
+    pub fn new() -> Filing {
+        Filing::default()
+    }
+
+    /// How many statements of the log it holds.
+    pub fn len(&self) -> usize {
+        self.filed
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.filed == 0
+    }
+
+    /// Files the statements of `log` beyond those filed before: `log` is the log it was
+    /// updated with before, grown at the end. A log that does not continue the one filed is
+    /// filed again from its start.
+    pub fn update<T: Said + Sync>(&mut self, compact: &Compact, log: &[(u64, T)]) {
+        let continues = match (self.filed.checked_sub(1), self.last) {
+            (Some(i), Some(last)) => log.get(i).is_some_and(|(index, _)| *index == last),
+            _ => self.filed == 0,
+        };
+        if !continues || log.len() < self.filed {
+            *self = Filing::default();
+        }
+        let Some(fresh) = log.get(self.filed..).filter(|f| !f.is_empty()) else {
+            return;
+        };
+        let first = log.first().map_or(0, |(i, _)| *i);
+        // The delivery report at a log index: directly at its position in a dense log, else
+        // by a binary search.
+        let report_at = |index: u64| -> Option<(&DeliveryReport, jiff::Timestamp)> {
+            let dense = index
+                .checked_sub(first)
+                .and_then(|p| usize::try_from(p).ok())
+                .and_then(|p| log.get(p))
+                .filter(|(i, _)| *i == index);
+            let found = dense.or_else(|| {
+                log.binary_search_by_key(&index, |(i, _)| *i)
+                    .ok()
+                    .and_then(|p| log.get(p))
+            })?;
+            match found.1.payload() {
+                Payload::DeliveryReport(r) => Some((r, found.1.at())),
+                _ => None,
+            }
+        };
+        // Filed in chunks on every core, kept in log order.
+        let chunk = fresh
+            .len()
+            .div_ceil(rayon::current_num_threads().max(1))
+            .max(4096);
+        let parts: Vec<FxHashMap<&str, Vec<Filed>>> = fresh
+            .par_chunks(chunk)
+            .map(|c| file(compact, c, &report_at))
+            .collect();
+        for part in parts {
+            for (id, filed) in part {
+                match self.by_commitment.get_mut(id) {
+                    Some(lists) => lists.push(filed),
+                    None => {
+                        self.by_commitment.insert(id.to_owned(), vec![filed]);
+                    }
+                }
+            }
+        }
+        let start = self.filed;
+        self.governing.extend(
+            fresh
+                .iter()
+                .enumerate()
+                .filter(|(_, (_, st))| governs(st.payload()))
+                .map(|(p, _)| start + p),
+        );
+        self.filed = log.len();
+        self.last = log.last().map(|(i, _)| *i);
+    }
+
+    /// The figures of every commitment (of each agreement's latest version) on `as_of`, from
+    /// the statements of `log` made on or before that date: `log` is the log it was updated
+    /// with, or its beginning (the figures of the log at an earlier size).
+    pub fn figures<T: Said + Sync>(
+        &self,
+        compact: &Compact,
+        log: &[(u64, T)],
+        as_of: Date,
+    ) -> Result<Vec<Figures>, EngineError> {
+        figures(compact, self, log, as_of)
+    }
 }
 
 /// What a filed statement is in the pipeline.
@@ -395,6 +535,8 @@ enum Step {
 /// A statement filed under a commitment.
 struct Filed {
     index: u64,
+    /// When it becomes visible: when it counts (a confirmation: when it and its report do).
+    at: jiff::Timestamp,
     step: Step,
     /// The date it counts on (a confirmation's: its report's delivery date).
     date: Date,
@@ -455,6 +597,21 @@ pub fn fulfilment<T: Said + Sync>(
     if as_of < compact.adopted_on {
         return Err(EngineError::BeforeCompact(as_of, compact.adopted_on));
     }
+    let mut filing = Filing::new();
+    filing.update(compact, statements);
+    filing.figures(compact, statements, as_of)
+}
+
+/// [`Filing::figures`].
+fn figures<T: Said + Sync>(
+    compact: &Compact,
+    filing: &Filing,
+    log: &[(u64, T)],
+    as_of: Date,
+) -> Result<Vec<Figures>, EngineError> {
+    if as_of < compact.adopted_on {
+        return Err(EngineError::BeforeCompact(as_of, compact.adopted_on));
+    }
     // Made on or before `as_of` (UTC): before midnight UTC at its end. One comparison of
     // instants per statement instead of a conversion to a civil date.
     let cutoff = as_of
@@ -462,9 +619,15 @@ pub fn fulfilment<T: Said + Sync>(
         .ok()
         .and_then(|d| d.to_zoned_datetime(jiff::tz::TimeZone::UTC).ok())
         .map(|z| z.timestamp());
-    let visible: Vec<&(u64, T)> = statements
-        .par_iter()
-        .filter(|(_, st)| cutoff.is_none_or(|c| st.at() < c))
+    let visible_at = |at: jiff::Timestamp| cutoff.is_none_or(|c| at < c);
+    // The statements of `log` (which may end before what was filed) that are visible.
+    let bound = log.last().map(|(i, _)| *i);
+    let shown = |f: &Filed| bound.is_some_and(|b| f.index <= b) && visible_at(f.at);
+    let visible: Vec<&(u64, T)> = filing
+        .governing
+        .iter()
+        .filter_map(|p| log.get(*p))
+        .filter(|(_, st)| visible_at(st.at()))
         .collect();
     let accession = visible.iter().find_map(|(_, st)| match st.payload() {
         Payload::AccessionDeclare(a) if a.on <= as_of => Some(a.on),
@@ -479,28 +642,6 @@ pub fn fulfilment<T: Said + Sync>(
                 .or_insert_with(|| compact_statement::rules::date_of(st));
         }
     }
-    // The visible delivery report at a log index (the statements are in log order): a binary
-    // search over the dense indices, not over the statements, which would miss the cache at
-    // every probe.
-    let indices: Vec<u64> = visible.iter().map(|(i, _)| *i).collect();
-    let report_at = |index: u64| -> Option<&DeliveryReport> {
-        let at = indices.binary_search(&index).ok()?;
-        match visible.get(at)?.1.payload() {
-            Payload::DeliveryReport(r) => Some(r),
-            _ => None,
-        }
-    };
-    // One pass over the log: each statement filed under the commitment it concerns, a
-    // confirmation with the report it confirms.
-    // Filed in chunks on every core, then joined in log order.
-    let chunk = visible
-        .len()
-        .div_ceil(rayon::current_num_threads().max(1))
-        .max(4096);
-    let parts: Vec<FxHashMap<&str, Vec<Filed>>> = visible
-        .par_chunks(chunk)
-        .map(|c| file(compact, c, &report_at))
-        .collect();
     let versions = Versions::of(compact);
     let surges = activation::surges_by_commitment(compact, &visible)?;
 
@@ -598,8 +739,9 @@ pub fn fulfilment<T: Said + Sync>(
             };
             // Its statements in log order: its list in each chunk, chunk after chunk (not
             // copied into one list).
-            for f in parts.iter().filter_map(|p| p.get(c.id.as_str())).flatten() {
-                if !mine(f.date) {
+            let filed = filing.by_commitment.get(c.id.as_str());
+            for f in filed.into_iter().flatten().flatten() {
+                if !shown(f) || !mine(f.date) {
                     continue;
                 }
                 let (quantity, synth) = f.value.clone().map_err(|source| EngineError::Value {

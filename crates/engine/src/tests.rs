@@ -436,6 +436,38 @@ mod properties {
             }
         }
 
+        /// A filing updated as the log grows, in steps of any size, gives on any date the
+        /// figures of the whole log filed at once; asked with the log's beginning, those of
+        /// the log at that size.
+        #[test]
+        fn a_filing_kept_up_to_date_answers_what_the_whole_log_does(
+            spec in proptest::collection::vec((any::<bool>(), 0u16..900, 1u16..2000, any::<bool>()), 0..12),
+            cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..4),
+            prefix in any::<prop::sample::Index>(),
+            day in 0i64..1200,
+        ) {
+            let w = world();
+            let all = history(&w, &spec);
+            let as_of = date("2024-01-01").checked_add(jiff::Span::new().days(day)).unwrap();
+            let mut steps: Vec<usize> = cuts.iter().map(|c| c.index(all.len() + 1)).collect();
+            steps.sort_unstable();
+            let mut filing = Filing::new();
+            for n in steps {
+                filing.update(&w.compact, &all[..n]);
+                prop_assert_eq!(filing.len(), n);
+            }
+            filing.update(&w.compact, &all);
+            prop_assert_eq!(
+                filing.figures(&w.compact, &all, as_of).unwrap(),
+                fulfilment(&w.compact, &all, as_of).unwrap()
+            );
+            let n = prefix.index(all.len() + 1);
+            prop_assert_eq!(
+                filing.figures(&w.compact, &all[..n], as_of).unwrap(),
+                fulfilment(&w.compact, &all[..n], as_of).unwrap()
+            );
+        }
+
         /// Confirming a reported delivery never raises arrears.
         #[test]
         fn a_confirmation_never_raises_arrears(

@@ -194,7 +194,7 @@ pub async fn activations(
             let now = at(&state, &q, snapshot.governed.last_receipt)?;
             cached(&state, &format!("activations {now}"), snapshot.size, || {
                 service(state.with_records(snapshot.size, |log| {
-                    reports::activations_in(&snapshot.governed, log, now)
+                    reports::activations_in(&snapshot.governed, log.records, now)
                 })?)
             })
         })
@@ -232,7 +232,7 @@ pub async fn activation(
                 snapshot.size,
                 || {
                     service(state.with_records(snapshot.size, |log| {
-                        reports::activation_in(&snapshot.governed, log, id, now)
+                        reports::activation_in(&snapshot.governed, log.records, id, now)
                     })?)
                 },
             )

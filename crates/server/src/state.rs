@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
 use compact_model::{Compact, SourceFile};
+use compact_service::log::{Held, LogView};
 use compact_service::{Governed, OperatorClock, Place, Result, ServiceError};
-use compact_statement::Record;
 use compact_store::Store as _;
 use compact_store::sqlite::SqliteStore;
 use tokio::sync::mpsc;
@@ -42,8 +42,8 @@ pub struct AppState {
     working: Compact,
     files: Vec<SourceFile>,
     snapshot: RwLock<Arc<Snapshot>>,
-    /// The records of the log's first entries, in order; only ever extended.
-    records: RwLock<Vec<(u64, Record)>>,
+    /// The records of the log's first entries, in order, and their filing; only ever extended.
+    records: RwLock<Held>,
     readers: Mutex<Vec<SqliteStore>>,
     cache: Mutex<Cache>,
     submit: mpsc::Sender<Submission>,
@@ -83,7 +83,7 @@ impl AppState {
             working,
             files,
             snapshot: RwLock::new(Arc::new(Snapshot { size, governed })),
-            records: RwLock::new(Vec::new()),
+            records: RwLock::new(Held::default()),
             readers: Mutex::new(vec![store]),
             cache: Mutex::new(HashMap::new()),
             submit: sender,
@@ -131,24 +131,24 @@ impl AppState {
         Ok(fresh)
     }
 
-    /// Runs `f` on the records of the log's first `size` entries: held in memory, the entries
-    /// appended since the last call read from the store's projection first.
-    pub fn with_records<T>(&self, size: u64, f: impl FnOnce(&[(u64, Record)]) -> T) -> Result<T> {
+    /// Runs `f` on the log's first `size` entries: their records and filing held in memory,
+    /// the entries appended since the last call read from the store's projection first and
+    /// filed (valued with the compact's rates, which the log does not change).
+    pub fn with_records<T>(&self, size: u64, f: impl FnOnce(LogView<'_>) -> T) -> Result<T> {
         let poisoned = || ServiceError::internal("the records in memory are unavailable");
-        let wanted = usize::try_from(size).map_err(|_| poisoned())?;
         // Another request may extend them meanwhile: read what is missing until enough is held.
         loop {
             let held = {
-                let records = self.records.read().map_err(|_| poisoned())?;
-                if records.len() >= wanted {
-                    return Ok(f(&records[..wanted]));
+                let held = self.records.read().map_err(|_| poisoned())?;
+                if held.len() >= size {
+                    return Ok(f(held.view(size)));
                 }
-                records.len() as u64
+                held.len()
             };
             let fresh = self.read(|s| compact_service::log::records_between(s, held, size))?;
             let mut records = self.records.write().map_err(|_| poisoned())?;
-            if records.len() as u64 == held {
-                records.extend(fresh);
+            if records.len() == held {
+                records.extend(&self.working, fresh);
             }
         }
     }

@@ -1,10 +1,84 @@
 //! Reading the log's statements: from the store's projection (records maintained on
 //! append), or by decoding the leaves.
 
+use compact_engine::{Figures, Filing, fulfilment};
+use compact_model::Compact;
 use compact_statement::{Record, Statement};
 use compact_store::Store;
+use jiff::civil::Date;
 
 use crate::error::{Result, ServiceError};
+
+/// The log's first records, and the engine's filing of them when a reader keeps one: what
+/// the reports are computed from.
+#[derive(Clone, Copy, Debug)]
+pub struct LogView<'a> {
+    /// The records of the log's first entries, in order.
+    pub records: &'a [(u64, Record)],
+    /// A filing of these records, or of more of the log's ([`Held`]).
+    pub filing: Option<&'a Filing>,
+}
+
+impl<'a> LogView<'a> {
+    /// The records alone: figures are computed from them.
+    pub fn of(records: &'a [(u64, Record)]) -> LogView<'a> {
+        LogView {
+            records,
+            filing: None,
+        }
+    }
+
+    /// How many entries it holds: the log's size it shows.
+    pub fn size(&self) -> u64 {
+        self.records.len() as u64
+    }
+
+    /// The figures of every commitment on `as_of`: from the filing when there is one, else
+    /// filed from the records.
+    pub fn figures(&self, compact: &Compact, as_of: Date) -> Result<Vec<Figures>> {
+        Ok(match self.filing {
+            Some(filing) => filing.figures(compact, self.records, as_of)?,
+            None => fulfilment(compact, self.records, as_of)?,
+        })
+    }
+}
+
+/// The log's records held in memory with their filing, both extended as the log grows (a
+/// server's).
+#[derive(Debug, Default)]
+pub struct Held {
+    records: Vec<(u64, Record)>,
+    filing: Filing,
+}
+
+impl Held {
+    /// How many entries it holds.
+    pub fn len(&self) -> u64 {
+        self.records.len() as u64
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// Appends the records of the entries that follow (valued with `compact`'s rates).
+    pub fn extend(&mut self, compact: &Compact, fresh: Vec<(u64, Record)>) {
+        self.records.extend(fresh);
+        self.filing.update(compact, &self.records);
+    }
+
+    /// The log's first `size` entries (at most what it holds).
+    pub fn view(&self, size: u64) -> LogView<'_> {
+        let n = usize::try_from(size)
+            .unwrap_or(usize::MAX)
+            .min(self.records.len());
+        LogView {
+            records: &self.records[..n],
+            filing: Some(&self.filing),
+        }
+    }
+}
 
 /// The log's size, or `size` if given and not beyond it.
 fn size_within(store: &impl Store, size: Option<u64>) -> Result<u64> {

@@ -8,7 +8,6 @@ use compact_store::audit::{GivenCheckpoint, audit};
 use compact_store::{Store as _, StoreHashes};
 use jiff::civil::Date;
 
-use compact_engine::fulfilment;
 use compact_engine::report::{By, status as group};
 
 use crate::api::v1::{
@@ -17,6 +16,7 @@ use crate::api::v1::{
     ScheduleLine, StatusReport, VerifyReport,
 };
 use crate::error::{Context as _, Result, ServiceError};
+use crate::log::LogView;
 use crate::place::{Governed, Place};
 
 /// Every agreement's latest version as it governs on `on`, with its status and what needs
@@ -179,20 +179,21 @@ pub fn status(
     at_size: Option<u64>,
     by: By,
 ) -> Result<StatusReport> {
-    status_in(&place.dir, governed, &records(place, at_size)?, as_of, by)
+    let records = records(place, at_size)?;
+    status_in(&place.dir, governed, LogView::of(&records), as_of, by)
 }
 
-/// [`status`] from the log's first `records.len()` records, of the compact in `dir`.
+/// [`status`] from a view of the log, of the compact in `dir`.
 pub fn status_in(
     dir: &std::path::Path,
     governed: &Governed,
-    records: &[(u64, Record)],
+    log: LogView<'_>,
     as_of: Date,
     by: By,
 ) -> Result<StatusReport> {
     let compact = &governed.compact;
-    let size = records.len() as u64;
-    let figures = fulfilment(compact, records, as_of)?;
+    let size = log.size();
+    let figures = log.figures(compact, as_of)?;
     let outside = crate::tracker::outside_of(dir, compact, &figures, as_of)?;
     let report = group(compact, &figures, &outside, by, &as_of.to_string(), size);
     let mut out: StatusReport = (&report).into();
@@ -251,19 +252,25 @@ pub fn explain(
     commitment: &str,
     as_of: Date,
 ) -> Result<Explain> {
-    explain_in(governed, &records(place, None)?, commitment, as_of)
+    explain_in(
+        governed,
+        LogView::of(&records(place, None)?),
+        commitment,
+        as_of,
+    )
 }
 
-/// [`explain`] from the log's records.
+/// [`explain`] from a view of the log.
 pub fn explain_in(
     governed: &Governed,
-    statements: &[(u64, Record)],
+    log: LogView<'_>,
     commitment: &str,
     as_of: Date,
 ) -> Result<Explain> {
     let compact = &governed.compact;
-    let size = statements.len() as u64;
-    let figures = fulfilment(compact, &statements, as_of)?;
+    let size = log.size();
+    let statements = log.records;
+    let figures = log.figures(compact, as_of)?;
     let Some(f) = figures.iter().find(|f| f.commitment == commitment) else {
         return Err(ServiceError::not_found(format!(
             "unknown commitment `{commitment}`{}",
@@ -380,14 +387,22 @@ pub fn burden(
     aid: compact_engine::burden::Aid,
 ) -> Result<BurdenReport> {
     let records = records(place, None)?;
-    burden_in(&place.dir, governed, &records, year, baseline, basis, aid)
+    burden_in(
+        &place.dir,
+        governed,
+        LogView::of(&records),
+        year,
+        baseline,
+        basis,
+        aid,
+    )
 }
 
-/// [`burden`] from the log's records, of the compact in `dir`.
+/// [`burden`] from a view of the log, of the compact in `dir`.
 pub fn burden_in(
     dir: &std::path::Path,
     governed: &Governed,
-    statements: &[(u64, Record)],
+    log: LogView<'_>,
     year: i16,
     baseline: (rust_decimal::Decimal, &str),
     basis: compact_engine::burden::Basis,
@@ -400,7 +415,7 @@ pub fn burden_in(
     let base = compact_model::value::convert(compact, value, currency, end)
         .map_err(|e| ServiceError::bad_input(format!("--baseline: {e}")))?
         .value;
-    let figures = fulfilment(compact, statements, end)?;
+    let figures = log.figures(compact, end)?;
     let outside = crate::tracker::outside_of(dir, compact, &figures, end)?;
     compact_engine::burden::burden(compact, &figures, &outside, year, base, basis, aid)
         .map(|r| (&r).into())
@@ -526,13 +541,21 @@ pub fn reconcile_kiel(
     to: Option<i16>,
 ) -> Result<Reconciliation> {
     let records = records(place, None)?;
-    reconcile_kiel_in(governed, &records, tracker, end, source, from, to)
+    reconcile_kiel_in(
+        governed,
+        LogView::of(&records),
+        tracker,
+        end,
+        source,
+        from,
+        to,
+    )
 }
 
-/// [`reconcile_kiel`] from the log's records.
+/// [`reconcile_kiel`] from a view of the log.
 pub fn reconcile_kiel_in(
     governed: &Governed,
-    statements: &[(u64, Record)],
+    log: LogView<'_>,
     tracker: Vec<compact_engine::reconcile::TrackerFigure>,
     end: Date,
     source: &str,
@@ -546,7 +569,8 @@ pub fn reconcile_kiel_in(
             compact.currency
         )));
     }
-    let figures = fulfilment(compact, statements, end)?;
+    let statements = log.records;
+    let figures = log.figures(compact, end)?;
     // The log's period by default: from the first year it allocates anything (or its first
     // statement's) to the tracker's end.
     let first_logged = figures
