@@ -4,6 +4,7 @@
 # the same question from its own database file, in the same run.
 #
 #   sh bench/status_at_scale.sh [N]
+#   WORK=/tmp/scale sh bench/status_at_scale.sh [N]   # keep the stores there, reuse them next time
 #
 # The server's requests: the first (it reads the log's records from the store's projection and
 # files them once), then requests at 20 different log sizes (`at_size`: none is in the
@@ -15,10 +16,15 @@ AS_OF=2026-11-28
 python3 -m pip install --quiet duckdb
 cargo build --release --quiet
 BIN=${CARGO_TARGET_DIR:-$PWD/target}/release/compact
-WORK=$(mktemp -d)
-trap 'kill "$SERVER" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 SERVER=
-"$BIN" bench status-store --dir "$WORK/store" --n "$N" | tail -3
+if [ -n "${WORK:-}" ]; then
+  mkdir -p "$WORK"
+  trap 'kill "$SERVER" 2>/dev/null || true' EXIT
+else
+  WORK=$(mktemp -d)
+  trap 'kill "$SERVER" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+fi
+[ -d "$WORK/store" ] || "$BIN" bench status-store --dir "$WORK/store" --n "$N" | tail -3
 echo "== compact status --by guarantor, process start to output (3 runs)"
 for _ in 1 2 3; do
   /usr/bin/time -f "%e s, peak RSS %M KiB" "$BIN" status --dir "$WORK/store" --by guarantor \
@@ -50,5 +56,5 @@ grep -E "^[0-9]+ " /proc/"$SERVER"/status 2>/dev/null || true
 echo "server peak RSS: $(grep VmHWM /proc/"$SERVER"/status | awk '{print $2, $3}')"
 kill "$SERVER"; SERVER=
 echo "== DuckDB: the same data, the same question, from its own database file"
-"$BIN" bench status --dir "$WORK/csv" --n "$N" | grep -E "^B4 (engine|status)" || true
+[ -d "$WORK/csv" ] || "$BIN" bench status --dir "$WORK/csv" --n "$N" | grep -E "^B4 " || true
 python3 bench/b4_duckdb.py "$WORK/csv" "$AS_OF" --database "$WORK/b4.duckdb"

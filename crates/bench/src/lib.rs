@@ -20,7 +20,7 @@ mod log;
 mod status;
 mod stress;
 
-pub use log::{ingest, proofs, verify};
+pub use log::{ingest, proofs, statements, verify};
 pub use status::{status, status_store};
 pub use stress::stress;
 

@@ -93,9 +93,13 @@ fn setup(dir: &Path) -> anyhow::Result<(StandardSigner, StandardSigner)> {
     Ok((gb, operator))
 }
 
-/// `n` distinct delivery reports by GB.
-fn reports(compact_id: &str, gb: &StandardSigner, n: u64) -> anyhow::Result<Vec<Statement>> {
-    let time = "2024-07-01T00:00:00Z".parse()?;
+/// `n` distinct delivery reports by GB, made at `time`.
+fn reports(
+    compact_id: &str,
+    gb: &StandardSigner,
+    n: u64,
+    time: jiff::Timestamp,
+) -> anyhow::Result<Vec<Statement>> {
     let date = "2024-06-30".parse()?;
     use rayon::prelude::*;
     (0..n)
@@ -159,7 +163,7 @@ pub fn ingest(dir: &Path, n: u64, batch: usize) -> anyhow::Result<Report> {
     let mut r = Report::default();
     let (gb, operator) = setup(dir)?;
     let compact = load(dir).ok_or_else(|| anyhow!("invalid compact"))?;
-    let statements = reports(&compact.id, &gb, n)?;
+    let statements = reports(&compact.id, &gb, n, "2024-07-01T00:00:00Z".parse()?)?;
     let raw = raw_verify_rate(&statements, &gb_vkey(dir)?)?;
     let store = SqliteStore::open(&dir.join("compact.sqlite"))?;
     let mut ledger = Ledger::open(store, &compact)?;
@@ -192,6 +196,35 @@ pub fn ingest(dir: &Path, n: u64, batch: usize) -> anyhow::Result<Report> {
         secs - checking
     ));
     r.line(format!("B1 log size: {}", ledger.store().size()?));
+    Ok(r)
+}
+
+/// B6 writes: builds `dir` as [`ingest`] does (the compact, its keys and the log's genesis),
+/// and writes `n` distinct delivery reports signed by GB to `dir/statements.jsonl`, one per
+/// line, for a load tool to post to `compact serve`.
+pub fn statements(dir: &Path, n: u64) -> anyhow::Result<Report> {
+    use std::io::Write as _;
+    let mut r = Report::default();
+    let (gb, _) = setup(dir)?;
+    // The server signs checkpoints with the operator's key, kept where `compact serve` looks.
+    let op = keys::from_seed("kyiv-compact", &seed("operator"))?;
+    compact_files::keys::write_private_key(&dir.join("keys/operator.key"), &op.private)
+        .map_err(|e| anyhow!(e))?;
+    let compact = load(dir).ok_or_else(|| anyhow!("invalid compact"))?;
+    let path = dir.join("statements.jsonl");
+    let file = std::fs::File::create(&path).with_context(|| format!("{}", path.display()))?;
+    let mut out = std::io::BufWriter::new(file);
+    // Made now: a server receives a statement only within days of its making.
+    let now = jiff::Timestamp::now().round(jiff::Unit::Second)?;
+    for st in reports(&compact.id, &gb, n, now)? {
+        out.write_all(&st.leaf)?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    r.line(format!(
+        "B6 statements: {n} delivery reports signed by GB in {}",
+        path.display()
+    ));
     Ok(r)
 }
 

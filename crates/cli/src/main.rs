@@ -595,6 +595,17 @@ enum Bench {
         #[arg(long, default_value_t = 1000)]
         batch: usize,
     },
+    /// B6 writes: the compact of `bench ingest` in DIR (which must not exist), and N
+    /// statements signed by GB, one per line, in DIR/statements.jsonl, for a load tool to
+    /// post to `compact serve`.
+    Statements {
+        /// Where to build the compact and its store.
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+        /// Statements to sign.
+        #[arg(long, default_value_t = 200_000)]
+        n: u64,
+    },
     /// B2: audit the store that `bench ingest` built in DIR.
     Verify {
         /// The directory `bench ingest` built.
@@ -972,6 +983,7 @@ fn bench(what: Bench) -> anyhow::Result<ExitCode> {
     let mut note = |s: String| eprintln!("{s}");
     let report = match what {
         Bench::Ingest { dir, n, batch } => compact_bench::ingest(&dir, n, batch)?,
+        Bench::Statements { dir, n } => compact_bench::statements(&dir, n)?,
         Bench::Verify { dir } => compact_bench::verify(&dir)?,
         Bench::Proofs { dir, n, samples } => compact_bench::proofs(&dir, n, samples, &mut note)?,
         Bench::Status { dir, n, seed } => {

@@ -1,0 +1,65 @@
+#!/bin/sh
+# B6 (PRODUCT.md, issue 11): the server's throughput and latency on loopback, the load tool
+# (wrk, from Debian) and the release server sharing this machine's cores, in one run:
+#
+# - reads on the demo compact: an entry and an inclusion proof (random indices), the status
+#   by guarantor, beside /healthz (a handler that does nothing: the ceiling here);
+# - writes: single signed statements (distinct delivery reports) posted by 16 connections,
+#   each answered once durable; then the log's size is checked and `compact verify` run;
+#   beside `compact bench ingest` (the ledger's append rate without HTTP) in the same run.
+#
+#   sh bench/b6.sh            # 10 s per measurement
+#   SECONDS_EACH=30 sh bench/b6.sh
+set -eu
+D=${SECONDS_EACH:-10}
+cargo build --release --quiet
+BIN=${CARGO_TARGET_DIR:-$PWD/target}/release/compact
+WORK=$(mktemp -d)
+SERVER=
+trap 'kill "$SERVER" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+serve() {
+  "$BIN" serve --dir "$1" --listen 127.0.0.1:0 > "$WORK/serve.out" 2>&1 &
+  SERVER=$!
+  URL=
+  for _ in $(seq 1 100); do
+    URL=$(sed -n 's/^listening on //p' "$WORK/serve.out")
+    [ -n "$URL" ] && break
+    sleep 0.1
+  done
+  [ -n "$URL" ] || { cat "$WORK/serve.out"; exit 1; }
+}
+# One wrk run: prints "<label>: <requests/s> req/s, p50 <..>, p99 <..>, non-2xx <n>".
+load() {
+  label=$1; shift
+  wrk --latency "$@" > "$WORK/wrk.out" 2>&1 || { cat "$WORK/wrk.out"; exit 1; }
+  rps=$(sed -n 's/^Requests\/sec: *//p' "$WORK/wrk.out")
+  p50=$(awk '$1 == "50%" { print $2 }' "$WORK/wrk.out")
+  p99=$(awk '$1 == "99%" { print $2 }' "$WORK/wrk.out")
+  bad=$(sed -n 's/^ *Non-2xx or 3xx responses: *//p' "$WORK/wrk.out")
+  echo "$label: $rps req/s, p50 $p50, p99 $p99, non-2xx ${bad:-0}"
+}
+
+echo "== reads, the demo compact (-t2 -c16, ${D} s each)"
+"$BIN" demo --dir "$WORK/demo" > /dev/null
+serve "$WORK/demo"
+SIZE=$(curl -sf "$URL/v1/log" | python3 -c 'import json,sys; print(json.load(sys.stdin)["size"])')
+echo "log size $SIZE"
+curl -sf "$URL/v1/status?by=guarantor" > /dev/null
+load "healthz (ceiling)" -t2 -c16 -d"${D}s" "$URL/healthz"
+TEMPLATE='/v1/entries/{i}' SIZE=$SIZE load "entry" -t2 -c16 -d"${D}s" -s bench/b6_get.lua "$URL"
+TEMPLATE='/v1/entries/{i}/proof' SIZE=$SIZE load "inclusion proof" -t2 -c16 -d"${D}s" -s bench/b6_get.lua "$URL"
+load "status by guarantor" -t2 -c16 -d"${D}s" "$URL/v1/status?by=guarantor"
+kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=
+
+echo "== writes: single signed statements, 16 connections (-t2 -c16, ${D} s)"
+"$BIN" bench statements --dir "$WORK/writes" --n "${B6_STATEMENTS:-150000}" | sed 's/^/  /'
+serve "$WORK/writes"
+BEFORE=$(curl -sf "$URL/v1/log" | python3 -c 'import json,sys; print(json.load(sys.stdin)["size"])')
+STATEMENTS="$WORK/writes/statements.jsonl" THREADS=2 \
+  load "POST /v1/statements" -t2 -c16 -d"${D}s" -s bench/b6_post.lua "$URL"
+AFTER=$(curl -sf "$URL/v1/log" | python3 -c 'import json,sys; print(json.load(sys.stdin)["size"])')
+kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=
+echo "log size $BEFORE -> $AFTER: $((AFTER - BEFORE)) statements written, $((AFTER - BEFORE)) / ${D} s = $(( (AFTER - BEFORE) / D ))/s"
+"$BIN" verify --dir "$WORK/writes" | tail -1
+echo "== reference: compact bench ingest (the ledger without HTTP), same run"
+"$BIN" bench ingest --dir "$WORK/ingest" --n 100000 | grep -E "^B1 (ingest|ratio)"
