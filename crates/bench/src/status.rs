@@ -369,6 +369,9 @@ pub fn status_store(
     let op = keys::from_seed("bench-compact", &seed("operator"))?;
     record_operator_key(dir, &op.verifier).map_err(|e| anyhow!(e))?;
     let operator = keys::signer(&op.private)?;
+    // Where `compact serve` finds the key that signs its checkpoints.
+    compact_files::keys::write_private_key(&dir.join("keys/operator.key"), &op.private)
+        .map_err(|e| anyhow!(e))?;
     let compact = load(dir).ok_or_else(|| anyhow!("the benchmark compact is not valid"))?;
     let signer_of = |c: &str| {
         codes

@@ -7,8 +7,7 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use compact_engine::burden::{Aid, Basis};
@@ -19,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 
 use crate::problem::Problem;
-use crate::reads::{bad_query, blocking, json_bytes, service};
+use crate::reads::{Queried, blocking, json_bytes, service};
 use crate::state::AppState;
 
 /// The most Monte Carlo scenarios one request runs (the CLI's default run).
@@ -101,12 +100,8 @@ pub struct BurdenQuery {
         (status = 400, description = "A malformed query", body = Problem, content_type = "application/problem+json")))]
 pub async fn burden(
     State(state): State<Arc<AppState>>,
-    query: Result<Query<BurdenQuery>, QueryRejection>,
+    Queried(q): Queried<BurdenQuery>,
 ) -> Response {
-    let Query(q) = match query {
-        Ok(q) => q,
-        Err(e) => return bad_query(e).into_response(),
-    };
     answer(
         blocking(move || {
             let y = match &q.year {
@@ -182,12 +177,8 @@ fn at(
         (status = 400, description = "A malformed query", body = Problem, content_type = "application/problem+json")))]
 pub async fn activations(
     State(state): State<Arc<AppState>>,
-    query: Result<Query<ActivationsQuery>, QueryRejection>,
+    Queried(q): Queried<ActivationsQuery>,
 ) -> Response {
-    let Query(q) = match query {
-        Ok(q) => q,
-        Err(e) => return bad_query(e).into_response(),
-    };
     answer(
         blocking(move || {
             let snapshot = service(state.snapshot())?;
@@ -211,12 +202,8 @@ pub async fn activations(
 pub async fn activation(
     State(state): State<Arc<AppState>>,
     Path(entry): Path<String>,
-    query: Result<Query<ActivationsQuery>, QueryRejection>,
+    Queried(q): Queried<ActivationsQuery>,
 ) -> Response {
-    let Query(q) = match query {
-        Ok(q) => q,
-        Err(e) => return bad_query(e).into_response(),
-    };
     answer(
         blocking(move || {
             let id: u64 = entry.parse().map_err(|_| {
@@ -276,12 +263,8 @@ pub struct StressQuery {
         (status = 404, description = "The compact has no risks file", body = Problem, content_type = "application/problem+json")))]
 pub async fn stress(
     State(state): State<Arc<AppState>>,
-    query: Result<Query<StressQuery>, QueryRejection>,
+    Queried(q): Queried<StressQuery>,
 ) -> Response {
-    let Query(q) = match query {
-        Ok(q) => q,
-        Err(e) => return bad_query(e).into_response(),
-    };
     answer(
         blocking(move || {
             if let Some(n) = q.scenarios
@@ -363,12 +346,8 @@ impl ReconcileQuery {
         (status = 400, description = "A malformed query", body = Problem, content_type = "application/problem+json")))]
 pub async fn reconcile(
     State(state): State<Arc<AppState>>,
-    query: Result<Query<ReconcileQuery>, QueryRejection>,
+    Queried(q): Queried<ReconcileQuery>,
 ) -> Response {
-    let Query(q) = match query {
-        Ok(q) => q,
-        Err(e) => return bad_query(e).into_response(),
-    };
     answer(
         blocking(move || {
             let (from, to) = q.years()?;
@@ -407,14 +386,10 @@ pub async fn reconcile(
         (status = 415, description = "Not text/csv", body = Problem, content_type = "application/problem+json")))]
 pub async fn reconcile_posted(
     State(state): State<Arc<AppState>>,
-    query: Result<Query<ReconcileQuery>, QueryRejection>,
+    Queried(q): Queried<ReconcileQuery>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let Query(q) = match query {
-        Ok(q) => q,
-        Err(e) => return bad_query(e).into_response(),
-    };
     let media = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

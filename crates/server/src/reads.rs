@@ -49,9 +49,25 @@ pub(crate) async fn blocking<T: Send + 'static>(
     })
 }
 
-/// A query that did not parse, as a problem.
-pub(crate) fn bad_query(e: QueryRejection) -> Problem {
-    Problem::bad_request(format!("the query: {}", e.body_text()))
+/// A query string read into `T`; one that does not fit is answered 400 with what is wrong.
+pub(crate) struct Queried<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequestParts<S>
+    for Queried<T>
+{
+    type Rejection = Problem;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> std::result::Result<Self, Problem> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(q)| Queried(q))
+            .map_err(|e: QueryRejection| {
+                Problem::bad_request(format!("the query: {}", e.body_text()))
+            })
+    }
 }
 
 /// A date as `YYYY-MM-DD`.
@@ -119,12 +135,8 @@ pub struct AgreementsQuery {
 #[utoipa::path(get, path = "/v1/agreements", tag = "reports", params(AgreementsQuery), responses((status = 200, description = "Every agreement as it governs on the date", body = Vec<AgreementRow>), (status = 400, description = "A malformed query", body = Problem, content_type = "application/problem+json")))]
 pub async fn agreements(
     State(state): State<Arc<AppState>>,
-    query: std::result::Result<Query<AgreementsQuery>, QueryRejection>,
+    Queried(q): Queried<AgreementsQuery>,
 ) -> Response {
-    let Query(q) = match query {
-        Ok(q) => q,
-        Err(e) => return bad_query(e).into_response(),
-    };
     let answer = blocking(move || {
         let snapshot = service(state.snapshot())?;
         let on = match &q.on {
@@ -160,12 +172,8 @@ pub struct StatusQuery {
 #[utoipa::path(get, path = "/v1/status", tag = "reports", params(StatusQuery), responses((status = 200, description = "What was owed, delivered and confirmed", body = StatusReport), (status = 400, description = "A malformed query", body = Problem, content_type = "application/problem+json")))]
 pub async fn status(
     State(state): State<Arc<AppState>>,
-    query: std::result::Result<Query<StatusQuery>, QueryRejection>,
+    Queried(q): Queried<StatusQuery>,
 ) -> Response {
-    let Query(q) = match query {
-        Ok(q) => q,
-        Err(e) => return bad_query(e).into_response(),
-    };
     let answer = blocking(move || {
         let snapshot = service(state.snapshot())?;
         let as_of = match &q.as_of {
@@ -223,12 +231,8 @@ pub struct ExplainQuery {
 pub async fn explain(
     State(state): State<Arc<AppState>>,
     Path(commitment): Path<String>,
-    query: std::result::Result<Query<ExplainQuery>, QueryRejection>,
+    Queried(q): Queried<ExplainQuery>,
 ) -> Response {
-    let Query(q) = match query {
-        Ok(q) => q,
-        Err(e) => return bad_query(e).into_response(),
-    };
     let answer = blocking(move || {
         let snapshot = service(state.snapshot())?;
         let as_of = match &q.as_of {
@@ -288,12 +292,8 @@ pub struct ProofQuery {
 pub async fn inclusion(
     State(state): State<Arc<AppState>>,
     Path(i): Path<String>,
-    query: std::result::Result<Query<ProofQuery>, QueryRejection>,
+    Queried(q): Queried<ProofQuery>,
 ) -> Response {
-    let Query(q) = match query {
-        Ok(q) => q,
-        Err(e) => return bad_query(e).into_response(),
-    };
     let answer = blocking(move || {
         let i = index(&i)?;
         service(state.read(|s| reports::inclusion_proof_in(s, i, q.size)))
@@ -320,12 +320,8 @@ pub struct ConsistencyQuery {
 #[utoipa::path(get, path = "/v1/consistency", tag = "log", params(ConsistencyQuery), responses((status = 200, description = "That the older tree is a prefix of the newer", body = ConsistencyProof), (status = 400, description = "A malformed query", body = Problem, content_type = "application/problem+json"), (status = 404, description = "A size beyond the log", body = Problem, content_type = "application/problem+json")))]
 pub async fn consistency(
     State(state): State<Arc<AppState>>,
-    query: std::result::Result<Query<ConsistencyQuery>, QueryRejection>,
+    Queried(q): Queried<ConsistencyQuery>,
 ) -> Response {
-    let Query(q) = match query {
-        Ok(q) => q,
-        Err(e) => return bad_query(e).into_response(),
-    };
     let answer = blocking(move || {
         service(state.read(|s| {
             let new = match q.new {
