@@ -505,25 +505,40 @@ pub fn import(
     batch: usize,
     operator_key: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
-    let compact = place.compact()?;
-    let operator = operator_signer(place, operator_key)?;
-    let reader = std::io::BufReader::new(
-        std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?,
-    );
-    let name = file.display().to_string();
-    let statements = compact_service::ledger::read_statements(reader, &name)?;
-    let mut progress = Progress::new(statements.len() as u64);
-    let done = compact_service::ledger::import(
-        &place.writer()?,
-        &compact,
-        &name,
-        statements,
-        batch,
-        &operator,
-        operator_clock()?,
-        &mut |in_log| progress.batch_written(in_log),
-    )?;
-    progress.bar.finish_and_clear();
+    let read = || -> anyhow::Result<(String, Vec<(usize, Statement)>)> {
+        let reader = std::io::BufReader::new(
+            std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?,
+        );
+        let name = file.display().to_string();
+        let statements = compact_service::ledger::read_statements(reader, &name)?;
+        Ok((name, statements))
+    };
+    let done = if let Some(server) = crate::client::server() {
+        let (name, statements) = read()?;
+        let mut progress = Progress::new(statements.len() as u64);
+        let done = crate::client::import(&server, &name, statements, batch, &mut |in_log| {
+            progress.batch_written(in_log)
+        });
+        progress.bar.finish_and_clear();
+        done?
+    } else {
+        let compact = place.compact()?;
+        let operator = operator_signer(place, operator_key)?;
+        let (name, statements) = read()?;
+        let mut progress = Progress::new(statements.len() as u64);
+        let done = compact_service::ledger::import(
+            &place.writer()?,
+            &compact,
+            &name,
+            statements,
+            batch,
+            &operator,
+            operator_clock()?,
+            &mut |in_log| progress.batch_written(in_log),
+        );
+        progress.bar.finish_and_clear();
+        done?
+    };
     out!(
         "imported {} statements in {} batches, {} already in the log; the log now holds {}",
         done.written,

@@ -33,7 +33,7 @@ mod state;
 pub mod tiles;
 mod writes;
 
-pub use problem::Problem;
+pub use problem::{Duplicate, Problem};
 pub use sequencer::{Acknowledged, Acknowledgement};
 pub use state::AppState;
 
