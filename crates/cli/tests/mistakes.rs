@@ -180,6 +180,16 @@ fn bad_dates_times_and_groupings_are_usage_errors_naming_the_accepted_forms() {
             "{bad}: {e}"
         );
     }
+    // The common mistakes are named, with what to write instead.
+    let e = usage_in(d, &["status", "--as-of", "30/04/2026"]);
+    assert!(
+        e.contains("reads as day/month/year: give it year first, 2026-04-30"),
+        "{e}"
+    );
+    let e = usage_in(d, &["status", "--as-of", "2026-04-30T00:00:00Z"]);
+    assert!(e.contains("give the day alone, 2026-04-30"), "{e}");
+    let e = usage_in(d, &["activation", "--at", "2026-05-01T04:00:00"]);
+    assert!(e.contains("add `Z` for UTC (2026-05-01T04:00:00Z)"), "{e}");
     let e = usage_in(d, &["agreements", "--as-of", "31.12.2024"]);
     assert!(e.contains("YYYY-MM-DD"), "{e}");
     let e = usage_in(d, &["explain", "gb-once", "--as-of", "2024"]);
