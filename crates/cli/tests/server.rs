@@ -17,7 +17,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::{compact_in, ok_in as ok};
+use common::{compact_in, ok_in as ok, signed_base};
 use compact_statement::{DeliveryReport, Draft, Payload, Statement, keys};
 use serde_json::Value;
 use signed_note::StandardSigner;
@@ -111,35 +111,6 @@ fn post(agent: &ureq::Agent, url: &str, media: &str, body: &[u8]) -> (u16, Value
     let status = r.status().as_u16();
     let body = r.body_mut().read_to_vec().expect("body");
     (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
-}
-
-/// The base fixture with GB's and UA's keys and gb-ua signed by both (entries 0-6).
-fn signed_base(seed: &str) -> tempfile::TempDir {
-    let t = common::fresh_base(seed, &["GB", "UA"]);
-    let d = t.path();
-    ok(
-        d,
-        &[
-            "sign",
-            "gb-ua",
-            "--key",
-            "keys/GB.key",
-            "--time",
-            "2024-01-12",
-        ],
-    );
-    ok(
-        d,
-        &[
-            "sign",
-            "gb-ua",
-            "--key",
-            "keys/UA.key",
-            "--time",
-            "2024-01-12T15:00:00Z",
-        ],
-    );
-    t
 }
 
 fn signer(path: &Path) -> StandardSigner {
