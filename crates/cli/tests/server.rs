@@ -1100,3 +1100,42 @@ fn import_over_http_completes_an_interrupted_run_and_names_a_refused_line() {
     ok(d, &["verify"]);
     assert_eq!(server.terminate().code(), Some(0));
 }
+
+/// A body over the server's cap is answered 413 as a problem (documented), and the server
+/// goes on answering.
+#[test]
+fn a_body_over_the_cap_is_a_413_problem_and_the_server_goes_on() {
+    let t = signed_base("server-too-large");
+    let server = Server::start(t.path());
+    let doc = server.get_json("/v1/openapi.json");
+    assert!(
+        doc["paths"]["/v1/reconcile/kiel"]["post"]["responses"]
+            .get("413")
+            .is_some(),
+        "413 is not documented"
+    );
+    let body = vec![b'0'; compact_server::BODY_MAX + 1];
+    let mut r = Server::agent()
+        .post(format!("{}/v1/reconcile/kiel", server.url))
+        .header("Content-Type", "text/csv")
+        .send(&body[..])
+        .expect("POST");
+    assert_eq!(r.status().as_u16(), 413);
+    let media = r
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(media, "application/problem+json");
+    let problem: Value = serde_json::from_slice(&r.body_mut().read_to_vec().unwrap()).unwrap();
+    assert_eq!(problem["status"], 413, "{problem}");
+    assert_eq!(problem["code"], "too-large", "{problem}");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("16 MiB"),
+        "{problem}"
+    );
+    let (status, body) = server.get("/healthz");
+    assert_eq!((status, body.as_slice()), (200, b"ok\n".as_slice()));
+    assert_eq!(server.terminate().code(), Some(0));
+}
