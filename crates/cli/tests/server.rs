@@ -992,26 +992,21 @@ fn import_over_http_completes_an_interrupted_run_and_names_a_refused_line() {
             &["import", file, "--batch", "1000", "--server", &server.url],
         )
     };
-    let run = import("part.jsonl");
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!(
-        run.stdout.trim(),
-        format!(
-            "imported 1300 statements in 2 batches, 0 already in the log; the log now holds {}",
-            before + 1300
-        )
-    );
+    // Imports `file`: the summary line, and the log's size after.
+    let imported = |file: &str, written: u64, batches: u64, already: u64, size: u64| {
+        let run = import(file);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert_eq!(
+            run.stdout.trim(),
+            format!(
+                "imported {written} statements in {batches} batches, {already} already in the log; the log now holds {size}"
+            )
+        );
+        assert_eq!(server.size(), size);
+    };
+    imported("part.jsonl", 1300, 2, 0, before + 1300);
     // Run again over the whole file: the 1,300 are counted, the rest written.
-    let run = import("all.jsonl");
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!(
-        run.stdout.trim(),
-        format!(
-            "imported 1200 statements in 2 batches, 1300 already in the log; the log now holds {}",
-            before + 2500
-        )
-    );
-    assert_eq!(server.size(), before + 2500);
+    imported("all.jsonl", 1200, 2, 1300, before + 2500);
     // In the order of the file.
     use base64::Engine as _;
     for i in [0, 1299, 1300, 2499] {
@@ -1031,16 +1026,7 @@ fn import_over_http_completes_an_interrupted_run_and_names_a_refused_line() {
         "{verified}"
     );
     // Once more: everything already there, nothing written.
-    let run = import("all.jsonl");
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!(
-        run.stdout.trim(),
-        format!(
-            "imported 0 statements in 0 batches, 2500 already in the log; the log now holds {}",
-            before + 2500
-        )
-    );
-    assert_eq!(server.size(), before + 2500);
+    imported("all.jsonl", 0, 0, 2500, before + 2500);
     // What the client reads: a batch holding statements already logged is refused whole
     // with each of them, its position in the batch and its index in the log.
     let fresh = report(&gb, "GB", "gb-tranches", "I-new", "2024-10-01T00:00:00Z");
