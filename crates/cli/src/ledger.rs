@@ -86,10 +86,11 @@ pub(crate) fn operator_clock() -> anyhow::Result<OperatorClock> {
     match std::env::var("COMPACT_CLOCK") {
         Ok(s) if s.trim() == "replay" => Ok(OperatorClock::Replay),
         Ok(s) if !s.trim().is_empty() => Ok(OperatorClock::Fixed(
-            parse_time(Some(s.trim()))
+            compact_service::parse::time(&s)
+                .map_err(|e| anyhow!("malformed time `{}`: {e}", s.trim()))
                 .context("COMPACT_CLOCK, the operator's simulated clock (a time, or `replay`)")?,
         )),
-        _ => Ok(OperatorClock::Now(parse_time(None)?)),
+        _ => Ok(OperatorClock::Now(now()?)),
     }
 }
 
@@ -141,58 +142,9 @@ pub(crate) fn today() -> Date {
         .date()
 }
 
-/// The forms a time is accepted in on the command line.
-pub(crate) const TIME_FORMS: &str = "2024-01-12 (midnight UTC), 2024-01-12T10:00:00Z, or 2024-01-12T13:00:00+03:00 (RFC 3339 with its offset, kept: stored as 10:00:00Z), in whole seconds";
-
-/// A time given on the command line, parsed strictly: a date alone (`2024-01-12`, midnight
-/// UTC), or RFC 3339 with a `Z` or numeric offset (kept: stored as the same instant in UTC),
-/// whole seconds. Anything else is refused with the accepted forms named; nothing is
-/// truncated. Now (whole seconds) when absent.
-pub fn parse_time(s: Option<&str>) -> anyhow::Result<Timestamp> {
-    let Some(s) = s else {
-        let now = Timestamp::now();
-        return Timestamp::from_second(now.as_second()).map_err(|e| anyhow!("{e}"));
-    };
-    let refused = || anyhow!("malformed time `{s}`: expected {TIME_FORMS}");
-    if s.len() == 10 {
-        return plain_date(s)
-            .and_then(|d| d.to_zoned_datetime(jiff::tz::TimeZone::UTC).ok())
-            .map(|z| z.timestamp())
-            .ok_or_else(refused);
-    }
-    // RFC 3339: `T` between date and time, whole seconds given, an offset (Z or ±hh:mm): the
-    // length admits no fraction of a second.
-    let b = s.as_bytes();
-    let shaped = b.len() >= 20
-        && b.get(10) == Some(&b'T')
-        && b.get(13) == Some(&b':')
-        && b.get(16) == Some(&b':')
-        && b.get(19).is_some_and(|c| matches!(c, b'Z' | b'+' | b'-'))
-        && (b.len() == 20 && b.get(19) == Some(&b'Z') || b.len() == 25 && b.get(22) == Some(&b':'));
-    if !shaped {
-        return Err(refused());
-    }
-    s.parse::<Timestamp>().map_err(|_| refused())
-}
-
-/// `YYYY-MM-DD` exactly, as a date.
-fn plain_date(s: &str) -> Option<Date> {
-    let shaped = s.len() == 10
-        && s.bytes().enumerate().all(|(i, b)| {
-            if i == 4 || i == 7 {
-                b == b'-'
-            } else {
-                b.is_ascii_digit()
-            }
-        });
-    shaped.then(|| s.parse::<Date>().ok()).flatten()
-}
-
-/// A date given on the command line: exactly `YYYY-MM-DD`.
-pub fn parse_date(s: &str, what: &str) -> anyhow::Result<Date> {
-    plain_date(s).ok_or_else(|| {
-        anyhow!("malformed {what} `{s}`: expected a date such as 2026-04-30 (YYYY-MM-DD)")
-    })
+/// Now, in whole seconds (the time a statement is dated when none is given).
+fn now() -> anyhow::Result<Timestamp> {
+    Timestamp::from_second(Timestamp::now().as_second()).map_err(|e| anyhow!("{e}"))
 }
 
 /// The key file in `path`, its warning (if any) printed.
@@ -505,25 +457,40 @@ pub fn import(
     batch: usize,
     operator_key: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
-    let compact = place.compact()?;
-    let operator = operator_signer(place, operator_key)?;
-    let reader = std::io::BufReader::new(
-        std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?,
-    );
-    let name = file.display().to_string();
-    let statements = compact_service::ledger::read_statements(reader, &name)?;
-    let mut progress = Progress::new(statements.len() as u64);
-    let done = compact_service::ledger::import(
-        &place.writer()?,
-        &compact,
-        &name,
-        statements,
-        batch,
-        &operator,
-        operator_clock()?,
-        &mut |in_log| progress.batch_written(in_log),
-    )?;
-    progress.bar.finish_and_clear();
+    let read = || -> anyhow::Result<(String, Vec<(usize, Statement)>)> {
+        let reader = std::io::BufReader::new(
+            std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?,
+        );
+        let name = file.display().to_string();
+        let statements = compact_service::ledger::read_statements(reader, &name)?;
+        Ok((name, statements))
+    };
+    let done = if let Some(server) = crate::client::server() {
+        let (name, statements) = read()?;
+        let mut progress = Progress::new(statements.len() as u64);
+        let done = crate::client::import(&server, &name, statements, batch, &mut |in_log| {
+            progress.batch_written(in_log)
+        });
+        progress.bar.finish_and_clear();
+        done?
+    } else {
+        let compact = place.compact()?;
+        let operator = operator_signer(place, operator_key)?;
+        let (name, statements) = read()?;
+        let mut progress = Progress::new(statements.len() as u64);
+        let done = compact_service::ledger::import(
+            &place.writer()?,
+            &compact,
+            &name,
+            statements,
+            batch,
+            &operator,
+            operator_clock()?,
+            &mut |in_log| progress.batch_written(in_log),
+        );
+        progress.bar.finish_and_clear();
+        done?
+    };
     out!(
         "imported {} statements in {} batches, {} already in the log; the log now holds {}",
         done.written,

@@ -151,28 +151,22 @@ enum Command {
     Demo(DemoArgs),
 }
 
-/// The accepted form of a date, named in usage errors.
-const DATE_FORM: &str = "a date such as 2026-04-30 (YYYY-MM-DD)";
-
-/// A date on the command line (`--as-of`): `YYYY-MM-DD`, else a usage error naming the form.
+/// A date on the command line (`--as-of`): `YYYY-MM-DD`, else a usage error naming the form
+/// (`compact_service::parse::date`).
 fn date_arg(s: &str) -> Result<jiff::civil::Date, String> {
-    ledger::parse_date(s, "date").map_err(|_| format!("expected {DATE_FORM}"))
+    compact_service::parse::date(s).map_err(|e| e.to_string())
 }
 
 /// A time on the command line (`--time`, `--at`, `--valid-from`): a date or RFC 3339, else a
-/// usage error naming the forms.
+/// usage error naming the forms (`compact_service::parse::time`).
 fn time_arg(s: &str) -> Result<jiff::Timestamp, String> {
-    ledger::parse_time(Some(s)).map_err(|_| format!("expected {}", ledger::TIME_FORMS))
+    compact_service::parse::time(s).map_err(|e| e.to_string())
 }
 
 /// A year on the command line (`--year`, `--from-year`, `--from`, `--to`): four digits, else a
-/// usage error naming the form.
+/// usage error naming the form (`compact_service::parse::year`).
 fn year_arg(s: &str) -> Result<i16, String> {
-    s.trim()
-        .parse::<i16>()
-        .ok()
-        .filter(|y| (1000..=9999).contains(y))
-        .ok_or_else(|| "expected a year such as 2025".to_owned())
+    compact_service::parse::year(s).map_err(|e| e.to_string())
 }
 
 /// A party code on the command line: trimmed (the compact's own case is found later).

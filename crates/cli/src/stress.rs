@@ -10,7 +10,6 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::{Context as _, anyhow};
 use compact_model::Compact;
 use compact_service::api::v1::{MonteCarlo, RebalanceRow, SpofRow, StressReport, WhatIfReport};
 use compact_service::stress::StressAsk;
@@ -19,28 +18,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rust_decimal::Decimal;
 
 use crate::RowsFormat;
-use crate::output::{csv, money, out, print_diagnostics, table};
+use crate::output::{csv, money, out, table};
 use crate::status::marked;
-
-/// The largest risks file read.
-const RISKS_MAX: u64 = 1 << 20;
-
-fn risks(dir: &Path, path: Option<&Path>, baseline: &Baseline) -> anyhow::Result<Risks> {
-    let default = dir.join("stress.toml");
-    let path = path.unwrap_or(&default);
-    let text =
-        crate::input::read_text_capped(path, RISKS_MAX, "a risks file").with_context(|| {
-            format!(
-                "cannot read the risks file {} (withdrawal and delay probabilities; --risks FILE)",
-                path.display()
-            )
-        })?;
-    let shown = path.display().to_string();
-    Risks::parse(&shown, &text, baseline.guarantors()).map_err(|diags| {
-        let (errors, _) = print_diagnostics(&diags, |_| Some(text.as_str()));
-        anyhow!("{shown}: {errors} errors")
-    })
-}
 
 /// A progress bar of `scenarios` on a terminal, hidden otherwise.
 fn progress_bar(scenarios: u64) -> ProgressBar {
@@ -83,25 +62,17 @@ pub fn stress(
     format: RowsFormat,
 ) -> anyhow::Result<ExitCode> {
     let bar = progress_bar(ask.scenarios().unwrap_or(0));
-    let mut risk_error = None;
-    let result = compact_service::stress::stress(
+    let report = compact_service::stress::stress(
         compact,
         ask,
-        |baseline| {
-            risks(dir, risks_file, baseline).map_err(|e| {
-                let message = format!("{e:#}");
-                risk_error = Some(e);
-                compact_service::ServiceError::bad_input(message)
-            })
+        |baseline| match risks_file {
+            Some(path) => compact_service::stress::risks_at(path, baseline),
+            None => compact_service::stress::risks_file(dir, baseline),
         },
         |n| bar.inc(n),
     );
     bar.finish_and_clear();
-    let report = match (result, risk_error) {
-        (Ok(r), _) => r,
-        (Err(_), Some(e)) => return Err(e),
-        (Err(e), None) => return Err(e.into()),
-    };
+    let report = report?;
     print(&report, compact, format)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -13,81 +13,22 @@ use std::fs;
 use std::path::Path;
 
 mod common;
-use common::{Run, compact_with_clock, fails_in as fails, ok_in as ok};
-
-const REPORT: &str = r#"{"commitment":"gb-tranches","amount":"500 shells","date":"2024-06-30","reference":"GB-2024-17"}"#;
+use common::{Run, compact_with_clock, fails_in as fails, ok_in as ok, sql};
 
 /// The base fixture with GB's and UA's keys: entries 0 (log.init) to 4 (the keys); then
 /// populated: both sign gb-ua (5, 6), GB reports a delivery (7), UA confirms it (8).
 fn populated(seed: &str) -> tempfile::TempDir {
-    let t = common::fresh_base(seed, &["GB", "UA"]);
-    let d = t.path();
-    ok(
-        d,
-        &[
-            "sign",
-            "gb-ua",
-            "--key",
-            "keys/GB.key",
-            "--time",
-            "2024-01-12",
-        ],
-    );
-    ok(
-        d,
-        &[
-            "sign",
-            "gb-ua",
-            "--key",
-            "keys/UA.key",
-            "--time",
-            "2024-01-12T15:00:00Z",
-        ],
-    );
-    submit_ok(d, "keys/GB.key", "delivery.report", REPORT, "2024-07-01");
-    submit_ok(
-        d,
-        "keys/UA.key",
-        "delivery.confirm",
-        r#"{"report":7,"date":"2024-07-03"}"#,
-        "2024-07-03",
-    );
-    assert_eq!(size(d), 9);
+    let t = common::populated(seed);
+    assert_eq!(size(t.path()), 9);
     t
 }
 
 fn submit_ok(d: &Path, key: &str, kind: &str, payload: &str, time: &str) -> String {
-    ok(
-        d,
-        &[
-            "submit",
-            "--key",
-            key,
-            "--type",
-            kind,
-            "--payload",
-            payload,
-            "--time",
-            time,
-        ],
-    )
+    ok(d, &common::submit_args(key, kind, payload, time))
 }
 
 fn submit_fails(d: &Path, key: &str, kind: &str, payload: &str, time: &str) -> String {
-    fails(
-        d,
-        &[
-            "submit",
-            "--key",
-            key,
-            "--type",
-            kind,
-            "--payload",
-            payload,
-            "--time",
-            time,
-        ],
-    )
+    fails(d, &common::submit_args(key, kind, payload, time))
 }
 
 /// Runs `compact` in `d` with the operator's clock fixed at `clock`.
@@ -131,12 +72,6 @@ fn line(d: &Path, i: u64) -> String {
     let v: serde_json::Value =
         serde_json::from_str(&ok(d, &["log", "entry", &i.to_string()])).unwrap();
     v["statement"].to_string()
-}
-
-/// Plain SQL on a store file, as someone holding it could run.
-fn sql(db: &Path, statements: &str) {
-    let c = rusqlite::Connection::open(db).unwrap();
-    c.execute_batch(statements).unwrap();
 }
 
 /// A copy of the store to tamper with, beside it.
@@ -434,7 +369,7 @@ fn a_revoked_key_and_back_dating_gain_nothing() {
             "--type",
             "delivery.report",
             "--payload",
-            &REPORT.replace("GB-2024-17", "GB-2024-18"),
+            &common::DELIVERY_REPORT.replace("GB-2024-17", "GB-2024-18"),
             "--time",
             "2030-01-01",
         ],
@@ -453,7 +388,7 @@ fn a_revoked_key_and_back_dating_gain_nothing() {
             "--type",
             "delivery.report",
             "--payload",
-            &REPORT
+            &common::DELIVERY_REPORT
                 .replace("GB-2024-17", "GB-2024-18")
                 .replace("2024-06-30", "2030-01-01"),
         ],
@@ -609,7 +544,7 @@ fn an_agreement_edited_after_signing_does_not_govern() {
             "--type",
             "delivery.report",
             "--payload",
-            &REPORT
+            &common::DELIVERY_REPORT
                 .replace("GB-2024-17", "GB-2035-1")
                 .replace("2024-06-30", "2035-01-01"),
         ],

@@ -1131,20 +1131,7 @@ fn amounts_are_compared_exactly_and_numbers_are_i_json() {
     let d = t.path();
     populate(d);
     let submit = |key: &str, kind: &str, payload: &str, time: &str| -> Run {
-        compact_in(
-            d,
-            &[
-                "submit",
-                "--key",
-                key,
-                "--type",
-                kind,
-                "--payload",
-                payload,
-                "--time",
-                time,
-            ],
-        )
+        compact_in(d, &common::submit_args(key, kind, payload, time))
     };
     let report =
         r#"{"commitment":"gb-once","amount":"1e18 GBP","date":"2024-08-01","reference":"big"}"#;

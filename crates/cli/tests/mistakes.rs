@@ -9,19 +9,13 @@ use std::path::Path;
 
 mod common;
 
-use common::{fails_in as fails, fresh_base, ok_in as ok, usage_in};
+use common::{fails_in as fails, json_in as json, ok_in as ok, usage_in};
 
 /// The base fixture with gb-ua signed by both, a delivery of 1,000,000 GBP on gb-once reported
 /// before its due date and confirmed: entries 5 to 8.
 fn delivered() -> tempfile::TempDir {
-    let t = fresh_base("mistakes", &["GB", "UA"]);
+    let t = common::signed_base("mistakes");
     let d = t.path();
-    for (key, time) in [
-        ("keys/GB.key", "2024-01-12"),
-        ("keys/UA.key", "2024-01-12T15:00:00Z"),
-    ] {
-        ok(d, &["sign", "gb-ua", "--key", key, "--time", time]);
-    }
     ok(
         d,
         &[
@@ -51,10 +45,6 @@ fn delivered() -> tempfile::TempDir {
         ],
     );
     t
-}
-
-fn json(dir: &Path, args: &[&str]) -> serde_json::Value {
-    serde_json::from_str(&ok(dir, args)).expect("JSON")
 }
 
 /// An amount: an exact decimal string.
@@ -180,6 +170,16 @@ fn bad_dates_times_and_groupings_are_usage_errors_naming_the_accepted_forms() {
             "{bad}: {e}"
         );
     }
+    // The common mistakes are named, with what to write instead.
+    let e = usage_in(d, &["status", "--as-of", "30/04/2026"]);
+    assert!(
+        e.contains("reads as day/month/year: give it year first, 2026-04-30"),
+        "{e}"
+    );
+    let e = usage_in(d, &["status", "--as-of", "2026-04-30T00:00:00Z"]);
+    assert!(e.contains("give the day alone, 2026-04-30"), "{e}");
+    let e = usage_in(d, &["activation", "--at", "2026-05-01T04:00:00"]);
+    assert!(e.contains("add `Z` for UTC (2026-05-01T04:00:00Z)"), "{e}");
     let e = usage_in(d, &["agreements", "--as-of", "31.12.2024"]);
     assert!(e.contains("YYYY-MM-DD"), "{e}");
     let e = usage_in(d, &["explain", "gb-once", "--as-of", "2024"]);

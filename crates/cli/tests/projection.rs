@@ -13,88 +13,35 @@
 use std::path::Path;
 
 mod common;
-use common::{fails_in as fails, ok_in as ok};
-
-const REPORT: &str = r#"{"commitment":"gb-tranches","amount":"500 shells","date":"2024-06-30","reference":"GB-2024-17"}"#;
-
-/// Keys, both signatures of gb-ua, a delivery report (entry 7) and its confirmation (entry 8).
-fn populated(seed: &str) -> tempfile::TempDir {
-    let t = common::fresh_base(seed, &["GB", "UA"]);
-    let d = t.path();
-    for (key, time) in [("keys/GB.key", "2024-01-12"), ("keys/UA.key", "2024-01-13")] {
-        ok(d, &["sign", "gb-ua", "--key", key, "--time", time]);
-    }
-    ok(
-        d,
-        &[
-            "submit",
-            "--key",
-            "keys/GB.key",
-            "--type",
-            "delivery.report",
-            "--payload",
-            REPORT,
-            "--time",
-            "2024-07-01",
-        ],
-    );
-    ok(
-        d,
-        &[
-            "submit",
-            "--key",
-            "keys/UA.key",
-            "--type",
-            "delivery.confirm",
-            "--payload",
-            r#"{"report":7,"date":"2024-07-03"}"#,
-            "--time",
-            "2024-07-03",
-        ],
-    );
-    t
-}
-
-/// Runs `sql` on the store as someone holding the file would.
-fn sql(dir: &Path, sql: &str) {
-    let c = rusqlite::Connection::open(dir.join("compact.sqlite")).unwrap();
-    c.execute_batch(sql).unwrap();
-}
-
-fn count(dir: &Path, sql: &str) -> i64 {
-    let c = rusqlite::Connection::open(dir.join("compact.sqlite")).unwrap();
-    c.query_row(sql, [], |r| r.get(0)).unwrap()
-}
+use common::{STORE, count, fails_in as fails, json_in, ok_in as ok, populated, sql};
 
 fn status_json(dir: &Path) -> serde_json::Value {
-    serde_json::from_str(&ok(
+    json_in(
         dir,
         &["status", "--as-of", "2024-12-31", "--format", "json"],
-    ))
-    .unwrap()
+    )
 }
 
 #[test]
 fn every_append_writes_its_record_in_the_same_transaction() {
     let t = populated("projection-append");
     let d = t.path();
-    assert_eq!(count(d, "SELECT COUNT(*) FROM records"), 9);
+    assert_eq!(count(&d.join(STORE), "SELECT COUNT(*) FROM records"), 9);
     assert_eq!(
         count(
-            d,
+            &d.join(STORE),
             "SELECT COUNT(*) FROM meta WHERE key = 'projection' AND value = 'records/1'"
         ),
         1
     );
-    let (kind, amount, date): (String, String, String) =
-        rusqlite::Connection::open(d.join("compact.sqlite"))
-            .unwrap()
-            .query_row(
-                "SELECT kind, amount, date FROM records WHERE idx = 7",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .unwrap();
+    let (kind, amount, date): (String, String, String) = rusqlite::Connection::open(d.join(STORE))
+        .unwrap()
+        .query_row(
+            "SELECT kind, amount, date FROM records WHERE idx = 7",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
     assert_eq!(
         (kind.as_str(), amount.as_str(), date.as_str()),
         ("delivery.report", "500 shells", "2024-06-30")
@@ -108,7 +55,10 @@ fn an_edited_record_is_named_by_verify_though_status_reads_it() {
     let t = populated("projection-edit");
     let d = t.path();
     let before = status_json(d);
-    sql(d, "UPDATE records SET amount = '5000 shells' WHERE idx = 7");
+    sql(
+        &d.join(STORE),
+        "UPDATE records SET amount = '5000 shells' WHERE idx = 7",
+    );
     // Reports read the projection: the edit shows there until verify names it.
     assert_ne!(status_json(d), before);
     let err = fails(d, &["verify"]);
@@ -126,7 +76,7 @@ fn a_record_pointed_elsewhere_or_given_another_author_is_named() {
     let t = populated("projection-columns");
     let d = t.path();
     sql(
-        d,
+        &d.join(STORE),
         "UPDATE records SET ref = 5, author = 'GB' WHERE idx = 8; UPDATE records SET received = received + 86400, date = '2024-06-01' WHERE idx = 7;",
     );
     let err = fails(d, &["verify"]);
@@ -148,7 +98,7 @@ fn a_record_pointed_elsewhere_or_given_another_author_is_named() {
 fn a_deleted_record_is_named_by_verify() {
     let t = populated("projection-delete");
     let d = t.path();
-    sql(d, "DELETE FROM records WHERE idx = 8");
+    sql(&d.join(STORE), "DELETE FROM records WHERE idx = 8");
     let err = fails(d, &["verify"]);
     assert!(
         err.contains("error: entry 8: its row of the projection (records) is missing (the database was altered)"),
@@ -166,8 +116,7 @@ fn a_deleted_record_is_named_by_verify() {
 fn an_added_record_is_named_by_verify() {
     let t = populated("projection-add");
     let d = t.path();
-    sql(
-        d,
+    sql(&d.join(STORE),
         "INSERT INTO records (idx, kind, author, time, received, commitment, amount, date, reference) SELECT 9, kind, author, time, received, commitment, '99999 shells', date, 'forged' FROM records WHERE idx = 7;
          INSERT INTO records (idx, kind, author, time, payload) VALUES (-1, 'log.init', 'x', 0, '{}');",
     );
@@ -188,7 +137,7 @@ fn an_added_record_is_named_by_verify() {
 fn a_dropped_projection_is_named_by_verify() {
     let t = populated("projection-drop");
     let d = t.path();
-    sql(d, "DROP TABLE records");
+    sql(&d.join(STORE), "DROP TABLE records");
     let err = fails(d, &["verify"]);
     assert!(
         err.contains("the store keeps a projection (records/1) but its table cannot be read"),
@@ -214,7 +163,7 @@ fn an_older_store_without_the_projection_is_rebuilt_once_and_reads_the_same() {
     );
     // As a store written before the projection: no table, no meta row.
     sql(
-        d,
+        &d.join(STORE),
         "DROP TABLE records; DELETE FROM meta WHERE key = 'projection'",
     );
     // An auditor (read-only) finds nothing wrong with an older store.
@@ -222,10 +171,10 @@ fn an_older_store_without_the_projection_is_rebuilt_once_and_reads_the_same() {
     assert!(verified.starts_with("ok: 9 entries"), "{verified}");
     // Opened to report, it is rebuilt once from the leaves, and reads the same.
     assert_eq!(status_json(d), before);
-    assert_eq!(count(d, "SELECT COUNT(*) FROM records"), 9);
+    assert_eq!(count(&d.join(STORE), "SELECT COUNT(*) FROM records"), 9);
     assert_eq!(
         count(
-            d,
+            &d.join(STORE),
             "SELECT COUNT(*) FROM meta WHERE key = 'projection' AND value = 'records/1'"
         ),
         1

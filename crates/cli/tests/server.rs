@@ -17,7 +17,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::{compact_in, ok_in as ok};
+use common::{compact_in, ok_in as ok, signed_base};
 use compact_statement::{DeliveryReport, Draft, Payload, Statement, keys};
 use serde_json::Value;
 use signed_note::StandardSigner;
@@ -111,35 +111,6 @@ fn post(agent: &ureq::Agent, url: &str, media: &str, body: &[u8]) -> (u16, Value
     let status = r.status().as_u16();
     let body = r.body_mut().read_to_vec().expect("body");
     (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
-}
-
-/// The base fixture with GB's and UA's keys and gb-ua signed by both (entries 0-6).
-fn signed_base(seed: &str) -> tempfile::TempDir {
-    let t = common::fresh_base(seed, &["GB", "UA"]);
-    let d = t.path();
-    ok(
-        d,
-        &[
-            "sign",
-            "gb-ua",
-            "--key",
-            "keys/GB.key",
-            "--time",
-            "2024-01-12",
-        ],
-    );
-    ok(
-        d,
-        &[
-            "sign",
-            "gb-ua",
-            "--key",
-            "keys/UA.key",
-            "--time",
-            "2024-01-12T15:00:00Z",
-        ],
-    );
-    t
 }
 
 fn signer(path: &Path) -> StandardSigner {
@@ -1008,4 +979,180 @@ fn verify_from_the_tiles_audits_the_remote_log() {
     let run = compact_in(Some(reader.path()), &["verify", "--server", &server.url]);
     assert_eq!(run.code, 1, "{}", run.stdout);
     assert!(run.stderr.contains("entry 100"), "{}", run.stderr);
+}
+
+/// Writes `statements` as a JSON-lines import file at `path`.
+fn write_lines<'a>(path: &Path, statements: impl IntoIterator<Item = &'a Statement>) {
+    let mut text = Vec::new();
+    for st in statements {
+        text.extend_from_slice(&st.leaf);
+        text.push(b'\n');
+    }
+    std::fs::write(path, text).expect("write the import file");
+}
+
+/// `compact import FILE --server`: the file's statements posted in batches; run again over an
+/// interrupted import, what is in the log is counted as already there (one round trip per
+/// batch, not per statement) and the rest written; a statement a rule refuses is named by its
+/// line, with what was written before it.
+#[test]
+fn import_over_http_completes_an_interrupted_run_and_names_a_refused_line() {
+    let t = signed_base("server-import");
+    let d = t.path();
+    let server = Server::start(d);
+    let before = server.size();
+    let gb = signer(&d.join("keys/GB.key"));
+    let ua = signer(&d.join("keys/UA.key"));
+    let all: Vec<Statement> = (0..2500)
+        .map(|i| {
+            report(
+                &gb,
+                "GB",
+                "gb-tranches",
+                &format!("I-{i}"),
+                "2024-10-01T00:00:00Z",
+            )
+        })
+        .collect();
+    // An interrupted import: the first 1,300 lines written.
+    write_lines(&d.join("part.jsonl"), &all[..1300]);
+    write_lines(&d.join("all.jsonl"), &all);
+    let import = |file: &str| {
+        compact_in(
+            Some(d),
+            &["import", file, "--batch", "1000", "--server", &server.url],
+        )
+    };
+    // Imports `file`: the summary line, and the log's size after.
+    let imported = |file: &str, written: u64, batches: u64, already: u64, size: u64| {
+        let run = import(file);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert_eq!(
+            run.stdout.trim(),
+            format!(
+                "imported {written} statements in {batches} batches, {already} already in the log; the log now holds {size}"
+            )
+        );
+        assert_eq!(server.size(), size);
+    };
+    imported("part.jsonl", 1300, 2, 0, before + 1300);
+    // Run again over the whole file: the 1,300 are counted, the rest written.
+    imported("all.jsonl", 1200, 2, 1300, before + 2500);
+    // In the order of the file.
+    use base64::Engine as _;
+    for i in [0, 1299, 1300, 2499] {
+        let leaf = server.get_json(&format!("/v1/entries/{}", before + i))["leaf"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let leaf = base64::engine::general_purpose::STANDARD
+            .decode(leaf)
+            .unwrap();
+        let logged = Statement::decode(&leaf).unwrap();
+        assert_eq!(logged.statement_hash(), all[i as usize].statement_hash());
+    }
+    let verified = ok(d, &["verify"]);
+    assert!(
+        verified.starts_with(&format!("ok: {} entries", before + 2500)),
+        "{verified}"
+    );
+    // Once more: everything already there, nothing written.
+    imported("all.jsonl", 0, 0, 2500, before + 2500);
+    // What the client reads: a batch holding statements already logged is refused whole
+    // with each of them, its position in the batch and its index in the log.
+    let fresh = report(&gb, "GB", "gb-tranches", "I-new", "2024-10-01T00:00:00Z");
+    let mut batch = Vec::new();
+    for st in [&all[7], &fresh, &all[9]] {
+        batch.extend_from_slice(&st.leaf);
+        batch.push(b'\n');
+    }
+    let (status, problem) = server.post("application/x-ndjson", &batch);
+    assert_eq!(status, 409, "{problem}");
+    assert_eq!(problem["code"], "duplicate");
+    assert_eq!(
+        problem["duplicates"],
+        serde_json::json!([
+            {"position": 0, "index": before + 7},
+            {"position": 2, "index": before + 9},
+        ])
+    );
+    assert_eq!(server.size(), before + 2500);
+    // A file with a statement a rule refuses at line 2,200: the two batches before it are
+    // written, the message names the line and what was written.
+    let mut bad: Vec<Statement> = (0..2500)
+        .map(|i| {
+            report(
+                &gb,
+                "GB",
+                "gb-tranches",
+                &format!("B-{i}"),
+                "2024-10-01T00:00:00Z",
+            )
+        })
+        .collect();
+    bad[2199] = report(&ua, "UA", "gb-tranches", "UA-B", "2024-10-01T00:00:00Z");
+    write_lines(&d.join("bad.jsonl"), &bad);
+    let run = import("bad.jsonl");
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(run.stderr.contains("error[role]"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("bad.jsonl:2200: refused"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("2000 statements of this input were written before it, in 2 batches"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("everything through line 2000 is in the log"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+    assert_eq!(server.size(), before + 4500);
+    ok(d, &["verify"]);
+    assert_eq!(server.terminate().code(), Some(0));
+}
+
+/// A body over the server's cap is answered 413 as a problem (documented), and the server
+/// goes on answering.
+#[test]
+fn a_body_over_the_cap_is_a_413_problem_and_the_server_goes_on() {
+    let t = signed_base("server-too-large");
+    let server = Server::start(t.path());
+    let doc = server.get_json("/v1/openapi.json");
+    assert!(
+        doc["paths"]["/v1/reconcile/kiel"]["post"]["responses"]
+            .get("413")
+            .is_some(),
+        "413 is not documented"
+    );
+    let body = vec![b'0'; compact_server::BODY_MAX + 1];
+    let mut r = Server::agent()
+        .post(format!("{}/v1/reconcile/kiel", server.url))
+        .header("Content-Type", "text/csv")
+        .send(&body[..])
+        .expect("POST");
+    assert_eq!(r.status().as_u16(), 413);
+    let media = r
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(media, "application/problem+json");
+    let problem: Value = serde_json::from_slice(&r.body_mut().read_to_vec().unwrap()).unwrap();
+    assert_eq!(problem["status"], 413, "{problem}");
+    assert_eq!(problem["code"], "too-large", "{problem}");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("16 MiB"),
+        "{problem}"
+    );
+    let (status, body) = server.get("/healthz");
+    assert_eq!((status, body.as_slice()), (200, b"ok\n".as_slice()));
+    assert_eq!(server.terminate().code(), Some(0));
 }

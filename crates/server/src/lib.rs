@@ -33,7 +33,7 @@ mod state;
 pub mod tiles;
 mod writes;
 
-pub use problem::Problem;
+pub use problem::{Duplicate, Problem};
 pub use sequencer::{Acknowledged, Acknowledgement};
 pub use state::AppState;
 
@@ -137,7 +137,36 @@ fn documented() -> utoipa_axum::router::OpenApiRouter<Arc<AppState>> {
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let (_, mut doc) = documented().split_for_parts();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    too_large_documented(&mut doc);
     doc
+}
+
+/// Every operation that takes a body may be answered `413` (the router's cap, [`BODY_MAX`]):
+/// documented here, once, where the cap is set, for those whose handler does not say it.
+fn too_large_documented(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let response = ResponseBuilder::new()
+        .description("The body is larger than the server takes (16 MiB)")
+        .content(
+            "application/problem+json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        )
+        .build();
+    for item in doc.paths.paths.values_mut() {
+        for op in [item.post.as_mut(), item.put.as_mut(), item.patch.as_mut()]
+            .into_iter()
+            .flatten()
+        {
+            if op.request_body.is_some() {
+                op.responses
+                    .responses
+                    .entry("413".to_owned())
+                    .or_insert_with(|| response.clone().into());
+            }
+        }
+    }
 }
 
 /// The routes over `state`.
@@ -148,6 +177,8 @@ pub fn router(state: Arc<AppState>, config: &Config) -> axum::Router {
         .fallback(problem::no_route)
         .method_not_allowed_fallback(problem::method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(BODY_MAX))
+        // A body over the cap is refused by the extractor, in plain text: answered as a problem.
+        .layer(axum::middleware::map_response(too_large_as_problem))
         // A panic is a bug; the client gets a problem, the server goes on.
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             |_: Box<dyn std::any::Any + Send>| {
@@ -163,6 +194,25 @@ pub fn router(state: Arc<AppState>, config: &Config) -> axum::Router {
             config.request_timeout,
         ))
         .with_state(state)
+}
+
+/// A `413` answered other than as a problem (a body over [`BODY_MAX`], refused by axum's
+/// extractor before the handler runs), answered as the `too-large` problem.
+async fn too_large_as_problem(response: axum::response::Response) -> axum::response::Response {
+    let problem = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    if response.status() != axum::http::StatusCode::PAYLOAD_TOO_LARGE || problem {
+        return response;
+    }
+    axum::response::IntoResponse::into_response(Problem::new(
+        axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+        compact_statement::rules::Code::TooLarge.as_str(),
+        format!(
+            "the request body is larger than {BODY_MAX} bytes (16 MiB), the most a request may carry: nothing was read"
+        ),
+    ))
 }
 
 /// Serves `config` on `listener` until `shutdown` completes; then stops accepting, lets the

@@ -30,6 +30,22 @@ pub struct Problem {
     /// For a refusal in a batch: the statement's position in it (0-based).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub position: Option<usize>,
+    /// For a batch refused as a duplicate: every statement of the batch already in the log,
+    /// each with its position in the batch and the index it has. A client drops them and
+    /// posts the rest again (an interrupted import, run again, completes in one round trip per
+    /// batch). Absent when none of the batch is in the log (the batch repeats a statement of
+    /// its own).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub duplicates: Vec<Duplicate>,
+}
+
+/// A statement of a batch already in the log.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct Duplicate {
+    /// Its position in the batch (0-based).
+    pub position: usize,
+    /// The index it has in the log.
+    pub index: u64,
 }
 
 impl Problem {
@@ -43,6 +59,7 @@ impl Problem {
             code: code.to_owned(),
             index: None,
             position: None,
+            duplicates: Vec::new(),
         }
     }
 

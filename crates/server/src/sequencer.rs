@@ -167,6 +167,9 @@ impl Writer {
         // Duplicates of a statement submitted in the same group: answered after the commit,
         // with the index the first got.
         let mut repeated: Vec<(Reply, Statement)> = Vec::new();
+        // Batches refused as duplicates: answered after the commit, with every statement of
+        // the batch then in the log.
+        let mut repeated_batches: Vec<(Submission, usize, String)> = Vec::new();
         let written = loop {
             if alive.is_empty() {
                 break Ok(None);
@@ -194,6 +197,10 @@ impl Writer {
                     let sub = alive.remove(k);
                     let statement = sub.statements.get(at).cloned();
                     let many = sub.statements.len() > 1;
+                    if code == Code::Duplicate && many {
+                        repeated_batches.push((sub, at, reason));
+                        continue;
+                    }
                     if code == Code::Duplicate
                         && !many
                         && let Some(st) = statement
@@ -247,8 +254,46 @@ impl Writer {
             };
             let _ = reply.send(Err(answer));
         }
+        for (sub, at, reason) in repeated_batches {
+            let answer = duplicates(ledger, &sub.statements, at, &reason);
+            let _ = sub.reply.send(Err(answer));
+        }
         healthy
     }
+}
+
+/// The 409 of a batch refused as a duplicate (of statement `at`, for `reason`): every
+/// statement of the batch in the log, with the index it has, so that the client can drop
+/// them and post the rest. A batch none of whose statements is in the log repeats one of its
+/// own (or of a batch refused beside it): refused at `at`.
+fn duplicates(
+    ledger: &Ledger<'_, SqliteStore>,
+    statements: &[Statement],
+    at: usize,
+    reason: &str,
+) -> Problem {
+    let mut found = Vec::new();
+    for (position, st) in statements.iter().enumerate() {
+        match ledger.already_logged(st) {
+            Ok(Some(index)) => found.push(crate::problem::Duplicate { position, index }),
+            Ok(None) => {}
+            Err(e) => return Problem::from(ServiceError::from(e)),
+        }
+    }
+    let detail = if found.is_empty() {
+        format!("refused: {reason}: nothing of this submission was written")
+    } else {
+        format!(
+            "{} of the batch's {} statements are already in the log (each in `duplicates`, with its index): nothing of this submission was written",
+            found.len(),
+            statements.len()
+        )
+    };
+    let mut p = Problem::from(ServiceError::refused(Code::Duplicate.as_str(), detail));
+    p.position = Some(at);
+    p.index = found.iter().find(|d| d.position == at).map(|d| d.index);
+    p.duplicates = found;
+    p
 }
 
 /// The next group: the first submission waiting (blocking until one comes; `None` once every

@@ -13,6 +13,7 @@ pub mod ledger;
 pub mod log;
 pub mod measures;
 pub mod mirror;
+pub mod parse;
 pub mod place;
 pub mod reports;
 pub mod stress;

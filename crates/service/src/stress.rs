@@ -130,21 +130,31 @@ pub const RISKS_MAX: u64 = 1 << 20;
 /// The risks file of the compact in `dir` (`stress.toml`) for `baseline`'s guarantors; its
 /// errors each with `file:line:col`.
 pub fn risks_file(dir: &std::path::Path, baseline: &Baseline) -> Result<Risks> {
-    let path = dir.join("stress.toml");
+    risks_at(&dir.join("stress.toml"), baseline)
+}
+
+/// The risks file at `path` (`compact stress --risks FILE`) for `baseline`'s guarantors: at
+/// most [`RISKS_MAX`] bytes, read through a bounded reader (`/dev/zero` is refused at once);
+/// its errors each with `file:line:col`.
+pub fn risks_at(path: &std::path::Path, baseline: &Baseline) -> Result<Risks> {
+    use std::io::Read as _;
     let shown = path.display().to_string();
-    let size = std::fs::metadata(&path)
-        .map_err(|e| {
-            ServiceError::not_found(format!(
-                "cannot read the risks file {shown} (withdrawal and delay probabilities): {e}"
-            ))
-        })?
-        .len();
-    if size > RISKS_MAX {
+    let cannot = |e: std::io::Error| {
+        ServiceError::not_found(format!(
+            "cannot read the risks file {shown} (withdrawal and delay probabilities): {e}"
+        ))
+    };
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(RISKS_MAX + 1).read_to_end(&mut bytes))
+        .map_err(cannot)?;
+    if bytes.len() as u64 > RISKS_MAX {
         return Err(ServiceError::bad_input(format!(
-            "{shown}: {size} bytes; a risks file is at most {RISKS_MAX}"
+            "{shown}: larger than {RISKS_MAX} bytes (1 MiB), the most a risks file may hold"
         )));
     }
-    let text = compact_files::read_text(&path).map_err(ServiceError::bad_input)?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| ServiceError::bad_input(format!("{shown}: not UTF-8 text")))?;
     Risks::parse(&shown, &text, baseline.guarantors()).map_err(|diags| {
         let errors: Vec<String> = diags
             .iter()

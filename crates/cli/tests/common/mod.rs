@@ -109,3 +109,84 @@ pub fn fresh_base(seed: &str, parties: &[&str]) -> tempfile::TempDir {
     ok_in(t.path(), &["init"]);
     t
 }
+
+/// The store's file in a compact directory.
+pub const STORE: &str = "compact.sqlite";
+
+/// GB's delivery report on gb-tranches that [`populated`] logs as entry 7.
+pub const DELIVERY_REPORT: &str = r#"{"commitment":"gb-tranches","amount":"500 shells","date":"2024-06-30","reference":"GB-2024-17"}"#;
+
+/// The base fixture with GB's and UA's keys (entries 0-4: log.init and the keys) and gb-ua
+/// signed by both (5 by GB on 2024-01-12, 6 by UA on 2024-01-12T15:00:00Z).
+pub fn signed_base(seed: &str) -> tempfile::TempDir {
+    let t = fresh_base(seed, &["GB", "UA"]);
+    let d = t.path();
+    for (key, time) in [
+        ("keys/GB.key", "2024-01-12"),
+        ("keys/UA.key", "2024-01-12T15:00:00Z"),
+    ] {
+        ok_in(d, &["sign", "gb-ua", "--key", key, "--time", time]);
+    }
+    t
+}
+
+/// [`signed_base`], then GB reports a delivery ([`DELIVERY_REPORT`], entry 7, on 2024-07-01)
+/// and UA confirms it (entry 8, on 2024-07-03).
+pub fn populated(seed: &str) -> tempfile::TempDir {
+    let t = signed_base(seed);
+    let d = t.path();
+    for (key, kind, payload, time) in [
+        (
+            "keys/GB.key",
+            "delivery.report",
+            DELIVERY_REPORT,
+            "2024-07-01",
+        ),
+        (
+            "keys/UA.key",
+            "delivery.confirm",
+            r#"{"report":7,"date":"2024-07-03"}"#,
+            "2024-07-03",
+        ),
+    ] {
+        ok_in(d, &submit_args(key, kind, payload, time));
+    }
+    t
+}
+
+/// The arguments of `compact submit`: `payload` of `kind` signed with `key`, dated `time`.
+pub fn submit_args<'a>(
+    key: &'a str,
+    kind: &'a str,
+    payload: &'a str,
+    time: &'a str,
+) -> [&'a str; 9] {
+    [
+        "submit",
+        "--key",
+        key,
+        "--type",
+        kind,
+        "--payload",
+        payload,
+        "--time",
+        time,
+    ]
+}
+
+/// Runs `compact` in `dir`, which must succeed, and reads its stdout as JSON.
+pub fn json_in(dir: &Path, args: &[&str]) -> serde_json::Value {
+    serde_json::from_str(&ok_in(dir, args)).expect("JSON")
+}
+
+/// Runs plain SQL on the store file `db`, as someone holding the file could.
+pub fn sql(db: &Path, statements: &str) {
+    let c = rusqlite::Connection::open(db).unwrap();
+    c.execute_batch(statements).unwrap();
+}
+
+/// The one number a query on the store file `db` gives.
+pub fn count(db: &Path, query: &str) -> i64 {
+    let c = rusqlite::Connection::open(db).unwrap();
+    c.query_row(query, [], |r| r.get(0)).unwrap()
+}
