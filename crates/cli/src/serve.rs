@@ -28,11 +28,15 @@ pub(crate) fn serve(
         .context("cannot start the server's runtime")?;
     runtime.block_on(async {
         let listener = compact_server::bind(listen).await?;
+        // Opened before it says it listens: a compact it cannot serve fails here.
+        let ready = compact_server::open(config)?;
         let local = listener.local_addr()?;
         // The first line says where: a script (or a test) reads the port from it.
         println!("listening on http://{local}");
         eprintln!("compact: serving {} (Ctrl-C to stop)", place.dir.display());
-        compact_server::serve(config, listener, compact_server::shutdown_signal()).await?;
+        ready
+            .serve(listener, compact_server::shutdown_signal())
+            .await?;
         eprintln!("compact: stopped; every acknowledged statement is in the log");
         Ok(ExitCode::SUCCESS)
     })

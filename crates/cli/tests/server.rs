@@ -1156,3 +1156,38 @@ fn a_body_over_the_cap_is_a_413_problem_and_the_server_goes_on() {
     assert_eq!((status, body.as_slice()), (200, b"ok\n".as_slice()));
     assert_eq!(server.terminate().code(), Some(0));
 }
+
+/// A compact the server cannot serve (here: no operator key to sign checkpoints) fails at
+/// start with the reason, before it says it listens: a script waiting for the address is not
+/// told of a server that is not there.
+#[test]
+fn a_server_that_cannot_serve_says_why_before_it_listens() {
+    let t = signed_base("server-no-key");
+    let d = t.path();
+    std::fs::remove_file(d.join("keys/operator.key")).expect("remove the operator key");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_compact"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--dir"])
+        .arg(d)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start compact serve");
+    let mut waited = Duration::ZERO;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if waited > Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("compact serve did not stop without an operator key");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        waited += Duration::from_millis(50);
+    };
+    let out = child.wait_with_output().expect("output");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!status.success());
+    assert!(!stdout.contains("listening on"), "{stdout}");
+    assert!(stderr.contains("operator.key"), "{stderr}");
+}

@@ -47,31 +47,16 @@ fn answer(body: Result<Arc<Vec<u8>>, Problem>) -> Response {
     }
 }
 
-/// A year in a query: four digits.
+/// A year in a query.
 fn year(name: &str, text: &str) -> Result<i16, Problem> {
-    text.trim()
-        .parse::<i16>()
-        .ok()
-        .filter(|y| (1000..=9999).contains(y))
-        .ok_or_else(|| Problem::bad_request(format!("{name}={text}: expected a year such as 2025")))
+    compact_service::parse::year(text)
+        .map_err(|e| Problem::bad_request(format!("{name}={text}: {e}")))
 }
 
 /// A moment in a query: a date (its midnight, UTC) or an RFC 3339 time.
 fn moment(name: &str, text: &str) -> Result<jiff::Timestamp, Problem> {
-    let refused = || {
-        Problem::bad_request(format!(
-            "{name}={text}: expected a date (2026-04-30) or an RFC 3339 time (2026-04-30T12:00:00Z)"
-        ))
-    };
-    if text.len() == 10 {
-        return text
-            .parse::<jiff::civil::Date>()
-            .ok()
-            .and_then(|d| d.to_zoned_datetime(jiff::tz::TimeZone::UTC).ok())
-            .map(|z| z.timestamp())
-            .ok_or_else(refused);
-    }
-    text.parse::<jiff::Timestamp>().map_err(|_| refused())
+    compact_service::parse::time(text)
+        .map_err(|e| Problem::bad_request(format!("{name}={text}: {e}")))
 }
 
 /// The query of `/v1/burden`.

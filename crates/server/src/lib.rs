@@ -22,6 +22,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::sequencer::Sequencer;
 use compact_service::{OperatorClock, Place, ServiceError};
 use tokio::net::TcpListener;
 
@@ -215,25 +216,58 @@ async fn too_large_as_problem(response: axum::response::Response) -> axum::respo
     ))
 }
 
-/// Serves `config` on `listener` until `shutdown` completes; then stops accepting, lets the
-/// requests in flight finish (every acknowledged write is durable before it is answered) and
-/// stops the sequencer.
+/// A server ready to answer: the compact read, its store open, the sequencer started.
+#[derive(Debug)]
+pub struct Ready {
+    config: Config,
+    state: Arc<AppState>,
+    sequencer: Sequencer,
+}
+
+/// Opens what `config` names, so that a failure (no store, no operator key, an invalid
+/// compact) is known before anything listens.
+pub fn open(config: Config) -> Result<Ready, ServiceError> {
+    let (state, sequencer) = AppState::open(&config)?;
+    Ok(Ready {
+        config,
+        state,
+        sequencer,
+    })
+}
+
+impl Ready {
+    /// Answers on `listener` until `shutdown` completes: then in-flight requests finish and
+    /// the sequencer writes what it was given before it stops.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServiceError> {
+        let Ready {
+            config,
+            state,
+            sequencer,
+        } = self;
+        let app = router(state.clone(), &config);
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .map_err(|e| ServiceError::internal(format!("the server failed: {e}")));
+        // Every handler is done: the last sender goes with the state, and the sequencer ends
+        // once it has written what it was given.
+        drop(state);
+        sequencer.join()?;
+        served
+    }
+}
+
+/// Opens what `config` names and serves it on `listener` ([`open`], [`Ready::serve`]).
 pub async fn serve(
     config: Config,
     listener: TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServiceError> {
-    let (state, sequencer) = AppState::open(&config)?;
-    let app = router(state.clone(), &config);
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(|e| ServiceError::internal(format!("the server failed: {e}")));
-    // Every handler is done: the last sender goes with the state, and the sequencer ends
-    // once it has written what it was given.
-    drop(state);
-    sequencer.join()?;
-    served
+    open(config)?.serve(listener, shutdown).await
 }
 
 /// Binds `listen` (an address, e.g. `127.0.0.1:8080`; port 0 picks one).

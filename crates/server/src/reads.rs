@@ -72,11 +72,8 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequestP
 
 /// A date as `YYYY-MM-DD`.
 pub(crate) fn date(name: &str, text: &str) -> std::result::Result<Date, Problem> {
-    text.parse::<Date>().map_err(|_| {
-        Problem::bad_request(format!(
-            "{name}={text}: not a date; give it as YYYY-MM-DD, e.g. 2026-04-30"
-        ))
-    })
+    compact_service::parse::date(text)
+        .map_err(|e| Problem::bad_request(format!("{name}={text}: {e}")))
 }
 
 /// The date a query means by default: the operator clock's today (UTC).
