@@ -30,6 +30,7 @@ mod serve;
 mod status;
 mod stress;
 mod synthetic;
+mod witness;
 
 /// The Kyiv Security Compact as working software: agreements as files, checked, digested.
 #[derive(Debug, Parser)]
@@ -129,6 +130,12 @@ enum Command {
     },
     /// The schedule lines and the log entries behind one commitment's figures.
     Explain(ExplainArgs),
+    /// A witness of transparency logs (C2SP tlog-witness): cosigns each checkpoint
+    /// consistent with the last it cosigned.
+    Witness {
+        #[command(subcommand)]
+        what: WitnessCommand,
+    },
     /// The transparency log: checkpoints, entries, proofs.
     Log {
         #[command(subcommand)]
@@ -211,6 +218,11 @@ struct KeygenArgs {
     /// The party the key is for.
     #[arg(long, value_name = "CODE", conflicts_with = "operator", value_parser = party_arg)]
     party: Option<String>,
+    /// A witness's cosigner key (C2SP tlog-cosignature), named NAME (a schema-less URL such
+    /// as witness.example.org/w1): written to DIR/keys/witness-NAME.key, its verifier key
+    /// printed.
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["party", "operator", "root", "valid_from", "operator_key"])]
+    witness: Option<String>,
     /// A key for the log operator, which signs checkpoints.
     #[arg(long)]
     operator: bool,
@@ -704,6 +716,30 @@ struct KielArgs {
 }
 
 #[derive(Debug, Subcommand)]
+enum WitnessCommand {
+    /// Serve `POST /add-checkpoint` for the logs named, until Ctrl-C or SIGTERM.
+    Serve(WitnessServeArgs),
+}
+
+/// `compact witness serve`.
+#[derive(Debug, clap::Args)]
+struct WitnessServeArgs {
+    /// The witness's private key (`compact keygen --witness NAME`).
+    #[arg(long, value_name = "FILE")]
+    key: PathBuf,
+    /// A log to witness: its origin and a verifier key it trusts for it (repeat for more
+    /// logs or keys).
+    #[arg(long = "log", value_name = "ORIGIN=KEY", required = true, value_parser = witness::log_arg)]
+    logs: Vec<(String, String)>,
+    /// The SQLite file that keeps the checkpoint cosigned last per log.
+    #[arg(long, value_name = "FILE", default_value_os_t = witness::default_state())]
+    state: PathBuf,
+    /// The address to listen on (port 0 picks a free one).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8081")]
+    listen: std::net::SocketAddr,
+}
+
+#[derive(Debug, Subcommand)]
 enum Log {
     /// Print the latest signed checkpoint (a C2SP signed note).
     Checkpoint(PlaceOnly),
@@ -843,6 +879,13 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             what: Show::Agreement(a),
         } => commands::show_agreement(&a.dir, &a.id, a.version, a.format),
         Command::Demo(a) => demo::demo(a.dir.as_deref(), a.seed),
+        Command::Keygen(KeygenArgs {
+            witness: Some(name),
+            out,
+            seed,
+            place,
+            ..
+        }) => witness::keygen(&place.place().dir, &name, out.as_deref(), seed.as_deref()),
         Command::Keygen(a) => ledger::keygen(
             &a.place.place(),
             a.party.as_deref(),
@@ -921,6 +964,9 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             a.operator_key.as_deref(),
         ),
         Command::Agreements(a) => ledger::agreements(&a.place.place(), a.as_of, a.format),
+        Command::Witness {
+            what: WitnessCommand::Serve(a),
+        } => witness::serve(&a.key, &a.logs, &a.state, a.listen),
         Command::Log { what } => match what {
             Log::Checkpoint(a) => ledger::log_checkpoint(&a.place.place()),
             Log::PublicKey(a) => ledger::log_public_key(&a.place.place()),

@@ -170,6 +170,17 @@ impl Cosigner {
         cosigner_vkey(&self.name, &self.key.verifying_key().to_bytes())
     }
 
+    /// Its cosignature of checkpoint `body` (the note's text) as a signature line, `— <name>
+    /// <base64>` and a newline.
+    pub fn line(&self, body: &[u8]) -> Result<Vec<u8>, CosignatureError> {
+        let sig = self
+            .sign(body)
+            .map_err(|e| CosignatureError::Note(e.to_string()))?;
+        let line = signed_note::Signature::new(self.name.clone(), self.id, sig)
+            .map_err(|e| CosignatureError::Note(e.to_string()))?;
+        Ok(line.to_bytes())
+    }
+
     /// The note `checkpoint` (a signed checkpoint) with this cosigner's cosignature added.
     pub fn cosign(&self, checkpoint: &[u8]) -> Result<Vec<u8>, CosignatureError> {
         let mut note =
@@ -345,6 +356,7 @@ mod tests {
         let cosigned = cosigner.cosign(&unsigned_checkpoint()).unwrap();
         let text = String::from_utf8(cosigned.clone()).unwrap();
         assert!(text.ends_with(KAT_LINE), "{text}");
+        assert_eq!(cosigner.line(BODY.as_bytes()).unwrap(), KAT_LINE.as_bytes());
         let v = CosignatureVerifier::new(KAT_VKEY).unwrap();
         assert_eq!(
             cosignatures(&cosigned, &[v]).unwrap(),
