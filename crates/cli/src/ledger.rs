@@ -395,6 +395,27 @@ pub fn submit(
     Ok(ExitCode::SUCCESS)
 }
 
+/// `compact retract`: the author retracts one of its own entries, with a reason.
+pub fn retract(
+    place: &Place,
+    entry: u64,
+    reason: &str,
+    key: &Path,
+    time: Option<Timestamp>,
+    operator_key: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
+    let payload = Payload::Retract(compact_statement::Retract {
+        entry,
+        reason: reason.to_owned(),
+    });
+    let (index, st) = sign_and_append(place, key, payload, time, operator_key)?;
+    out!(
+        "entry {index}: {} retracted entry {entry}: {reason}",
+        st.author
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 fn bar(len: u64, what: &str) -> ProgressBar {
     if !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
