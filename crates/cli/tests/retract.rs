@@ -108,23 +108,25 @@ fn a_guarantor_corrects_a_mistaken_report() {
         table.contains("entry 8 at 2024-07-05T00:00:00Z: 50 is a typo"),
         "{table}"
     );
-    let status = |as_of: &str| {
-        let v = json_in(
-            d,
-            &[
-                "status",
-                "--as-of",
-                as_of,
-                "--by",
-                "commitment",
-                "--format",
-                "json",
-            ],
-        );
-        v.to_string()
-    };
-    assert!(status("2024-07-10").contains("\"reported\":\"500\""));
-    assert!(status("2024-07-02").contains("\"reported\":\"50\""));
+    // The status (units: what is due and confirmed) counts the corrected report's confirmation.
+    let status = json_in(
+        d,
+        &[
+            "status",
+            "--as-of",
+            "2024-07-10",
+            "--by",
+            "commitment",
+            "--format",
+            "json",
+        ],
+    );
+    let row = &status["units"][0];
+    assert_eq!(
+        (&row["key"], &row["confirmed"], &row["arrears"]),
+        (&"gb-tranches".into(), &"500".into(), &"0".into()),
+        "{status:#}"
+    );
 
     // The retraction, in the log like any entry, is covered by the audit.
     let v = ok(d, &["verify"]);
