@@ -1077,7 +1077,9 @@ fn retract(
     let kind = target.kind();
     if !RETRACTABLE.contains(&kind) {
         let why = match kind {
-            Kind::StatementRetract => "a retraction is final (make the statement anew instead)",
+            Kind::StatementRetract => {
+                "a retraction is final (to undo one, make the retracted statement anew)"
+            }
             Kind::KeyRegister | Kind::KeyRevoke => "a key is revoked (key.revoke), not retracted",
             Kind::AgreementSign
             | Kind::AgreementSuspend
