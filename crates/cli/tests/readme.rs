@@ -54,7 +54,7 @@ const EXPECT: &[(&str, &[&str], &[&str])] = &[
     (
         "compact retract",
         &[
-            "entry 11: GB retracted entry 10: a typo",
+            "entry 11: GB retracted entry 10 (delivery.report): a typo",
             "exit code 1",
             "Retracted by their authors",
         ],

@@ -46,7 +46,7 @@ fn a_guarantor_corrects_a_mistaken_report() {
         ),
     );
     assert!(
-        out.contains("entry 8: GB retracted entry 7: 50 is a typo"),
+        out.contains("entry 8: GB retracted entry 7 (delivery.report): 50 is a typo"),
         "{out}"
     );
     ok(
@@ -261,7 +261,7 @@ fn a_withdrawn_attack_declaration_sets_nothing_off() {
         &retract("7", "keys/GB.key", "no attack", "2024-08-01T06:00:00Z"),
     );
     assert!(e.contains("error[role]"), "{e}");
-    ok(
+    let out = ok(
         d,
         &retract(
             "7",
@@ -269,6 +269,10 @@ fn a_withdrawn_attack_declaration_sets_nothing_off() {
             "declared in error: a drill",
             "2024-08-01T06:00:00Z",
         ),
+    );
+    assert!(
+        out.contains("activation 7 is withdrawn: nothing falls due on it"),
+        "{out}"
     );
     // Before the withdrawal: GB asked, gb-once's surge due.
     let before = ok(d, &["activation", "7", "--at", "2024-08-01T05:30:00Z"]);
