@@ -439,3 +439,52 @@ fn a_correction_posted_to_a_server_is_served_as_the_cli_computes_it() {
     assert_eq!(served["retracted"][0]["reason"], "a typo", "{served:#}");
     assert_eq!(served["figures"]["reported"], "500", "{served:#}");
 }
+
+#[test]
+fn a_correction_in_one_batch_is_written_whole_or_not_at_all() {
+    let t = signed_base("retract-batch");
+    let d = t.path();
+    ok(
+        d,
+        &submit_args("keys/GB.key", "delivery.report", WRONG, "2024-07-01"),
+    );
+    let signed = |kind: &str, payload: &str, time: &str| {
+        let mut args = submit_args("keys/GB.key", kind, payload, time).to_vec();
+        args.push("--print");
+        ok(d, &args).trim().to_owned()
+    };
+    let retraction = signed(
+        "statement.retract",
+        r#"{"entry":7,"reason":"50 is a typo"}"#,
+        "2024-07-05",
+    );
+    // The corrected report names a commitment that is not GB's: the whole batch is refused.
+    let bad = signed(
+        "delivery.report",
+        r#"{"commitment":"jp-sanctions","amount":"500 EUR","date":"2024-06-30","reference":"x"}"#,
+        "2024-07-05T00:01:00Z",
+    );
+    let good = signed("delivery.report", RIGHT, "2024-07-05T00:01:00Z");
+    std::fs::write(d.join("bad.jsonl"), format!("{retraction}\n{bad}\n")).unwrap();
+    std::fs::write(d.join("good.jsonl"), format!("{retraction}\n{good}\n")).unwrap();
+    let before = size(d);
+    let e = fails(d, &["import", "bad.jsonl"]);
+    assert!(e.contains("error[role]"), "{e}");
+    assert_eq!(size(d), before, "nothing of the batch is written");
+    ok(d, &["import", "good.jsonl"]);
+    let f = json_in(
+        d,
+        &[
+            "explain",
+            "gb-tranches",
+            "--as-of",
+            "2024-07-10",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(f["figures"]["reported"], "500", "{f:#}");
+    assert_eq!(f["figures"]["entries"], serde_json::json!([9]));
+    assert_eq!(f["retracted"][0]["retraction"], 8, "{f:#}");
+    ok(d, &["verify"]);
+}
