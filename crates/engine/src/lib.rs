@@ -780,10 +780,12 @@ fn figures<T: Said + Sync>(
                 if !shown(f) || !mine(f.date) {
                     continue;
                 }
-                // Retracted, or a confirmation of a retracted report.
-                if let Some(by) = retracted
-                    .get(&f.index)
-                    .or_else(|| f.report.and_then(|r| retracted.get(&r)))
+                // Retracted, or a confirmation of a retracted report (most logs retract
+                // nothing: no lookup then).
+                if !retracted.is_empty()
+                    && let Some(by) = retracted
+                        .get(&f.index)
+                        .or_else(|| f.report.and_then(|r| retracted.get(&r)))
                 {
                     retracted_here.push(Retracted {
                         entry: f.index,
