@@ -227,7 +227,14 @@ fn print_list(all: &[Activation]) -> anyhow::Result<()> {
                 a.count(AnswerState::Late).to_string(),
                 a.count(AnswerState::Missing).to_string(),
                 a.count(AnswerState::Pending).to_string(),
-                if a.open { "open" } else { "closed" }.into(),
+                if a.withdrawn.is_some() {
+                    "withdrawn"
+                } else if a.open {
+                    "open"
+                } else {
+                    "closed"
+                }
+                .into(),
             ]
         })
         .collect();
@@ -255,10 +262,22 @@ fn print_timeline(a: &Activation, now: Timestamp) -> anyhow::Result<()> {
             .as_ref()
             .map(|t| format!(", attack began {t}"))
             .unwrap_or_default(),
-        if a.open { "" } else { " (closed: accession)" }
+        match (&a.withdrawn, a.open) {
+            (Some(_), _) => " (withdrawn)",
+            (None, true) => "",
+            (None, false) => " (closed)",
+        }
     );
     if let Some(s) = &a.summary {
         out!("{s}");
+    }
+    if let Some(w) = &a.withdrawn {
+        out!(
+            "withdrawn by the beneficiary at entry {} on {}: {}",
+            w.entry,
+            w.at,
+            w.reason
+        );
     }
     out!("as of {}", format_time(now));
     let rows = a
@@ -296,6 +315,10 @@ fn print_timeline(a: &Activation, now: Timestamp) -> anyhow::Result<()> {
             &[5]
         )
     );
+    if a.withdrawn.is_some() {
+        out!("nothing falls due on it from its withdrawal (the timeline before it: --at)");
+        return Ok(());
+    }
     if a.surges.is_empty() {
         out!("nothing falls due: no scaling rule or sanctions commitment is set off");
         return Ok(());

@@ -48,7 +48,7 @@ struct Cli {
     #[arg(long, global = true)]
     plain: bool,
     /// A compact server (`compact serve`) to talk to instead of the local store: `sign`,
-    /// `submit`, `activate`, `threat` and `respond` sign here and post there; `log
+    /// `submit`, `retract`, `activate`, `threat` and `respond` sign here and post there; `log
     /// checkpoint|prove|consistency` and `verify` fetch there and check here.
     #[arg(long, global = true, value_name = "URL", env = "COMPACT_SERVER")]
     server: Option<String>,
@@ -100,6 +100,10 @@ enum Command {
     Sign(SignArgs),
     /// Sign a statement (pledge, allocation, delivery.report, delivery.confirm, ...) and append it.
     Submit(SubmitArgs),
+    /// Retract one of your own statements, with a reason: the log keeps both, and every
+    /// report counts the entry no more from the retraction. To correct a statement, retract
+    /// it, then submit the corrected one.
+    Retract(RetractArgs),
     /// Declare an armed attack (the beneficiary): opens an activation that asks every
     /// guarantor with an agreement in force and a consultation clause to respond by its deadline.
     Activate(ActivateArgs),
@@ -301,6 +305,22 @@ struct SubmitArgs {
     /// Print the signed statement instead of appending it.
     #[arg(long)]
     print: bool,
+    #[command(flatten)]
+    append: AppendArgs,
+}
+
+/// `compact retract`.
+#[derive(Debug, clap::Args)]
+struct RetractArgs {
+    /// The log entry retracted: one of the author's own pledges, allocations, delivery
+    /// reports or confirmations, activations (attack.declare, threat.level) or answers.
+    entry: u64,
+    /// Why (what was wrong), shown beside the entry in every report.
+    #[arg(long)]
+    reason: String,
+    /// The author's private key file.
+    #[arg(long, value_name = "FILE")]
+    key: PathBuf,
     #[command(flatten)]
     append: AppendArgs,
 }
@@ -912,6 +932,14 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             &a.payload,
             a.append.time,
             a.print,
+            a.append.operator_key.as_deref(),
+        ),
+        Command::Retract(a) => ledger::retract(
+            &a.append.place.place(),
+            a.entry,
+            &a.reason,
+            &a.key,
+            a.append.time,
             a.append.operator_key.as_deref(),
         ),
         Command::Activate(a) => activation::activate(

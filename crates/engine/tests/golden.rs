@@ -106,6 +106,7 @@ fn run(path: &Path) {
             Payload::DeliveryReport(r) => r.allocation = r.allocation.map(|a| a + GENESIS),
             Payload::ConsultationRespond(r) => r.activation += GENESIS,
             Payload::ActivationClose(c) => c.activation += GENESIS,
+            Payload::Retract(r) => r.entry += GENESIS,
             _ => {}
         }
         let st = make(&w, party(&w, &e.author), &e.author, &e.time, payload);
