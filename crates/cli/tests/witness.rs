@@ -160,3 +160,164 @@ fn a_witness_refuses_a_bad_start() {
     let run = common::compact_in(Some(d), &["keygen", "--witness", "has space"]);
     assert_ne!(run.code, 0);
 }
+
+/// `compact serve` on a free loopback port, under the replay clock.
+struct ServerProcess {
+    child: Child,
+    url: String,
+}
+
+impl ServerProcess {
+    fn start(dir: &Path) -> ServerProcess {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_compact"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--dir"])
+            .arg(dir)
+            .env("COMPACT_CLOCK", "replay")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start compact serve");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("read the address");
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("no address in {line:?}"))
+            .to_owned();
+        ServerProcess { child, url }
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `compact submit --server URL` of a delivery report by GB with `reference`, at `time`.
+fn submit(url: &str, reference: &str, time: &str) -> Vec<String> {
+    [
+        "submit",
+        "--server",
+        url,
+        "--key",
+        "keys/GB.key",
+        "--type",
+        "delivery.report",
+        "--payload",
+        &format!(
+            r#"{{"commitment":"gb-tranches","amount":"100 shells","date":"2024-06-30","reference":"{reference}"}}"#
+        ),
+        "--time",
+        time,
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+
+/// Polls `url` until its `Compact-Cosignatures` header starts with `want`: the checkpoint then.
+fn checkpoint_with(url: &str, want: &str) -> String {
+    let agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .new_agent();
+    let mut last = String::new();
+    for _ in 0..300 {
+        let mut r = agent.get(format!("{url}/checkpoint")).call().expect("GET");
+        last = r
+            .headers()
+            .get("compact-cosignatures")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let body = r.body_mut().read_to_string().expect("body");
+        if last.starts_with(want) {
+            return body;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("the checkpoint never had {want} cosignatures (last: {last:?})");
+}
+
+#[test]
+fn the_log_collects_its_witnesses_cosignatures() {
+    let t = signed_base("witnessed");
+    let d = t.path();
+    let origin = ok(d, &["log", "checkpoint"])
+        .lines()
+        .next()
+        .expect("origin")
+        .to_owned();
+    let log_key = ok(d, &["log", "public-key"]).trim().to_owned();
+    let log = format!("{origin}={log_key}");
+    let mut witnesses = Vec::new();
+    let mut verifiers = Vec::new();
+    let mut config = String::from("\n");
+    for n in 1..=3 {
+        let name = format!("w{n}.example");
+        let made = ok(d, &["keygen", "--witness", &name, "--seed", &name]);
+        let vkey = made
+            .lines()
+            .find_map(|l| l.strip_prefix("witness key "))
+            .expect("vkey")
+            .to_owned();
+        let w = WitnessProcess::start(
+            &d.join(format!("keys/witness-{name}.key")),
+            &log,
+            &d.join(format!("{name}.sqlite")),
+        );
+        config.push_str(&format!(
+            "[[log.witnesses]]\nname = \"{name}\"\nkey = \"{vkey}\"\nurl = \"{}\"\n\n",
+            w.url
+        ));
+        verifiers.push(CosignatureVerifier::new(&vkey).expect("vkey"));
+        witnesses.push(w);
+    }
+    let toml = d.join("compact.toml");
+    let mut text = std::fs::read_to_string(&toml).expect("compact.toml");
+    text.push_str(&config);
+    std::fs::write(&toml, text).expect("write compact.toml");
+    ok(d, &["check"]);
+
+    let server = ServerProcess::start(d);
+    // The checkpoint the server starts with is cosigned by all three.
+    let note = checkpoint_with(&server.url, "3; quorum=3");
+    let found = cosignatures(note.as_bytes(), &verifiers).expect("cosignatures");
+    assert_eq!(found.len(), 3, "{note}");
+
+    // A statement lands: its checkpoint is cosigned too (each witness given a proof from the
+    // size it held).
+    let run = common::compact_in(
+        Some(d),
+        &submit(&server.url, "GB-1", "2024-07-01")
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let note = checkpoint_with(&server.url, "3; quorum=3");
+    assert!(note.contains("\n8\n"), "the checkpoint of size 8: {note}");
+    assert_eq!(
+        cosignatures(note.as_bytes(), &verifiers)
+            .expect("cosignatures")
+            .len(),
+        3
+    );
+
+    // A witness down delays nothing but its own cosignature.
+    drop(witnesses.pop());
+    let run = common::compact_in(
+        Some(d),
+        &submit(&server.url, "GB-2", "2024-07-02")
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let note = checkpoint_with(&server.url, "2; quorum=3");
+    assert!(note.contains("\n9\n"), "{note}");
+}

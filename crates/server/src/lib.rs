@@ -32,6 +32,7 @@ mod reads;
 mod sequencer;
 mod state;
 pub mod tiles;
+mod witnesses;
 mod writes;
 
 pub use problem::{Duplicate, Problem};
@@ -222,16 +223,19 @@ pub struct Ready {
     config: Config,
     state: Arc<AppState>,
     sequencer: Sequencer,
+    collectors: witnesses::Collectors,
 }
 
 /// Opens what `config` names, so that a failure (no store, no operator key, an invalid
 /// compact) is known before anything listens.
 pub fn open(config: Config) -> Result<Ready, ServiceError> {
     let (state, sequencer) = AppState::open(&config)?;
+    let collectors = witnesses::Collectors::start(&state.place, state.witnesses().0)?;
     Ok(Ready {
         config,
         state,
         sequencer,
+        collectors,
     })
 }
 
@@ -247,6 +251,7 @@ impl Ready {
             config,
             state,
             sequencer,
+            collectors,
         } = self;
         let app = router(state.clone(), &config);
         let served = axum::serve(listener, app)
@@ -257,6 +262,7 @@ impl Ready {
         // once it has written what it was given.
         drop(state);
         sequencer.join()?;
+        collectors.stop();
         served
     }
 }
