@@ -52,6 +52,11 @@ struct Cli {
     /// checkpoint|prove|consistency` and `verify` fetch there and check here.
     #[arg(long, global = true, value_name = "URL", env = "COMPACT_SERVER")]
     server: Option<String>,
+    /// Where the largest checkpoint accepted of each log is remembered (default:
+    /// $XDG_STATE_HOME/compact, else ~/.local/state/compact): a smaller or inconsistent one
+    /// shown later is refused.
+    #[arg(long, global = true, value_name = "DIR", env = "COMPACT_STATE_DIR")]
+    state: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -1081,6 +1086,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     output::set_plain(cli.plain);
     client::set_server(cli.server);
+    client::set_state(cli.state);
     let result = run(cli.command);
     match result {
         Ok(code) => code,

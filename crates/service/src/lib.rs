@@ -15,6 +15,7 @@ pub mod measures;
 pub mod mirror;
 pub mod parse;
 pub mod place;
+pub mod remember;
 pub mod reports;
 pub mod stress;
 pub mod suggest;
