@@ -570,7 +570,7 @@ fn latest(store: &SqliteStore) -> anyhow::Result<(u64, Vec<u8>)> {
 
 /// The server's latest checkpoint, opened with the operator key the compact pins
 /// (`compact.toml`'s `[log] operator_key`): its note and what it says.
-fn server_checkpoint(
+pub(crate) fn server_checkpoint(
     place: &Place,
     server: &crate::client::Client,
 ) -> anyhow::Result<(Vec<u8>, compact_log::Verified)> {
@@ -713,7 +713,7 @@ fn read_checkpoint(path: &Path) -> anyhow::Result<Vec<u8>> {
     crate::input::read_capped(path, crate::input::CHECKPOINT_MAX, "a checkpoint")
 }
 
-fn verifier_key(key: &str) -> anyhow::Result<String> {
+pub(crate) fn verifier_key(key: &str) -> anyhow::Result<String> {
     // A key, or a file holding one.
     if Path::new(key).is_file() {
         let text =

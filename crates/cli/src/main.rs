@@ -19,6 +19,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod activation;
+mod bundle;
 mod client;
 mod commands;
 mod demo;
@@ -764,8 +765,41 @@ struct WitnessServeArgs {
     listen: std::net::SocketAddr,
 }
 
+/// `compact log bundle`.
+#[derive(Debug, clap::Args)]
+struct BundleArgs {
+    /// The entry's index.
+    index: u64,
+    /// Write the bundle here instead of printing it.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    place: PlaceArgs,
+}
+
+/// `compact log verify-bundle`.
+#[derive(Debug, clap::Args)]
+struct VerifyBundleArgs {
+    /// The bundle (`compact log bundle N --out FILE`).
+    file: PathBuf,
+    /// The log's verifier key (the operator's), or a file holding it.
+    #[arg(long, value_name = "KEY")]
+    log_key: String,
+    /// A witness's verifier key, or a file holding it (repeat for more).
+    #[arg(long = "witness", value_name = "KEY")]
+    witnesses: Vec<String>,
+    /// How many of the witnesses must have cosigned (default: all given).
+    #[arg(long, value_name = "N")]
+    quorum: Option<usize>,
+}
+
 #[derive(Debug, Subcommand)]
 enum Log {
+    /// Write a proof bundle of entry N: the entry, its inclusion proof, the checkpoint with
+    /// its witnesses' cosignatures, and the key registrations its signature depends on.
+    Bundle(BundleArgs),
+    /// Verify a proof bundle offline, with the log's key and the witnesses' keys.
+    VerifyBundle(VerifyBundleArgs),
     /// Print the latest signed checkpoint (a C2SP signed note).
     Checkpoint(PlaceOnly),
     /// Print the log operator's verifier key.
@@ -1001,6 +1035,8 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             what: WitnessCommand::Serve(a),
         } => witness::serve(&a.key, &a.logs, &a.state, a.listen),
         Command::Log { what } => match what {
+            Log::Bundle(a) => bundle::bundle(&a.place.place(), a.index, a.out.as_deref()),
+            Log::VerifyBundle(a) => bundle::verify(&a.file, &a.log_key, &a.witnesses, a.quorum),
             Log::Checkpoint(a) => ledger::log_checkpoint(&a.place.place()),
             Log::PublicKey(a) => ledger::log_public_key(&a.place.place()),
             Log::Entry(a) => ledger::log_entry(&a.place.place(), a.index, a.format),

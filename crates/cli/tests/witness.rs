@@ -308,6 +308,72 @@ fn the_log_collects_its_witnesses_cosignatures() {
         3
     );
 
+    // A proof bundle of entry 7, from the server and from the store, verifies offline with the
+    // log's key and the three witnesses' keys, and says what it proved.
+    let state = tempfile::tempdir().unwrap();
+    let mut bundle_args = vec![
+        "log",
+        "bundle",
+        "7",
+        "--out",
+        "bundle.json",
+        "--server",
+        server.url.as_str(),
+        "--state",
+        state.path().to_str().unwrap(),
+    ];
+    ok(d, &bundle_args);
+    bundle_args.truncate(5);
+    bundle_args[4] = "local.json";
+    ok(d, &bundle_args);
+    let vkeys: Vec<String> = (1..=3)
+        .map(|n| {
+            let made = ok(
+                d,
+                &[
+                    "keygen",
+                    "--witness",
+                    &format!("w{n}.example"),
+                    "--seed",
+                    &format!("w{n}.example"),
+                    "--out",
+                    &format!("again-{n}.key"),
+                ],
+            );
+            made.lines()
+                .find_map(|l| l.strip_prefix("witness key "))
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    for file in ["bundle.json", "local.json"] {
+        let mut args = vec!["log", "verify-bundle", file, "--log-key", log_key.as_str()];
+        for v in &vkeys {
+            args.extend(["--witness", v.as_str()]);
+        }
+        let said = ok(d, &args);
+        assert_eq!(
+            said.trim(),
+            "ok: entry 7, a delivery.report by GB, signed with GB's key registered at entry 2, is in the log of test-compact at size 8, cosigned by 3 of 3 witnesses",
+            "{file}"
+        );
+    }
+    // Every byte of the bundle changed in turn: it never verifies.
+    let bytes = std::fs::read(d.join("bundle.json")).unwrap();
+    let witness_keys = vkeys.clone();
+    for i in 0..bytes.len() {
+        let mut changed = bytes.clone();
+        changed[i] ^= 0x01;
+        let Ok(b) = serde_json::from_slice::<compact_service::bundle::Bundle>(&changed) else {
+            continue;
+        };
+        assert!(
+            compact_service::bundle::verify(&b, &log_key, &witness_keys, None).is_err(),
+            "byte {i} changed ({:?}), and the bundle still verifies",
+            changed[i] as char
+        );
+    }
+
     // A witness down delays nothing but its own cosignature.
     drop(witnesses.pop());
     let run = common::compact_in(

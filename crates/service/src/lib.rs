@@ -6,6 +6,7 @@
 //! clock comes in as an [`OperatorClock`], findings and warnings go back as values.
 
 pub mod api;
+pub mod bundle;
 pub mod clock;
 pub mod error;
 pub mod keys;

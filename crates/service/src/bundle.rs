@@ -1,0 +1,247 @@
+//! Proof bundles: one self-contained file that proves an entry offline. It holds the entry,
+//! its inclusion proof, the checkpoint (with the witnesses' cosignatures) the proof is for, and
+//! the key registrations its signature depends on, each with its own inclusion proof: the
+//! author's key that signed it and the root key that registered that one.
+//!
+//! [`verify`] needs only the log's key (and the witnesses' keys): it checks the checkpoint's
+//! signature and cosignatures, every inclusion proof against it, the entry's signature with
+//! the key registered before it, and that registration's signature with the author's root key.
+//! What a bundle cannot show: that the key was not revoked between its registration and the
+//! entry (that takes the whole log: `compact verify`).
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use compact_log::cosignature::{CosignatureVerifier, cosignatures};
+use compact_log::{
+    InclusionProof, Verified, hex_hash, leaf_hash, open_checkpoint, verify_inclusion,
+};
+use compact_statement::{Payload, Statement};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Result, ServiceError};
+
+/// The format line of a bundle.
+pub const FORMAT: &str = "compact-bundle/v1";
+
+/// One log entry in a bundle, with its inclusion proof.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BundledEntry {
+    /// Its index in the log.
+    pub index: u64,
+    /// The leaf's exact bytes, base64.
+    pub leaf: String,
+    /// That it is in the tree of the bundle's checkpoint.
+    pub proof: InclusionProof,
+}
+
+/// A proof bundle (`compact log bundle`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bundle {
+    /// [`FORMAT`].
+    pub format: String,
+    /// The signed checkpoint, with the cosignatures kept for it.
+    pub checkpoint: String,
+    /// The entry proved.
+    pub entry: BundledEntry,
+    /// The key registrations its signature depends on.
+    pub keys: Vec<BundledEntry>,
+}
+
+/// What a bundle proved.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BundleReport {
+    /// The log's origin.
+    pub origin: String,
+    /// The checkpoint's size.
+    pub size: u64,
+    /// The entry.
+    pub index: u64,
+    /// Its kind.
+    pub kind: String,
+    /// Its author.
+    pub author: String,
+    /// The entry that registered the key that signed it.
+    pub key_entry: u64,
+    /// How many of the witnesses given cosigned the checkpoint.
+    pub cosigned: usize,
+    /// How many witnesses were given.
+    pub witnesses: usize,
+    /// The same in words.
+    pub words: String,
+}
+
+fn bad(message: impl Into<String>) -> ServiceError {
+    ServiceError::refused("bundle", message)
+}
+
+/// Bundles `leaf` at `index` with `proof`, the checkpoint `note`, and the key registrations
+/// `keys` (each entry and its proof).
+pub fn make(
+    note: &[u8],
+    index: u64,
+    leaf: &[u8],
+    proof: InclusionProof,
+    keys: Vec<(u64, Vec<u8>, InclusionProof)>,
+) -> Result<Bundle> {
+    Ok(Bundle {
+        format: FORMAT.to_owned(),
+        checkpoint: String::from_utf8(note.to_vec())
+            .map_err(|_| ServiceError::internal("the checkpoint is not UTF-8"))?,
+        entry: BundledEntry {
+            index,
+            leaf: STANDARD.encode(leaf),
+            proof,
+        },
+        keys: keys
+            .into_iter()
+            .map(|(index, leaf, proof)| BundledEntry {
+                index,
+                leaf: STANDARD.encode(leaf),
+                proof,
+            })
+            .collect(),
+    })
+}
+
+/// The statement of a bundled entry, once its leaf is shown to be in the checkpoint's tree.
+fn included(e: &BundledEntry, cp: &Verified, what: &str) -> Result<Statement> {
+    let leaf = STANDARD.decode(&e.leaf).map_err(|_| {
+        bad(format!(
+            "{what} (entry {}): the leaf is not base64",
+            e.index
+        ))
+    })?;
+    if e.proof.index != e.index || e.proof.leaf_hash != hex_hash(&leaf_hash(&leaf)) {
+        return Err(bad(format!(
+            "{what} (entry {}): the proof is not of this leaf at this index",
+            e.index
+        )));
+    }
+    verify_inclusion(&e.proof, cp)
+        .map_err(|err| bad(format!("{what} (entry {}): {err}", e.index)))?;
+    Statement::decode(&leaf).map_err(|err| bad(format!("{what} (entry {}): {err}", e.index)))
+}
+
+/// The key a key registration registers, with its role.
+fn registered(st: &Statement) -> Option<(&str, compact_statement::Role)> {
+    match &st.payload {
+        Payload::KeyRegister(k) => Some((k.key.as_str(), k.role)),
+        _ => None,
+    }
+}
+
+/// Verifies `bundle` with the log's key `log_key` and the witnesses' keys `witnesses`, of
+/// which `quorum` (default: all) must have cosigned its checkpoint.
+pub fn verify(
+    bundle: &Bundle,
+    log_key: &str,
+    witnesses: &[String],
+    quorum: Option<usize>,
+) -> Result<BundleReport> {
+    use compact_statement::Role;
+    if bundle.format != FORMAT {
+        return Err(bad(format!(
+            "not a bundle of this format: `{}`, expected `{FORMAT}`",
+            bundle.format
+        )));
+    }
+    let origin = log_key.split('+').next().unwrap_or_default();
+    let note = bundle.checkpoint.as_bytes();
+    let cp =
+        open_checkpoint(note, log_key, origin).map_err(|e| bad(format!("the checkpoint: {e}")))?;
+    let verifiers = witnesses
+        .iter()
+        .map(|w| {
+            CosignatureVerifier::new(w)
+                .map_err(|e| ServiceError::bad_input(format!("--witness {w}: {e}")))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let found = cosignatures(note, &verifiers)
+        .map_err(|e| bad(format!("the checkpoint's cosignatures: {e}")))?;
+    let mut names: Vec<&str> = found.iter().map(|c| c.cosigner.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    let quorum = quorum.unwrap_or(verifiers.len());
+    if names.len() < quorum {
+        return Err(bad(format!(
+            "the checkpoint is cosigned by {} of the {quorum} witnesses asked",
+            names.len()
+        )));
+    }
+    let st = included(&bundle.entry, &cp, "the entry")?;
+    let at = st.at();
+    let keys: Vec<(u64, Statement)> = bundle
+        .keys
+        .iter()
+        .map(|k| Ok((k.index, included(k, &cp, "a key registration")?)))
+        .collect::<Result<_>>()?;
+    // The registration of the key that signed the entry: by its author, before it.
+    let author = st.author.as_str();
+    let by_author = |index_below: u64| {
+        keys.iter()
+            .filter(move |(i, k)| *i < index_below && k.author == author)
+            .filter_map(|(i, k)| registered(k).map(|(vkey, role)| (*i, k, vkey, role)))
+    };
+    let Some((key_entry, key_st, vkey, _)) =
+        by_author(bundle.entry.index).find(|(_, _, vkey, _)| st.verify_with(vkey).is_ok())
+    else {
+        return Err(bad(format!(
+            "entry {}: no key registered by {} before it in the bundle verifies its signature ({})",
+            bundle.entry.index,
+            st.author,
+            st.key_ref()
+        )));
+    };
+    if let Payload::KeyRegister(k) = &key_st.payload {
+        let from = k.valid_from.map_or(key_st.at(), |v| v.max(key_st.at()));
+        if at < from {
+            return Err(bad(format!(
+                "entry {}: signed with a key that signs only from {from} (entry {key_entry})",
+                bundle.entry.index
+            )));
+        }
+    }
+    let _ = vkey;
+    // That registration, signed by the author's root key: registered at or before it (a root
+    // registers itself).
+    let rooted = by_author(key_entry + 1)
+        .filter(|(_, _, _, role)| *role == Role::Root)
+        .any(|(_, _, root, _)| key_st.verify_with(root).is_ok());
+    if !rooted {
+        return Err(bad(format!(
+            "entry {key_entry}: the key registration is not signed by a root key of {} in the bundle",
+            st.author
+        )));
+    }
+    let kind = st.kind().as_str().to_owned();
+    let words = format!(
+        "entry {}, a {kind} by {}, signed with {}'s key registered at entry {key_entry}, is in the log of {} at size {}{}",
+        bundle.entry.index,
+        st.author,
+        st.author,
+        cp.origin,
+        cp.size,
+        if verifiers.is_empty() {
+            " (no witness asked)".to_owned()
+        } else {
+            format!(
+                ", cosigned by {} of {} witnesses",
+                names.len(),
+                verifiers.len()
+            )
+        }
+    );
+    Ok(BundleReport {
+        origin: cp.origin.clone(),
+        size: cp.size,
+        index: bundle.entry.index,
+        kind,
+        author: st.author.clone(),
+        key_entry,
+        cosigned: names.len(),
+        witnesses: verifiers.len(),
+        words,
+    })
+}
