@@ -330,13 +330,15 @@ fn append_one(
         return post_one(&server, st);
     }
     let operator = operator_signer(place, operator_key)?;
-    Ok(compact_service::ledger::append(
+    let index = compact_service::ledger::append(
         &place.writer()?,
         &governed.compact,
         std::slice::from_ref(st),
         &operator,
         operator_clock()?,
-    )?)
+    )?;
+    crate::witness::after_append(place, &governed.compact);
+    Ok(index)
 }
 
 /// Posts one signed statement: its index, once the server says it is durable.
@@ -526,7 +528,9 @@ pub fn import(
             &mut |in_log| progress.batch_written(in_log),
         );
         progress.bar.finish_and_clear();
-        done?
+        let done = done?;
+        crate::witness::after_append(place, &compact);
+        done
     };
     out!(
         "imported {} statements in {} batches, {} already in the log; the log now holds {}",

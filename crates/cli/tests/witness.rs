@@ -387,3 +387,76 @@ fn the_log_collects_its_witnesses_cosignatures() {
     let note = checkpoint_with(&server.url, "2; quorum=3");
     assert!(note.contains("\n9\n"), "{note}");
 }
+
+#[test]
+fn a_rolled_back_log_cannot_get_its_other_history_cosigned() {
+    let t = signed_base("witness-rollback");
+    let d = t.path();
+    let origin = ok(d, &["log", "checkpoint"])
+        .lines()
+        .next()
+        .unwrap()
+        .to_owned();
+    let log_key = ok(d, &["log", "public-key"]).trim().to_owned();
+    let made = ok(d, &["keygen", "--witness", "w1.example", "--seed", "w1"]);
+    let vkey = made
+        .lines()
+        .find_map(|l| l.strip_prefix("witness key "))
+        .unwrap()
+        .to_owned();
+    let witness = WitnessProcess::start(
+        &d.join("keys/witness-w1.example.key"),
+        &format!("{origin}={log_key}"),
+        &d.join("w1.sqlite"),
+    );
+    let toml = d.join("compact.toml");
+    let mut text = std::fs::read_to_string(&toml).unwrap();
+    text.push_str(&format!(
+        "\n[[log.witnesses]]\nname = \"w1.example\"\nkey = \"{vkey}\"\nurl = \"{}\"\n",
+        witness.url
+    ));
+    std::fs::write(&toml, text).unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let s = state.path().to_str().unwrap();
+    // The store as it is now (size 7), kept aside by the operator.
+    let aside = tempfile::tempdir().unwrap();
+    for name in ["compact.sqlite", "compact.sqlite-wal", "compact.sqlite-shm"] {
+        if d.join(name).exists() {
+            std::fs::copy(d.join(name), aside.path().join(name)).unwrap();
+        }
+    }
+    let report = |reference: &str| common::DELIVERY_REPORT.replace("GB-2024-17", reference);
+    // A local append: its checkpoint is cosigned by the witness at once.
+    let payload = report("GB-1");
+    let run = common::compact_in(
+        Some(d),
+        &common::submit_args("keys/GB.key", "delivery.report", &payload, "2024-07-01"),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!run.stderr.contains("warning"), "{}", run.stderr);
+    ok(d, &["verify", "--state", s]);
+    // The operator rolls the store back and appends another history.
+    for name in ["compact.sqlite", "compact.sqlite-wal", "compact.sqlite-shm"] {
+        let _ = std::fs::remove_file(d.join(name));
+        if aside.path().join(name).exists() {
+            std::fs::copy(aside.path().join(name), d.join(name)).unwrap();
+        }
+    }
+    let payload = report("GB-other");
+    let run = common::compact_in(
+        Some(d),
+        &common::submit_args("keys/GB.key", "delivery.report", &payload, "2024-07-01"),
+    );
+    assert_eq!(run.code, 0, "the entry is written: {}", run.stderr);
+    assert!(
+        run.stderr.contains("witness w1.example did not cosign")
+            && run.stderr.contains("a fork of this log")
+            && run.stderr.contains("cosigned by 0 of the 1"),
+        "{}",
+        run.stderr
+    );
+    // A client that saw the first history refuses the second.
+    let run = common::compact_in(Some(d), &["verify", "--state", s]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("two histories"), "{}", run.stderr);
+}

@@ -32,7 +32,7 @@ mod reads;
 mod sequencer;
 mod state;
 pub mod tiles;
-mod witnesses;
+pub mod witnesses;
 mod writes;
 
 pub use problem::{Duplicate, Problem};

@@ -72,6 +72,58 @@ impl Collectors {
     }
 }
 
+/// Submits the store's latest checkpoint to each of `witnesses` once, keeping each
+/// cosignature (a 409 tells the size the witness holds: tried again from it, at most twice):
+/// what a local writer does after appending. Each witness's outcome, by name.
+pub fn cosign_latest(
+    place: &Place,
+    witnesses: &[WitnessSpec],
+) -> Vec<(String, std::result::Result<(), String>)> {
+    let agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(TIMEOUT))
+        .build()
+        .new_agent();
+    let latest = place
+        .store_read_only()
+        .map_err(|e| e.to_string())
+        .and_then(|s| match s.latest_checkpoint() {
+            Ok(Some(c)) => Ok((s, c)),
+            Ok(None) => Err("the log is empty".to_owned()),
+            Err(e) => Err(e.to_string()),
+        });
+    witnesses
+        .iter()
+        .map(|w| {
+            let outcome = (|| {
+                let (store, (size, note)) = latest.as_ref().map_err(Clone::clone)?;
+                let verifier = CosignatureVerifier::new(&w.key).map_err(|e| e.to_string())?;
+                let submitter = Submitter {
+                    place: place.clone(),
+                    spec: w.clone(),
+                    verifier,
+                    stop: Arc::new(AtomicBool::new(false)),
+                };
+                let mut old = 0;
+                for _ in 0..3 {
+                    match submitter.submit(&agent, store, old, *size, note) {
+                        Outcome::Cosigned => return Ok(()),
+                        Outcome::Holds(n) if n <= *size => old = n,
+                        Outcome::Holds(n) => {
+                            return Err(format!(
+                                "it holds size {n}, which the log's checkpoint of size {size} does not extend"
+                            ));
+                        }
+                        Outcome::Failed(e) => return Err(e),
+                    }
+                }
+                Err("it kept answering another size".to_owned())
+            })();
+            (w.name.clone(), outcome)
+        })
+        .collect()
+}
+
 /// What one attempt came to.
 enum Outcome {
     /// Cosigned and kept.
