@@ -460,3 +460,94 @@ fn a_rolled_back_log_cannot_get_its_other_history_cosigned() {
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(run.stderr.contains("two histories"), "{}", run.stderr);
 }
+
+#[test]
+fn the_demo_s_checkpoint_is_cosigned_by_three_witnesses_and_its_entries_bundle() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path().join("demo");
+    let out = Command::new(env!("CARGO_BIN_EXE_compact"))
+        .args(["demo", "--no-serve", "--dir"])
+        .arg(&d)
+        .output()
+        .expect("compact demo");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let d = d.as_path();
+    let origin = ok(d, &["log", "checkpoint"])
+        .lines()
+        .next()
+        .unwrap()
+        .to_owned();
+    let log_key = ok(d, &["log", "public-key"]).trim().to_owned();
+    let mut witnesses = Vec::new();
+    let mut vkeys = Vec::new();
+    let mut config = String::from("\n");
+    for n in 1..=3 {
+        let name = format!("w{n}.example");
+        let made = ok(d, &["keygen", "--witness", &name, "--seed", &name]);
+        let vkey = made
+            .lines()
+            .find_map(|l| l.strip_prefix("witness key "))
+            .unwrap()
+            .to_owned();
+        let w = WitnessProcess::start(
+            &d.join(format!("keys/witness-{name}.key")),
+            &format!("{origin}={log_key}"),
+            &d.join(format!("{name}.sqlite")),
+        );
+        config.push_str(&format!(
+            "[[log.witnesses]]\nname = \"{name}\"\nkey = \"{vkey}\"\nurl = \"{}\"\n\n",
+            w.url
+        ));
+        vkeys.push(vkey);
+        witnesses.push(w);
+    }
+    let toml = d.join("compact.toml");
+    let mut text = std::fs::read_to_string(&toml).unwrap();
+    text.push_str(&config);
+    std::fs::write(&toml, text).unwrap();
+    let server = ServerProcess::start(d);
+    let note = checkpoint_with(&server.url, "3; quorum=3");
+    let size: u64 = note.lines().nth(1).unwrap().parse().unwrap();
+    assert!(size > 1000, "the demo's log: {size}");
+    // Any entry of the demo, bundled from the server, verifies offline.
+    let state = tempfile::tempdir().unwrap();
+    for index in [0, 17, size / 2, size - 1] {
+        let i = index.to_string();
+        ok(
+            d,
+            &[
+                "log",
+                "bundle",
+                &i,
+                "--out",
+                "b.json",
+                "--server",
+                &server.url,
+                "--state",
+                state.path().to_str().unwrap(),
+            ],
+        );
+        let mut args = vec![
+            "log",
+            "verify-bundle",
+            "b.json",
+            "--log-key",
+            log_key.as_str(),
+        ];
+        for v in &vkeys {
+            args.extend(["--witness", v.as_str()]);
+        }
+        let said = ok(d, &args);
+        assert!(
+            said.starts_with(&format!("ok: entry {index}, "))
+                && said.contains(&format!(
+                    "is in the log of {origin} at size {size}, cosigned by 3 of 3 witnesses"
+                )),
+            "{said}"
+        );
+    }
+}

@@ -62,8 +62,9 @@ pub struct BundleReport {
     pub kind: String,
     /// Its author.
     pub author: String,
-    /// The entry that registered the key that signed it.
-    pub key_entry: u64,
+    /// The entry that registered the key that signed it (none: the log's own key signed it,
+    /// as it signs the log's first entry).
+    pub key_entry: Option<u64>,
     /// How many of the witnesses given cosigned the checkpoint.
     pub cosigned: usize,
     /// How many witnesses were given.
@@ -177,6 +178,23 @@ pub fn verify(
         .iter()
         .map(|k| Ok((k.index, included(k, &cp, "a key registration")?)))
         .collect::<Result<_>>()?;
+    // The log's first entry is the operator's, signed with the log's key.
+    if st.verify_with(log_key).is_ok() {
+        return Ok(report(&bundle.entry, &st, &cp, None, names.len(), verifiers.len()));
+    }
+    // A party's root key registers itself (trusted on first use, as the log's rules do).
+    if let Some((vkey, Role::Root)) = registered(&st)
+        && st.verify_with(vkey).is_ok()
+    {
+        return Ok(report(
+            &bundle.entry,
+            &st,
+            &cp,
+            Some(bundle.entry.index),
+            names.len(),
+            verifiers.len(),
+        ));
+    }
     // The registration of the key that signed the entry: by its author, before it.
     let author = st.author.as_str();
     let by_author = |index_below: u64| {
@@ -215,33 +233,52 @@ pub fn verify(
             st.author
         )));
     }
+    Ok(report(
+        &bundle.entry,
+        &st,
+        &cp,
+        Some(key_entry),
+        names.len(),
+        verifiers.len(),
+    ))
+}
+
+/// What a bundle proved, in fields and in words.
+fn report(
+    entry: &BundledEntry,
+    st: &Statement,
+    cp: &Verified,
+    key_entry: Option<u64>,
+    cosigned: usize,
+    witnesses: usize,
+) -> BundleReport {
     let kind = st.kind().as_str().to_owned();
+    let signed = match key_entry {
+        Some(k) if k == entry.index => "signed with the root key it registers".to_owned(),
+        Some(k) => format!("signed with {}'s key registered at entry {k}", st.author),
+        None => "signed with the log's own key".to_owned(),
+    };
     let words = format!(
-        "entry {}, a {kind} by {}, signed with {}'s key registered at entry {key_entry}, is in the log of {} at size {}{}",
-        bundle.entry.index,
-        st.author,
+        "entry {}, a {kind} by {}, {signed}, is in the log of {} at size {}{}",
+        entry.index,
         st.author,
         cp.origin,
         cp.size,
-        if verifiers.is_empty() {
+        if witnesses == 0 {
             " (no witness asked)".to_owned()
         } else {
-            format!(
-                ", cosigned by {} of {} witnesses",
-                names.len(),
-                verifiers.len()
-            )
+            format!(", cosigned by {cosigned} of {witnesses} witnesses")
         }
     );
-    Ok(BundleReport {
+    BundleReport {
         origin: cp.origin.clone(),
         size: cp.size,
-        index: bundle.entry.index,
+        index: entry.index,
         kind,
         author: st.author.clone(),
         key_entry,
-        cosigned: names.len(),
-        witnesses: verifiers.len(),
+        cosigned,
+        witnesses,
         words,
-    })
+    }
 }
