@@ -868,6 +868,12 @@ fn remember_local(place: &Place, governed: &Governed, pinned: Option<&str>) -> a
     };
     let cp = open_checkpoint(&note, &key, &governed.compact.id)?;
     let source = place.database().display().to_string();
+    // The witnesses' quorum, from the cosignatures the store keeps for it.
+    let mut cosigned = note.clone();
+    for (_, line) in store.cosignatures(cp.size)? {
+        cosigned.extend_from_slice(&line);
+    }
+    compact_service::remember::check_quorum(&governed.compact, &source, &cosigned)?;
     crate::client::memory().accept(&source, &cp, &note, &key, |old| {
         compact_service::reports::consistency_proof_in(&store, old, cp.size)
     })?;

@@ -180,7 +180,14 @@ pub fn verify(
         .collect::<Result<_>>()?;
     // The log's first entry is the operator's, signed with the log's key.
     if st.verify_with(log_key).is_ok() {
-        return Ok(report(&bundle.entry, &st, &cp, None, names.len(), verifiers.len()));
+        return Ok(report(
+            &bundle.entry,
+            &st,
+            &cp,
+            None,
+            names.len(),
+            verifiers.len(),
+        ));
     }
     // A party's root key registers itself (trusted on first use, as the log's rules do).
     if let Some((vkey, Role::Root)) = registered(&st)
