@@ -289,3 +289,88 @@ fn report(
         words,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use compact_log::{MemoryTree, prove_inclusion, sign_checkpoint};
+    use compact_statement::keys::{from_seed, signer};
+    use compact_statement::{Draft, KeyRegister, Role};
+
+    fn sign(author: &str, payload: Payload, key: &str) -> Statement {
+        Statement::sign(
+            Draft {
+                compact: "bundle-test".into(),
+                author: author.into(),
+                time: "2024-07-01T00:00:00Z".parse().unwrap(),
+                payload,
+            },
+            &signer(key).unwrap(),
+        )
+        .unwrap()
+    }
+
+    /// A log whose operator appended GB's statement before the registration of the key that
+    /// signed it (what the log's rules refuse, and a bundle must not vouch for).
+    #[test]
+    fn a_key_registered_after_the_entry_does_not_vouch_for_it() {
+        let operator = from_seed("bundle-test", &[1; 32]).unwrap();
+        let root = from_seed("GB", &[2; 32]).unwrap();
+        let signing = from_seed("GB", &[3; 32]).unwrap();
+        let register = |key: &str, role| {
+            Payload::KeyRegister(KeyRegister {
+                key: key.to_owned(),
+                role,
+                valid_from: None,
+            })
+        };
+        let report = Payload::DeliveryReport(compact_statement::DeliveryReport {
+            commitment: "gb-tranches".into(),
+            amount: "1 shells".into(),
+            date: "2024-06-30".parse().unwrap(),
+            reference: "GB-1".into(),
+            allocation: None,
+        });
+        let leaves: Vec<Statement> = vec![
+            sign("GB", register(&root.verifier, Role::Root), &root.private),
+            sign("GB", report, &signing.private),
+            sign(
+                "GB",
+                register(&signing.verifier, Role::Signing),
+                &root.private,
+            ),
+        ];
+        let mut tree = MemoryTree::default();
+        for st in &leaves {
+            tree.push(&st.leaf).unwrap();
+        }
+        let size = tree.size();
+        let note = sign_checkpoint(
+            "bundle-test",
+            size,
+            tree.root(size).unwrap(),
+            &signer(&operator.private).unwrap(),
+        )
+        .unwrap();
+        let entry = |i: u64| {
+            (
+                i,
+                leaves[usize::try_from(i).unwrap()].leaf.clone(),
+                prove_inclusion(i, size, tree.reader()).unwrap(),
+            )
+        };
+        let (_, leaf, proof) = entry(1);
+        let bundle = make(&note, 1, &leaf, proof, vec![entry(0), entry(2)]).unwrap();
+        let err = verify(&bundle, &operator.verifier, &[], None).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("no key registered by GB before it"),
+            "{err}"
+        );
+        // The key's own registration, bundled as the entry, does verify (signed by the root).
+        let (_, leaf, proof) = entry(2);
+        let bundle = make(&note, 2, &leaf, proof, vec![entry(0)]).unwrap();
+        let said = verify(&bundle, &operator.verifier, &[], None).unwrap();
+        assert_eq!(said.key_entry, Some(0));
+    }
+}
