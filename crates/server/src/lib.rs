@@ -27,6 +27,7 @@ use compact_service::{OperatorClock, Place, ServiceError};
 use tokio::net::TcpListener;
 
 mod analyses;
+mod dashboard;
 mod problem;
 mod reads;
 mod sequencer;
@@ -176,6 +177,8 @@ pub fn router(state: Arc<AppState>, config: &Config) -> axum::Router {
     use tower_http::timeout::TimeoutLayer;
     let (routes, _) = documented().split_for_parts();
     routes
+        .route("/", axum::routing::get(dashboard::index))
+        .route("/dashboard/{*path}", axum::routing::get(dashboard::asset))
         .fallback(problem::no_route)
         .method_not_allowed_fallback(problem::method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(BODY_MAX))
