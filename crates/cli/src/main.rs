@@ -587,7 +587,8 @@ struct DemoArgs {
     /// The seed of the synthetic history and the keys.
     #[arg(long, default_value_t = 7)]
     seed: u64,
-    /// Do not serve the dashboard (there is none yet: accepted for scripts).
+    /// Do not serve the dashboard afterwards (it is served only when stdout is a terminal,
+    /// until Ctrl-C).
     #[arg(long)]
     no_serve: bool,
 }
@@ -937,7 +938,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Show {
             what: Show::Agreement(a),
         } => commands::show_agreement(&a.dir, &a.id, a.version, a.format),
-        Command::Demo(a) => demo::demo(a.dir.as_deref(), a.seed),
+        Command::Demo(a) => demo::demo(a.dir.as_deref(), a.seed, !a.no_serve),
         Command::Keygen(KeygenArgs {
             witness: Some(name),
             out,
