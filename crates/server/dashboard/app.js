@@ -89,14 +89,16 @@ function figureCell(row, field, currency) {
   return td;
 }
 
-function statusTable(report, keyLabel, caption, link) {
+function statusTable(report, keyLabel, caption, link, withTotal = true) {
   const header = [keyLabel, ...FIGURES.map((f) => t("col-" + f)), t("col-on-time")];
   const table = el("table", { "data-table": caption }, el("caption", { text: `${caption} (${report.currency})` }));
   table.append(el("thead", {}, el("tr", {}, ...header.map((h) => el("th", { scope: "col", text: h })))));
   const body = el("tbody");
-  const rows = [...report.rows, { ...report.total, key: t("total") }];
+  // A total row only under every row (not under a selection, where it would mislead).
+  const total = withTotal ? { ...report.total, key: t("total") } : null;
+  const rows = total ? [...report.rows, total] : report.rows;
   for (const r of rows) {
-    const name = link && r !== rows[rows.length - 1] ? el("a", { href: link(r.key), text: r.key }) : r.key;
+    const name = link && r !== total ? el("a", { href: link(r.key), text: r.key }) : r.key;
     const tr = el("tr", { "data-key": r.key }, el("th", { scope: "row" }, name));
     for (const f of FIGURES) tr.append(figureCell(r, f, report.currency));
     tr.append(el("td", { "data-field": "on_time_rate" }, percent(r.on_time_rate)));
@@ -119,8 +121,66 @@ async function overview(main, asOf) {
   main.append(el("h2", { text: t("by-pillar") }), statusTable(byPillar, t("col-pillar"), t("by-pillar")));
   const largest = { ...byCommitment, rows: [...byCommitment.rows].sort((a, b) => Number(b.arrears) - Number(a.arrears)).slice(0, 10) };
   main.append(el("h2", { text: t("largest-arrears") }),
-    statusTable(largest, t("col-commitment"), t("largest-arrears"), (c) => `#/explain/${encodeURIComponent(c)}?as_of=${asOf}`));
+    statusTable(largest, t("col-commitment"), t("largest-arrears"), (c) => `#/explain/${encodeURIComponent(c)}?as_of=${asOf}`, false));
   main.append(el("p", { class: "legend", text: t("synthetic-legend") }), el("p", { class: "legend", text: t("on-time-legend") }));
+}
+
+// ---- Burden sharing ----
+
+async function burden(main, asOf) {
+  const year = Number(asOf.slice(0, 4)) - (asOf.slice(5) < "12-31" ? 1 : 0);
+  const b = await api(`/v1/burden?year=${year}`);
+  const fields = ["fair_share", "allocated", "confirmed", "gap"];
+  const header = [t("col-party"), t("col-gdp-share"), ...fields.map((f) => t("col-" + f.replace("_", "-"))), t("col-pct-gdp")];
+  const body = el("tbody");
+  for (const r of b.rows) {
+    const tr = el("tr", { "data-key": r.party }, el("th", { scope: "row", text: r.party }), el("td", { text: percent(r.gdp_share) }));
+    for (const f of fields) tr.append(figureCell(r, f, b.currency));
+    tr.append(el("td", { text: percent(r.pct_gdp / 100) }));
+    body.append(tr);
+  }
+  const table = el("table", { "data-table": "burden" }, el("caption", { text: `${t("burden-title", { year })} (${b.currency})` }),
+    el("thead", {}, el("tr", {}, ...header.map((h) => el("th", { scope: "col", text: h })))), body);
+  main.replaceChildren(el("h2", { text: t("burden-title", { year }) }),
+    el("p", { text: t("burden-baseline", { baseline: money(b.baseline, b.currency) }) }),
+    el("p", {}, `${t("formula")}: ${b.formula} `, b.source ? el("a", { href: b.source, rel: "noreferrer", text: t("source") }) : null),
+    el("div", { class: "scroll" }, table),
+    csvDownload(`burden-${year}.csv`, ["party", "gdp_share", ...fields, "pct_gdp", "synthetic_figures"],
+      b.rows.map((r) => [r.party, r.gdp_share, ...fields.map((f) => r[f]), r.pct_gdp, (r.synthetic_figures || []).join(" ")])),
+    el("p", { class: "legend", text: t("gap-legend") }), el("p", { class: "legend", text: t("synthetic-legend") }));
+}
+
+// ---- Activations ----
+
+async function activations(main) {
+  const list = await api("/v1/activations");
+  main.replaceChildren(el("h2", { text: t("nav-activations") }));
+  if (!list.length) {
+    main.append(el("p", { text: t("no-activation") }));
+    return;
+  }
+  for (const a of list) {
+    const title = `${t("col-entry")} ${a.entry}: ${a.summary ?? a.trigger.on} (${a.declared_at})${a.withdrawn ? " — " + t("withdrawn") : ""}`;
+    const body = el("tbody");
+    for (const q of a.asked) {
+      body.append(el("tr", { "data-state": q.state }, el("th", { scope: "row", text: q.guarantor }), el("td", { text: q.agreement }),
+        el("td", { text: `${q.hours} h` }), el("td", { text: q.deadline }), el("td", { text: t("state-" + q.state) }),
+        el("td", { text: q.answered_at ?? "–" })));
+    }
+    const header = ["col-guarantor", "col-agreement", "col-hours", "col-deadline", "col-state", "col-answered"].map((k) => el("th", { scope: "col", text: t(k) }));
+    main.append(el("h2", {}, el("a", { href: `#/entry/${a.entry}`, text: title })),
+      el("div", { class: "scroll" }, el("table", {}, el("thead", {}, el("tr", {}, ...header)), body)));
+    if (a.surges.length) {
+      const sb = el("tbody");
+      for (const x of a.surges) {
+        sb.append(el("tr", {}, el("th", { scope: "row", text: x.commitment }), el("td", { text: x.guarantor }),
+          el("td", { text: money(x.amount, null) + (x.synthetic ? " *" : "") }), el("td", { text: x.due })));
+      }
+      const sh = ["col-commitment", "col-guarantor", "col-surge", "col-due-on"].map((k) => el("th", { scope: "col", text: t(k) }));
+      main.append(el("h2", { text: t("surges") }), el("div", { class: "scroll" }, el("table", {}, el("thead", {}, el("tr", {}, ...sh)), sb)));
+    }
+  }
+  main.append(el("p", { class: "legend", text: t("synthetic-legend") }));
 }
 
 // ---- Evidence: explain ----
@@ -299,6 +359,8 @@ async function route() {
     if (parts[0] === "log") await log(main, params.get("before") ? Number(params.get("before")) : undefined);
     else if (parts[0] === "entry") await entryPage(main, Number(parts[1]));
     else if (parts[0] === "explain") await explain(main, decodeURIComponent(parts[1]), asOf);
+    else if (parts[0] === "burden") await burden(main, asOf);
+    else if (parts[0] === "activations") await activations(main);
     else await overview(main, asOf);
   } catch (e) {
     main.replaceChildren(el("p", { class: "fail", role: "alert", text: t("error", { message: e.message }) }));

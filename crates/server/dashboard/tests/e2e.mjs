@@ -99,6 +99,23 @@ async function api(path) { return (await fetch(url + path)).json(); }
   if (problems.length) fail(`log: ${problems.join("; ")}`);
 }
 
+// Burden sharing and activations.
+{
+  const { page, problems } = await open(`/#/burden?as_of=${AS_OF}`);
+  await page.waitForSelector("table[data-table='burden'] tbody tr");
+  const b = await api("/v1/burden?year=2025");
+  for (const row of b.rows.slice(0, 5)) {
+    const shown = await page.locator(`tr[data-key="${row.party}"] td[data-field="fair_share"]`).first().textContent();
+    if ((shown || "").replace(/[^0-9]/g, "") !== String(Math.round(Number(row.fair_share)))) fail(`burden: ${row.party} fair share shows ${shown}, the API says ${row.fair_share}`);
+  }
+  await axe(page, "burden");
+  await page.screenshot({ path: `${out}/burden-1280.png`, fullPage: true });
+  await page.goto(`${url}/#/activations`);
+  await page.waitForFunction(() => document.querySelector("main h2")?.textContent === "Activations");
+  await axe(page, "activations");
+  if (problems.length) fail(`burden, activations: ${problems.join("; ")}`);
+}
+
 // A server that alters one byte of an entry: the browser's verification fails, visibly.
 {
   const page = await browser.newPage();
