@@ -123,6 +123,77 @@ async function overview(main, asOf) {
   main.append(el("h2", { text: t("largest-arrears") }),
     statusTable(largest, t("col-commitment"), t("largest-arrears"), (c) => `#/explain/${encodeURIComponent(c)}?as_of=${asOf}`, false));
   main.append(el("p", { class: "legend", text: t("synthetic-legend") }), el("p", { class: "legend", text: t("on-time-legend") }));
+  main.append(el("h2", { text: t("over-time") }), await overTime(asOf));
+}
+
+// ---- Charts: drawn as SVG here, no library ----
+
+const SVG = "http://www.w3.org/2000/svg";
+function svg(tag, attrs, ...children) {
+  const e = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
+  for (const c of children) e.append(c);
+  return e;
+}
+
+// Lines of `series` ([{label, color, values}]) over `dates`, with a legend and a download link.
+function lineChart(title, dates, series, currency) {
+  const W = 800, H = 320, L = 90, R = 16, T = 16, B = 40;
+  const max = Math.max(1, ...series.flatMap((s) => s.values));
+  const x = (i) => L + (dates.length < 2 ? 0 : (i * (W - L - R)) / (dates.length - 1));
+  const y = (v) => T + (H - T - B) * (1 - v / max);
+  const chart = svg("svg", { viewBox: `0 0 ${W} ${H}`, width: "100%", role: "img", "aria-label": title, xmlns: SVG });
+  chart.append(svg("title", {}, title));
+  for (let k = 0; k <= 4; k++) {
+    const v = (max * k) / 4;
+    chart.append(svg("line", { x1: L, x2: W - R, y1: y(v), y2: y(v), stroke: "#ddd" }));
+    const short = new Intl.NumberFormat(locale(), { notation: "compact", maximumFractionDigits: 1 }).format(v);
+    chart.append(svg("text", { x: L - 6, y: y(v) + 4, "text-anchor": "end", "font-size": 11, fill: "#333" }, short));
+  }
+  const step = Math.max(1, Math.ceil(dates.length / 7));
+  dates.forEach((d, i) => {
+    if (i % step === 0) {
+      chart.append(svg("text", { x: x(i), y: H - B + 16, "text-anchor": "middle", "font-size": 11, fill: "#333" }, d));
+    }
+  });
+  series.forEach((s, n) => {
+    const points = s.values.map((v, i) => `${x(i)},${y(v)}`).join(" ");
+    chart.append(svg("polyline", { points, fill: "none", stroke: s.color, "stroke-width": 2.5, "stroke-dasharray": n === 0 ? "" : n === 1 ? "6 3" : "2 3" }));
+    chart.append(svg("text", { x: L + 8 + n * 170, y: H - 6, "font-size": 12, fill: s.color }, `— ${s.label}`));
+  });
+  const link = el("a", { class: "download", download: `${title}.svg`, text: t("download-svg") });
+  link.addEventListener("click", () => {
+    link.href = URL.createObjectURL(new Blob([new XMLSerializer().serializeToString(chart)], { type: "image/svg+xml" }));
+  });
+  return el("figure", { "data-chart": title }, chart, el("figcaption", { text: `${title} (${currency})` }), link);
+}
+
+// The quarter ends from the compact's first year to `asOf`, and `asOf` itself.
+function quarterEnds(firstYear, asOf) {
+  const out = [];
+  for (let y = firstYear; y <= Number(asOf.slice(0, 4)); y++) {
+    for (const md of ["03-31", "06-30", "09-30", "12-31"]) {
+      const d = `${y}-${md}`;
+      if (d < asOf) out.push(d);
+    }
+  }
+  out.push(asOf);
+  return out;
+}
+
+async function overTime(asOf) {
+  const head = await api("/v1/log");
+  const adopted = head.adopted_on || asOf;
+  const dates = quarterEnds(Number(adopted.slice(0, 4)), asOf).filter((d) => d >= adopted);
+  const reports = await Promise.all(dates.map((d) => api(`/v1/status?as_of=${d}&by=pillar`)));
+  const kept = dates.map((d, i) => [d, reports[i]]).filter(([, r]) => r);
+  const pick = (f) => kept.map(([, r]) => Number(r.total[f]));
+  const currency = kept.length ? kept[kept.length - 1][1].currency : "";
+  return lineChart(t("over-time"), kept.map(([d]) => d), [
+    { label: t("col-due"), color: "#555", values: pick("due") },
+    { label: t("col-allocated"), color: "#0b4ea2", values: pick("allocated") },
+    { label: t("col-confirmed"), color: "#0a6b2a", values: pick("confirmed") },
+  ], currency);
 }
 
 // ---- Burden sharing ----

@@ -110,6 +110,7 @@ pub async fn log(State(state): State<Arc<AppState>>) -> Response {
                 })
                 .collect(),
             quorum: state.witnesses().1,
+            adopted_on: snapshot.governed.compact.adopted_on.to_string(),
         })
     })
     .await;

@@ -76,3 +76,5 @@ state-answered = answered
 state-late = late
 state-missing = missing
 state-withdrawn = withdrawn
+over-time = Due, allocated and confirmed over time
+download-svg = Download SVG

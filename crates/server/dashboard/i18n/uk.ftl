@@ -76,3 +76,5 @@ state-answered = відповів
 state-late = із запізненням
 state-missing = немає відповіді
 state-withdrawn = відкликано
+over-time = Належне, виділене й підтверджене з часом
+download-svg = Завантажити SVG

@@ -19,6 +19,9 @@ pub struct LogHead {
     /// How many of them must cosign a checkpoint for a reader to accept it.
     #[serde(default)]
     pub quorum: usize,
+    /// The date the compact was adopted (YYYY-MM-DD): nothing is due or reported before it.
+    #[serde(default)]
+    pub adopted_on: String,
 }
 
 /// A witness of the log: its name and cosigner verifier key (C2SP tlog-cosignature).
