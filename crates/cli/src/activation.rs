@@ -13,7 +13,7 @@ use jiff::Timestamp;
 
 use crate::Format;
 use crate::ledger::{Place, PlaceExt as _, sign_and_append};
-use crate::output::{money, out, table};
+use crate::output::{money, out, plural, table};
 
 /// The largest measures file read.
 const MEASURES_MAX: u64 = 1 << 20;
@@ -228,6 +228,7 @@ fn print_list(all: &[Activation]) -> anyhow::Result<()> {
                 a.count(AnswerState::Missing).to_string(),
                 a.count(AnswerState::Pending).to_string(),
                 if a.open { "open" } else { "closed" }.into(),
+                a.summary.clone().unwrap_or_default(),
             ]
         })
         .collect();
@@ -235,12 +236,34 @@ fn print_list(all: &[Activation]) -> anyhow::Result<()> {
         "{}",
         table(
             &[
-                "id", "trigger", "declared", "asked", "answered", "late", "missing", "pending",
-                "state"
+                "activation",
+                "trigger",
+                "declared",
+                "asked",
+                "answered",
+                "late",
+                "missing",
+                "pending",
+                "state",
+                "what was declared"
             ],
             rows,
             &[0, 3, 4, 5, 6, 7]
         )
+    );
+    let open = all.iter().filter(|a| a.open).count();
+    let count = |s: AnswerState| all.iter().map(|a| a.count(s)).sum::<usize>();
+    out!(
+        "{} ({open} open); {} asked to consult: {} answered by the deadline, {} late, {} missing, {} pending",
+        plural(all.len(), "activation"),
+        plural(all.iter().map(|a| a.asked.len()).sum(), "guarantor"),
+        count(AnswerState::Answered),
+        count(AnswerState::Late),
+        count(AnswerState::Missing),
+        count(AnswerState::Pending)
+    );
+    out!(
+        "activation: the log entry of its declaration, the ID that `compact activation ID` and `compact respond ID` take; missing: no answer and the deadline passed; pending: the deadline has not passed."
     );
     Ok(())
 }
@@ -288,13 +311,21 @@ fn print_timeline(a: &Activation, now: Timestamp) -> anyhow::Result<()> {
                 "agreement",
                 "deadline",
                 "state",
-                "answered",
-                "entry",
+                "answered at",
+                "answer's entry",
                 "measures"
             ],
             rows,
             &[5]
         )
+    );
+    out!(
+        "{} asked: {} answered by the deadline, {} late, {} missing, {} pending",
+        plural(a.asked.len(), "guarantor"),
+        a.count(AnswerState::Answered),
+        a.count(AnswerState::Late),
+        a.count(AnswerState::Missing),
+        a.count(AnswerState::Pending)
     );
     if a.surges.is_empty() {
         out!("nothing falls due: no scaling rule or sanctions commitment is set off");

@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod clock;
+pub mod entries;
 pub mod error;
 pub mod keys;
 pub mod ledger;
