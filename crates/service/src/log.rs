@@ -74,7 +74,7 @@ impl Held {
             .unwrap_or(usize::MAX)
             .min(self.records.len());
         LogView {
-            records: &self.records[..n],
+            records: self.records.get(..n).unwrap_or(&self.records),
             filing: Some(&self.filing),
         }
     }
