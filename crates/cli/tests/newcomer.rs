@@ -51,10 +51,7 @@ fn the_log_is_browsed_newest_first_filtered_and_paged() {
     // Oldest first; filters combine; party codes in any case.
     let v = json(d, &["log", "list", "--reverse", "--format", "json"]);
     assert_eq!(indices(&v), (0..9).collect::<Vec<_>>());
-    let v = json(
-        d,
-        &["log", "list", "--party", " gb ", "--format", "json"],
-    );
+    let v = json(d, &["log", "list", "--party", " gb ", "--format", "json"]);
     assert_eq!(indices(&v), vec![7, 5, 2, 1]);
     let v = json(
         d,
@@ -70,12 +67,22 @@ fn the_log_is_browsed_newest_first_filtered_and_paged() {
         ],
     );
     assert_eq!(indices(&v), vec![5]);
-    let v = json(d, &["log", "list", "--party", "test-compact", "--format", "json"]);
+    let v = json(
+        d,
+        &["log", "list", "--party", "test-compact", "--format", "json"],
+    );
     assert_eq!(indices(&v), vec![0]);
     let v = json(
         d,
         &[
-            "log", "list", "--from", "2024-07-01", "--to", "2024-07-02", "--format", "json",
+            "log",
+            "list",
+            "--from",
+            "2024-07-01",
+            "--to",
+            "2024-07-02",
+            "--format",
+            "json",
         ],
     );
     assert_eq!(indices(&v), vec![7]);
@@ -87,13 +94,21 @@ fn the_log_is_browsed_newest_first_filtered_and_paged() {
     assert_eq!(v["next_after"], 5);
     let v = json(
         d,
-        &["log", "list", "--limit", "4", "--after", "5", "--format", "json"],
+        &[
+            "log", "list", "--limit", "4", "--after", "5", "--format", "json",
+        ],
     );
     assert_eq!(indices(&v), vec![4, 3, 2, 1]);
     let v = json(
         d,
         &[
-            "log", "list", "--reverse", "--after", "6", "--format", "json",
+            "log",
+            "list",
+            "--reverse",
+            "--after",
+            "6",
+            "--format",
+            "json",
         ],
     );
     assert_eq!(indices(&v), vec![7, 8]);
@@ -101,7 +116,10 @@ fn the_log_is_browsed_newest_first_filtered_and_paged() {
     // The table: one line per entry, and how many there are.
     let table = ok(d, &["log", "list", "--limit", "2"]);
     assert!(table.contains("what it says"), "{table}");
-    assert!(table.contains("confirms report 7: all received 2024-07-03"), "{table}");
+    assert!(
+        table.contains("confirms report 7: all received 2024-07-03"),
+        "{table}"
+    );
     assert!(table.contains("2 of 9 matching, 9 in the log"), "{table}");
     assert!(table.contains("more: add --after 7"), "{table}");
     let none = ok(d, &["log", "list", "--kind", "pledge"]);
@@ -127,7 +145,11 @@ fn every_type_has_a_schema_whose_example_submit_takes_as_it_is() {
     let d = t.path();
     let list = ok(d, &["schema"]);
     for k in Kind::ALL {
-        assert!(list.contains(k.as_str()), "{} is not listed:\n{list}", k.as_str());
+        assert!(
+            list.contains(k.as_str()),
+            "{} is not listed:\n{list}",
+            k.as_str()
+        );
         let s = json(d, &["schema", k.as_str(), "--format", "json"]);
         assert_eq!(s["type"], k.as_str());
         assert!(!s["fields"].as_array().unwrap().is_empty(), "{s}");
@@ -181,7 +203,10 @@ fn every_type_has_a_schema_whose_example_submit_takes_as_it_is() {
     let help = ok(d, &["submit", "--type", "pledge", "--help"]);
     assert!(help.contains("Usage: compact submit"), "{help}");
     assert!(help.contains("The payload of pledge"), "{help}");
-    assert!(help.contains("description") && help.contains("pillar"), "{help}");
+    assert!(
+        help.contains("description") && help.contains("pillar"),
+        "{help}"
+    );
     // A payload that does not read points to its schema.
     let e = fails(
         d,
@@ -307,11 +332,11 @@ fn the_figures_that_confused_are_explained_where_they_are_printed() {
         .unwrap_or_else(|| panic!("no units table:\n{s}"));
     assert!(units.contains("surge"), "{units}\n{s}");
     assert!(s.contains("surge: due because an activation"), "{s}");
-    assert!(s.contains("on time: the share of the confirmed deliveries"), "{s}");
-    let v = json(
-        d,
-        &["status", "--as-of", "2024-09-15", "--format", "json"],
+    assert!(
+        s.contains("on time: the share of the confirmed deliveries"),
+        "{s}"
     );
+    let v = json(d, &["status", "--as-of", "2024-09-15", "--format", "json"]);
     assert_eq!(v["log_size"], 9);
     assert_eq!(v["entries_as_of"], 8);
     let gb = v["units"]
@@ -322,18 +347,27 @@ fn the_figures_that_confused_are_explained_where_they_are_printed() {
         .unwrap();
     assert_ne!(gb["surge"], "0", "{gb}");
     let s = ok(d, &["status", "--as-of", "2024-12-31"]);
-    assert!(s.contains("9 entries in the log, all made on or before"), "{s}");
+    assert!(
+        s.contains("9 entries in the log, all made on or before"),
+        "{s}"
+    );
 
     // The activations: labelled columns and a summary line.
     let a = ok(d, &["activation", "--at", "2024-08-03T00:00:00Z"]);
-    assert!(a.contains("activation") && a.contains("what was declared"), "{a}");
+    assert!(
+        a.contains("activation") && a.contains("what was declared"),
+        "{a}"
+    );
     assert!(a.contains("missile strikes"), "{a}");
     assert!(
         a.contains("1 activation (1 open); 1 guarantor asked to consult: 0 answered by the deadline, 0 late, 1 missing, 0 pending"),
         "{a}"
     );
     let a = ok(d, &["activation", "7", "--at", "2024-08-03T00:00:00Z"]);
-    assert!(a.contains("answer's entry") && a.contains("1 guarantor asked"), "{a}");
+    assert!(
+        a.contains("answer's entry") && a.contains("1 guarantor asked"),
+        "{a}"
+    );
 
     // Burden: what the gap is against.
     let b = ok(d, &["burden", "--year", "2024"]);

@@ -230,7 +230,10 @@ fn reads_answer_with_the_types_the_cli_prints() {
         &["log", "list", "--kind", "key.register", "--format", "json"],
     );
     assert_eq!(listed, local);
-    let e = compact_in(Some(d), &["log", "list", "--party", "gx", "--server", &server.url]);
+    let e = compact_in(
+        Some(d),
+        &["log", "list", "--party", "gx", "--server", &server.url],
+    );
     assert_eq!(e.code, 1, "{}", e.stderr);
     assert!(e.stderr.contains("unknown party `gx`"), "{}", e.stderr);
     let entry = server.get_json("/v1/entries/5");

@@ -68,11 +68,7 @@ pub fn list_in(
             "--from {from} is after --to {to}: no entry can match"
         )));
     }
-    let day = |r: &Record| {
-        r.at()
-            .to_zoned_datetime(jiff::tz::TimeZone::UTC)
-            .date()
-    };
+    let day = |r: &Record| r.at().to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
     let keep = |(i, r): &&(u64, Record)| {
         let after = match (filter.after, filter.oldest_first) {
             (Some(a), true) => *i > a,

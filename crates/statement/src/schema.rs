@@ -205,7 +205,11 @@ pub const SCHEMAS: &[Schema] = &[
         signed_by: "the guarantor",
         command: None,
         fields: &[
-            req("pillar", STRING, "the pillar it serves (compact.toml's pillars)"),
+            req(
+                "pillar",
+                STRING,
+                "the pillar it serves (compact.toml's pillars)",
+            ),
             opt(
                 "commitment",
                 STRING,
@@ -262,7 +266,11 @@ pub const SCHEMAS: &[Schema] = &[
         signed_by: "the beneficiary",
         command: None,
         fields: &[
-            req("report", ENTRY, "the delivery.report confirmed: its log entry"),
+            req(
+                "report",
+                ENTRY,
+                "the delivery.report confirmed: its log entry",
+            ),
             opt(
                 "amount",
                 AMOUNT,
@@ -363,7 +371,11 @@ mod tests {
             Payload::from_json(kind, value.clone())
                 .unwrap_or_else(|e| panic!("{}: example refused: {e}", s.kind));
             // Printed inside '…' for a shell.
-            assert!(!s.example.contains('\''), "{}: a quote in the example", s.kind);
+            assert!(
+                !s.example.contains('\''),
+                "{}: a quote in the example",
+                s.kind
+            );
             let members = value.as_object().expect("an object");
             for name in members.keys() {
                 assert!(
