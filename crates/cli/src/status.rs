@@ -10,7 +10,7 @@ use crate::RowsFormat;
 use crate::ledger::{Place, PlaceExt as _, today};
 use crate::output::{csv, money, out, table};
 
-fn print(report: &StatusReport, by: &str, format: RowsFormat) -> anyhow::Result<()> {
+fn print(report: &StatusReport, by: &str, at_size: bool, format: RowsFormat) -> anyhow::Result<()> {
     match format {
         RowsFormat::Json => out!("{}", serde_json::to_string_pretty(report)?),
         RowsFormat::Csv => {
@@ -29,7 +29,7 @@ fn print(report: &StatusReport, by: &str, format: RowsFormat) -> anyhow::Result<
                 "Status as of {} ({}; only confirmed deliveries count as delivered): {}",
                 report.as_of,
                 report.currency,
-                entries_line(report)
+                entries_line(report, at_size)
             );
             out!("{}", status_table(report, by));
             let unit_surges = report.units.iter().any(|u| !u.surge.is_zero());
@@ -95,17 +95,23 @@ fn print(report: &StatusReport, by: &str, format: RowsFormat) -> anyhow::Result<
     Ok(())
 }
 
-/// How many entries the figures are from: the log's, and those made by the date.
-fn entries_line(report: &StatusReport) -> String {
+/// How many entries the figures are from: the log's (or its first `--at-size`), and those
+/// made by the date.
+fn entries_line(report: &StatusReport, at_size: bool) -> String {
     let n = crate::output::plural(
         usize::try_from(report.log_size).unwrap_or(usize::MAX),
         "entry",
     );
+    let n = if at_size {
+        format!("the log's first {n}")
+    } else {
+        format!("{n} in the log")
+    };
     if report.entries_as_of >= report.log_size {
-        format!("{n} in the log, all made on or before {}", report.as_of)
+        format!("{n}, all made on or before {}", report.as_of)
     } else {
         format!(
-            "{n} in the log, {} made on or before {} (the {} later count for nothing yet)",
+            "{n}, {} made on or before {} (the {} later count for nothing yet)",
             report.entries_as_of,
             report.as_of,
             report.log_size - report.entries_as_of
@@ -290,7 +296,7 @@ pub fn status(
     let governed = place.governed()?;
     let report =
         compact_service::reports::status(&place.writer()?, &governed, as_of, at_size, by_key)?;
-    print(&report, by, format)?;
+    print(&report, by, at_size.is_some(), format)?;
     if format == RowsFormat::Table {
         for row in &report.lifecycle {
             out!("{}", row.sentence());

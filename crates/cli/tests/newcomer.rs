@@ -352,6 +352,12 @@ fn the_figures_that_confused_are_explained_where_they_are_printed() {
         "{s}"
     );
 
+    let s = ok(d, &["status", "--as-of", "2024-09-15", "--at-size", "7"]);
+    assert!(
+        s.contains("the log's first 7 entries, all made on or before 2024-09-15"),
+        "{s}"
+    );
+
     // The activations: labelled columns and a summary line.
     let a = ok(d, &["activation", "--at", "2024-08-03T00:00:00Z"]);
     assert!(
