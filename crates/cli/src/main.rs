@@ -58,7 +58,8 @@ struct Cli {
     plain: bool,
     /// A compact server (`compact serve`) to talk to instead of the local store: `sign`,
     /// `submit`, `activate`, `threat` and `respond` sign here and post there; `log
-    /// checkpoint|prove|consistency` and `verify` fetch there and check here.
+    /// checkpoint|prove|consistency` and `verify` fetch there and check here; `log list` lists
+    /// the server's entries.
     #[arg(long, global = true, value_name = "URL", env = "COMPACT_SERVER")]
     server: Option<String>,
     #[command(subcommand)]
