@@ -227,7 +227,14 @@ fn print_list(all: &[Activation]) -> anyhow::Result<()> {
                 a.count(AnswerState::Late).to_string(),
                 a.count(AnswerState::Missing).to_string(),
                 a.count(AnswerState::Pending).to_string(),
-                if a.open { "open" } else { "closed" }.into(),
+                if a.withdrawn.is_some() {
+                    "withdrawn"
+                } else if a.open {
+                    "open"
+                } else {
+                    "closed"
+                }
+                .into(),
                 a.summary.clone().unwrap_or_default(),
             ]
         })
@@ -251,21 +258,44 @@ fn print_list(all: &[Activation]) -> anyhow::Result<()> {
             &[0, 3, 4, 5, 6, 7]
         )
     );
-    let open = all.iter().filter(|a| a.open).count();
+    let withdrawn = all.iter().filter(|a| a.withdrawn.is_some()).count();
+    let open = all
+        .iter()
+        .filter(|a| a.open && a.withdrawn.is_none())
+        .count();
     let count = |s: AnswerState| all.iter().map(|a| a.count(s)).sum::<usize>();
     out!(
-        "{} ({open} open); {} asked to consult: {} answered by the deadline, {} late, {} missing, {} pending",
+        "{} ({open} open{}); {} asked to consult: {}",
         plural(all.len(), "activation"),
+        if withdrawn > 0 {
+            format!(", {withdrawn} withdrawn")
+        } else {
+            String::new()
+        },
         plural(all.iter().map(|a| a.asked.len()).sum(), "guarantor"),
-        count(AnswerState::Answered),
-        count(AnswerState::Late),
-        count(AnswerState::Missing),
-        count(AnswerState::Pending)
+        answer_counts(count)
     );
     out!(
         "activation: the log entry of its declaration, the ID that `compact activation ID` and `compact respond ID` take; missing: no answer and the deadline passed; pending: the deadline has not passed."
     );
     Ok(())
+}
+
+/// Where the answers stand, in words: `2 answered by the deadline, 0 late, 1 missing, 0
+/// pending` (and how many are no longer asked, when an activation was withdrawn).
+fn answer_counts(count: impl Fn(AnswerState) -> usize) -> String {
+    let mut text = format!(
+        "{} answered by the deadline, {} late, {} missing, {} pending",
+        count(AnswerState::Answered),
+        count(AnswerState::Late),
+        count(AnswerState::Missing),
+        count(AnswerState::Pending)
+    );
+    let withdrawn = count(AnswerState::Withdrawn);
+    if withdrawn > 0 {
+        text.push_str(&format!(", {withdrawn} no longer asked (withdrawn)"));
+    }
+    text
 }
 
 fn print_timeline(a: &Activation, now: Timestamp) -> anyhow::Result<()> {
@@ -278,10 +308,22 @@ fn print_timeline(a: &Activation, now: Timestamp) -> anyhow::Result<()> {
             .as_ref()
             .map(|t| format!(", attack began {t}"))
             .unwrap_or_default(),
-        if a.open { "" } else { " (closed: accession)" }
+        match (&a.withdrawn, a.open) {
+            (Some(_), _) => " (withdrawn)",
+            (None, true) => "",
+            (None, false) => " (closed)",
+        }
     );
     if let Some(s) = &a.summary {
         out!("{s}");
+    }
+    if let Some(w) = &a.withdrawn {
+        out!(
+            "withdrawn by the beneficiary at entry {} on {}: {}",
+            w.entry,
+            w.at,
+            w.reason
+        );
     }
     out!("as of {}", format_time(now));
     let rows = a
@@ -320,13 +362,14 @@ fn print_timeline(a: &Activation, now: Timestamp) -> anyhow::Result<()> {
         )
     );
     out!(
-        "{} asked: {} answered by the deadline, {} late, {} missing, {} pending",
+        "{} asked: {}",
         plural(a.asked.len(), "guarantor"),
-        a.count(AnswerState::Answered),
-        a.count(AnswerState::Late),
-        a.count(AnswerState::Missing),
-        a.count(AnswerState::Pending)
+        answer_counts(|s| a.count(s))
     );
+    if a.withdrawn.is_some() {
+        out!("nothing falls due on it from its withdrawal (the timeline before it: --at)");
+        return Ok(());
+    }
     if a.surges.is_empty() {
         out!("nothing falls due: no scaling rule or sanctions commitment is set off");
         return Ok(());

@@ -409,6 +409,43 @@ pub fn submit(
     Ok(ExitCode::SUCCESS)
 }
 
+/// `compact retract`: the author retracts one of its own entries, with a reason.
+pub fn retract(
+    place: &Place,
+    entry: u64,
+    reason: &str,
+    key: &Path,
+    time: Option<Timestamp>,
+    operator_key: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
+    let payload = Payload::Retract(compact_statement::Retract {
+        entry,
+        reason: reason.to_owned(),
+    });
+    let (index, st) = sign_and_append(place, key, payload, time, operator_key)?;
+    // What was retracted, when the log is at hand.
+    let kind = match crate::client::server() {
+        Some(_) => None,
+        None => compact_service::reports::log_entry(place, entry)
+            .ok()
+            .and_then(|e| e.statement.get("type")?.as_str().map(str::to_owned)),
+    };
+    match kind.as_deref() {
+        Some(k) => out!(
+            "entry {index}: {} retracted entry {entry} ({k}): {reason}",
+            st.author
+        ),
+        None => out!(
+            "entry {index}: {} retracted entry {entry}: {reason}",
+            st.author
+        ),
+    }
+    if matches!(kind.as_deref(), Some("attack.declare" | "threat.level")) {
+        out!("activation {entry} is withdrawn: nothing falls due on it from now");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn bar(len: u64, what: &str) -> ProgressBar {
     if !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();

@@ -31,6 +31,7 @@ mod serve;
 mod status;
 mod stress;
 mod synthetic;
+mod witness;
 
 /// The version `--version` prints: the package's, and the commit it was built from
 /// (`build.rs`; `unknown` outside a git checkout).
@@ -57,7 +58,7 @@ struct Cli {
     #[arg(long, global = true)]
     plain: bool,
     /// A compact server (`compact serve`) to talk to instead of the local store: `sign`,
-    /// `submit`, `activate`, `threat` and `respond` sign here and post there; `log
+    /// `submit`, `retract`, `activate`, `threat` and `respond` sign here and post there; `log
     /// checkpoint|prove|consistency` and `verify` fetch there and check here; `log list` lists
     /// the server's entries.
     #[arg(long, global = true, value_name = "URL", env = "COMPACT_SERVER")]
@@ -116,6 +117,10 @@ enum Command {
     /// The payload of each statement type: its fields, required or optional, what they mean,
     /// and an example that `submit` takes as it is. Without TYPE, the types, one line each.
     Schema(SchemaArgs),
+    /// Retract one of your own statements, with a reason: the log keeps both, and every
+    /// report counts the entry no more from the retraction. To correct a statement, retract
+    /// it, then submit the corrected one.
+    Retract(RetractArgs),
     /// Declare an armed attack (the beneficiary): opens an activation that asks every
     /// guarantor with an agreement in force and a consultation clause to respond by its deadline.
     Activate(ActivateArgs),
@@ -146,6 +151,12 @@ enum Command {
     },
     /// The schedule lines and the log entries behind one commitment's figures.
     Explain(ExplainArgs),
+    /// A witness of transparency logs (C2SP tlog-witness): cosigns each checkpoint
+    /// consistent with the last it cosigned.
+    Witness {
+        #[command(subcommand)]
+        what: WitnessCommand,
+    },
     /// The transparency log: checkpoints, entries, proofs.
     Log {
         #[command(subcommand)]
@@ -263,6 +274,11 @@ struct KeygenArgs {
     /// The party the key is for.
     #[arg(long, value_name = "CODE", conflicts_with = "operator", value_parser = party_arg)]
     party: Option<String>,
+    /// A witness's cosigner key (C2SP tlog-cosignature), named NAME (a schema-less URL such
+    /// as witness.example.org/w1): written to DIR/keys/witness-NAME.key, its verifier key
+    /// printed.
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["party", "operator", "root", "valid_from", "operator_key"])]
+    witness: Option<String>,
     /// A key for the log operator, which signs checkpoints.
     #[arg(long)]
     operator: bool,
@@ -342,6 +358,22 @@ struct SubmitArgs {
     /// Print the signed statement instead of appending it.
     #[arg(long)]
     print: bool,
+    #[command(flatten)]
+    append: AppendArgs,
+}
+
+/// `compact retract`.
+#[derive(Debug, clap::Args)]
+struct RetractArgs {
+    /// The log entry retracted: one of the author's own pledges, allocations, delivery
+    /// reports or confirmations, activations (attack.declare, threat.level) or answers.
+    entry: u64,
+    /// Why (what was wrong), shown beside the entry in every report.
+    #[arg(long)]
+    reason: String,
+    /// The author's private key file.
+    #[arg(long, value_name = "FILE")]
+    key: PathBuf,
     #[command(flatten)]
     append: AppendArgs,
 }
@@ -757,6 +789,30 @@ struct KielArgs {
 }
 
 #[derive(Debug, Subcommand)]
+enum WitnessCommand {
+    /// Serve `POST /add-checkpoint` for the logs named, until Ctrl-C or SIGTERM.
+    Serve(WitnessServeArgs),
+}
+
+/// `compact witness serve`.
+#[derive(Debug, clap::Args)]
+struct WitnessServeArgs {
+    /// The witness's private key (`compact keygen --witness NAME`).
+    #[arg(long, value_name = "FILE")]
+    key: PathBuf,
+    /// A log to witness: its origin and a verifier key it trusts for it (repeat for more
+    /// logs or keys).
+    #[arg(long = "log", value_name = "ORIGIN=KEY", required = true, value_parser = witness::log_arg)]
+    logs: Vec<(String, String)>,
+    /// The SQLite file that keeps the checkpoint cosigned last per log.
+    #[arg(long, value_name = "FILE", default_value_os_t = witness::default_state())]
+    state: PathBuf,
+    /// The address to listen on (port 0 picks a free one).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8081")]
+    listen: std::net::SocketAddr,
+}
+
+#[derive(Debug, Subcommand)]
 enum Log {
     /// Browse the log like `git log`: entry, receipt time, author, type and what it says, newest
     /// first (--reverse: oldest first), filtered by author, type and receipt date.
@@ -932,6 +988,13 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             what: Show::Agreement(a),
         } => commands::show_agreement(&a.dir, &a.id, a.version, a.format),
         Command::Demo(a) => demo::demo(a.dir.as_deref(), a.seed),
+        Command::Keygen(KeygenArgs {
+            witness: Some(name),
+            out,
+            seed,
+            place,
+            ..
+        }) => witness::keygen(&place.place().dir, &name, out.as_deref(), seed.as_deref()),
         Command::Keygen(a) => ledger::keygen(
             &a.place.place(),
             a.party.as_deref(),
@@ -958,6 +1021,14 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             &a.payload,
             a.append.time,
             a.print,
+            a.append.operator_key.as_deref(),
+        ),
+        Command::Retract(a) => ledger::retract(
+            &a.append.place.place(),
+            a.entry,
+            &a.reason,
+            &a.key,
+            a.append.time,
             a.append.operator_key.as_deref(),
         ),
         Command::Activate(a) => activation::activate(
@@ -1013,6 +1084,9 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Schema(a) => browse::schema_cmd(a.kind, a.format),
         Command::Completions(a) => completions(a.shell),
         Command::Man(a) => man(a.out_dir.as_deref()),
+        Command::Witness {
+            what: WitnessCommand::Serve(a),
+        } => witness::serve(&a.key, &a.logs, &a.state, a.listen),
         Command::Log { what } => match what {
             Log::List(a) => browse::log_list(
                 &a.place.place(),

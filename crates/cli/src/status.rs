@@ -395,6 +395,25 @@ pub fn explain(
                 .collect();
             out!("Log entries");
             out!("{}", table(&["entry", "type", "payload"], rows, &[0]));
+            if !explained.retracted.is_empty() {
+                let rows = explained
+                    .retracted
+                    .iter()
+                    .map(|r| {
+                        vec![
+                            r.index.to_string(),
+                            r.kind.clone(),
+                            crate::output::payload(&r.statement),
+                            format!("entry {} at {}: {}", r.retraction, r.retracted_at, r.reason),
+                        ]
+                    })
+                    .collect();
+                out!("Retracted by their authors (counted no more)");
+                out!(
+                    "{}",
+                    table(&["entry", "type", "payload", "retracted"], rows, &[0])
+                );
+            }
             let unit = match &f.measure {
                 Measure::Money => compact.currency.clone(),
                 Measure::Units(u) => u.clone(),

@@ -1,7 +1,7 @@
 //! `compact check` on bad input, driven through the real binary.
 //!
-//! Each directory under `tests/fixtures/bad/` is a rule: its files replace or add to the small
-//! valid compact in `tests/fixtures/base/`, a file named `DELETE` lists base files to remove,
+//! Each directory under `testdata/bad/` is a rule: its files replace or add to the small
+//! valid compact in `testdata/base/`, a file named `DELETE` lists base files to remove,
 //! and `expected` lists the finding headers (`path:line:col: error: message`, paths relative
 //! to the compact) that `compact check` must print, one per line. A fixture expects exit 1 when
 //! any expected line is an error, 0 otherwise.

@@ -11,7 +11,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 fn base() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/base")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/base")
 }
 
 mod common;

@@ -92,7 +92,7 @@ struct BookingCase {
 #[test]
 fn the_booking_rule_gives_the_golden_figures_and_the_demo_logs_them() {
     let cases: BookingCases = toml::from_str(
-        &std::fs::read_to_string(root().join("crates/cli/tests/golden/booking.toml")).unwrap(),
+        &std::fs::read_to_string(root().join("testdata/golden/booking.toml")).unwrap(),
     )
     .unwrap();
     let tracker = tracker();
@@ -405,7 +405,7 @@ fn burden_is_nato_s_formula_over_the_allies_with_military_aid() {
         fair_share: String,
     }
     let g: Golden = toml::from_str(
-        &std::fs::read_to_string(root().join("crates/cli/tests/golden/burden.toml")).unwrap(),
+        &std::fs::read_to_string(root().join("testdata/golden/burden.toml")).unwrap(),
     )
     .unwrap();
     let (dir, _) = demo(1);

@@ -61,6 +61,15 @@ const EXPECT: &[(&str, &[&str], &[&str])] = &[
             "every acknowledged statement is in the log",
         ],
     ),
+    (
+        "compact retract",
+        &[
+            "entry 11: GB retracted entry 10 (delivery.report): a typo",
+            "exit code 1",
+            "Retracted by their authors",
+        ],
+        &["error[relied-on]", "confirmed by `UA` (entry 8)"],
+    ),
 ];
 
 /// The README's ```` ```sh ```` blocks, in order.

@@ -119,7 +119,7 @@ fn no_table_is_wider_than_the_terminal() {
 
 #[test]
 fn plain_and_no_color_draw_ascii() {
-    let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/base");
+    let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/base");
     let b = base.to_str().unwrap();
     for env in [vec![], vec![("NO_COLOR", "1")]] {
         let (code, out) = run("100", &env, &["check", b, "--plain"]);

@@ -12,6 +12,11 @@
 //!   a group whose guarantees are non-military (the broader group), with no surge of its own:
 //!   its next scheduled tranche is brought forward to the end of the consultation period
 //!   (the compact's `consultation_hours` after the declaration).
+//!
+//! An activation the beneficiary withdrew (`statement.retract`) sets nothing off from the
+//! withdrawal's receipt: the figures leave it out, later activations surge as if it had not
+//! been made, and the timeline shows it withdrawn with its reason. Before the withdrawal, it
+//! is shown as it was.
 
 use std::collections::BTreeMap;
 
@@ -38,6 +43,9 @@ pub enum AnswerState {
     Missing,
     /// No answer yet; the deadline has not passed.
     Pending,
+    /// No answer, and the beneficiary withdrew the activation before the deadline: no longer
+    /// asked.
+    Withdrawn,
 }
 
 impl AnswerState {
@@ -48,6 +56,7 @@ impl AnswerState {
             AnswerState::Late => "late",
             AnswerState::Missing => "missing",
             AnswerState::Pending => "pending",
+            AnswerState::Withdrawn => "withdrawn",
         }
     }
 }
@@ -126,12 +135,27 @@ pub struct Activation {
     pub attack_at: Option<Timestamp>,
     /// The declaration's summary.
     pub summary: Option<String>,
-    /// False once the compact ended on accession.
+    /// False once closed by the beneficiary, withdrawn, or the compact ended on accession.
     pub open: bool,
     /// Each guarantor asked, in the order of the agreements.
     pub asked: Vec<Answer>,
-    /// What it set off.
+    /// What it set off: nothing once withdrawn (what it set off before is in the timeline at
+    /// an earlier time).
     pub surges: Vec<Surge>,
+    /// The beneficiary's withdrawal (`statement.retract`), if it was withdrawn.
+    pub withdrawn: Option<Withdrawal>,
+}
+
+/// The withdrawal of an activation declared in error.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Withdrawal {
+    /// The `statement.retract` entry.
+    pub entry: u64,
+    /// When the log received it: nothing falls due on the activation from then.
+    #[serde(serialize_with = "compact_statement::ser_time")]
+    pub at: Timestamp,
+    /// Why.
+    pub reason: String,
 }
 
 fn ser_opt_time<S: serde::Serializer>(t: &Option<Timestamp>, s: S) -> Result<S::Ok, S::Error> {
@@ -149,7 +173,7 @@ fn add_days(d: Date, days: i64) -> Option<Date> {
 /// commitment's earlier surge adds only what a larger factor adds over it (repeating a
 /// declaration, or an attack after a threat, does not surge twice), and a tranche is brought
 /// forward once.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 struct Applied {
     scaling: BTreeMap<String, (Date, Decimal)>,
     snapped: std::collections::BTreeSet<(String, Date)>,
@@ -286,16 +310,22 @@ fn surge(
 
 /// The one walk over the log behind both the figures and the timeline, so that they agree:
 /// `each` sees every statement in order with the facts before it and, for an activation's
-/// kind, the surges it sets off given those set off before it. Returns the facts at the end.
+/// kind, the surges it sets off given those set off before it. An activation `withdrawn`
+/// says was withdrawn is given what it set off as declared, but later ones are set off as if
+/// it had not been made. Returns the facts at the end.
 fn walk<'s, T: Said + 's>(
     compact: &Compact,
     statements: impl Iterator<Item = &'s (u64, T)>,
+    withdrawn: impl Fn(u64) -> bool,
     mut each: impl FnMut(u64, &'s T, &Facts, Option<Vec<Surge>>),
 ) -> Result<Facts, EngineError> {
     let mut facts = Facts::default();
     let mut applied = Applied::default();
     for (index, st) in statements {
         let set_off = match Trigger::of(st) {
+            Some(_) if withdrawn(*index) => {
+                Some(surges(compact, *index, st, &facts, &mut applied.clone())?)
+            }
             Some(_) => Some(surges(compact, *index, st, &facts, &mut applied)?),
             None => None,
         };
@@ -311,11 +341,16 @@ pub(crate) fn surges_by_commitment<T: Said>(
     statements: &[&(u64, T)],
 ) -> Result<BTreeMap<String, Vec<Surge>>, EngineError> {
     let mut out: BTreeMap<String, Vec<Surge>> = BTreeMap::new();
-    walk(compact, statements.iter().copied(), |_, _, _, set_off| {
-        for s in set_off.into_iter().flatten() {
-            out.entry(s.commitment.clone()).or_default().push(s);
-        }
-    })?;
+    walk(
+        compact,
+        statements.iter().copied(),
+        |_| false,
+        |_, _, _, set_off| {
+            for s in set_off.into_iter().flatten() {
+                out.entry(s.commitment.clone()).or_default().push(s);
+            }
+        },
+    )?;
     Ok(out)
 }
 
@@ -327,58 +362,82 @@ pub fn activations<T: Said>(
 ) -> Result<Vec<Activation>, EngineError> {
     let mut out: Vec<Activation> = Vec::new();
     let mut by_entry: BTreeMap<u64, usize> = BTreeMap::new();
-    let shown = statements.iter().filter(|(_, st)| st.at() <= now);
-    let facts = walk(compact, shown, |index, st, facts, set_off| {
-        if let Some(set_off) = set_off {
-            let list = asked(compact, index, st, facts);
-            if !list.is_empty() || !set_off.is_empty() {
-                let (attack_at, summary) = match st.payload() {
-                    Payload::AttackDeclare(a) => (Some(a.at), Some(a.summary.clone())),
-                    _ => (None, None),
-                };
-                by_entry.insert(index, out.len());
-                out.push(Activation {
-                    entry: index,
-                    trigger: Trigger::of(st).unwrap_or(Trigger::Attack),
-                    declared_at: st.at(),
-                    attack_at,
-                    summary,
-                    open: true,
-                    asked: list
-                        .into_iter()
-                        .map(|asked| Answer {
-                            state: if now > asked.deadline {
-                                AnswerState::Missing
-                            } else {
-                                AnswerState::Pending
-                            },
-                            asked,
-                            response: None,
-                            answered_at: None,
-                            measures: Vec::new(),
-                        })
-                        .collect(),
-                    surges: set_off,
-                });
+    let shown: Vec<&(u64, T)> = statements.iter().filter(|(_, st)| st.at() <= now).collect();
+    // The retractions made by `now`: an activation withdrawn, an answer retracted.
+    let retractions: BTreeMap<u64, Withdrawal> = shown
+        .iter()
+        .filter_map(|(i, st)| match st.payload() {
+            Payload::Retract(r) => Some((
+                r.entry,
+                Withdrawal {
+                    entry: *i,
+                    at: st.at(),
+                    reason: r.reason.clone(),
+                },
+            )),
+            _ => None,
+        })
+        .collect();
+    let withdrawn = |i: u64| retractions.contains_key(&i);
+    let facts = walk(
+        compact,
+        shown.iter().copied(),
+        withdrawn,
+        |index, st, facts, set_off| {
+            if let Some(set_off) = set_off {
+                let list = asked(compact, index, st, facts);
+                if !list.is_empty() || !set_off.is_empty() {
+                    let (attack_at, summary) = match st.payload() {
+                        Payload::AttackDeclare(a) => (Some(a.at), Some(a.summary.clone())),
+                        _ => (None, None),
+                    };
+                    by_entry.insert(index, out.len());
+                    out.push(Activation {
+                        entry: index,
+                        trigger: Trigger::of(st).unwrap_or(Trigger::Attack),
+                        declared_at: st.at(),
+                        attack_at,
+                        summary,
+                        open: true,
+                        withdrawn: None,
+                        asked: list
+                            .into_iter()
+                            .map(|asked| Answer {
+                                state: if now > asked.deadline {
+                                    AnswerState::Missing
+                                } else {
+                                    AnswerState::Pending
+                                },
+                                asked,
+                                response: None,
+                                answered_at: None,
+                                measures: Vec::new(),
+                            })
+                            .collect(),
+                        surges: set_off,
+                    });
+                }
             }
-        }
-        if let Payload::ConsultationRespond(r) = st.payload()
-            && let Some(a) = by_entry.get(&r.activation).and_then(|i| out.get_mut(*i))
-            && let Some(answer) = a
-                .asked
-                .iter_mut()
-                .find(|x| x.asked.guarantor == st.author() && x.response.is_none())
-        {
-            answer.response = Some(index);
-            answer.answered_at = Some(st.at());
-            answer.measures = r.measures.clone();
-            answer.state = if st.at() <= answer.asked.deadline {
-                AnswerState::Answered
-            } else {
-                AnswerState::Late
-            };
-        }
-    })?;
+            // A retracted answer is as if not given: its author may answer anew.
+            if let Payload::ConsultationRespond(r) = st.payload()
+                && !withdrawn(index)
+                && let Some(a) = by_entry.get(&r.activation).and_then(|i| out.get_mut(*i))
+                && let Some(answer) = a
+                    .asked
+                    .iter_mut()
+                    .find(|x| x.asked.guarantor == st.author() && x.response.is_none())
+            {
+                answer.response = Some(index);
+                answer.answered_at = Some(st.at());
+                answer.measures = r.measures.clone();
+                answer.state = if st.at() <= answer.asked.deadline {
+                    AnswerState::Answered
+                } else {
+                    AnswerState::Late
+                };
+            }
+        },
+    )?;
     for activation in facts.closed.keys() {
         if let Some(a) = by_entry.get(activation).and_then(|i| out.get_mut(*i)) {
             // Closed by the beneficiary: whoever has not answered no longer can.
@@ -402,6 +461,21 @@ pub fn activations<T: Said>(
                 }
             }
         }
+    }
+    for a in &mut out {
+        let Some(w) = retractions.get(&a.entry) else {
+            continue;
+        };
+        // Withdrawn: nothing falls due on it, and whoever had not answered by the
+        // withdrawal, with time left, is no longer asked.
+        a.open = false;
+        a.surges.clear();
+        for x in &mut a.asked {
+            if x.response.is_none() && w.at <= x.asked.deadline {
+                x.state = AnswerState::Withdrawn;
+            }
+        }
+        a.withdrawn = Some(w.clone());
     }
     Ok(out)
 }

@@ -9,6 +9,10 @@
 //! Only confirmed deliveries count as delivered. Money is valued in the reporting currency with
 //! the rate of its own date (a tranche's due date; a statement's date); physical units are
 //! counted in their unit and never added to money or to other units.
+//!
+//! A statement its author retracted (`statement.retract`) counts until the retraction's
+//! receipt, and not from then: the figures as of a date before it are those of the log as it
+//! was; after it, as if the entry had never been made ([`Figures::retracted`] lists it).
 
 pub mod activation;
 pub mod booking;
@@ -134,6 +138,19 @@ pub struct Figures {
     pub years: BTreeMap<i16, YearFigures>,
     /// The log entries behind the figures, in order.
     pub entries: Vec<u64>,
+    /// The entries that would count toward the figures but were retracted on or before the
+    /// date, in log order, each with its retraction.
+    pub retracted: Vec<Retracted>,
+}
+
+/// A statement retracted by its author: it counts no more from the retraction's receipt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Retracted {
+    /// The entry retracted.
+    pub entry: u64,
+    /// The `statement.retract` entry (for a confirmation whose report was retracted, the
+    /// report's retraction).
+    pub by: u64,
 }
 
 /// A commitment's figures in one year. Summed over the years they give the commitment's.
@@ -333,6 +350,7 @@ fn file<'s, T: Said>(
     for (index, st) in chunk {
         let generated = |reference: &str| reference.starts_with(SYNTHETIC_REFERENCE);
         let mut at = st.at();
+        let mut report = None;
         let (id, step, date, amount, generated) = match st.payload() {
             Payload::Pledge(p) => match &p.commitment {
                 Some(id) => (id.as_str(), Step::Pledge, p.date, p.amount.as_str(), false),
@@ -357,6 +375,7 @@ fn file<'s, T: Said>(
             Payload::DeliveryConfirm(p) => match report_at(p.report) {
                 Some((r, reported_at)) => {
                     at = at.max(reported_at);
+                    report = Some(p.report);
                     (
                         r.commitment.as_str(),
                         Step::Confirm,
@@ -379,6 +398,7 @@ fn file<'s, T: Said>(
         };
         map.entry(id).or_default().push(Filed {
             index: *index,
+            report,
             at,
             step,
             date,
@@ -390,7 +410,7 @@ fn file<'s, T: Said>(
 }
 
 /// Whether a statement concerns no commitment's figures directly: what governs them (the
-/// agreements' lifecycle, accession, activations and their answers, keys).
+/// agreements' lifecycle, accession, activations and their answers, keys, retractions).
 fn governs(payload: &Payload) -> bool {
     !matches!(
         payload,
@@ -535,6 +555,8 @@ enum Step {
 /// A statement filed under a commitment.
 struct Filed {
     index: u64,
+    /// A confirmation's report.
+    report: Option<u64>,
     /// When it becomes visible: when it counts (a confirmation: when it and its report do).
     at: jiff::Timestamp,
     step: Step,
@@ -628,6 +650,19 @@ fn figures<T: Said + Sync>(
         .iter()
         .filter_map(|p| log.get(*p))
         .filter(|(_, st)| visible_at(st.at()))
+        .collect();
+    // The retractions made on or before `as_of`: each retracted entry to its retraction. A
+    // retracted statement counts as if it had not been made; before its retraction, as made.
+    let retracted: FxHashMap<u64, u64> = visible
+        .iter()
+        .filter_map(|(i, st)| match st.payload() {
+            Payload::Retract(r) => Some((r.entry, *i)),
+            _ => None,
+        })
+        .collect();
+    let visible: Vec<&(u64, T)> = visible
+        .into_iter()
+        .filter(|(i, _)| !retracted.contains_key(i))
         .collect();
     let accession = visible.iter().find_map(|(_, st)| match st.payload() {
         Payload::AccessionDeclare(a) if a.on <= as_of => Some(a.on),
@@ -730,6 +765,7 @@ fn figures<T: Said + Sync>(
             let (mut pledged, mut allocated, mut reported) = (Vec::new(), Vec::new(), Vec::new());
             let mut confirmed: Vec<Dated> = Vec::new();
             let mut entries = Vec::new();
+            let mut retracted_here = Vec::new();
             // Every statement filed here names this commitment's id: which version it counts
             // for depends only on its date.
             let versions_of_id = versions.of_id(&c.id);
@@ -742,6 +778,19 @@ fn figures<T: Said + Sync>(
             let filed = filing.by_commitment.get(c.id.as_str());
             for f in filed.into_iter().flatten().flatten() {
                 if !shown(f) || !mine(f.date) {
+                    continue;
+                }
+                // Retracted, or a confirmation of a retracted report (most logs retract
+                // nothing: no lookup then).
+                if !retracted.is_empty()
+                    && let Some(by) = retracted
+                        .get(&f.index)
+                        .or_else(|| f.report.and_then(|r| retracted.get(&r)))
+                {
+                    retracted_here.push(Retracted {
+                        entry: f.index,
+                        by: *by,
+                    });
                     continue;
                 }
                 let (quantity, synth) = f.value.clone().map_err(|source| EngineError::Value {
@@ -836,6 +885,7 @@ fn figures<T: Said + Sync>(
                 marks,
                 years,
                 entries,
+                retracted: retracted_here,
             })
         }
     };

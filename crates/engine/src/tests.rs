@@ -50,6 +50,21 @@ fn confirmation(w: &World, report: u64, amount: Option<&str>, on: &str) -> State
     )
 }
 
+/// A retraction of `entry` by `author`, made at `at`.
+fn retraction(w: &World, author: &str, at: &str, entry: u64, reason: &str) -> Statement {
+    let who = if author == "UA" { &w.ua } else { &w.gb };
+    make(
+        w,
+        who,
+        author,
+        at,
+        Payload::Retract(compact_statement::Retract {
+            entry,
+            reason: reason.into(),
+        }),
+    )
+}
+
 fn figures(w: &World, log: &[Statement], as_of: &str, commitment: &str) -> Figures {
     let indexed: Vec<(u64, Statement)> = log
         .iter()
@@ -103,6 +118,110 @@ fn only_confirmed_deliveries_count() {
     );
     assert_eq!(f.status, Status::OnTrack);
     assert_eq!(f.entries, [0, 1]);
+}
+
+#[test]
+fn a_retracted_statement_counts_until_its_retraction_and_never_after() {
+    let w = world();
+    // 0: 50 shells reported in error; 1: retracted; 2: 500 reported anew; 3: confirmed; 4: a
+    // confirmation of 300 of 0 made before the retraction (the engine does not count a
+    // confirmation of a retracted report, whatever the order).
+    let log = vec![
+        delivery(&w, "gb-tranches", "50 shells", "2024-06-20"),
+        retraction(
+            &w,
+            "GB",
+            "2024-06-25T00:00:00Z",
+            0,
+            "a typo: 500 were delivered",
+        ),
+        make(
+            &w,
+            &w.gb,
+            "GB",
+            "2024-06-25T01:00:00Z",
+            Payload::DeliveryReport(DeliveryReport {
+                commitment: "gb-tranches".into(),
+                amount: "500 shells".into(),
+                date: date("2024-06-20"),
+                reference: "r1".into(),
+                allocation: None,
+            }),
+        ),
+        confirmation(&w, 2, None, "2024-06-26"),
+    ];
+    let before = figures(&w, &log, "2024-06-24", "gb-tranches");
+    assert_eq!((before.reported, before.confirmed), (d("50"), d("0")));
+    assert_eq!(before.entries, [0]);
+    assert!(before.retracted.is_empty());
+    let after = figures(&w, &log, "2024-07-01", "gb-tranches");
+    assert_eq!(
+        (after.reported, after.confirmed, after.arrears),
+        (d("500"), d("500"), d("0"))
+    );
+    assert_eq!(after.entries, [2, 3]);
+    assert_eq!(after.retracted, [Retracted { entry: 0, by: 1 }]);
+
+    let mut log = log;
+    log.push(confirmation(&w, 0, Some("30 shells"), "2024-06-24"));
+    let f = figures(&w, &log, "2024-07-01", "gb-tranches");
+    assert_eq!(f.confirmed, d("500"));
+    assert_eq!(
+        f.retracted,
+        [Retracted { entry: 0, by: 1 }, Retracted { entry: 4, by: 1 }]
+    );
+}
+
+#[test]
+fn a_withdrawn_attack_sets_nothing_off_from_its_withdrawal() {
+    let w = world();
+    let attack = make(
+        &w,
+        &w.ua,
+        "UA",
+        "2024-07-01T00:00:00Z",
+        Payload::AttackDeclare(compact_statement::AttackDeclare {
+            at: "2024-07-01T00:00:00Z".parse().unwrap(),
+            summary: "missile strikes".into(),
+        }),
+    );
+    let mut log: Vec<Statement> = signed_log(&w).entries;
+    let a = log.len() as u64;
+    log.push(attack.clone());
+    log.push(retraction(&w, "UA", "2024-07-03T00:00:00Z", a, "a drill"));
+    let indexed: Vec<(u64, Statement)> = log
+        .iter()
+        .cloned()
+        .enumerate()
+        .map(|(i, s)| (i as u64, s))
+        .collect();
+    let at = |t: &str| activation::activations(&w.compact, &indexed, t.parse().unwrap()).unwrap();
+    let before = at("2024-07-02T00:00:00Z");
+    assert_eq!(before.len(), 1);
+    assert!(before[0].withdrawn.is_none());
+    assert!(!before[0].surges.is_empty());
+    assert_eq!(before[0].asked[0].state, activation::AnswerState::Pending);
+    let after = at("2024-07-03T00:00:00Z");
+    let w0 = after[0].withdrawn.as_ref().unwrap();
+    assert_eq!((w0.entry, w0.reason.as_str()), (a + 1, "a drill"));
+    assert!(after[0].surges.is_empty() && !after[0].open);
+    // GB's deadline (24 h) had passed before the withdrawal: missing, as it was.
+    assert_eq!(after[0].asked[0].state, activation::AnswerState::Missing);
+    let surge = |as_of: &str| -> Decimal {
+        fulfilment(&w.compact, &indexed, date(as_of))
+            .unwrap()
+            .iter()
+            .find(|f| f.commitment == "gb-once")
+            .unwrap()
+            .surge
+    };
+    assert_eq!(surge("2024-07-02"), d("0"), "not yet due");
+    assert_eq!(surge("2024-08-15"), d("0"));
+    // Without the withdrawal, half the year's amount would be due by 2024-07-31.
+    let kept = &indexed[..indexed.len() - 1];
+    let f = fulfilment(&w.compact, kept, date("2024-08-15")).unwrap();
+    let gb = f.iter().find(|f| f.commitment == "gb-once").unwrap();
+    assert_eq!(gb.surge, d("1562500000"));
 }
 
 #[test]
@@ -409,8 +528,137 @@ mod properties {
             .collect()
     }
 
+    /// A random history like [`history`], where the fourth member of each step says what
+    /// follows the report: 0 nothing, 1 its confirmation, 2 its retraction and a corrected
+    /// report (another amount) that is confirmed, 3 its confirmation retracted. With
+    /// `corrected`, the log as it would have been without the mistakes: the corrected reports
+    /// alone, confirmed.
+    fn history_retracting(
+        w: &World,
+        spec: &[(bool, u16, u16, u8)],
+        corrected: bool,
+    ) -> Vec<(u64, Statement)> {
+        let mut log: Vec<Statement> = Vec::new();
+        let report = |c: &str, amount: &str, on: Date, at: &str| {
+            make(
+                w,
+                &w.gb,
+                "GB",
+                at,
+                Payload::DeliveryReport(DeliveryReport {
+                    commitment: c.into(),
+                    amount: amount.into(),
+                    date: on,
+                    reference: format!("{c}-{on}"),
+                    allocation: None,
+                }),
+            )
+        };
+        for (once, day, qty, then) in spec {
+            let on = date("2024-02-01")
+                .checked_add(jiff::Span::new().days(i64::from(*day)))
+                .unwrap();
+            let amount = |q: u32| {
+                if *once {
+                    ("gb-once", format!("{} GBP", q * 1000 + 1))
+                } else {
+                    ("gb-tranches", format!("{} shells", q % 400 + 1))
+                }
+            };
+            let (c, wrong) = amount(u32::from(*qty));
+            let (_, right) = amount(u32::from(*qty) + 7);
+            let next_day = on.tomorrow().unwrap();
+            let two_days = next_day.tomorrow().unwrap();
+            let at = |d: Date, h: u8| format!("{d}T{h:02}:00:00Z");
+            if *then == 2 && corrected {
+                log.push(report(c, &right, on, &at(two_days, 1)));
+                let i = log.len() as u64 - 1;
+                log.push(confirmation(w, i, None, &two_days.to_string()));
+                continue;
+            }
+            log.push(report(c, &wrong, on, &at(next_day, 0)));
+            let i = log.len() as u64 - 1;
+            match then {
+                1 => log.push(confirmation(w, i, None, &next_day.to_string())),
+                2 => {
+                    log.push(retraction(w, "GB", &at(two_days, 0), i, "wrong amount"));
+                    log.push(report(c, &right, on, &at(two_days, 1)));
+                    let j = log.len() as u64 - 1;
+                    log.push(confirmation(w, j, None, &two_days.to_string()));
+                }
+                3 => {
+                    log.push(confirmation(w, i, None, &next_day.to_string()));
+                    let k = log.len() as u64 - 1;
+                    log.push(retraction(w, "UA", &at(two_days, 0), k, "not received"));
+                }
+                _ => {}
+            }
+        }
+        log.into_iter()
+            .enumerate()
+            .map(|(i, s)| (i as u64, s))
+            .collect()
+    }
+
+    /// Figures without the entries behind them (which differ between two logs).
+    fn values(mut f: Vec<Figures>) -> Vec<Figures> {
+        for x in &mut f {
+            x.entries.clear();
+            x.retracted.clear();
+        }
+        f
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// A log whose mistakes were retracted and corrected gives, once they are, the figures
+        /// of the log as it would have been without them.
+        #[test]
+        fn retracting_and_correcting_equals_the_corrected_log(
+            spec in proptest::collection::vec((any::<bool>(), 0u16..900, 1u16..2000, 0u8..4), 0..10),
+        ) {
+            let w = world();
+            let as_of = date("2026-12-31");
+            let mistaken = history_retracting(&w, &spec, false);
+            // The corrected log holds no retracted confirmation (step 3): it was never made.
+            let spec3: Vec<_> = spec.iter().map(|(o, d, q, t)| (*o, *d, *q, if *t == 3 { 0 } else { *t })).collect();
+            let corrected = history_retracting(&w, &spec3, true);
+            prop_assert_eq!(
+                values(fulfilment(&w.compact, &mistaken, as_of).unwrap()),
+                values(fulfilment(&w.compact, &corrected, as_of).unwrap())
+            );
+        }
+
+        /// A filing updated as the log grows, retractions and all, answers what the whole
+        /// log does.
+        #[test]
+        fn a_filing_kept_up_to_date_answers_what_the_whole_log_does_with_retractions(
+            spec in proptest::collection::vec((any::<bool>(), 0u16..900, 1u16..2000, 0u8..4), 0..10),
+            cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..4),
+            prefix in any::<prop::sample::Index>(),
+            day in 0i64..1200,
+        ) {
+            let w = world();
+            let all = history_retracting(&w, &spec, false);
+            let as_of = date("2024-01-01").checked_add(jiff::Span::new().days(day)).unwrap();
+            let mut steps: Vec<usize> = cuts.iter().map(|c| c.index(all.len() + 1)).collect();
+            steps.sort_unstable();
+            let mut filing = Filing::new();
+            for n in steps {
+                filing.update(&w.compact, &all[..n]);
+            }
+            filing.update(&w.compact, &all);
+            prop_assert_eq!(
+                filing.figures(&w.compact, &all, as_of).unwrap(),
+                fulfilment(&w.compact, &all, as_of).unwrap()
+            );
+            let n = prefix.index(all.len() + 1);
+            prop_assert_eq!(
+                filing.figures(&w.compact, &all[..n], as_of).unwrap(),
+                fulfilment(&w.compact, &all[..n], as_of).unwrap()
+            );
+        }
 
         /// The status as of a date from the whole log equals the status from the log cut at
         /// that date; and rows by year add up to each commitment's figures.

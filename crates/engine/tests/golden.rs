@@ -1,8 +1,8 @@
-//! Golden cases as plain data files, in the OpenFisca style: `tests/golden/*.toml` each give a
+//! Golden cases as plain data files, in the OpenFisca style: `testdata/golden/engine/*.toml` each give a
 //! history of statements (signed here with the test compact's seeded keys, and checked by the
 //! log's rules as they are appended), a date, and the expected figures.
 //!
-//! The compact is the small one of `crates/cli/tests/fixtures/base` (GB and JP guarantors, UA
+//! The compact is the small one of `testdata/base` (GB and JP guarantors, UA
 //! the beneficiary; gb-once 2.5e9 GBP due 2024-12-31; gb-yearly 1,000 trainees a year
 //! 2024-2026; gb-tranches 500 then 1,500 shells; gb-share 0.25% of GDP 2024-2025; jp-sanctions
 //! 100e6 EUR; 1 EUR = 0.8 GBP from 2024-01-01).
@@ -106,6 +106,7 @@ fn run(path: &Path) {
             Payload::DeliveryReport(r) => r.allocation = r.allocation.map(|a| a + GENESIS),
             Payload::ConsultationRespond(r) => r.activation += GENESIS,
             Payload::ActivationClose(c) => c.activation += GENESIS,
+            Payload::Retract(r) => r.entry += GENESIS,
             _ => {}
         }
         let st = make(&w, party(&w, &e.author), &e.author, &e.time, payload);
@@ -172,7 +173,7 @@ fn run(path: &Path) {
 
 #[test]
 fn golden_cases() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/golden/engine");
     let mut cases: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())

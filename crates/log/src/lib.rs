@@ -9,6 +9,10 @@
 //! - Checkpoints in the C2SP tlog-checkpoint format, signed as C2SP signed notes.
 //! - [`Frontier`]: the right edge of a tree, to recompute roots while streaming a log with
 //!   memory logarithmic in its size.
+//! - [`cosignature`]: witness cosignatures as C2SP tlog-cosignature specifies them
+//!   (`cosignature/v1`, Ed25519), which `signed_note` does not implement.
+
+pub mod cosignature;
 
 use std::collections::BTreeMap;
 

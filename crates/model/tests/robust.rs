@@ -10,8 +10,8 @@
 use compact_model::{SourceFile, agreement_alone, check};
 use proptest::prelude::*;
 
-const AGREEMENT: &str = include_str!("../../cli/tests/fixtures/base/agreements/gb-ua.toml");
-const COMPACT: &str = include_str!("../../cli/tests/fixtures/base/compact.toml");
+const AGREEMENT: &str = include_str!("../../../testdata/base/agreements/gb-ua.toml");
+const COMPACT: &str = include_str!("../../../testdata/base/compact.toml");
 
 fn file(rel: &str, text: String) -> SourceFile {
     SourceFile {

@@ -137,6 +137,11 @@ fn title(code: &str) -> &'static str {
         "reference" => "It refers to an entry that is absent or of another kind",
         "log" => "It does not belong in this log",
         "too-large" => "Too large",
+        "retracted" => "It retracts or refers to an entry already retracted",
+        "not-retractable" => {
+            "The entry is not retractable (its kind, or past the time it could be)"
+        }
+        "relied-on" => "Another standing statement rests on the entry: retract that one first",
         "operator-key-set" => "The log already has an operator key",
         "key-exists" => "The key already exists",
         _ => "A problem",

@@ -241,6 +241,7 @@ pub fn summary(kind: &str, p: &Value) -> String {
             format!("answers activation {}: {measures}", t("activation"))
         }
         "accession.declare" => format!("accession on {}", t("on")),
+        "statement.retract" => format!("retracts entry {}: {}", t("entry"), t("reason")),
         _ => match p {
             Value::Object(m) => m
                 .iter()

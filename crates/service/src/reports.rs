@@ -13,7 +13,7 @@ use compact_engine::report::{By, status as group};
 use crate::api::v1::{
     Activation, AgreementDetail, AgreementRow, BurdenReport, CheckSummary, ConsistencyProof,
     DigestReport, Explain, ExplainEntry, InclusionProof, LogEntry, ReconcileLine, Reconciliation,
-    ScheduleLine, StatusReport, VerifyReport,
+    RetractedEntry, ScheduleLine, StatusReport, VerifyReport,
 };
 use crate::error::{Context as _, Result, ServiceError};
 use crate::log::LogView;
@@ -325,6 +325,33 @@ pub fn explain_in(
             statement: st.payload.to_json(),
         })
         .collect();
+    // What counted until its author retracted it, with the retraction's reason.
+    let at_index = |i: u64| {
+        statements
+            .binary_search_by_key(&i, |(j, _)| *j)
+            .ok()
+            .and_then(|k| statements.get(k))
+    };
+    let retracted = f
+        .retracted
+        .iter()
+        .filter_map(|r| {
+            let (_, st) = at_index(r.entry)?;
+            let (_, by) = at_index(r.by)?;
+            let Payload::Retract(p) = &by.payload else {
+                return None;
+            };
+            Some(RetractedEntry {
+                index: r.entry,
+                kind: st.kind().as_str().to_owned(),
+                author: st.author.clone(),
+                statement: st.payload.to_json(),
+                retraction: r.by,
+                retracted_at: compact_statement::format_time(by.at()),
+                reason: p.reason.clone(),
+            })
+        })
+        .collect();
     // The obligations activations set off, up to the end of the day.
     let end_of_day = as_of
         .tomorrow()
@@ -347,6 +374,7 @@ pub fn explain_in(
         schedule,
         surges,
         entries,
+        retracted,
     })
 }
 

@@ -26,7 +26,7 @@ fn fixture() -> Result<(tempfile::TempDir, PathBuf)> {
     let tmp = tempfile::tempdir()?;
     let dir = tmp.path().join("compact");
     copy_dir(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../cli/tests/fixtures/base"),
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/base"),
         &dir,
     )?;
     Ok((tmp, dir))

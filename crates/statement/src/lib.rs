@@ -101,11 +101,15 @@ pub enum Kind {
     /// The beneficiary closes an activation.
     #[serde(rename = "activation.close")]
     ActivationClose,
+    /// An author retracts one of its own statements, with a reason (a correction is a
+    /// retraction followed by the corrected statement).
+    #[serde(rename = "statement.retract")]
+    StatementRetract,
 }
 
 impl Kind {
     /// Every kind.
-    pub const ALL: [Kind; 16] = [
+    pub const ALL: [Kind; 17] = [
         Kind::LogInit,
         Kind::KeyRegister,
         Kind::KeyRevoke,
@@ -122,6 +126,7 @@ impl Kind {
         Kind::AttackDeclare,
         Kind::ConsultationRespond,
         Kind::AccessionDeclare,
+        Kind::StatementRetract,
     ];
 
     /// The name used in JSON (`delivery.report`).
@@ -143,6 +148,7 @@ impl Kind {
             Kind::AgreementResume => "agreement.resume",
             Kind::AgreementTerminate => "agreement.terminate",
             Kind::ActivationClose => "activation.close",
+            Kind::StatementRetract => "statement.retract",
         }
     }
 
@@ -232,6 +238,23 @@ pub struct ActivationClose {
     /// The log entry of the activation.
     pub activation: u64,
     /// Why.
+    pub reason: String,
+}
+
+/// The longest reason a retraction may give, in characters.
+pub const REASON_MAX: usize = 1000;
+
+/// `statement.retract`: the author of entry `entry` retracts it. The log keeps both; from the
+/// retraction's receipt the engine and every report count the entry as if it had not been
+/// made (before it, as it was). A correction is a retraction and the corrected statement, in
+/// that order (in one batch, both are written or neither). Which kinds may be retracted, by
+/// whom and until when: [`rules`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Retract {
+    /// The log entry retracted.
+    pub entry: u64,
+    /// Why (at most [`REASON_MAX`] characters).
     pub reason: String,
 }
 
@@ -385,6 +408,8 @@ pub enum Payload {
     AgreementTerminate(AgreementLifecycle),
     /// See [`ActivationClose`].
     ActivationClose(ActivationClose),
+    /// See [`Retract`].
+    Retract(Retract),
 }
 
 impl Payload {
@@ -407,6 +432,7 @@ impl Payload {
             Payload::AgreementResume(_) => Kind::AgreementResume,
             Payload::AgreementTerminate(_) => Kind::AgreementTerminate,
             Payload::ActivationClose(_) => Kind::ActivationClose,
+            Payload::Retract(_) => Kind::StatementRetract,
         }
     }
 
@@ -417,6 +443,7 @@ impl Payload {
             Payload::DeliveryReport(r) => r.allocation,
             Payload::ConsultationRespond(r) => Some(r.activation),
             Payload::ActivationClose(c) => Some(c.activation),
+            Payload::Retract(r) => Some(r.entry),
             _ => None,
         }
     }
@@ -439,6 +466,7 @@ impl Payload {
             | Payload::AgreementResume(p)
             | Payload::AgreementTerminate(p) => serde_json::to_value(p),
             Payload::ActivationClose(p) => serde_json::to_value(p),
+            Payload::Retract(p) => serde_json::to_value(p),
         }
     }
 
@@ -471,6 +499,7 @@ impl Payload {
             Kind::AgreementResume => Payload::AgreementResume(serde_json::from_value(v)?),
             Kind::AgreementTerminate => Payload::AgreementTerminate(serde_json::from_value(v)?),
             Kind::ActivationClose => Payload::ActivationClose(serde_json::from_value(v)?),
+            Kind::StatementRetract => Payload::Retract(serde_json::from_value(v)?),
         })
     }
 }

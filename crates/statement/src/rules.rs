@@ -73,11 +73,20 @@ pub enum Code {
     Log,
     /// Its canonical bytes are too large for the log.
     TooLarge,
+    /// It retracts an entry already retracted, or refers to a retracted entry (confirms a
+    /// retracted report, answers a withdrawn activation).
+    Retracted,
+    /// It retracts an entry of a kind that is never retracted (a retraction, a key, the log's
+    /// or an agreement's lifecycle, a closing, accession), or one past the time it could be.
+    NotRetractable,
+    /// It retracts an entry another standing statement rests on (a report the beneficiary
+    /// confirmed, an allocation a report delivers): that one is retracted first.
+    ReliedOn,
 }
 
 impl Code {
     /// Every code.
-    pub const ALL: [Code; 14] = [
+    pub const ALL: [Code; 17] = [
         Code::Rule,
         Code::Malformed,
         Code::Signature,
@@ -92,6 +101,9 @@ impl Code {
         Code::Reference,
         Code::Log,
         Code::TooLarge,
+        Code::Retracted,
+        Code::NotRetractable,
+        Code::ReliedOn,
     ];
 
     /// The code as printed and served.
@@ -111,6 +123,9 @@ impl Code {
             Code::Reference => "reference",
             Code::Log => "log",
             Code::TooLarge => "too-large",
+            Code::Retracted => "retracted",
+            Code::NotRetractable => "not-retractable",
+            Code::ReliedOn => "relied-on",
         }
     }
 }
@@ -157,6 +172,24 @@ pub trait LedgerView {
         self.facts().accession
     }
 }
+
+/// How long after its receipt the beneficiary may retract a delivery confirmation: the
+/// guarantor relies on it, so a mistake is corrected soon or not by retraction.
+pub const CONFIRM_RETRACT_WINDOW: SignedDuration = SignedDuration::from_hours(30 * 24);
+
+/// The kinds an author may retract (`statement.retract`): what is said about deliveries and
+/// activations. The log's, keys' and agreements' lifecycle statements have statements of their
+/// own to undo them (`key.revoke`, `agreement.resume`) or are final (`log.init`,
+/// `activation.close`, `accession.declare`), and a retraction is never retracted.
+pub const RETRACTABLE: [Kind; 7] = [
+    Kind::Pledge,
+    Kind::Allocation,
+    Kind::DeliveryReport,
+    Kind::DeliveryConfirm,
+    Kind::ThreatLevel,
+    Kind::AttackDeclare,
+    Kind::ConsultationRespond,
+];
 
 /// The furthest a statement's own time may lie after the log's receipt of it (clock skew).
 pub const TIME_AHEAD_MAX: SignedDuration = SignedDuration::from_mins(5);
@@ -951,6 +984,208 @@ fn lifecycle(
     }
 }
 
+/// The retraction of entry `index` in the log so far, if it was retracted.
+fn retraction(log: &dyn LedgerView, index: u64) -> Result<Option<(u64, Statement)>, Refusal> {
+    Ok(view(log.referring(index, Kind::StatementRetract))?
+        .into_iter()
+        .next())
+}
+
+/// Refuses a statement that refers to entry `index` once it was retracted: `what` says what
+/// the statement would do with it.
+fn not_retracted(log: &dyn LedgerView, index: u64, what: &str) -> Result<(), Refusal> {
+    match retraction(log, index)? {
+        Some((i, r)) => refuse_as(
+            Code::Retracted,
+            format!(
+                "entry {index} was retracted by `{}` at entry {i}: there is {what}",
+                r.author
+            ),
+        ),
+        None => Ok(()),
+    }
+}
+
+/// The statements of `kind` referring to entry `index` that stand (not retracted).
+fn standing(
+    log: &dyn LedgerView,
+    index: u64,
+    kind: Kind,
+) -> Result<Vec<(u64, Statement)>, Refusal> {
+    let mut out = Vec::new();
+    for (i, st) in view(log.referring(index, kind))? {
+        if retraction(log, i)?.is_none() {
+            out.push((i, st));
+        }
+    }
+    Ok(out)
+}
+
+/// `statement.retract`: who may retract what, and until when.
+///
+/// - the entry is in the log, made by the retraction's author, of a [`RETRACTABLE`] kind, and
+///   not retracted already;
+/// - a delivery report with a standing confirmation is not retracted (the beneficiary retracts
+///   its confirmation first), nor an allocation a standing report delivers;
+/// - a confirmation is retracted within [`CONFIRM_RETRACT_WINDOW`] of its receipt;
+/// - an activation (`attack.declare`, `threat.level`) is withdrawn, and an answer to one
+///   retracted, while it is open: not once the beneficiary closed it or the compact ended on
+///   accession;
+/// - the reason is given, in at most [`crate::REASON_MAX`] characters.
+fn retract(
+    st: &Statement,
+    r: &crate::Retract,
+    log: &dyn LedgerView,
+    facts: &Facts,
+    next: u64,
+) -> Result<(), Refusal> {
+    if r.reason.trim().is_empty() {
+        return refuse("a retraction gives a reason");
+    }
+    let chars = r.reason.chars().count();
+    if chars > crate::REASON_MAX {
+        return refuse(format!(
+            "a retraction's reason is {chars} characters, over the limit of {}",
+            crate::REASON_MAX
+        ));
+    }
+    if r.entry >= next {
+        return refuse_as(
+            Code::Reference,
+            format!(
+                "no entry {} in the log: it holds entries 0 to {}",
+                r.entry,
+                next.saturating_sub(1)
+            ),
+        );
+    }
+    let Some(target) = view(log.entry(r.entry))? else {
+        return refuse_as(Code::Reference, format!("no entry {} in the log", r.entry));
+    };
+    if target.author != st.author {
+        return refuse_as(
+            Code::Role,
+            format!(
+                "entry {} is `{}`'s {}: only its author retracts it, not `{}`",
+                r.entry,
+                target.author,
+                target.kind().as_str(),
+                st.author
+            ),
+        );
+    }
+    let kind = target.kind();
+    if !RETRACTABLE.contains(&kind) {
+        let why = match kind {
+            Kind::StatementRetract => {
+                "a retraction is final (to undo one, make the retracted statement anew)"
+            }
+            Kind::KeyRegister | Kind::KeyRevoke => "a key is revoked (key.revoke), not retracted",
+            Kind::AgreementSign
+            | Kind::AgreementSuspend
+            | Kind::AgreementResume
+            | Kind::AgreementTerminate => {
+                "an agreement's lifecycle changes by its own statements (agreement.suspend, agreement.resume, agreement.terminate)"
+            }
+            Kind::LogInit => "the log's first entry is the log",
+            Kind::ActivationClose => "a closed activation stays closed",
+            _ => "it is final",
+        };
+        return refuse_as(
+            Code::NotRetractable,
+            format!(
+                "entry {} is {}, which is never retracted: {why}; retractable are {}",
+                r.entry,
+                with_article(kind.as_str()),
+                RETRACTABLE.map(Kind::as_str).join(", ")
+            ),
+        );
+    }
+    if let Some((i, _)) = retraction(log, r.entry)? {
+        return refuse_as(
+            Code::Retracted,
+            format!("entry {} was already retracted at entry {i}", r.entry),
+        );
+    }
+    match &target.payload {
+        Payload::DeliveryReport(_) => {
+            if let Some((i, c)) = standing(log, r.entry, Kind::DeliveryConfirm)?.first() {
+                return refuse_as(
+                    Code::ReliedOn,
+                    format!(
+                        "delivery report {} is confirmed by `{}` (entry {i}): the confirmation stands until `{}` retracts it",
+                        r.entry, c.author, c.author
+                    ),
+                );
+            }
+        }
+        Payload::Allocation(_) => {
+            if let Some((i, _)) = standing(log, r.entry, Kind::DeliveryReport)?.first() {
+                return refuse_as(
+                    Code::ReliedOn,
+                    format!(
+                        "allocation {} is delivered by report {i}: retract the report first",
+                        r.entry
+                    ),
+                );
+            }
+        }
+        Payload::DeliveryConfirm(_) => {
+            let age = st.at().duration_since(target.at());
+            if age > CONFIRM_RETRACT_WINDOW {
+                return refuse_as(
+                    Code::NotRetractable,
+                    format!(
+                        "confirmation {} was received at {}, more than 30 days before this retraction at {}: the guarantor relies on it, and it stands",
+                        r.entry,
+                        crate::format_time(target.at()),
+                        crate::format_time(st.at())
+                    ),
+                );
+            }
+        }
+        Payload::AttackDeclare(_) | Payload::ThreatLevel(_) => {
+            activation_open(st, r.entry, log, facts, "withdrawn")?;
+        }
+        Payload::ConsultationRespond(c) => {
+            activation_open(st, c.activation, log, facts, "answered anew").map_err(|e| {
+                Refusal::new(e.code, format!("answer {} stands: {}", r.entry, e.message))
+            })?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Refuses when activation `index` is closed (by the beneficiary, or by accession) at `st`.
+fn activation_open(
+    st: &Statement,
+    index: u64,
+    log: &dyn LedgerView,
+    facts: &Facts,
+    what: &str,
+) -> Result<(), Refusal> {
+    if let Some(i) = facts.closed.get(&index) {
+        return refuse_as(
+            Code::NotRetractable,
+            format!(
+                "activation {index} was closed by the beneficiary at entry {i}: a closed activation is history, no longer {what}"
+            ),
+        );
+    }
+    if let Some(acc) = log.accession()
+        && date_of(st) >= acc
+    {
+        return refuse_as(
+            Code::NotRetractable,
+            format!(
+                "activation {index} closed when the compact ended on the beneficiary's accession on {acc}: it is history, no longer {what}"
+            ),
+        );
+    }
+    Ok(())
+}
+
 /// Checks a statement in full: signature, author, payload, against the compact and the log.
 pub fn check(
     st: &Statement,
@@ -1073,6 +1308,7 @@ pub fn check_payload(
         Payload::AgreementSuspend(l)
         | Payload::AgreementResume(l)
         | Payload::AgreementTerminate(l) => lifecycle(st, l, compact, facts, next),
+        Payload::Retract(r) => retract(st, r, log, facts, next),
         Payload::ActivationClose(c) => {
             require_beneficiary(st, compact)?;
             match view(log.entry(c.activation))? {
@@ -1100,6 +1336,11 @@ pub fn check_payload(
                     c.activation
                 ));
             }
+            not_retracted(
+                log,
+                c.activation,
+                "no activation to close: it was withdrawn",
+            )?;
             if c.reason.trim().is_empty() {
                 return refuse("closing an activation gives a reason");
             }
@@ -1207,6 +1448,7 @@ pub fn check_payload(
                         return refuse_as(Code::Reference, format!("no entry {index} in the log"));
                     }
                 }
+                not_retracted(log, index, "no allocation to deliver")?;
             }
             Ok(())
         }
@@ -1226,6 +1468,7 @@ pub fn check_payload(
                     ),
                 );
             };
+            not_retracted(log, p.report, "no report to confirm")?;
             if p.date < r.date {
                 return refuse(format!(
                     "confirmed on {}, before the delivery date {}",
@@ -1257,7 +1500,8 @@ pub fn check_payload(
                 )
             };
             let mut total = confirmed.number();
-            for (_, earlier) in view(log.referring(p.report, Kind::DeliveryConfirm))? {
+            // Confirmations retracted by the beneficiary count no more.
+            for (_, earlier) in standing(log, p.report, Kind::DeliveryConfirm)? {
                 if total > reported.number() {
                     return refuse(over(total));
                 }
@@ -1333,6 +1577,11 @@ pub fn check_payload(
                     r.activation
                 ));
             }
+            not_retracted(
+                log,
+                r.activation,
+                "nothing to answer: the activation was withdrawn",
+            )?;
             let asked = crate::activation::asked(compact, r.activation, &activation, facts);
             if asked.is_empty() {
                 return refuse(format!(
@@ -1363,7 +1612,8 @@ pub fn check_payload(
                     crate::format_time(activation.at())
                 ));
             }
-            let answers = view(log.referring(r.activation, Kind::ConsultationRespond))?;
+            // An answer its author retracted leaves it to answer anew.
+            let answers = standing(log, r.activation, Kind::ConsultationRespond)?;
             if let Some((i, _)) = answers.iter().find(|(_, a)| a.author == st.author) {
                 return refuse(format!(
                     "`{}` already answered activation {} at entry {i}",

@@ -333,6 +333,21 @@ pub const SCHEMAS: &[Schema] = &[
         fields: &[req("on", DATE, "the day of accession")],
         example: r#"{"on":"2030-07-01"}"#,
     },
+    Schema {
+        kind: "statement.retract",
+        summary: "An author retracts one of its own statements, with a reason: from its receipt every report counts that entry no more (a correction is a retraction, then the corrected statement).",
+        signed_by: "the author of the entry retracted",
+        command: Some("compact retract ENTRY --reason TEXT"),
+        fields: &[
+            req(
+                "entry",
+                ENTRY,
+                "the entry retracted: a pledge, allocation, delivery.report, delivery.confirm, threat.level, attack.declare or consultation.respond of the author's",
+            ),
+            req("reason", STRING, "why, in words (at most 1000 characters)"),
+        ],
+        example: r#"{"entry":7,"reason":"50 shells is a typo: 500 were delivered"}"#,
+    },
 ];
 
 /// The payload schema of `kind`, if it has one (every kind of [`Kind::ALL`] should).

@@ -14,14 +14,14 @@ use crate::rules::{MemoryLog, Mode, check};
 use crate::*;
 use compact_model::{Compact, SourceFile};
 
-const COMPACT: &str = include_str!("../../cli/tests/fixtures/base/compact.toml");
-const GB: &str = include_str!("../../cli/tests/fixtures/base/parties/GB.toml");
-const PL: &str = include_str!("../../cli/tests/fixtures/base/parties/PL.toml");
-const UA: &str = include_str!("../../cli/tests/fixtures/base/parties/UA.toml");
-const JP: &str = include_str!("../../cli/tests/fixtures/base/parties/JP.toml");
-const GB_UA: &str = include_str!("../../cli/tests/fixtures/base/agreements/gb-ua.toml");
-const JP_UA: &str = include_str!("../../cli/tests/fixtures/base/agreements/jp-ua.toml");
-const RATES: &str = include_str!("../../cli/tests/fixtures/base/rates.toml");
+const COMPACT: &str = include_str!("../../../testdata/base/compact.toml");
+const GB: &str = include_str!("../../../testdata/base/parties/GB.toml");
+const PL: &str = include_str!("../../../testdata/base/parties/PL.toml");
+const UA: &str = include_str!("../../../testdata/base/parties/UA.toml");
+const JP: &str = include_str!("../../../testdata/base/parties/JP.toml");
+const GB_UA: &str = include_str!("../../../testdata/base/agreements/gb-ua.toml");
+const JP_UA: &str = include_str!("../../../testdata/base/agreements/jp-ua.toml");
+const RATES: &str = include_str!("../../../testdata/base/rates.toml");
 
 pub struct Party {
     pub signer: StandardSigner,

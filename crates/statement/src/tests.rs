@@ -797,6 +797,108 @@ mod activations {
             refused(&gb, &w, &log)
         );
     }
+
+    fn withdraw(w: &World, at: &str, entry: u64) -> Statement {
+        make(
+            w,
+            &w.ua,
+            "UA",
+            at,
+            Payload::Retract(Retract {
+                entry,
+                reason: "declared in error".into(),
+            }),
+        )
+    }
+
+    #[test]
+    fn a_withdrawn_activation_takes_no_answer_and_is_not_closed() {
+        let (w, mut log) = setup(false);
+        let a = append(&w, &mut log, attack(&w, "2025-03-01T06:00:00Z"));
+        // GB answers, then retracts its answer: it may answer anew.
+        let gb = append(
+            &w,
+            &mut log,
+            respond(&w, &w.gb, "GB", "2025-03-01T07:00:00Z", a),
+        );
+        let undo = make(
+            &w,
+            &w.gb,
+            "GB",
+            "2025-03-01T07:30:00Z",
+            Payload::Retract(Retract {
+                entry: gb,
+                reason: "the wrong package".into(),
+            }),
+        );
+        append(&w, &mut log, undo);
+        append(
+            &w,
+            &mut log,
+            respond(&w, &w.gb, "GB", "2025-03-01T08:00:00Z", a),
+        );
+        // Only the beneficiary withdraws its declaration.
+        let e = check(
+            &make(
+                &w,
+                &w.gb,
+                "GB",
+                "2025-03-01T09:00:00Z",
+                Payload::Retract(Retract {
+                    entry: a,
+                    reason: "no attack".into(),
+                }),
+            ),
+            &w.compact,
+            &log,
+            Mode::Append,
+        )
+        .unwrap_err();
+        assert!(e.message.contains("only its author"), "{e}");
+        append(&w, &mut log, withdraw(&w, "2025-03-01T09:00:00Z", a));
+        let late = respond(&w, &w.gb, "GB", "2025-03-01T10:00:00Z", a);
+        assert!(refused(&late, &w, &log).contains("the activation was withdrawn"));
+        let close = make(
+            &w,
+            &w.ua,
+            "UA",
+            "2025-03-01T10:00:00Z",
+            Payload::ActivationClose(ActivationClose {
+                activation: a,
+                reason: "over".into(),
+            }),
+        );
+        assert!(refused(&close, &w, &log).contains("it was withdrawn"));
+    }
+
+    #[test]
+    fn a_closed_activation_is_history_and_not_withdrawn() {
+        let (w, mut log) = setup(false);
+        let a = append(&w, &mut log, attack(&w, "2025-03-01T06:00:00Z"));
+        append(
+            &w,
+            &mut log,
+            make(
+                &w,
+                &w.ua,
+                "UA",
+                "2025-03-02T07:00:00Z",
+                Payload::ActivationClose(ActivationClose {
+                    activation: a,
+                    reason: "consultations held".into(),
+                }),
+            ),
+        );
+        let e = check(
+            &withdraw(&w, "2025-03-03T07:00:00Z", a),
+            &w.compact,
+            &log,
+            Mode::Append,
+        )
+        .unwrap_err();
+        assert_eq!(e.code, crate::rules::Code::NotRetractable, "{e}");
+        assert!(e.message.contains("a closed activation is history"), "{e}");
+    }
 }
 
 #[test]
@@ -820,6 +922,10 @@ fn the_signed_bytes_are_the_canonical_form_without_the_signature_for_every_kind(
         }),
         Payload::AccessionDeclare(AccessionDeclare {
             on: "2030-01-01".parse().unwrap(),
+        }),
+        Payload::Retract(Retract {
+            entry: 4,
+            reason: "a typo ,\"sig\":\"x\",\"time\": here".into(),
         }),
         Payload::ConsultationRespond(ConsultationRespond {
             activation: 4,
@@ -856,5 +962,220 @@ fn the_signed_bytes_are_the_canonical_form_without_the_signature_for_every_kind(
         );
         let again = Statement::decode(&st.leaf).unwrap();
         assert_eq!(&again, st);
+    }
+}
+
+mod retractions {
+    use super::*;
+    use crate::rules::{Code, Refusal};
+
+    fn retract(
+        w: &World,
+        who: &Party,
+        author: &str,
+        at: &str,
+        entry: u64,
+        reason: &str,
+    ) -> Statement {
+        make(
+            w,
+            who,
+            author,
+            at,
+            Payload::Retract(Retract {
+                entry,
+                reason: reason.into(),
+            }),
+        )
+    }
+
+    fn confirm(w: &World, at: &str, report: u64, amount: Option<&str>) -> Statement {
+        make(
+            w,
+            &w.ua,
+            "UA",
+            at,
+            Payload::DeliveryConfirm(DeliveryConfirm {
+                report,
+                amount: amount.map(Into::into),
+                date: "2024-07-02".parse().unwrap(),
+            }),
+        )
+    }
+
+    fn refusal(st: &Statement, w: &World, log: &MemoryLog) -> Refusal {
+        check(st, &w.compact, log, Mode::Append).unwrap_err()
+    }
+
+    fn append(w: &World, log: &mut MemoryLog, st: Statement) -> u64 {
+        check(&st, &w.compact, log, Mode::Append).unwrap();
+        log.push(st);
+        log.entries.len() as u64 - 1
+    }
+
+    /// gb-ua signed by both (entries 9, 10), then GB's report of 500 shells (entry 11).
+    fn with_report() -> (World, MemoryLog, u64) {
+        let w = world();
+        let mut log = signed_log(&w);
+        let r = append(
+            &w,
+            &mut log,
+            report(&w, &w.gb, "GB", "gb-tranches", "500 shells"),
+        );
+        (w, log, r)
+    }
+
+    #[test]
+    fn only_the_author_retracts_its_own_entry_once_with_a_reason() {
+        let (w, mut log, r) = with_report();
+        let at = "2024-07-02T09:00:00Z";
+        let e = refusal(&retract(&w, &w.ua, "UA", at, r, "wrong amount"), &w, &log);
+        assert_eq!(e.code, Code::Role, "{e}");
+        assert!(e.message.contains("only its author retracts it"), "{e}");
+        let e = refusal(&retract(&w, &w.pl, "PL", at, r, "wrong amount"), &w, &log);
+        assert_eq!(e.code, Code::Role, "{e}");
+        let e = refusal(&retract(&w, &w.gb, "GB", at, r, "  "), &w, &log);
+        assert_eq!(e.code, Code::Rule, "{e}");
+        assert!(e.message.contains("gives a reason"), "{e}");
+        let long = "x".repeat(REASON_MAX + 1);
+        let e = refusal(&retract(&w, &w.gb, "GB", at, r, &long), &w, &log);
+        assert!(e.message.contains("over the limit of 1000"), "{e}");
+        for beyond in [r + 1, 9_007_199_254_740_991] {
+            let e = refusal(&retract(&w, &w.gb, "GB", at, beyond, "typo"), &w, &log);
+            assert_eq!(e.code, Code::Reference, "{e}");
+            assert!(e.message.contains(&format!("no entry {beyond}")), "{e}");
+        }
+        let by = append(
+            &w,
+            &mut log,
+            retract(&w, &w.gb, "GB", at, r, "wrong amount"),
+        );
+        let e = refusal(&retract(&w, &w.gb, "GB", at, r, "again"), &w, &log);
+        assert_eq!(e.code, Code::Retracted, "{e}");
+        assert!(
+            e.message
+                .contains(&format!("already retracted at entry {by}")),
+            "{e}"
+        );
+        // Nobody confirms what was retracted.
+        let e = refusal(&confirm(&w, at, r, None), &w, &log);
+        assert_eq!(e.code, Code::Retracted, "{e}");
+        assert!(e.message.contains("no report to confirm"), "{e}");
+    }
+
+    #[test]
+    fn retractions_keys_agreements_and_the_log_are_never_retracted() {
+        let (w, mut log, r) = with_report();
+        let at = "2024-07-02T09:00:00Z";
+        let by = append(
+            &w,
+            &mut log,
+            retract(&w, &w.gb, "GB", at, r, "wrong amount"),
+        );
+        // 2: GB's signing key registration (signed by its root: the author is GB); 9: GB's
+        // signature of gb-ua; the retraction itself.
+        for (entry, why) in [
+            (by, "a retraction is final"),
+            (2, "a key is revoked"),
+            (9, "an agreement's lifecycle"),
+        ] {
+            let e = refusal(&retract(&w, &w.gb, "GB", at, entry, "undo"), &w, &log);
+            assert_eq!(e.code, Code::NotRetractable, "{entry}: {e}");
+            assert!(e.message.contains(why), "{entry}: {e}");
+            assert!(e.message.contains("retractable are pledge"), "{e}");
+        }
+        // The log's first entry is the operator's: no party's to retract.
+        let e = refusal(&retract(&w, &w.gb, "GB", at, 0, "undo"), &w, &log);
+        assert_eq!(e.code, Code::Role, "{e}");
+    }
+
+    #[test]
+    fn a_confirmed_report_is_retracted_only_once_its_confirmation_is() {
+        let (w, mut log, r) = with_report();
+        let c = append(&w, &mut log, confirm(&w, "2024-07-03T09:00:00Z", r, None));
+        let at = "2024-07-04T09:00:00Z";
+        let e = refusal(&retract(&w, &w.gb, "GB", at, r, "wrong amount"), &w, &log);
+        assert_eq!(e.code, Code::ReliedOn, "{e}");
+        assert!(
+            e.message.contains(&format!(
+                "confirmed by `UA` (entry {c}): the confirmation stands"
+            )),
+            "{e}"
+        );
+        // The guarantor cannot undo the beneficiary's confirmation either.
+        let e = refusal(&retract(&w, &w.gb, "GB", at, c, "not received"), &w, &log);
+        assert_eq!(e.code, Code::Role, "{e}");
+        // The beneficiary retracts its confirmation: the amount is free to confirm again, and
+        // the report to retract.
+        append(
+            &w,
+            &mut log,
+            retract(&w, &w.ua, "UA", at, c, "confirmed the wrong report"),
+        );
+        append(&w, &mut log, confirm(&w, at, r, Some("300 shells")));
+        let e = refusal(&confirm(&w, at, r, Some("201 shells")), &w, &log);
+        assert!(e.message.contains("would total 501"), "{e}");
+        let c2 = log.entries.len() as u64 - 1;
+        append(
+            &w,
+            &mut log,
+            retract(&w, &w.ua, "UA", at, c2, "300 was a typo"),
+        );
+        append(
+            &w,
+            &mut log,
+            retract(&w, &w.gb, "GB", at, r, "wrong amount"),
+        );
+    }
+
+    #[test]
+    fn a_confirmation_is_retracted_within_thirty_days_of_its_receipt() {
+        let (w, mut log, r) = with_report();
+        let c = append(&w, &mut log, confirm(&w, "2024-07-03T09:00:00Z", r, None));
+        let late = retract(&w, &w.ua, "UA", "2024-08-02T09:00:01Z", c, "too late");
+        let e = refusal(&late, &w, &log);
+        assert_eq!(e.code, Code::NotRetractable, "{e}");
+        assert!(e.message.contains("more than 30 days"), "{e}");
+        append(
+            &w,
+            &mut log,
+            retract(&w, &w.ua, "UA", "2024-08-02T09:00:00Z", c, "in time"),
+        );
+    }
+
+    #[test]
+    fn an_allocation_a_report_delivers_is_retracted_after_the_report() {
+        let w = world();
+        let mut log = signed_log(&w);
+        let alloc = |at: &str| {
+            make(
+                &w,
+                &w.gb,
+                "GB",
+                at,
+                Payload::Allocation(Allocation {
+                    commitment: "gb-tranches".into(),
+                    amount: "500 shells".into(),
+                    date: "2024-06-01".parse().unwrap(),
+                    reference: "a-1".into(),
+                }),
+            )
+        };
+        let a = append(&w, &mut log, alloc("2024-06-01T09:00:00Z"));
+        let mut rep = report(&w, &w.gb, "GB", "gb-tranches", "500 shells");
+        if let Payload::DeliveryReport(p) = &mut rep.payload {
+            p.allocation = Some(a);
+        }
+        let rep = make(&w, &w.gb, "GB", "2024-07-01T09:00:00Z", rep.payload.clone());
+        let r = append(&w, &mut log, rep.clone());
+        let at = "2024-07-02T09:00:00Z";
+        let e = refusal(&retract(&w, &w.gb, "GB", at, a, "wrong"), &w, &log);
+        assert_eq!(e.code, Code::ReliedOn, "{e}");
+        append(&w, &mut log, retract(&w, &w.gb, "GB", at, r, "wrong"));
+        append(&w, &mut log, retract(&w, &w.gb, "GB", at, a, "wrong"));
+        // A report cannot deliver a retracted allocation.
+        let again = make(&w, &w.gb, "GB", "2024-07-02T10:00:00Z", rep.payload.clone());
+        let e = refusal(&again, &w, &log);
+        assert_eq!(e.code, Code::Retracted, "{e}");
     }
 }

@@ -46,9 +46,9 @@ pub fn compact_with_clock(dir: Option<&Path>, clock: Option<&str>, args: &[&str]
     }
 }
 
-/// `crates/cli/tests/fixtures`.
+/// the repository's `testdata/` (shared by every crate's tests).
 pub fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata")
 }
 
 /// Copies a directory tree.

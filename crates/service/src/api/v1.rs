@@ -388,6 +388,31 @@ pub struct Explain {
     pub surges: Vec<Surge>,
     /// The log entries behind the figures, in log order.
     pub entries: Vec<ExplainEntry>,
+    /// The entries that counted toward the figures until their author retracted them, in log
+    /// order, with each retraction and its reason: the history the figures correct.
+    #[serde(default)]
+    pub retracted: Vec<RetractedEntry>,
+}
+
+/// A log entry that counted toward a commitment's figures until it was retracted.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RetractedEntry {
+    /// Its index in the log.
+    pub index: u64,
+    /// The statement's type (`delivery.report`, …).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Its author's party code.
+    pub author: String,
+    /// Its payload as JSON.
+    pub statement: serde_json::Value,
+    /// The `statement.retract` entry (for a confirmation of a retracted report, the report's
+    /// retraction).
+    pub retraction: u64,
+    /// When the log received the retraction (RFC 3339, UTC).
+    pub retracted_at: String,
+    /// The reason the retraction gives.
+    pub reason: String,
 }
 
 /// One tranche of a commitment's schedule.
@@ -699,6 +724,10 @@ pub struct Figures {
     pub years: BTreeMap<i16, YearFigures>,
     /// The log entries behind the figures, in order.
     pub entries: Vec<u64>,
+    /// The entries that would count toward the figures but were retracted on or before the
+    /// date, in order (`compact explain` gives each retraction and its reason).
+    #[serde(default)]
+    pub retracted: Vec<u64>,
 }
 
 impl From<&compact_engine::Figures> for Figures {
@@ -761,6 +790,7 @@ impl From<&compact_engine::Figures> for Figures {
                 })
                 .collect(),
             entries: f.entries.clone(),
+            retracted: f.retracted.iter().map(|r| r.entry).collect(),
         }
     }
 }
@@ -867,6 +897,8 @@ pub enum AnswerState {
     Missing,
     /// No answer yet; the deadline has not passed.
     Pending,
+    /// No answer, and the activation was withdrawn before the deadline: no longer asked.
+    Withdrawn,
 }
 
 impl AnswerState {
@@ -877,6 +909,7 @@ impl AnswerState {
             AnswerState::Late => "late",
             AnswerState::Missing => "missing",
             AnswerState::Pending => "pending",
+            AnswerState::Withdrawn => "withdrawn",
         }
     }
 }
@@ -935,12 +968,27 @@ pub struct Activation {
     pub attack_at: Option<String>,
     /// The declaration's summary.
     pub summary: Option<String>,
-    /// False once the compact ended on accession.
+    /// False once closed by the beneficiary, withdrawn, or the compact ended on accession.
     pub open: bool,
     /// Each guarantor asked, in the order of the agreements.
     pub asked: Vec<Answer>,
-    /// What it set off.
+    /// What it set off: nothing once withdrawn.
     pub surges: Vec<Surge>,
+    /// The beneficiary's withdrawal of an activation declared in error, if withdrawn: from
+    /// then nothing falls due on it.
+    #[serde(default)]
+    pub withdrawn: Option<Withdrawal>,
+}
+
+/// The withdrawal of an activation (`statement.retract`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Withdrawal {
+    /// The `statement.retract` entry.
+    pub entry: u64,
+    /// When the log received it (RFC 3339, UTC).
+    pub at: String,
+    /// Why.
+    pub reason: String,
 }
 
 impl Activation {
@@ -981,6 +1029,7 @@ impl From<&compact_engine::activation::Activation> for Activation {
                         S::Late => AnswerState::Late,
                         S::Missing => AnswerState::Missing,
                         S::Pending => AnswerState::Pending,
+                        S::Withdrawn => AnswerState::Withdrawn,
                     },
                     response: x.response,
                     answered_at: x.answered_at.map(format_time),
@@ -997,6 +1046,11 @@ impl From<&compact_engine::activation::Activation> for Activation {
                 })
                 .collect(),
             surges: a.surges.iter().map(Surge::from).collect(),
+            withdrawn: a.withdrawn.as_ref().map(|w| Withdrawal {
+                entry: w.entry,
+                at: format_time(w.at),
+                reason: w.reason.clone(),
+            }),
         }
     }
 }
