@@ -94,7 +94,10 @@ fn print_list(list: &EntryList, filter: &EntryFilter) -> anyhow::Result<()> {
                 e.received.clone().unwrap_or_else(|| "-".to_owned()),
                 e.author.clone(),
                 e.kind.clone(),
-                e.summary.clone(),
+                match e.retracted_by {
+                    Some(by) => format!("{} (retracted by entry {by})", e.summary),
+                    None => e.summary.clone(),
+                },
             ]
         })
         .collect();

@@ -125,6 +125,32 @@ fn the_log_is_browsed_newest_first_filtered_and_paged() {
     let none = ok(d, &["log", "list", "--kind", "pledge"]);
     assert!(none.contains("no entry matches"), "{none}");
 
+    // A retraction: the entry it retracts says so; the log keeps both.
+    ok(
+        d,
+        &[
+            "retract",
+            "8",
+            "--key",
+            "keys/UA.key",
+            "--reason",
+            "confirmed by mistake",
+            "--time",
+            "2024-07-04",
+        ],
+    );
+    let v = json(d, &["log", "list", "--limit", "2", "--format", "json"]);
+    assert_eq!(indices(&v), vec![9, 8]);
+    assert_eq!(v["entries"][0]["type"], "statement.retract");
+    assert_eq!(
+        v["entries"][0]["summary"],
+        "retracts entry 8: confirmed by mistake"
+    );
+    assert_eq!(v["entries"][1]["retracted_by"], 9);
+    assert!(v["entries"][0]["retracted_by"].is_null());
+    let table = ok(d, &["log", "list", "--limit", "2"]);
+    assert!(table.contains("(retracted by entry 9)"), "{table}");
+
     // Mistakes: did you mean.
     let e = fails(d, &["log", "list", "--party", "GX"]);
     assert!(e.contains("unknown party `GX`"), "{e}");

@@ -81,6 +81,12 @@ pub fn list_in(
             && filter.from.is_none_or(|f| day(r) >= f)
             && filter.to.is_none_or(|t| day(r) <= t)
     };
+    // Which entries were retracted, and by which: the log as it stands, whatever the filters.
+    let retracted: std::collections::HashMap<u64, u64> = records
+        .iter()
+        .filter(|(_, r)| r.kind() == Kind::StatementRetract)
+        .filter_map(|(i, r)| r.payload.reference().map(|e| (e, *i)))
+        .collect();
     let ordered: Box<dyn Iterator<Item = &(u64, Record)>> = if filter.oldest_first {
         Box::new(records.iter())
     } else {
@@ -92,7 +98,7 @@ pub fn list_in(
     for (i, r) in ordered.filter(keep) {
         matched += 1;
         if entries.len() < limit {
-            entries.push(row(*i, r));
+            entries.push(row(*i, r, retracted.get(i).copied()));
         }
     }
     let next_after = if (entries.len() as u64) < matched {
@@ -121,7 +127,7 @@ pub fn list(place: &Place, compact: &Compact, filter: &EntryFilter) -> Result<En
 }
 
 /// One record as a row.
-fn row(index: u64, r: &Record) -> EntryRow {
+fn row(index: u64, r: &Record, retracted_by: Option<u64>) -> EntryRow {
     let payload = r.payload.to_json();
     let kind = r.kind().as_str();
     EntryRow {
@@ -132,6 +138,7 @@ fn row(index: u64, r: &Record) -> EntryRow {
         kind: kind.to_owned(),
         summary: summary(kind, &payload),
         refers_to: r.payload.reference(),
+        retracted_by,
         payload,
     }
 }

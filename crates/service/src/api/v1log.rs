@@ -84,8 +84,13 @@ pub struct EntryRow {
     /// Its payload in one line, for people (`gb-tranches: 500 shells delivered 2024-06-30,
     /// ref GB-17`).
     pub summary: String,
-    /// The log entry it refers to (a confirmation's report, a response's activation, …).
+    /// The log entry it refers to (a confirmation's report, a response's activation, a
+    /// retraction's entry, …).
     pub refers_to: Option<u64>,
+    /// The `statement.retract` entry that retracted it, if one did: from that entry's receipt
+    /// every report counts it no more (the log keeps both).
+    #[serde(default)]
+    pub retracted_by: Option<u64>,
     /// Its payload as JSON, as signed.
     pub payload: serde_json::Value,
 }
