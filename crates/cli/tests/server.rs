@@ -260,6 +260,7 @@ fn reads_answer_with_the_types_the_cli_prints() {
         ("/v1/entries?from=01/07/2024", 400),
         ("/v1/entries?from=2025-01-01&to=2024-01-01", 400),
         ("/v1/entries?order=oldest", 400),
+        ("/v1/entries?after=9223372036854775808", 400),
         ("/tile/0/000", 404),
         ("/tile/0/0", 404),
         ("/tile/64/000", 404),

@@ -352,6 +352,7 @@ pub struct EntriesQuery {
     #[param(format = Date)]
     to: Option<String>,
     /// At most this many entries (default 100, at most 10,000).
+    #[param(minimum = 0, maximum = 10000)]
     limit: Option<usize>,
     /// Only the entries after this one in the order listed: the next page (the previous
     /// page's `next_after`).
@@ -376,6 +377,12 @@ pub async fn entries(
             return Err(Problem::bad_request(format!(
                 "limit={limit}: a page holds at most {} entries (ask for the next with `after`)",
                 compact_service::entries::LIMIT_MAX
+            )));
+        }
+        // An index is at most 2^63 - 1, as the document says (int64).
+        if let Some(after) = q.after.filter(|a| i64::try_from(*a).is_err()) {
+            return Err(Problem::bad_request(format!(
+                "after={after}: not an entry index (at most 9223372036854775807)"
             )));
         }
         let snapshot = service(state.snapshot())?;
