@@ -15,6 +15,7 @@ D=${SECONDS_EACH:-10}
 cargo build --release --quiet
 BIN=${CARGO_TARGET_DIR:-$PWD/target}/release/compact
 WORK=$(mktemp -d)
+export COMPACT_STATE_DIR="$WORK/state"   # this run's checkpoints, remembered apart from the user's
 SERVER=
 trap 'kill "$SERVER" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 serve() {

@@ -25,6 +25,31 @@ pub(crate) fn set_server(url: Option<String>) {
     }
 }
 
+/// The state directory given with `--state` (or `COMPACT_STATE_DIR`), if any.
+static STATE: OnceLock<std::path::PathBuf> = OnceLock::new();
+
+/// Sets where the checkpoints this client accepted are remembered.
+pub(crate) fn set_state(dir: Option<std::path::PathBuf>) {
+    if let Some(dir) = dir {
+        let _ = STATE.set(dir);
+    }
+}
+
+/// The checkpoints this client remembers: in `--state DIR`, else `$XDG_STATE_HOME/compact`,
+/// else `~/.local/state/compact`.
+pub(crate) fn memory() -> compact_service::remember::Memory {
+    let dir = STATE.get().cloned().unwrap_or_else(|| {
+        let xdg = std::env::var_os("XDG_STATE_HOME").filter(|v| !v.is_empty());
+        let home = std::env::var_os("HOME").filter(|v| !v.is_empty());
+        match (xdg, home) {
+            (Some(x), _) => std::path::PathBuf::from(x).join("compact"),
+            (None, Some(h)) => std::path::PathBuf::from(h).join(".local/state/compact"),
+            (None, None) => std::env::temp_dir().join("compact-state"),
+        }
+    });
+    compact_service::remember::Memory::at(&dir)
+}
+
 /// The server commands talk to, if one was given.
 pub(crate) fn server() -> Option<Client> {
     SERVER.get().map(|base| Client::new(base))

@@ -422,7 +422,7 @@ impl Gen<'_> {
 }
 
 /// `compact demo`.
-pub fn demo(dir: Option<&Path>, seed: u64) -> anyhow::Result<ExitCode> {
+pub fn demo(dir: Option<&Path>, seed: u64, serve: bool) -> anyhow::Result<ExitCode> {
     let dir: PathBuf = match dir {
         Some(d) => d.to_path_buf(),
         None => std::env::temp_dir().join(format!("compact-demo-{}-{seed}", std::process::id())),
@@ -590,7 +590,28 @@ pub fn demo(dir: Option<&Path>, seed: u64) -> anyhow::Result<ExitCode> {
         "     compact activate --dir {0} --key {0}/keys/UA.key --at 2026-05-01T04:00:00Z --summary \"missile strikes\"",
         dir.display()
     );
-    Ok(ExitCode::SUCCESS)
+    // On a terminal, the dashboard until Ctrl-C; a script (stdout not a terminal, or
+    // --no-serve) is never kept waiting.
+    use std::io::IsTerminal as _;
+    if !serve || !std::io::stdout().is_terminal() {
+        out!(
+            "     compact serve --dir {}   # the dashboard",
+            dir.display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    out!("");
+    out!("The dashboard of the demo (Ctrl-C to stop):");
+    let place = compact_service::Place {
+        dir: dir.clone(),
+        database: None,
+        busy_timeout: None,
+    };
+    crate::serve::serve(
+        &place,
+        std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        None,
+    )
 }
 
 /// The guarantees under stress, in a few lines: per line, the years where the Monte Carlo

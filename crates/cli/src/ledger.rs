@@ -330,13 +330,15 @@ fn append_one(
         return post_one(&server, st);
     }
     let operator = operator_signer(place, operator_key)?;
-    Ok(compact_service::ledger::append(
+    let index = compact_service::ledger::append(
         &place.writer()?,
         &governed.compact,
         std::slice::from_ref(st),
         &operator,
         operator_clock()?,
-    )?)
+    )?;
+    crate::witness::after_append(place, &governed.compact);
+    Ok(index)
 }
 
 /// Posts one signed statement: its index, once the server says it is durable.
@@ -540,7 +542,9 @@ pub fn import(
             &mut |in_log| progress.batch_written(in_log),
         );
         progress.bar.finish_and_clear();
-        done?
+        let done = done?;
+        crate::witness::after_append(place, &compact);
+        done
     };
     out!(
         "imported {} statements in {} batches, {} already in the log; the log now holds {}",
@@ -584,7 +588,7 @@ fn latest(store: &SqliteStore) -> anyhow::Result<(u64, Vec<u8>)> {
 
 /// The server's latest checkpoint, opened with the operator key the compact pins
 /// (`compact.toml`'s `[log] operator_key`): its note and what it says.
-fn server_checkpoint(
+pub(crate) fn server_checkpoint(
     place: &Place,
     server: &crate::client::Client,
 ) -> anyhow::Result<(Vec<u8>, compact_log::Verified)> {
@@ -599,7 +603,34 @@ fn server_checkpoint(
     let note = server.get("/checkpoint")?;
     let cp = open_checkpoint(&note, &key, &compact.id)
         .map_err(|e| anyhow!("{}/checkpoint: {e}", server.base()))?;
+    remember(&compact, server, &note, &cp, &key)?;
     Ok((note, cp))
+}
+
+/// A server's checkpoint held to what this client accepted before: the witnesses' quorum
+/// `compact.toml` asks, and a consistency proof (from the server, checked here) from the
+/// checkpoint remembered; then remembered.
+fn remember(
+    compact: &compact_model::Compact,
+    server: &crate::client::Client,
+    note: &[u8],
+    cp: &compact_log::Verified,
+    key: &str,
+) -> anyhow::Result<()> {
+    let source = format!("{}/checkpoint", server.base());
+    compact_service::remember::check_quorum(compact, &source, note)?;
+    crate::client::memory().accept(&source, cp, note, key, |old| {
+        server
+            .get_json::<ConsistencyProof>(&format!("/v1/consistency?old={old}&new={}", cp.size))
+            .map_err(|e| {
+                ServiceError::bad_input(format!(
+                    "{}: no consistency proof from size {old} to {}: {e}",
+                    server.base(),
+                    cp.size
+                ))
+            })
+    })?;
+    Ok(())
 }
 
 /// `compact log checkpoint`.
@@ -700,7 +731,7 @@ fn read_checkpoint(path: &Path) -> anyhow::Result<Vec<u8>> {
     crate::input::read_capped(path, crate::input::CHECKPOINT_MAX, "a checkpoint")
 }
 
-fn verifier_key(key: &str) -> anyhow::Result<String> {
+pub(crate) fn verifier_key(key: &str) -> anyhow::Result<String> {
     // A key, or a file holding one.
     if Path::new(key).is_file() {
         let text =
@@ -732,6 +763,8 @@ fn proof_and_checkpoint<P: serde::de::DeserializeOwned>(
     );
     let cp = open_checkpoint(&read_checkpoint(checkpoint)?, &key, &origin)
         .map_err(|e| anyhow!("{}: {e}", checkpoint.display()))?;
+    // An older checkpoint may check an older proof; another root at the size remembered may not.
+    crate::client::memory().check_same_size(&checkpoint.display().to_string(), &cp, &key)?;
     Ok((p, key, cp))
 }
 
@@ -813,6 +846,7 @@ pub fn verify(
         })?;
     pb.finish_and_clear();
     if report.ok {
+        remember_local(place, &governed, pinned.as_deref())?;
         out!(
             "ok: {}, {} verified; root (hex) {}",
             crate::output::plural(report.entries.try_into().unwrap_or(usize::MAX), "entry"),
@@ -830,6 +864,34 @@ pub fn verify(
         report.entries
     );
     Ok(ExitCode::from(1))
+}
+
+/// After a local audit: the store's latest checkpoint held to the one this client accepted
+/// before (a store rolled back or replaced by another history is refused), then remembered.
+fn remember_local(place: &Place, governed: &Governed, pinned: Option<&str>) -> anyhow::Result<()> {
+    let Some(key) = pinned
+        .map(str::to_owned)
+        .or_else(|| governed.compact.operator_key.clone())
+        .or_else(|| governed.facts.operator_key.clone())
+    else {
+        return Ok(());
+    };
+    let store = place.store_read_only()?;
+    let Some((_, note)) = store.latest_checkpoint()? else {
+        return Ok(());
+    };
+    let cp = open_checkpoint(&note, &key, &governed.compact.id)?;
+    let source = place.database().display().to_string();
+    // The witnesses' quorum, from the cosignatures the store keeps for it.
+    let mut cosigned = note.clone();
+    for (_, line) in store.cosignatures(cp.size)? {
+        cosigned.extend_from_slice(&line);
+    }
+    compact_service::remember::check_quorum(&governed.compact, &source, &cosigned)?;
+    crate::client::memory().accept(&source, &cp, &note, &key, |old| {
+        compact_service::reports::consistency_proof_in(&store, old, cp.size)
+    })?;
+    Ok(())
 }
 
 /// `compact verify --server URL`: the log fetched from the server's tiles (its checkpoint
@@ -855,6 +917,7 @@ fn verify_remote(
     let note = server.get("/checkpoint")?;
     let cp = open_checkpoint(&note, &key, &governed.compact.id)
         .map_err(|e| anyhow!("{}/checkpoint: {e}", server.base()))?;
+    remember(&governed.compact, server, &note, &cp, &key)?;
     let pb = bar(cp.size, "fetch");
     let mut leaves = Vec::new();
     let mut n = 0;

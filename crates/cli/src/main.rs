@@ -20,6 +20,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod activation;
 mod browse;
+mod bundle;
 mod client;
 mod commands;
 mod demo;
@@ -63,6 +64,11 @@ struct Cli {
     /// the server's entries.
     #[arg(long, global = true, value_name = "URL", env = "COMPACT_SERVER")]
     server: Option<String>,
+    /// Where the largest checkpoint accepted of each log is remembered (default:
+    /// $XDG_STATE_HOME/compact, else ~/.local/state/compact): a smaller or inconsistent one
+    /// shown later is refused.
+    #[arg(long, global = true, value_name = "DIR", env = "COMPACT_STATE_DIR")]
+    state: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -634,7 +640,8 @@ struct DemoArgs {
     /// The seed of the synthetic history and the keys.
     #[arg(long, default_value_t = 7)]
     seed: u64,
-    /// Do not serve the dashboard (there is none yet: accepted for scripts).
+    /// Do not serve the dashboard afterwards (it is served only when stdout is a terminal,
+    /// until Ctrl-C).
     #[arg(long)]
     no_serve: bool,
 }
@@ -812,11 +819,44 @@ struct WitnessServeArgs {
     listen: std::net::SocketAddr,
 }
 
+/// `compact log bundle`.
+#[derive(Debug, clap::Args)]
+struct BundleArgs {
+    /// The entry's index.
+    index: u64,
+    /// Write the bundle here instead of printing it.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    place: PlaceArgs,
+}
+
+/// `compact log verify-bundle`.
+#[derive(Debug, clap::Args)]
+struct VerifyBundleArgs {
+    /// The bundle (`compact log bundle N --out FILE`).
+    file: PathBuf,
+    /// The log's verifier key (the operator's), or a file holding it.
+    #[arg(long, value_name = "KEY")]
+    log_key: String,
+    /// A witness's verifier key, or a file holding it (repeat for more).
+    #[arg(long = "witness", value_name = "KEY")]
+    witnesses: Vec<String>,
+    /// How many of the witnesses must have cosigned (default: all given).
+    #[arg(long, value_name = "N")]
+    quorum: Option<usize>,
+}
+
 #[derive(Debug, Subcommand)]
 enum Log {
     /// Browse the log like `git log`: entry, receipt time, author, type and what it says, newest
     /// first (--reverse: oldest first), filtered by author, type and receipt date.
     List(ListArgs),
+    /// Write a proof bundle of entry N: the entry, its inclusion proof, the checkpoint with
+    /// its witnesses' cosignatures, and the key registrations its signature depends on.
+    Bundle(BundleArgs),
+    /// Verify a proof bundle offline, with the log's key and the witnesses' keys.
+    VerifyBundle(VerifyBundleArgs),
     /// Print the latest signed checkpoint (a C2SP signed note).
     Checkpoint(PlaceOnly),
     /// Print the log operator's verifier key.
@@ -987,7 +1027,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Show {
             what: Show::Agreement(a),
         } => commands::show_agreement(&a.dir, &a.id, a.version, a.format),
-        Command::Demo(a) => demo::demo(a.dir.as_deref(), a.seed),
+        Command::Demo(a) => demo::demo(a.dir.as_deref(), a.seed, !a.no_serve),
         Command::Keygen(KeygenArgs {
             witness: Some(name),
             out,
@@ -1101,6 +1141,8 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                 },
                 a.format,
             ),
+            Log::Bundle(a) => bundle::bundle(&a.place.place(), a.index, a.out.as_deref()),
+            Log::VerifyBundle(a) => bundle::verify(&a.file, &a.log_key, &a.witnesses, a.quorum),
             Log::Checkpoint(a) => ledger::log_checkpoint(&a.place.place()),
             Log::PublicKey(a) => ledger::log_public_key(&a.place.place()),
             Log::Entry(a) => ledger::log_entry(&a.place.place(), a.index, a.format),
@@ -1259,6 +1301,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     output::set_plain(cli.plain);
     client::set_server(cli.server);
+    client::set_state(cli.state);
     let result = run(cli.command);
     match result {
         Ok(code) => code,

@@ -112,3 +112,25 @@ pub(crate) fn serve(
 pub(crate) fn default_state() -> PathBuf {
     PathBuf::from("witness.sqlite")
 }
+
+/// After a local append: the new checkpoint submitted to the witnesses `compact.toml` names,
+/// their cosignatures kept beside it; one that does not cosign is a warning, not a failure
+/// (the entries are in the log; `compact serve` submits again).
+pub(crate) fn after_append(place: &compact_service::Place, compact: &compact_model::Compact) {
+    if compact.witnesses.is_empty() {
+        return;
+    }
+    let outcomes = compact_server::witnesses::cosign_latest(place, &compact.witnesses);
+    let cosigned = outcomes.iter().filter(|(_, r)| r.is_ok()).count();
+    for (name, r) in &outcomes {
+        if let Err(e) = r {
+            eprintln!("warning: witness {name} did not cosign the new checkpoint: {e}");
+        }
+    }
+    if cosigned < compact.witness_quorum {
+        eprintln!(
+            "warning: the new checkpoint is cosigned by {cosigned} of the {} witnesses compact.toml's quorum asks: readers that require them refuse it until more cosign",
+            compact.witness_quorum
+        );
+    }
+}

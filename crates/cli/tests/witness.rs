@@ -160,3 +160,402 @@ fn a_witness_refuses_a_bad_start() {
     let run = common::compact_in(Some(d), &["keygen", "--witness", "has space"]);
     assert_ne!(run.code, 0);
 }
+
+/// `compact serve` on a free loopback port, under the replay clock.
+struct ServerProcess {
+    child: Child,
+    url: String,
+}
+
+impl ServerProcess {
+    fn start(dir: &Path) -> ServerProcess {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_compact"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--dir"])
+            .arg(dir)
+            .env("COMPACT_CLOCK", "replay")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start compact serve");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("read the address");
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("no address in {line:?}"))
+            .to_owned();
+        ServerProcess { child, url }
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `compact submit --server URL` of a delivery report by GB with `reference`, at `time`.
+fn submit(url: &str, reference: &str, time: &str) -> Vec<String> {
+    [
+        "submit",
+        "--server",
+        url,
+        "--key",
+        "keys/GB.key",
+        "--type",
+        "delivery.report",
+        "--payload",
+        &format!(
+            r#"{{"commitment":"gb-tranches","amount":"100 shells","date":"2024-06-30","reference":"{reference}"}}"#
+        ),
+        "--time",
+        time,
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+
+/// Polls `url` until its `Compact-Cosignatures` header starts with `want`: the checkpoint then.
+fn checkpoint_with(url: &str, want: &str) -> String {
+    let agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .new_agent();
+    let mut last = String::new();
+    for _ in 0..300 {
+        let mut r = agent.get(format!("{url}/checkpoint")).call().expect("GET");
+        last = r
+            .headers()
+            .get("compact-cosignatures")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let body = r.body_mut().read_to_string().expect("body");
+        if last.starts_with(want) {
+            return body;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("the checkpoint never had {want} cosignatures (last: {last:?})");
+}
+
+#[test]
+fn the_log_collects_its_witnesses_cosignatures() {
+    let t = signed_base("witnessed");
+    let d = t.path();
+    let origin = ok(d, &["log", "checkpoint"])
+        .lines()
+        .next()
+        .expect("origin")
+        .to_owned();
+    let log_key = ok(d, &["log", "public-key"]).trim().to_owned();
+    let log = format!("{origin}={log_key}");
+    let mut witnesses = Vec::new();
+    let mut verifiers = Vec::new();
+    let mut config = String::from("\n");
+    for n in 1..=3 {
+        let name = format!("w{n}.example");
+        let made = ok(d, &["keygen", "--witness", &name, "--seed", &name]);
+        let vkey = made
+            .lines()
+            .find_map(|l| l.strip_prefix("witness key "))
+            .expect("vkey")
+            .to_owned();
+        let w = WitnessProcess::start(
+            &d.join(format!("keys/witness-{name}.key")),
+            &log,
+            &d.join(format!("{name}.sqlite")),
+        );
+        config.push_str(&format!(
+            "[[log.witnesses]]\nname = \"{name}\"\nkey = \"{vkey}\"\nurl = \"{}\"\n\n",
+            w.url
+        ));
+        verifiers.push(CosignatureVerifier::new(&vkey).expect("vkey"));
+        witnesses.push(w);
+    }
+    let toml = d.join("compact.toml");
+    let mut text = std::fs::read_to_string(&toml).expect("compact.toml");
+    text.push_str(&config);
+    std::fs::write(&toml, text).expect("write compact.toml");
+    ok(d, &["check"]);
+
+    let server = ServerProcess::start(d);
+    // The checkpoint the server starts with is cosigned by all three.
+    let note = checkpoint_with(&server.url, "3; quorum=3");
+    let found = cosignatures(note.as_bytes(), &verifiers).expect("cosignatures");
+    assert_eq!(found.len(), 3, "{note}");
+
+    // A statement lands: its checkpoint is cosigned too (each witness given a proof from the
+    // size it held).
+    let run = common::compact_in(
+        Some(d),
+        &submit(&server.url, "GB-1", "2024-07-01")
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let note = checkpoint_with(&server.url, "3; quorum=3");
+    assert!(note.contains("\n8\n"), "the checkpoint of size 8: {note}");
+    assert_eq!(
+        cosignatures(note.as_bytes(), &verifiers)
+            .expect("cosignatures")
+            .len(),
+        3
+    );
+
+    // A proof bundle of entry 7, from the server and from the store, verifies offline with the
+    // log's key and the three witnesses' keys, and says what it proved.
+    let state = tempfile::tempdir().unwrap();
+    let mut bundle_args = vec![
+        "log",
+        "bundle",
+        "7",
+        "--out",
+        "bundle.json",
+        "--server",
+        server.url.as_str(),
+        "--state",
+        state.path().to_str().unwrap(),
+    ];
+    ok(d, &bundle_args);
+    bundle_args.truncate(5);
+    bundle_args[4] = "local.json";
+    ok(d, &bundle_args);
+    let vkeys: Vec<String> = (1..=3)
+        .map(|n| {
+            let made = ok(
+                d,
+                &[
+                    "keygen",
+                    "--witness",
+                    &format!("w{n}.example"),
+                    "--seed",
+                    &format!("w{n}.example"),
+                    "--out",
+                    &format!("again-{n}.key"),
+                ],
+            );
+            made.lines()
+                .find_map(|l| l.strip_prefix("witness key "))
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    for file in ["bundle.json", "local.json"] {
+        let mut args = vec!["log", "verify-bundle", file, "--log-key", log_key.as_str()];
+        for v in &vkeys {
+            args.extend(["--witness", v.as_str()]);
+        }
+        let said = ok(d, &args);
+        assert_eq!(
+            said.trim(),
+            "ok: entry 7, a delivery.report by GB, signed with GB's key registered at entry 2, is in the log of test-compact at size 8, cosigned by 3 of 3 witnesses",
+            "{file}"
+        );
+    }
+    // Every byte of the bundle changed in turn: it never verifies.
+    let bytes = std::fs::read(d.join("bundle.json")).unwrap();
+    let witness_keys = vkeys.clone();
+    for i in 0..bytes.len() {
+        let mut changed = bytes.clone();
+        changed[i] ^= 0x01;
+        let Ok(b) = serde_json::from_slice::<compact_service::bundle::Bundle>(&changed) else {
+            continue;
+        };
+        assert!(
+            compact_service::bundle::verify(&b, &log_key, &witness_keys, None).is_err(),
+            "byte {i} changed ({:?}), and the bundle still verifies",
+            changed[i] as char
+        );
+    }
+
+    // A witness down delays nothing but its own cosignature.
+    drop(witnesses.pop());
+    let run = common::compact_in(
+        Some(d),
+        &submit(&server.url, "GB-2", "2024-07-02")
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let note = checkpoint_with(&server.url, "2; quorum=3");
+    assert!(note.contains("\n9\n"), "{note}");
+}
+
+#[test]
+fn a_rolled_back_log_cannot_get_its_other_history_cosigned() {
+    let t = signed_base("witness-rollback");
+    let d = t.path();
+    let origin = ok(d, &["log", "checkpoint"])
+        .lines()
+        .next()
+        .unwrap()
+        .to_owned();
+    let log_key = ok(d, &["log", "public-key"]).trim().to_owned();
+    let made = ok(d, &["keygen", "--witness", "w1.example", "--seed", "w1"]);
+    let vkey = made
+        .lines()
+        .find_map(|l| l.strip_prefix("witness key "))
+        .unwrap()
+        .to_owned();
+    let witness = WitnessProcess::start(
+        &d.join("keys/witness-w1.example.key"),
+        &format!("{origin}={log_key}"),
+        &d.join("w1.sqlite"),
+    );
+    let toml = d.join("compact.toml");
+    let mut text = std::fs::read_to_string(&toml).unwrap();
+    text.push_str(&format!(
+        "\n[[log.witnesses]]\nname = \"w1.example\"\nkey = \"{vkey}\"\nurl = \"{}\"\n",
+        witness.url
+    ));
+    std::fs::write(&toml, text).unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let s = state.path().to_str().unwrap();
+    // The store as it is now (size 7), kept aside by the operator.
+    let aside = tempfile::tempdir().unwrap();
+    for name in ["compact.sqlite", "compact.sqlite-wal", "compact.sqlite-shm"] {
+        if d.join(name).exists() {
+            std::fs::copy(d.join(name), aside.path().join(name)).unwrap();
+        }
+    }
+    let report = |reference: &str| common::DELIVERY_REPORT.replace("GB-2024-17", reference);
+    // A local append: its checkpoint is cosigned by the witness at once.
+    let payload = report("GB-1");
+    let run = common::compact_in(
+        Some(d),
+        &common::submit_args("keys/GB.key", "delivery.report", &payload, "2024-07-01"),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!run.stderr.contains("warning"), "{}", run.stderr);
+    ok(d, &["verify", "--state", s]);
+    // The operator rolls the store back and appends another history.
+    for name in ["compact.sqlite", "compact.sqlite-wal", "compact.sqlite-shm"] {
+        let _ = std::fs::remove_file(d.join(name));
+        if aside.path().join(name).exists() {
+            std::fs::copy(aside.path().join(name), d.join(name)).unwrap();
+        }
+    }
+    let payload = report("GB-other");
+    let run = common::compact_in(
+        Some(d),
+        &common::submit_args("keys/GB.key", "delivery.report", &payload, "2024-07-01"),
+    );
+    assert_eq!(run.code, 0, "the entry is written: {}", run.stderr);
+    assert!(
+        run.stderr.contains("witness w1.example did not cosign")
+            && run.stderr.contains("a fork of this log")
+            && run.stderr.contains("cosigned by 0 of the 1"),
+        "{}",
+        run.stderr
+    );
+    // The audit with the witness policy fails, naming it; and a client that saw the first
+    // history refuses the second.
+    let run = common::compact_in(Some(d), &["verify"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("0 valid cosignature(s) of the 1 compact.toml's quorum asks"),
+        "{}",
+        run.stderr
+    );
+    let run = common::compact_in(Some(d), &["verify", "--state", s]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+}
+
+#[test]
+fn the_demo_s_checkpoint_is_cosigned_by_three_witnesses_and_its_entries_bundle() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path().join("demo");
+    let out = Command::new(env!("CARGO_BIN_EXE_compact"))
+        .args(["demo", "--no-serve", "--dir"])
+        .arg(&d)
+        .output()
+        .expect("compact demo");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let d = d.as_path();
+    let origin = ok(d, &["log", "checkpoint"])
+        .lines()
+        .next()
+        .unwrap()
+        .to_owned();
+    let log_key = ok(d, &["log", "public-key"]).trim().to_owned();
+    let mut witnesses = Vec::new();
+    let mut vkeys = Vec::new();
+    let mut config = String::from("\n");
+    for n in 1..=3 {
+        let name = format!("w{n}.example");
+        let made = ok(d, &["keygen", "--witness", &name, "--seed", &name]);
+        let vkey = made
+            .lines()
+            .find_map(|l| l.strip_prefix("witness key "))
+            .unwrap()
+            .to_owned();
+        let w = WitnessProcess::start(
+            &d.join(format!("keys/witness-{name}.key")),
+            &format!("{origin}={log_key}"),
+            &d.join(format!("{name}.sqlite")),
+        );
+        config.push_str(&format!(
+            "[[log.witnesses]]\nname = \"{name}\"\nkey = \"{vkey}\"\nurl = \"{}\"\n\n",
+            w.url
+        ));
+        vkeys.push(vkey);
+        witnesses.push(w);
+    }
+    let toml = d.join("compact.toml");
+    let mut text = std::fs::read_to_string(&toml).unwrap();
+    text.push_str(&config);
+    std::fs::write(&toml, text).unwrap();
+    let server = ServerProcess::start(d);
+    let note = checkpoint_with(&server.url, "3; quorum=3");
+    let size: u64 = note.lines().nth(1).unwrap().parse().unwrap();
+    assert!(size > 1000, "the demo's log: {size}");
+    // Any entry of the demo, bundled from the server, verifies offline.
+    let state = tempfile::tempdir().unwrap();
+    for index in [0, 17, size / 2, size - 1] {
+        let i = index.to_string();
+        ok(
+            d,
+            &[
+                "log",
+                "bundle",
+                &i,
+                "--out",
+                "b.json",
+                "--server",
+                &server.url,
+                "--state",
+                state.path().to_str().unwrap(),
+            ],
+        );
+        let mut args = vec![
+            "log",
+            "verify-bundle",
+            "b.json",
+            "--log-key",
+            log_key.as_str(),
+        ];
+        for v in &vkeys {
+            args.extend(["--witness", v.as_str()]);
+        }
+        let said = ok(d, &args);
+        assert!(
+            said.starts_with(&format!("ok: entry {index}, "))
+                && said.contains(&format!(
+                    "is in the log of {origin} at size {size}, cosigned by 3 of 3 witnesses"
+                )),
+            "{said}"
+        );
+    }
+}

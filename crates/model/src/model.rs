@@ -9,6 +9,17 @@ use serde::Serialize;
 
 use crate::amount::Amount;
 
+/// A witness of the log (`[[log.witnesses]]`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct WitnessSpec {
+    /// Its name, as in its cosignatures (a schema-less URL, e.g. `witness.example.org/w1`).
+    pub name: String,
+    /// Its cosigner verifier key (C2SP tlog-cosignature, signature type 0x04).
+    pub key: String,
+    /// Its submission prefix: `add-checkpoint` is posted to `<url>/add-checkpoint`.
+    pub url: String,
+}
+
 /// The whole compact: the umbrella document and everything under it.
 #[derive(Clone, Debug, Serialize)]
 pub struct Compact {
@@ -41,6 +52,11 @@ pub struct Compact {
     /// The log operator's verifier key (C2SP signed-note format, named after the compact's id),
     /// which signs checkpoints.
     pub operator_key: Option<String>,
+    /// The witnesses the log submits each checkpoint to (C2SP tlog-witness), in file order.
+    pub witnesses: Vec<WitnessSpec>,
+    /// How many of them must cosign a checkpoint for a reader to accept it (0 without
+    /// witnesses).
+    pub witness_quorum: usize,
     /// The pillars, in file order.
     pub pillars: Vec<Pillar>,
     /// The groups, in file order.

@@ -79,6 +79,20 @@ pub struct EndFile {
 pub struct LogFile {
     #[serde(default)]
     pub operator_key: Option<Spanned<String>>,
+    /// How many of the witnesses must cosign a checkpoint (default: all of them).
+    #[serde(default)]
+    pub quorum: Option<Spanned<i64>>,
+    #[serde(default)]
+    pub witnesses: Vec<Spanned<WitnessFile>>,
+}
+
+/// One `[[log.witnesses]]`: a witness the log submits its checkpoints to.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WitnessFile {
+    pub name: Spanned<String>,
+    pub key: Spanned<String>,
+    pub url: Spanned<String>,
 }
 
 /// One `[[pillars]]`.

@@ -513,13 +513,75 @@ impl Checker {
             );
             ok = false;
         }
-        let operator_key = r.log.and_then(|l| l.operator_key);
+        let (operator_key, quorum, witness_files) = match r.log {
+            Some(l) => (l.operator_key, l.quorum, l.witnesses),
+            None => (None, None, Vec::new()),
+        };
         if let Some(k) = &operator_key
             && let Err(e) = check_verifier_key(k.get_ref(), r.id.get_ref())
         {
             self.err(path, span(k), format!("operator_key: {e}"));
             ok = false;
         }
+        let mut witnesses: Vec<WitnessSpec> = Vec::new();
+        for w in witness_files {
+            let w = w.into_inner();
+            let name = w.name.get_ref();
+            if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c == '+') {
+                self.err(
+                    path,
+                    span(&w.name),
+                    format!("witness name `{name}`: a name holds no space and no +"),
+                );
+                ok = false;
+            } else if witnesses.iter().any(|x| &x.name == name) {
+                self.err(
+                    path,
+                    span(&w.name),
+                    format!("witness `{name}` is listed twice"),
+                );
+                ok = false;
+            }
+            if let Err(e) = check_verifier_key(w.key.get_ref(), name) {
+                self.err(path, span(&w.key), format!("witness key: {e}"));
+                ok = false;
+            }
+            let url = w.url.get_ref();
+            if !(url.starts_with("http://") || url.starts_with("https://"))
+                || url.chars().any(char::is_whitespace)
+            {
+                self.err(
+                    path,
+                    span(&w.url),
+                    format!("witness url `{url}`: expected an http:// or https:// URL"),
+                );
+                ok = false;
+            }
+            witnesses.push(WitnessSpec {
+                name: w.name.into_inner(),
+                key: w.key.into_inner(),
+                url: w.url.into_inner().trim_end_matches('/').to_owned(),
+            });
+        }
+        let witness_quorum = match &quorum {
+            None => witnesses.len(),
+            Some(q) => match usize::try_from(*q.get_ref()) {
+                Ok(n) if n >= 1 && n <= witnesses.len() => n,
+                _ => {
+                    self.err(
+                        path,
+                        span(q),
+                        format!(
+                            "quorum {}: expected from 1 to the number of witnesses listed ({})",
+                            q.get_ref(),
+                            witnesses.len()
+                        ),
+                    );
+                    ok = false;
+                    0
+                }
+            },
+        };
         let mut pillars = Vec::new();
         let mut pillar_ids = BTreeSet::new();
         for p in r.pillars {
@@ -645,6 +707,8 @@ impl Checker {
                 source: r.end.source,
             },
             operator_key: operator_key.map(Spanned::into_inner),
+            witnesses,
+            witness_quorum,
             pillars,
             groups,
             parties: BTreeMap::new(),

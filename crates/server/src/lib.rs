@@ -27,11 +27,13 @@ use compact_service::{OperatorClock, Place, ServiceError};
 use tokio::net::TcpListener;
 
 mod analyses;
+mod dashboard;
 mod problem;
 mod reads;
 mod sequencer;
 mod state;
 pub mod tiles;
+pub mod witnesses;
 mod writes;
 
 pub use problem::{Duplicate, Problem};
@@ -176,6 +178,8 @@ pub fn router(state: Arc<AppState>, config: &Config) -> axum::Router {
     use tower_http::timeout::TimeoutLayer;
     let (routes, _) = documented().split_for_parts();
     routes
+        .route("/", axum::routing::get(dashboard::index))
+        .route("/dashboard/{*path}", axum::routing::get(dashboard::asset))
         .fallback(problem::no_route)
         .method_not_allowed_fallback(problem::method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(BODY_MAX))
@@ -223,16 +227,19 @@ pub struct Ready {
     config: Config,
     state: Arc<AppState>,
     sequencer: Sequencer,
+    collectors: witnesses::Collectors,
 }
 
 /// Opens what `config` names, so that a failure (no store, no operator key, an invalid
 /// compact) is known before anything listens.
 pub fn open(config: Config) -> Result<Ready, ServiceError> {
     let (state, sequencer) = AppState::open(&config)?;
+    let collectors = witnesses::Collectors::start(&state.place, state.witnesses().0)?;
     Ok(Ready {
         config,
         state,
         sequencer,
+        collectors,
     })
 }
 
@@ -248,6 +255,7 @@ impl Ready {
             config,
             state,
             sequencer,
+            collectors,
         } = self;
         let app = router(state.clone(), &config);
         let served = axum::serve(listener, app)
@@ -258,6 +266,7 @@ impl Ready {
         // once it has written what it was given.
         drop(state);
         sequencer.join()?;
+        collectors.stop();
         served
     }
 }

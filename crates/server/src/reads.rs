@@ -100,6 +100,16 @@ pub async fn log(State(state): State<Arc<AppState>>) -> Response {
             size: checkpoint.as_ref().map_or(0, |(n, _)| *n),
             checkpoint: checkpoint.map(|(_, note)| String::from_utf8_lossy(&note).into_owned()),
             operator_key: snapshot.governed.facts.operator_key.clone(),
+            witnesses: state
+                .witnesses()
+                .0
+                .iter()
+                .map(|w| compact_service::api::v1log::WitnessKey {
+                    name: w.name.clone(),
+                    key: w.key.clone(),
+                })
+                .collect(),
+            quorum: state.witnesses().1,
         })
     })
     .await;

@@ -186,6 +186,11 @@ impl AppState {
             .unwrap_or_else(|| OperatorClock::Now(jiff::Timestamp::now()))
     }
 
+    /// The witnesses `compact.toml` names, and how many must cosign a checkpoint.
+    pub fn witnesses(&self) -> (&[compact_model::WitnessSpec], usize) {
+        (&self.working.witnesses, self.working.witness_quorum)
+    }
+
     /// The sequencer's inbox.
     pub fn submitter(&self) -> &mpsc::Sender<Submission> {
         &self.submit

@@ -24,17 +24,39 @@ pub const WIDTH: u64 = 1 << HEIGHT;
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const PARTIAL: &str = "public, max-age=60";
 
-/// `GET /checkpoint`: the operator's latest signed checkpoint.
-#[utoipa::path(get, path = "/checkpoint", tag = "tlog-tiles", responses((status = 200, description = "The latest checkpoint (C2SP signed note)", body = String, content_type = "text/plain"), (status = 404, description = "An empty log", body = Problem, content_type = "application/problem+json")))]
+/// `GET /checkpoint`: the operator's latest signed checkpoint, with the cosignatures of the
+/// witnesses kept for it. The header `Compact-Cosignatures` says how many are kept and the
+/// quorum `compact.toml` asks (`2; quorum=2`); a checkpoint short of it is served anyway.
+#[utoipa::path(get, path = "/checkpoint", tag = "tlog-tiles", responses((status = 200, description = "The latest checkpoint (C2SP signed note) with its witnesses' cosignatures (C2SP tlog-cosignature)", body = String, content_type = "text/plain"), (status = 404, description = "An empty log", body = Problem, content_type = "application/problem+json")))]
 pub async fn checkpoint(State(state): State<Arc<AppState>>) -> Response {
-    let latest =
-        tokio::task::spawn_blocking(move || state.read(|s| Ok(s.latest_checkpoint()?))).await;
+    let quorum = state.witnesses().1;
+    let latest = tokio::task::spawn_blocking(move || {
+        state.read(|s| {
+            s.read_tx(|| -> Result<_, compact_store::StoreError> {
+                let Some((size, mut note)) = s.latest_checkpoint()? else {
+                    return Ok(None);
+                };
+                let lines = s.cosignatures(size)?;
+                let kept = lines.len();
+                for (_, line) in lines {
+                    note.extend_from_slice(&line);
+                }
+                Ok(Some((note, kept)))
+            })?
+            .map_err(compact_service::ServiceError::from)
+        })
+    })
+    .await;
     match latest {
-        Ok(Ok(Some((_, note)))) => (
+        Ok(Ok(Some((note, kept)))) => (
             StatusCode::OK,
             [
-                (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
-                (header::CACHE_CONTROL, "no-cache"),
+                (header::CONTENT_TYPE, "text/plain; charset=utf-8".to_owned()),
+                (header::CACHE_CONTROL, "no-cache".to_owned()),
+                (
+                    header::HeaderName::from_static("compact-cosignatures"),
+                    format!("{kept}; quorum={quorum}"),
+                ),
             ],
             note,
         )

@@ -6,6 +6,7 @@
 //! clock comes in as an [`OperatorClock`], findings and warnings go back as values.
 
 pub mod api;
+pub mod bundle;
 pub mod clock;
 pub mod entries;
 pub mod error;
@@ -16,6 +17,7 @@ pub mod measures;
 pub mod mirror;
 pub mod parse;
 pub mod place;
+pub mod remember;
 pub mod reports;
 pub mod stress;
 pub mod suggest;

@@ -207,6 +207,20 @@ pub trait Store {
     fn latest_checkpoint(&self) -> Result<Option<(u64, Vec<u8>)>, StoreError>;
     /// Every stored checkpoint, by size.
     fn checkpoints(&self) -> Result<Vec<(u64, Vec<u8>)>, StoreError>;
+    /// Keeps a witness's cosignature line (C2SP tlog-cosignature) of the checkpoint of `size`
+    /// beside it, replacing the witness's earlier line for that size. Cosignatures are not
+    /// log entries: whoever holds a checkpoint may add them, and a reader checks them.
+    fn add_cosignature(&self, size: u64, witness: &str, line: &[u8]) -> Result<(), StoreError> {
+        let _ = (size, witness, line);
+        Err(StoreError::Database(
+            "this store keeps no cosignatures".to_owned(),
+        ))
+    }
+    /// The cosignature lines kept for the checkpoint of `size`, by witness name.
+    fn cosignatures(&self, size: u64) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let _ = size;
+        Ok(Vec::new())
+    }
     /// Runs `f` in one read transaction: one snapshot, and one lock instead of one per read.
     fn read_tx<T>(&self, f: impl FnOnce() -> T) -> Result<T, StoreError>;
 }

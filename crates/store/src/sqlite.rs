@@ -77,6 +77,17 @@ CREATE TABLE hashes (idx INTEGER PRIMARY KEY, hash BLOB NOT NULL);
 CREATE TABLE checkpoints (size INTEGER PRIMARY KEY, note BLOB NOT NULL);
 ";
 
+/// Witnesses' cosignatures beside the checkpoints (made on a writable open of a store from
+/// before it).
+const COSIGNATURES_SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS cosignatures (
+  size INTEGER NOT NULL,
+  witness TEXT NOT NULL,
+  line BLOB NOT NULL,
+  PRIMARY KEY (size, witness)
+);
+";
+
 /// The projection's table (see [`crate::projection`]): derived from the leaves only.
 const RECORDS_SCHEMA: &str = "
 CREATE TABLE records (
@@ -254,6 +265,7 @@ impl SqliteStore {
         let tx = conn.unchecked_transaction().map_err(db)?;
         tx.execute_batch(SCHEMA).map_err(db)?;
         tx.execute_batch(RECORDS_SCHEMA).map_err(db)?;
+        tx.execute_batch(COSIGNATURES_SCHEMA).map_err(db)?;
         tx.execute(
             "INSERT INTO meta (key, value) VALUES ('format', ?1), ('origin', ?2), ('projection', ?3)",
             params![STORE_FORMAT, origin, PROJECTION],
@@ -282,6 +294,7 @@ impl SqliteStore {
         pragmas(&conn)?;
         let store = Self::checked(conn)?;
         store.ensure_projection()?;
+        store.conn.execute_batch(COSIGNATURES_SCHEMA).map_err(db)?;
         Ok(store)
     }
 
@@ -776,6 +789,41 @@ impl Store for SqliteStore {
             .optional()
             .map_err(db)?;
         row.map(|(s, n)| Ok((to_u64(s)?, n))).transpose()
+    }
+
+    fn add_cosignature(&self, size: u64, witness: &str, line: &[u8]) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO cosignatures (size, witness, line) VALUES (?1, ?2, ?3)",
+                params![to_i64(size)?, witness, line],
+            )
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn cosignatures(&self, size: u64) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        // A store from before cosignatures, opened read-only, has no table: none kept.
+        let kept: bool = self
+            .conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'cosignatures')",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(db)?;
+        if !kept {
+            return Ok(Vec::new());
+        }
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT witness, line FROM cosignatures WHERE size = ?1 ORDER BY witness",
+            )
+            .map_err(db)?;
+        let rows = stmt
+            .query_map([to_i64(size)?], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(db)?;
+        rows.map(|r| r.map_err(db)).collect()
     }
 
     fn checkpoints(&self) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {

@@ -263,3 +263,35 @@ fn a_witness_needs_a_log_and_good_keys() {
     let w = Witness::open(&state, &skey, &[(ORIGIN.into(), vkey)]).unwrap();
     assert!(w.vkey().starts_with("w.example+"));
 }
+
+#[test]
+fn signatures_of_unknown_keys_on_the_checkpoint_are_ignored() {
+    let c = case();
+    let t = tree(6, None);
+    let mut cp = checkpoint(&c.log, &t, 6);
+    // Another key's signature and a cosignature of another witness, after the log's.
+    let (other, _) = log_keys("someone.example", 3);
+    let mut note = Note::from_bytes(&cp).unwrap();
+    note.add_sigs(&[&other]).unwrap();
+    cp = note.to_bytes();
+    let (w2, _) = Cosigner::generate("w2.example", &[4; 32]).unwrap();
+    cp = Cosigner::new(&w2)
+        .unwrap()
+        .at(9)
+        .unwrap()
+        .cosign(&cp)
+        .unwrap();
+    assert!(String::from_utf8_lossy(&cp).matches('\u{2014}').count() >= 3);
+    let lines = c
+        .witness
+        .add_checkpoint(&request_body(0, &[], &cp))
+        .unwrap();
+    let mut cosigned = checkpoint(&c.log, &t, 6);
+    cosigned.extend_from_slice(&lines);
+    assert_eq!(
+        cosignatures(&cosigned, std::slice::from_ref(&c.cosigner))
+            .unwrap()
+            .len(),
+        1
+    );
+}

@@ -30,7 +30,12 @@ pub const TEST_COLUMNS: &str = "240";
 /// system's clock) when `None`.
 pub fn compact_with_clock(dir: Option<&Path>, clock: Option<&str>, args: &[&str]) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_compact"));
-    cmd.args(args).env("COLUMNS", TEST_COLUMNS);
+    // Each run remembers checkpoints in a directory of its own (a test of the memory gives
+    // `--state`): runs of other tests never meet.
+    let state = tempfile::tempdir().expect("a state directory");
+    cmd.args(args)
+        .env("COLUMNS", TEST_COLUMNS)
+        .env("COMPACT_STATE_DIR", state.path());
     if let Some(d) = dir {
         cmd.current_dir(d);
     }

@@ -13,6 +13,21 @@ pub struct LogHead {
     pub checkpoint: Option<String>,
     /// The operator's verifier key, from the log's `log.init`.
     pub operator_key: Option<String>,
+    /// The witnesses `compact.toml` names, whose cosignatures `/checkpoint` carries.
+    #[serde(default)]
+    pub witnesses: Vec<WitnessKey>,
+    /// How many of them must cosign a checkpoint for a reader to accept it.
+    #[serde(default)]
+    pub quorum: usize,
+}
+
+/// A witness of the log: its name and cosigner verifier key (C2SP tlog-cosignature).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct WitnessKey {
+    /// Its name, as in its cosignature lines.
+    pub name: String,
+    /// Its verifier key (signature type 0x04).
+    pub key: String,
 }
 
 /// Every key the log holds (`GET /v1/keys`, `compact log keys`).

@@ -1,0 +1,388 @@
+// The dashboard: pages rendered from the server's API v1 (the same types the CLI prints), and
+// every entry verified in the reader's browser (WebCrypto Ed25519 and SHA-256), trusting the
+// server for nothing it shows as verified. No library, no request beyond this server.
+"use strict";
+
+const state = { lang: "en", messages: {}, asOf: null };
+
+// ---- Translations (Fluent syntax, one message per line) ----
+
+function parseFtl(text) {
+  const out = {};
+  for (const line of text.split("\n")) {
+    if (!line.trim() || line.startsWith("#")) continue;
+    const at = line.indexOf(" = ");
+    if (at > 0) out[line.slice(0, at).trim()] = line.slice(at + 3);
+  }
+  return out;
+}
+
+function t(key, args) {
+  let s = state.messages[key];
+  if (s === undefined) return key;
+  for (const [k, v] of Object.entries(args || {})) s = s.split(`{ $${k} }`).join(String(v));
+  return s;
+}
+
+async function loadLanguage(lang) {
+  const res = await fetch(`/dashboard/i18n/${lang}.ftl`);
+  state.messages = parseFtl(await res.text());
+  state.lang = lang;
+  document.documentElement.lang = lang;
+  for (const el of document.querySelectorAll("[data-t]")) el.textContent = t(el.dataset.t);
+  document.title = t("title");
+}
+
+// ---- Formatting ----
+
+function locale() { return state.lang === "uk" ? "uk-UA" : "en-GB"; }
+
+function money(text, currency) {
+  if (text === null || text === undefined) return "–";
+  const n = Number(text);
+  if (!Number.isFinite(n)) return String(text);
+  return new Intl.NumberFormat(locale(), { maximumFractionDigits: 0 }).format(n) + (currency ? " " + currency : "");
+}
+
+function percent(x) {
+  if (x === null || x === undefined) return "–";
+  return new Intl.NumberFormat(locale(), { style: "percent", maximumFractionDigits: 1 }).format(Number(x));
+}
+
+function el(tag, attrs, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k === "text") e.textContent = v; else e.setAttribute(k, v);
+  }
+  for (const c of children) if (c !== null && c !== undefined) e.append(c);
+  return e;
+}
+
+async function api(path) {
+  const res = await fetch(path);
+  if (!res.ok) {
+    let detail = res.statusText;
+    try { detail = (await res.json()).detail || detail; } catch (_) { /* not JSON */ }
+    throw new Error(`${path}: ${detail}`);
+  }
+  return res.json();
+}
+
+function csvDownload(name, header, rows) {
+  const quote = (v) => /[",\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v);
+  const text = [header, ...rows].map((r) => r.map(quote).join(",")).join("\n") + "\n";
+  const a = el("a", { class: "download", download: name, href: URL.createObjectURL(new Blob([text], { type: "text/csv" })), text: t("download-csv") });
+  return a;
+}
+
+// ---- Overview ----
+
+const FIGURES = ["due", "allocated", "reported", "confirmed", "arrears"];
+
+function figureCell(row, field, currency) {
+  const marked = (row.synthetic_figures || []).includes(field);
+  const td = el("td", { "data-field": field }, money(row[field], null));
+  if (marked) {
+    td.classList.add("synthetic");
+    td.append(el("span", { class: "mark", title: t("synthetic-legend") }, "*"));
+  }
+  return td;
+}
+
+function statusTable(report, keyLabel, caption, link, withTotal = true) {
+  const header = [keyLabel, ...FIGURES.map((f) => t("col-" + f)), t("col-on-time")];
+  const table = el("table", { "data-table": caption }, el("caption", { text: `${caption} (${report.currency})` }));
+  table.append(el("thead", {}, el("tr", {}, ...header.map((h) => el("th", { scope: "col", text: h })))));
+  const body = el("tbody");
+  // A total row only under every row (not under a selection, where it would mislead).
+  const total = withTotal ? { ...report.total, key: t("total") } : null;
+  const rows = total ? [...report.rows, total] : report.rows;
+  for (const r of rows) {
+    const name = link && r !== total ? el("a", { href: link(r.key), text: r.key }) : r.key;
+    const tr = el("tr", { "data-key": r.key }, el("th", { scope: "row" }, name));
+    for (const f of FIGURES) tr.append(figureCell(r, f, report.currency));
+    tr.append(el("td", { "data-field": "on_time_rate" }, percent(r.on_time_rate)));
+    body.append(tr);
+  }
+  table.append(body);
+  const csv = csvDownload(`${caption}.csv`, ["key", ...FIGURES, "on_time_rate", "synthetic_figures"],
+    report.rows.map((r) => [r.key, ...FIGURES.map((f) => r[f]), r.on_time_rate ?? "", (r.synthetic_figures || []).join(" ")]));
+  return el("section", {}, el("div", { class: "scroll" }, table), csv);
+}
+
+async function overview(main, asOf) {
+  const q = `as_of=${asOf}`;
+  const [byGuarantor, byPillar, byCommitment] = await Promise.all([
+    api(`/v1/status?${q}&by=guarantor`), api(`/v1/status?${q}&by=pillar`), api(`/v1/status?${q}&by=commitment`),
+  ]);
+  main.replaceChildren(el("h2", { text: t("overview-title", { date: asOf }) }),
+    el("p", { text: t("from-entries", { n: byGuarantor.log_size }) }));
+  main.append(el("h2", { text: t("by-guarantor") }), statusTable(byGuarantor, t("col-guarantor"), t("by-guarantor")));
+  main.append(el("h2", { text: t("by-pillar") }), statusTable(byPillar, t("col-pillar"), t("by-pillar")));
+  const largest = { ...byCommitment, rows: [...byCommitment.rows].sort((a, b) => Number(b.arrears) - Number(a.arrears)).slice(0, 10) };
+  main.append(el("h2", { text: t("largest-arrears") }),
+    statusTable(largest, t("col-commitment"), t("largest-arrears"), (c) => `#/explain/${encodeURIComponent(c)}?as_of=${asOf}`, false));
+  main.append(el("p", { class: "legend", text: t("synthetic-legend") }), el("p", { class: "legend", text: t("on-time-legend") }));
+}
+
+// ---- Burden sharing ----
+
+async function burden(main, asOf) {
+  const year = Number(asOf.slice(0, 4)) - (asOf.slice(5) < "12-31" ? 1 : 0);
+  const b = await api(`/v1/burden?year=${year}`);
+  const fields = ["fair_share", "allocated", "confirmed", "gap"];
+  const header = [t("col-party"), t("col-gdp-share"), ...fields.map((f) => t("col-" + f.replace("_", "-"))), t("col-pct-gdp")];
+  const body = el("tbody");
+  for (const r of b.rows) {
+    const tr = el("tr", { "data-key": r.party }, el("th", { scope: "row", text: r.party }), el("td", { text: percent(r.gdp_share) }));
+    for (const f of fields) tr.append(figureCell(r, f, b.currency));
+    tr.append(el("td", { text: percent(r.pct_gdp / 100) }));
+    body.append(tr);
+  }
+  const table = el("table", { "data-table": "burden" }, el("caption", { text: `${t("burden-title", { year })} (${b.currency})` }),
+    el("thead", {}, el("tr", {}, ...header.map((h) => el("th", { scope: "col", text: h })))), body);
+  main.replaceChildren(el("h2", { text: t("burden-title", { year }) }),
+    el("p", { text: t("burden-baseline", { baseline: money(b.baseline, b.currency) }) }),
+    el("p", {}, `${t("formula")}: ${b.formula} `, b.source ? el("a", { href: b.source, rel: "noreferrer", text: t("source") }) : null),
+    el("div", { class: "scroll" }, table),
+    csvDownload(`burden-${year}.csv`, ["party", "gdp_share", ...fields, "pct_gdp", "synthetic_figures"],
+      b.rows.map((r) => [r.party, r.gdp_share, ...fields.map((f) => r[f]), r.pct_gdp, (r.synthetic_figures || []).join(" ")])),
+    el("p", { class: "legend", text: t("gap-legend") }), el("p", { class: "legend", text: t("synthetic-legend") }));
+}
+
+// ---- Activations ----
+
+async function activations(main) {
+  const list = await api("/v1/activations");
+  main.replaceChildren(el("h2", { text: t("nav-activations") }));
+  if (!list.length) {
+    main.append(el("p", { text: t("no-activation") }));
+    return;
+  }
+  for (const a of list) {
+    const title = `${t("col-entry")} ${a.entry}: ${a.summary ?? a.trigger.on} (${a.declared_at})${a.withdrawn ? " — " + t("withdrawn") : ""}`;
+    const body = el("tbody");
+    for (const q of a.asked) {
+      body.append(el("tr", { "data-state": q.state }, el("th", { scope: "row", text: q.guarantor }), el("td", { text: q.agreement }),
+        el("td", { text: `${q.hours} h` }), el("td", { text: q.deadline }), el("td", { text: t("state-" + q.state) }),
+        el("td", { text: q.answered_at ?? "–" })));
+    }
+    const header = ["col-guarantor", "col-agreement", "col-hours", "col-deadline", "col-state", "col-answered"].map((k) => el("th", { scope: "col", text: t(k) }));
+    main.append(el("h2", {}, el("a", { href: `#/entry/${a.entry}`, text: title })),
+      el("div", { class: "scroll" }, el("table", {}, el("thead", {}, el("tr", {}, ...header)), body)));
+    if (a.surges.length) {
+      const sb = el("tbody");
+      for (const x of a.surges) {
+        sb.append(el("tr", {}, el("th", { scope: "row", text: x.commitment }), el("td", { text: x.guarantor }),
+          el("td", { text: money(x.amount, null) + (x.synthetic ? " *" : "") }), el("td", { text: x.due })));
+      }
+      const sh = ["col-commitment", "col-guarantor", "col-surge", "col-due-on"].map((k) => el("th", { scope: "col", text: t(k) }));
+      main.append(el("h2", { text: t("surges") }), el("div", { class: "scroll" }, el("table", {}, el("thead", {}, el("tr", {}, ...sh)), sb)));
+    }
+  }
+  main.append(el("p", { class: "legend", text: t("synthetic-legend") }));
+}
+
+// ---- Evidence: explain ----
+
+async function explain(main, commitment, asOf) {
+  const x = await api(`/v1/explain/${encodeURIComponent(commitment)}?as_of=${asOf}`);
+  main.replaceChildren(el("h2", { text: t("explain-title", { commitment, date: asOf }) }));
+  const table = el("table", {}, el("thead", {}, el("tr", {}, ...["col-entry", "col-kind", "col-author"].map((k) => el("th", { scope: "col", text: t(k) })))));
+  const body = el("tbody");
+  for (const e of x.entries) {
+    body.append(el("tr", {}, el("td", {}, el("a", { href: `#/entry/${e.index}`, text: String(e.index) })),
+      el("td", { text: e.kind + (e.synthetic ? " *" : "") }), el("td", { text: e.author })));
+  }
+  table.append(body);
+  main.append(el("h2", { text: t("entries-behind") }), el("div", { class: "scroll" }, table));
+}
+
+// ---- The log ----
+
+async function log(main, before) {
+  const head = await api("/v1/log");
+  const res = await fetch("/checkpoint");
+  const note = await res.text();
+  const kept = res.headers.get("compact-cosignatures") || "0; quorum=0";
+  const [n, q] = kept.split("; quorum=");
+  main.replaceChildren(el("h2", { text: t("log-title") }), el("h2", { text: t("checkpoint") }), el("pre", { text: note }),
+    el("p", { text: t("cosignatures", { n, q }) }));
+  const end = Math.min(before ?? head.size, head.size);
+  const start = Math.max(0, end - 20);
+  const body = el("tbody");
+  const entries = await Promise.all(Array.from({ length: end - start }, (_, i) => api(`/v1/entries/${end - 1 - i}`)));
+  for (const e of entries) {
+    body.append(el("tr", {}, el("td", {}, el("a", { href: `#/entry/${e.index}`, text: String(e.index) })),
+      el("td", { text: e.statement?.type ?? "" }), el("td", { text: e.statement?.author ?? "" }),
+      el("td", { text: e.statement?.received ?? "" })));
+  }
+  const table = el("table", {}, el("thead", {}, el("tr", {}, ...["col-entry", "col-kind", "col-author", "received"].map((k) => el("th", { scope: "col", text: t(k) })))), body);
+  main.append(el("h2", { text: t("recent-entries") }), el("div", { class: "scroll" }, table));
+  const pager = el("p");
+  if (start > 0) pager.append(el("a", { href: `#/log?before=${start}`, text: t("older") }), " ");
+  if (end < head.size) pager.append(el("a", { href: `#/log?before=${Math.min(head.size, end + 20)}`, text: t("newer") }));
+  main.append(pager);
+}
+
+// ---- Verification in the browser ----
+
+const enc = new TextEncoder();
+const b64 = (s) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
+const hex = (u) => Array.from(u, (b) => b.toString(16).padStart(2, "0")).join("");
+const concat = (...parts) => { const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0)); let i = 0; for (const p of parts) { out.set(p, i); i += p.length; } return out; };
+async function sha256(bytes) { return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)); }
+const equal = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+async function ed25519(publicKey, signature, message) {
+  try {
+    const key = await crypto.subtle.importKey("raw", publicKey, { name: "Ed25519" }, false, ["verify"]);
+    return await crypto.subtle.verify({ name: "Ed25519" }, key, signature, message);
+  } catch (_) { return false; }
+}
+
+// A C2SP verifier key `name+id+base64(type || key)`: its name, 4-byte id, type and key.
+function vkey(text) {
+  const [name, id, ...rest] = text.split("+");
+  const raw = b64(rest.join("+"));
+  return { name, id: (id || "").toLowerCase(), type: raw[0], key: raw.slice(1) };
+}
+
+// The signature lines of a signed note: its text and, per line, name, key id and signature.
+function parseNote(note) {
+  const at = note.indexOf("\n\n");
+  const text = note.slice(0, at + 1);
+  const sigs = note.slice(at + 2).split("\n").filter((l) => l.startsWith("\u2014 ")).map((l) => {
+    const [, name, sig] = l.split(" ");
+    const raw = b64(sig);
+    return { name, id: hex(raw.slice(0, 4)), sig: raw.slice(4) };
+  });
+  const [origin, size, root] = text.split("\n");
+  return { text, sigs, origin, size: BigInt(size), root: b64(root) };
+}
+
+// JCS (RFC 8785) of what the statements hold: objects with sorted keys, strings, integers.
+function jcs(v) {
+  if (Array.isArray(v)) return "[" + v.map(jcs).join(",") + "]";
+  if (v && typeof v === "object") return "{" + Object.keys(v).sort().map((k) => JSON.stringify(k) + ":" + jcs(v[k])).join(",") + "}";
+  return JSON.stringify(v);
+}
+
+// RFC 9162 2.1.3.2: the root an inclusion path leads to.
+async function rootFromPath(index, size, leafHash, path) {
+  let fn = BigInt(index), sn = BigInt(size) - 1n, r = leafHash;
+  for (const p of path) {
+    if (sn === 0n) return null;
+    if ((fn & 1n) === 1n || fn === sn) {
+      r = await sha256(concat(Uint8Array.of(1), p, r));
+      if ((fn & 1n) === 0n) while (!((fn & 1n) === 1n || fn === 0n)) { fn >>= 1n; sn >>= 1n; }
+    } else {
+      r = await sha256(concat(Uint8Array.of(1), r, p));
+    }
+    fn >>= 1n; sn >>= 1n;
+  }
+  return sn === 0n ? r : null;
+}
+
+const fromHex = (h) => Uint8Array.from(h.match(/../g) || [], (x) => parseInt(x, 16));
+
+async function verifyEntry(index) {
+  const [entry, head, keys, noteText] = await Promise.all([
+    api(`/v1/entries/${index}`), api("/v1/log"), api("/v1/keys"), fetch("/checkpoint").then((r) => r.text()),
+  ]);
+  const note = parseNote(noteText);
+  const proof = await api(`/v1/entries/${index}/proof?size=${note.size}`);
+  const checks = [];
+  const leaf = b64(entry.leaf);
+  const leafHash = await sha256(concat(Uint8Array.of(0), leaf));
+  checks.push(["check-leaf", hex(leafHash) === proof.leaf_hash]);
+  const root = await rootFromPath(index, note.size, leafHash, proof.hashes.map(fromHex));
+  checks.push(["check-inclusion", root !== null && equal(root, note.root) && BigInt(proof.tree_size) === note.size]);
+  // The checkpoint: the operator's signature over its text.
+  const op = vkey(head.operator_key);
+  const opSig = note.sigs.find((s) => s.name === op.name && s.id === op.id);
+  checks.push(["check-checkpoint", op.type === 1 && !!opSig && await ed25519(op.key, opSig.sig, enc.encode(note.text))]);
+  // The statement: its author's key, registered in the log, over its signed bytes.
+  const st = JSON.parse(new TextDecoder().decode(leaf));
+  const row = keys.keys.find((k) => k.key.startsWith(st.key + "+") && k.party === st.author)
+    ?? (head.operator_key.startsWith(st.key + "+") ? { key: head.operator_key } : null);
+  const unsigned = { ...st }; delete unsigned.sig; delete unsigned.received;
+  checks.push(["check-statement", !!row && await ed25519(vkey(row.key).key, b64(st.sig), enc.encode(jcs(unsigned)))]);
+  // The witnesses' cosignatures (cosignature/v1): the header line, the time line, the text.
+  let valid = 0;
+  for (const w of head.witnesses || []) {
+    const k = vkey(w.key);
+    const line = note.sigs.find((s) => s.name === w.name && s.id === k.id);
+    if (!line || line.sig.length !== 72) continue;
+    const time = new DataView(line.sig.buffer, line.sig.byteOffset, 8).getBigUint64(0);
+    const message = enc.encode(`cosignature/v1\ntime ${time}\n${note.text}`);
+    if (k.type === 4 && await ed25519(k.key, line.sig.slice(8), message)) valid += 1;
+  }
+  checks.push(["check-cosignatures", valid >= (head.quorum || 0), { n: valid, q: head.quorum || 0 }]);
+  // What this browser saw before: never a smaller log, nor another root at the same size.
+  const memoryKey = `compact-checkpoint:${note.origin}:${op.id}`;
+  const seen = JSON.parse(localStorage.getItem(memoryKey) || "null");
+  const consistent = !seen || (BigInt(seen.size) < note.size) || (BigInt(seen.size) === note.size && seen.root === hex(note.root));
+  checks.push(["check-remember", consistent]);
+  if (consistent && checks.every((c) => c[1])) localStorage.setItem(memoryKey, JSON.stringify({ size: String(note.size), root: hex(note.root) }));
+  return { entry, st, checks };
+}
+
+async function entryPage(main, index) {
+  main.replaceChildren(el("h2", { text: t("entry-title", { n: index }) }), el("p", { text: t("loading") }));
+  const { entry, st, checks } = await verifyEntry(index);
+  const list = el("ul", { class: "checks" });
+  for (const [key, ok, args] of checks) list.append(el("li", { class: ok ? "ok" : "fail", "data-check": key }, t(key, args) + (ok ? " ✓" : " ✗")));
+  const all = checks.every((c) => c[1]);
+  main.replaceChildren(el("h2", { text: t("entry-title", { n: index }) }),
+    el("p", { id: "verdict", class: all ? "ok" : "fail", role: "status", text: all ? t("verified") : t("not-verified") }),
+    el("h2", { text: t("verify-title") }), list,
+    el("h2", { text: t("statement") }), el("pre", { text: JSON.stringify(entry.statement ?? st, null, 2) }));
+}
+
+// ---- Routing ----
+
+function today() { return new Date().toISOString().slice(0, 10); }
+
+async function route() {
+  const main = document.getElementById("main");
+  const [path, query] = location.hash.slice(1).split("?");
+  const params = new URLSearchParams(query || "");
+  const asOf = params.get("as_of") || state.asOf || today();
+  state.asOf = asOf;
+  document.getElementById("as-of").value = asOf;
+  for (const a of document.querySelectorAll("nav a")) {
+    if ((path || "/overview").startsWith(a.getAttribute("href").slice(1))) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
+  }
+  try {
+    const parts = (path || "/overview").split("/").filter(Boolean);
+    if (parts[0] === "log") await log(main, params.get("before") ? Number(params.get("before")) : undefined);
+    else if (parts[0] === "entry") await entryPage(main, Number(parts[1]));
+    else if (parts[0] === "explain") await explain(main, decodeURIComponent(parts[1]), asOf);
+    else if (parts[0] === "burden") await burden(main, asOf);
+    else if (parts[0] === "activations") await activations(main);
+    else await overview(main, asOf);
+  } catch (e) {
+    main.replaceChildren(el("p", { class: "fail", role: "alert", text: t("error", { message: e.message }) }));
+  }
+}
+
+async function start() {
+  const saved = localStorage.getItem("compact-lang");
+  const lang = saved || ((navigator.language || "en").startsWith("uk") ? "uk" : "en");
+  document.getElementById("lang").value = lang;
+  await loadLanguage(lang);
+  document.getElementById("lang").addEventListener("change", async (e) => {
+    localStorage.setItem("compact-lang", e.target.value);
+    await loadLanguage(e.target.value);
+    await route();
+  });
+  document.getElementById("as-of").addEventListener("change", (e) => {
+    const [path] = location.hash.slice(1).split("?");
+    location.hash = `${path || "/overview"}?as_of=${e.target.value}`;
+  });
+  window.addEventListener("hashchange", route);
+  await route();
+}
+
+start();
