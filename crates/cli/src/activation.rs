@@ -13,7 +13,7 @@ use jiff::Timestamp;
 
 use crate::Format;
 use crate::ledger::{Place, PlaceExt as _, sign_and_append};
-use crate::output::{money, out, table};
+use crate::output::{money, out, plural, table};
 
 /// The largest measures file read.
 const MEASURES_MAX: u64 = 1 << 20;
@@ -235,6 +235,7 @@ fn print_list(all: &[Activation]) -> anyhow::Result<()> {
                     "closed"
                 }
                 .into(),
+                a.summary.clone().unwrap_or_default(),
             ]
         })
         .collect();
@@ -242,14 +243,59 @@ fn print_list(all: &[Activation]) -> anyhow::Result<()> {
         "{}",
         table(
             &[
-                "id", "trigger", "declared", "asked", "answered", "late", "missing", "pending",
-                "state"
+                "activation",
+                "trigger",
+                "declared",
+                "asked",
+                "answered",
+                "late",
+                "missing",
+                "pending",
+                "state",
+                "what was declared"
             ],
             rows,
             &[0, 3, 4, 5, 6, 7]
         )
     );
+    let withdrawn = all.iter().filter(|a| a.withdrawn.is_some()).count();
+    let open = all
+        .iter()
+        .filter(|a| a.open && a.withdrawn.is_none())
+        .count();
+    let count = |s: AnswerState| all.iter().map(|a| a.count(s)).sum::<usize>();
+    out!(
+        "{} ({open} open{}); {} asked to consult: {}",
+        plural(all.len(), "activation"),
+        if withdrawn > 0 {
+            format!(", {withdrawn} withdrawn")
+        } else {
+            String::new()
+        },
+        plural(all.iter().map(|a| a.asked.len()).sum(), "guarantor"),
+        answer_counts(count)
+    );
+    out!(
+        "activation: the log entry of its declaration, the ID that `compact activation ID` and `compact respond ID` take; missing: no answer and the deadline passed; pending: the deadline has not passed."
+    );
     Ok(())
+}
+
+/// Where the answers stand, in words: `2 answered by the deadline, 0 late, 1 missing, 0
+/// pending` (and how many are no longer asked, when an activation was withdrawn).
+fn answer_counts(count: impl Fn(AnswerState) -> usize) -> String {
+    let mut text = format!(
+        "{} answered by the deadline, {} late, {} missing, {} pending",
+        count(AnswerState::Answered),
+        count(AnswerState::Late),
+        count(AnswerState::Missing),
+        count(AnswerState::Pending)
+    );
+    let withdrawn = count(AnswerState::Withdrawn);
+    if withdrawn > 0 {
+        text.push_str(&format!(", {withdrawn} no longer asked (withdrawn)"));
+    }
+    text
 }
 
 fn print_timeline(a: &Activation, now: Timestamp) -> anyhow::Result<()> {
@@ -307,13 +353,18 @@ fn print_timeline(a: &Activation, now: Timestamp) -> anyhow::Result<()> {
                 "agreement",
                 "deadline",
                 "state",
-                "answered",
-                "entry",
+                "answered at",
+                "answer's entry",
                 "measures"
             ],
             rows,
             &[5]
         )
+    );
+    out!(
+        "{} asked: {}",
+        plural(a.asked.len(), "guarantor"),
+        answer_counts(|s| a.count(s))
     );
     if a.withdrawn.is_some() {
         out!("nothing falls due on it from its withdrawal (the timeline before it: --at)");

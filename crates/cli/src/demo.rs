@@ -493,6 +493,7 @@ pub fn demo(dir: Option<&Path>, seed: u64, serve: bool) -> anyhow::Result<ExitCo
     );
     let by_guarantor = compact_service::api::v1::StatusReport::from(&by_guarantor);
     out!("{}", status_table(&by_guarantor, "guarantor"));
+    out!("{}", crate::status::ON_TIME_LEGEND);
     out!("{}", crate::status::OUTSIDE_LEGEND);
     out!("{}", crate::status::SYNTHETIC_LEGEND);
     crate::status::print_notes(&by_guarantor.rows)?;
@@ -520,6 +521,7 @@ pub fn demo(dir: Option<&Path>, seed: u64, serve: bool) -> anyhow::Result<ExitCo
         "Apart, without a share: {}",
         crate::status::burden_others(&shares)
     );
+    out!("{}", crate::status::GAP_LEGEND);
     let by_commitment = group(&compact, &figures, &[], By::Commitment, HISTORY_END, 0);
     let mut largest: Vec<_> = by_commitment
         .rows

@@ -387,7 +387,21 @@ pub fn submit(
         kind,
         &text,
         time_or_clock(time)?,
-    )?;
+    )
+    .map_err(|e| {
+        // A payload that does not read: where its fields are described, with an example.
+        let bad_payload = matches!(e.kind(), compact_service::ErrorKind::BadInput)
+            && Kind::parse(kind).is_some()
+            && e.to_string().contains("payload");
+        let e = anyhow::Error::new(e);
+        if bad_payload {
+            anyhow!(
+                "{e:#}\n  = help: the fields of a {kind} payload, with an example: compact schema {kind}"
+            )
+        } else {
+            e
+        }
+    })?;
     if print {
         out!("{}", String::from_utf8_lossy(&st.leaf));
         return Ok(ExitCode::SUCCESS);

@@ -19,6 +19,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod activation;
+mod browse;
 mod bundle;
 mod client;
 mod commands;
@@ -33,11 +34,20 @@ mod stress;
 mod synthetic;
 mod witness;
 
+/// The version `--version` prints: the package's, and the commit it was built from
+/// (`build.rs`; `unknown` outside a git checkout).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("COMPACT_COMMIT"),
+    ")"
+);
+
 /// The Kyiv Security Compact as working software: agreements as files, checked, digested.
 #[derive(Debug, Parser)]
 #[command(
     name = "compact",
-    version,
+    version = VERSION,
     about = "The Kyiv Security Compact as working software: agreements as files, checked and digested.",
     long_about = None
 )]
@@ -50,7 +60,8 @@ struct Cli {
     plain: bool,
     /// A compact server (`compact serve`) to talk to instead of the local store: `sign`,
     /// `submit`, `retract`, `activate`, `threat` and `respond` sign here and post there; `log
-    /// checkpoint|prove|consistency` and `verify` fetch there and check here.
+    /// checkpoint|prove|consistency` and `verify` fetch there and check here; `log list` lists
+    /// the server's entries.
     #[arg(long, global = true, value_name = "URL", env = "COMPACT_SERVER")]
     server: Option<String>,
     /// Where the largest checkpoint accepted of each log is remembered (default:
@@ -105,7 +116,13 @@ enum Command {
     /// Sign an agreement: append `agreement.sign` for its current digest.
     Sign(SignArgs),
     /// Sign a statement (pledge, allocation, delivery.report, delivery.confirm, ...) and append it.
+    #[command(
+        after_help = "The payload of each type, field by field, with an example: `compact schema TYPE` (or `compact submit --type TYPE --help`); the list of types: `compact schema`."
+    )]
     Submit(SubmitArgs),
+    /// The payload of each statement type: its fields, required or optional, what they mean,
+    /// and an example that `submit` takes as it is. Without TYPE, the types, one line each.
+    Schema(SchemaArgs),
     /// Retract one of your own statements, with a reason: the log keeps both, and every
     /// report counts the entry no more from the retraction. To correct a statement, retract
     /// it, then submit the corrected one.
@@ -166,6 +183,41 @@ enum Command {
     /// default): keys, every agreement signed, a seeded synthetic history, the audit, and the
     /// headline tables.
     Demo(DemoArgs),
+    /// Print a completion script for a shell: `compact completions bash >
+    /// ~/.local/share/bash-completion/completions/compact`, `compact completions zsh >
+    /// ~/.zfunc/_compact`, `compact completions fish > ~/.config/fish/completions/compact.fish`.
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff) on stdout, or with --out-dir write one page per command:
+    /// `compact man | man -l -`.
+    Man(ManArgs),
+}
+
+/// `compact schema`.
+#[derive(Debug, clap::Args)]
+struct SchemaArgs {
+    /// The statement type (`delivery.report`, …); all of them, one line each, when absent.
+    #[arg(value_name = "TYPE", value_parser = browse::kind_arg)]
+    kind: Option<compact_statement::Kind>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
+}
+
+/// `compact completions`.
+#[derive(Debug, clap::Args)]
+struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    shell: clap_complete::Shell,
+}
+
+/// `compact man`.
+#[derive(Debug, clap::Args)]
+struct ManArgs {
+    /// Write compact.1 and a page per command (compact-status.1, …) into this directory
+    /// instead of printing compact.1.
+    #[arg(long, value_name = "DIR")]
+    out_dir: Option<PathBuf>,
 }
 
 /// A date on the command line (`--as-of`): `YYYY-MM-DD`, else a usage error naming the form
@@ -299,7 +351,8 @@ struct SignArgs {
 /// `compact submit`.
 #[derive(Debug, clap::Args)]
 struct SubmitArgs {
-    /// The statement type.
+    /// The statement type: `compact schema` lists them, and `compact schema TYPE` (or
+    /// `compact submit --type TYPE --help`) prints its payload's fields with an example.
     #[arg(long = "type", value_name = "TYPE")]
     kind: String,
     /// The payload as JSON, or @FILE.
@@ -796,6 +849,9 @@ struct VerifyBundleArgs {
 
 #[derive(Debug, Subcommand)]
 enum Log {
+    /// Browse the log like `git log`: entry, receipt time, author, type and what it says, newest
+    /// first (--reverse: oldest first), filtered by author, type and receipt date.
+    List(ListArgs),
     /// Write a proof bundle of entry N: the entry, its inclusion proof, the checkpoint with
     /// its witnesses' cosignatures, and the key registrations its signature depends on.
     Bundle(BundleArgs),
@@ -815,6 +871,39 @@ enum Log {
     VerifyInclusion(VerifyInclusionArgs),
     /// Check a consistency proof against a checkpoint (and the older one), without the store.
     VerifyConsistency(VerifyConsistencyArgs),
+}
+
+/// `compact log list`.
+#[derive(Debug, clap::Args)]
+struct ListArgs {
+    /// Only the entries this party signed (any case; the compact's id for the operator's
+    /// log.init).
+    #[arg(long, value_name = "CODE", value_parser = party_arg)]
+    party: Option<String>,
+    /// Only the entries of this statement type (`compact schema` lists them).
+    #[arg(long, value_name = "TYPE")]
+    kind: Option<String>,
+    /// Only the entries the log received on or after this day (YYYY-MM-DD, UTC).
+    #[arg(long, value_name = "DATE", value_parser = date_arg)]
+    from: Option<jiff::civil::Date>,
+    /// Only the entries the log received on or before this day (YYYY-MM-DD, UTC).
+    #[arg(long, value_name = "DATE", value_parser = date_arg)]
+    to: Option<jiff::civil::Date>,
+    /// At most N entries; 0 for all of them.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    limit: usize,
+    /// Only the entries after entry N in the order listed: the next page, as the last line
+    /// of a page says.
+    #[arg(long, value_name = "N")]
+    after: Option<u64>,
+    /// Oldest first (default: newest first, as `git log`).
+    #[arg(long)]
+    reverse: bool,
+    #[command(flatten)]
+    place: PlaceArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
 }
 
 /// A log command that needs only the place.
@@ -1032,10 +1121,26 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             a.operator_key.as_deref(),
         ),
         Command::Agreements(a) => ledger::agreements(&a.place.place(), a.as_of, a.format),
+        Command::Schema(a) => browse::schema_cmd(a.kind, a.format),
+        Command::Completions(a) => completions(a.shell),
+        Command::Man(a) => man(a.out_dir.as_deref()),
         Command::Witness {
             what: WitnessCommand::Serve(a),
         } => witness::serve(&a.key, &a.logs, &a.state, a.listen),
         Command::Log { what } => match what {
+            Log::List(a) => browse::log_list(
+                &a.place.place(),
+                &compact_service::entries::EntryFilter {
+                    party: a.party,
+                    kind: a.kind,
+                    from: a.from,
+                    to: a.to,
+                    limit: (a.limit > 0).then_some(a.limit),
+                    after: a.after,
+                    oldest_first: a.reverse,
+                },
+                a.format,
+            ),
             Log::Bundle(a) => bundle::bundle(&a.place.place(), a.index, a.out.as_deref()),
             Log::VerifyBundle(a) => bundle::verify(&a.file, &a.log_key, &a.witnesses, a.quorum),
             Log::Checkpoint(a) => ledger::log_checkpoint(&a.place.place()),
@@ -1088,6 +1193,68 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// `compact completions SHELL`: the completion script of every command and option.
+fn completions(shell: clap_complete::Shell) -> anyhow::Result<ExitCode> {
+    use clap::CommandFactory as _;
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "compact", &mut script);
+    std::io::stdout().lock().write_all(&script)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `compact man`: the manual page on stdout, or a page per command in `out_dir`.
+fn man(out_dir: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
+    use anyhow::Context as _;
+    use clap::CommandFactory as _;
+    let cmd = Cli::command();
+    match out_dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            clap_mangen::generate_to(cmd, dir)
+                .with_context(|| format!("cannot write the pages in {}", dir.display()))?;
+            output::out!("{}", dir.display());
+        }
+        None => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(cmd).render(&mut page)?;
+            std::io::stdout().lock().write_all(&page)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `compact submit --type TYPE --help`: the command's help, then the payload schema of TYPE;
+/// `None` when the arguments ask for something else (clap answers them).
+fn submit_help_with_schema(
+    args: &[String],
+) -> Option<(String, &'static compact_statement::schema::Schema)> {
+    use clap::CommandFactory as _;
+    let at = args.iter().position(|a| a == "submit")?;
+    let rest = args.get(at + 1..)?;
+    if !rest.iter().any(|a| a == "--help" || a == "-h") {
+        return None;
+    }
+    let kind = rest.iter().enumerate().find_map(|(i, a)| {
+        if a == "--type" {
+            rest.get(i + 1).cloned()
+        } else {
+            a.strip_prefix("--type=").map(str::to_owned)
+        }
+    })?;
+    let schema = compact_statement::schema::schema(compact_statement::Kind::parse(kind.trim())?)?;
+    let mut cmd = Cli::command();
+    cmd.build();
+    let help = cmd.find_subcommand_mut("submit")?.render_long_help();
+    Some((
+        format!(
+            "{help}\nThe payload of {} (`compact schema {}`):\n",
+            schema.kind, schema.kind
+        ),
+        schema,
+    ))
+}
+
 /// `compact bench`: runs one benchmark of `compact_bench` and prints its figures.
 fn bench(what: Bench) -> anyhow::Result<ExitCode> {
     let mut note = |s: String| eprintln!("{s}");
@@ -1120,6 +1287,17 @@ fn bench(what: Bench) -> anyhow::Result<ExitCode> {
 }
 
 fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some((help, schema)) = submit_help_with_schema(&args) {
+        let shown = write!(std::io::stdout().lock(), "{help}")
+            .map_err(anyhow::Error::from)
+            .and_then(|()| browse::print_schema(schema));
+        return if shown.is_ok() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        };
+    }
     let cli = Cli::parse();
     output::set_plain(cli.plain);
     client::set_server(cli.server);

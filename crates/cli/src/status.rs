@@ -10,7 +10,7 @@ use crate::RowsFormat;
 use crate::ledger::{Place, PlaceExt as _, today};
 use crate::output::{csv, money, out, table};
 
-fn print(report: &StatusReport, by: &str, format: RowsFormat) -> anyhow::Result<()> {
+fn print(report: &StatusReport, by: &str, at_size: bool, format: RowsFormat) -> anyhow::Result<()> {
     match format {
         RowsFormat::Json => out!("{}", serde_json::to_string_pretty(report)?),
         RowsFormat::Csv => {
@@ -26,36 +26,46 @@ fn print(report: &StatusReport, by: &str, format: RowsFormat) -> anyhow::Result<
         }
         RowsFormat::Table => {
             out!(
-                "Status as of {} from {} log entries ({}; only confirmed deliveries count as delivered)",
+                "Status as of {} ({}; only confirmed deliveries count as delivered): {}",
                 report.as_of,
-                report.log_size,
-                report.currency
+                report.currency,
+                entries_line(report, at_size)
             );
             out!("{}", status_table(report, by));
+            let unit_surges = report.units.iter().any(|u| !u.surge.is_zero());
             if !report.units.is_empty() {
                 let rows = report
                     .units
                     .iter()
                     .map(|u| {
                         let m = |f: &str| u.synthetic_figures.iter().any(|x| x == f);
-                        vec![
+                        let mut cells = vec![
                             u.key.clone(),
                             u.unit.clone(),
                             marked(money(u.due), m("due")),
+                        ];
+                        if unit_surges {
+                            cells.push(marked(money(u.surge), m("surge")));
+                        }
+                        cells.extend([
                             marked(money(u.confirmed), m("confirmed")),
                             marked(money(u.arrears), m("arrears")),
-                        ]
+                        ]);
+                        cells
                     })
                     .collect();
-                out!(
-                    "{}",
-                    table(
-                        &[by, "unit", "due", "confirmed", "arrears"],
-                        rows,
-                        &[2, 3, 4]
-                    )
-                );
+                let mut header = vec![by, "unit", "due"];
+                if unit_surges {
+                    header.push("surge");
+                }
+                header.extend(["confirmed", "arrears"]);
+                let numeric: Vec<usize> = (2..header.len()).collect();
+                out!("{}", table(&header, rows, &numeric));
             }
+            if !report.total.surge.is_zero() || unit_surges {
+                out!("{SURGE_LEGEND}");
+            }
+            out!("{ON_TIME_LEGEND}");
             if let Some(first) = report.ended_on_accession.first() {
                 let mut by: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
                 for e in &report.ended_on_accession {
@@ -84,6 +94,39 @@ fn print(report: &StatusReport, by: &str, format: RowsFormat) -> anyhow::Result<
     }
     Ok(())
 }
+
+/// How many entries the figures are from: the log's (or its first `--at-size`), and those
+/// made by the date.
+fn entries_line(report: &StatusReport, at_size: bool) -> String {
+    let n = crate::output::plural(
+        usize::try_from(report.log_size).unwrap_or(usize::MAX),
+        "entry",
+    );
+    let n = if at_size {
+        format!("the log's first {n}")
+    } else {
+        format!("{n} in the log")
+    };
+    if report.entries_as_of >= report.log_size {
+        format!("{n}, all made on or before {}", report.as_of)
+    } else {
+        format!(
+            "{n}, {} made on or before {} (the {} later count for nothing yet)",
+            report.entries_as_of,
+            report.as_of,
+            report.log_size - report.entries_as_of
+        )
+    }
+}
+
+/// The legend of the `on time` column.
+pub(crate) const ON_TIME_LEGEND: &str = "on time: the share of the confirmed deliveries that arrived by their tranche's due date (deliveries fill the earliest tranches first); - when nothing is confirmed.";
+
+/// The legend of the `surge` columns.
+pub(crate) const SURGE_LEGEND: &str = "surge: due because an activation set off a scaling rule or brought sanctions forward, apart from the baseline `due`; the arrears count both.";
+
+/// The legend of burden sharing's `gap` column.
+pub(crate) const GAP_LEGEND: &str = "gap to allocated: the fair share less the aid allocated in the year (in the log and outside the agreements), positive when short of the share; confirmed deliveries are shown apart and do not enter it.";
 
 /// The marker of a figure that rests on synthetic data, in tables.
 pub(crate) const MARK: &str = "*";
@@ -212,7 +255,7 @@ pub(crate) fn burden_table(report: &BurdenReport, limit: usize) -> String {
         "of which outside",
         "confirmed",
         "% of GDP",
-        "gap",
+        "gap to allocated",
     ];
     if surges {
         header.push("surge due");
@@ -253,7 +296,7 @@ pub fn status(
     let governed = place.governed()?;
     let report =
         compact_service::reports::status(&place.writer()?, &governed, as_of, at_size, by_key)?;
-    print(&report, by, format)?;
+    print(&report, by, at_size.is_some(), format)?;
     if format == RowsFormat::Table {
         for row in &report.lifecycle {
             out!("{}", row.sentence());
@@ -430,6 +473,7 @@ pub fn burden(
             if !report.others.is_empty() {
                 out!("Apart, without a share: {}", burden_others(&report));
             }
+            out!("{GAP_LEGEND}");
             out!("{SYNTHETIC_LEGEND}");
         }
     }

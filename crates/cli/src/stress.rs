@@ -328,6 +328,9 @@ fn print_spof(s: &[SpofRow]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What the Monte Carlo table's columns mean.
+pub(crate) const MC_LEGEND: &str = "mean: the average support over the scenarios; P5, P50, P95: the support that 5%, 50% (the median) and 95% of the scenarios fall below (P5 is a bad year, P95 a good one); P(meet): the share of the scenarios in which the year's support meets its requirement.";
+
 fn print_mc(m: &MonteCarlo, compact: &Compact) -> anyhow::Result<()> {
     out!(
         "Monte Carlo: {} scenarios, seed {} ({}; withdrawals, shocks and delays from the risks file)",
@@ -378,5 +381,6 @@ fn print_mc(m: &MonteCarlo, compact: &Compact) -> anyhow::Result<()> {
             &[2, 3, 4, 5, 6, 7]
         )
     );
+    out!("{MC_LEGEND}");
     Ok(())
 }

@@ -41,6 +41,16 @@ const EXPECT: &[(&str, &[&str], &[&str])] = &[
     ("compact activate", &["PL"], &[]),
     ("compact keygen --operator", &["in-force", "ok:"], &[]),
     (
+        "compact schema delivery.confirm",
+        &[
+            "delivery.report",
+            "compact submit --type delivery.confirm",
+            "The payload of pledge",
+            "(commit ",
+        ],
+        &[],
+    ),
+    (
         "compact serve",
         &[
             "ok: 10 entries, fetched from",

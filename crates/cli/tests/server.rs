@@ -171,6 +171,26 @@ fn reads_answer_with_the_types_the_cli_prints() {
             vec!["agreements", "--as-of", "2024-12-31", "--format", "json"],
         ),
         (
+            "/v1/entries?party=gb&limit=3",
+            vec![
+                "log", "list", "--party", "gb", "--limit", "3", "--format", "json",
+            ],
+        ),
+        (
+            "/v1/entries?kind=agreement.sign&reverse=true&after=5",
+            vec![
+                "log",
+                "list",
+                "--kind",
+                "agreement.sign",
+                "--reverse",
+                "--after",
+                "5",
+                "--format",
+                "json",
+            ],
+        ),
+        (
             "/v1/explain/gb-tranches?as_of=2024-12-31",
             vec![
                 "explain",
@@ -191,6 +211,31 @@ fn reads_answer_with_the_types_the_cli_prints() {
             cli.join(" ")
         );
     }
+    // `log list --server` reads the server's entries: the same page.
+    let listed = ok(
+        d,
+        &[
+            "log",
+            "list",
+            "--kind",
+            "key.register",
+            "--format",
+            "json",
+            "--server",
+            &server.url,
+        ],
+    );
+    let local = ok(
+        d,
+        &["log", "list", "--kind", "key.register", "--format", "json"],
+    );
+    assert_eq!(listed, local);
+    let e = compact_in(
+        Some(d),
+        &["log", "list", "--party", "gx", "--server", &server.url],
+    );
+    assert_eq!(e.code, 1, "{}", e.stderr);
+    assert!(e.stderr.contains("unknown party `gx`"), "{}", e.stderr);
     let entry = server.get_json("/v1/entries/5");
     assert_eq!(entry["statement"]["type"], "agreement.sign");
     let keys = server.get_json("/v1/keys");
@@ -209,6 +254,13 @@ fn reads_answer_with_the_types_the_cli_prints() {
         ("/v1/entries/1/proof?size=99", 404),
         ("/v1/consistency?old=5&new=3", 400),
         ("/v1/explain/nothing", 404),
+        ("/v1/entries?limit=10001", 400),
+        ("/v1/entries?kind=delivery.reprot", 400),
+        ("/v1/entries?party=zz", 400),
+        ("/v1/entries?from=01/07/2024", 400),
+        ("/v1/entries?from=2025-01-01&to=2024-01-01", 400),
+        ("/v1/entries?order=oldest", 400),
+        ("/v1/entries?after=9223372036854775808", 400),
         ("/tile/0/000", 404),
         ("/tile/0/0", 404),
         ("/tile/64/000", 404),
@@ -420,6 +472,7 @@ fn every_documented_route_is_served_and_the_issue_s_routes_are_documented() {
         "/v1/activations",
         "/v1/activations/{entry}",
         "/v1/stress",
+        "/v1/entries",
         "/v1/entries/{index}",
         "/v1/entries/{index}/proof",
         "/v1/consistency",

@@ -76,6 +76,9 @@ fn no_table_is_wider_than_the_terminal() {
         vec!["agreements", "--dir", d],
         vec!["burden", "--dir", d, "--year", "2025"],
         vec!["reconcile", "kiel", "--dir", d],
+        vec!["log", "list", "--dir", d],
+        vec!["schema"],
+        vec!["schema", "consultation.respond"],
     ];
     for width in [100usize, 80] {
         let columns = width.to_string();

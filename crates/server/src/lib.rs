@@ -121,6 +121,7 @@ fn documented() -> utoipa_axum::router::OpenApiRouter<Arc<AppState>> {
         .routes(routes!(reads::agreements))
         .routes(routes!(reads::status))
         .routes(routes!(reads::explain))
+        .routes(routes!(reads::entries))
         .routes(routes!(reads::entry))
         .routes(routes!(reads::inclusion))
         .routes(routes!(reads::consistency))

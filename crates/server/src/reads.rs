@@ -11,7 +11,7 @@ use compact_engine::report::By;
 use compact_service::api::v1::{
     AgreementRow, ConsistencyProof, Explain, InclusionProof, LogEntry, StatusReport,
 };
-use compact_service::api::v1log::{LogHead, PublicKeys};
+use compact_service::api::v1log::{EntryList, LogHead, PublicKeys};
 use compact_service::{Result as ServiceResult, ServiceError, reports};
 use compact_store::Store as _;
 use jiff::civil::Date;
@@ -342,6 +342,77 @@ pub async fn consistency(
     .await;
     match answer {
         Ok(p) => json(&p),
+        Err(p) => p.into_response(),
+    }
+}
+
+/// The query of `/v1/entries`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct EntriesQuery {
+    /// Only the entries this author signed: a party code (any case), or the compact's id for
+    /// the operator's `log.init`.
+    party: Option<String>,
+    /// Only the entries of this statement type (`delivery.report`, …).
+    kind: Option<String>,
+    /// Only the entries the log received on or after this day (UTC).
+    #[param(format = Date)]
+    from: Option<String>,
+    /// Only the entries the log received on or before this day (UTC).
+    #[param(format = Date)]
+    to: Option<String>,
+    /// At most this many entries (default 100, at most 10,000).
+    #[param(minimum = 0, maximum = 10000)]
+    limit: Option<usize>,
+    /// Only the entries after this one in the order listed: the next page (the previous
+    /// page's `next_after`).
+    after: Option<u64>,
+    /// Oldest first (default: newest first).
+    reverse: Option<bool>,
+}
+
+/// The entries a page of `/v1/entries` holds when the query does not say.
+const ENTRIES_LIMIT: usize = 100;
+
+/// `GET /v1/entries?party=&kind=&from=&to=&limit=&after=&reverse=`: the log's entries,
+/// newest first, filtered, each with its payload in one line.
+#[utoipa::path(get, path = "/v1/entries", tag = "log", params(EntriesQuery), responses((status = 200, description = "A page of the log's entries, newest first unless reversed, with how many match and the `after` of the next page", body = EntryList), (status = 400, description = "A malformed query, or an unknown party or statement type (with suggestions)", body = Problem, content_type = "application/problem+json")))]
+pub async fn entries(
+    State(state): State<Arc<AppState>>,
+    Queried(q): Queried<EntriesQuery>,
+) -> Response {
+    let answer = blocking(move || {
+        let limit = q.limit.unwrap_or(ENTRIES_LIMIT);
+        if limit > compact_service::entries::LIMIT_MAX {
+            return Err(Problem::bad_request(format!(
+                "limit={limit}: a page holds at most {} entries (ask for the next with `after`)",
+                compact_service::entries::LIMIT_MAX
+            )));
+        }
+        // An index is at most 2^63 - 1, as the document says (int64).
+        if let Some(after) = q.after.filter(|a| i64::try_from(*a).is_err()) {
+            return Err(Problem::bad_request(format!(
+                "after={after}: not an entry index (at most 9223372036854775807)"
+            )));
+        }
+        let snapshot = service(state.snapshot())?;
+        let filter = compact_service::entries::EntryFilter {
+            party: q.party,
+            kind: q.kind,
+            from: q.from.as_deref().map(|d| date("from", d)).transpose()?,
+            to: q.to.as_deref().map(|d| date("to", d)).transpose()?,
+            limit: Some(limit),
+            after: q.after,
+            oldest_first: q.reverse.unwrap_or(false),
+        };
+        service(state.with_records(snapshot.size, |log| {
+            compact_service::entries::list_in(&snapshot.governed.compact, log.records, &filter)
+        })?)
+    })
+    .await;
+    match answer {
+        Ok(list) => json(&list),
         Err(p) => p.into_response(),
     }
 }

@@ -8,6 +8,7 @@
 pub mod api;
 pub mod bundle;
 pub mod clock;
+pub mod entries;
 pub mod error;
 pub mod keys;
 pub mod ledger;

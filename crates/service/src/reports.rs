@@ -197,6 +197,11 @@ pub fn status_in(
     let outside = crate::tracker::outside_of(dir, compact, &figures, as_of)?;
     let report = group(compact, &figures, &outside, by, &as_of.to_string(), size);
     let mut out: StatusReport = (&report).into();
+    out.entries_as_of = log
+        .records
+        .iter()
+        .filter(|(_, r)| r.at().to_zoned_datetime(jiff::tz::TimeZone::UTC).date() <= as_of)
+        .count() as u64;
     out.lifecycle = lifecycle(compact, &governed.facts, as_of);
     Ok(out)
 }

@@ -14,6 +14,7 @@ pub mod ijson;
 pub mod keys;
 pub mod record;
 pub mod rules;
+pub mod schema;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
 

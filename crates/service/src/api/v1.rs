@@ -141,8 +141,12 @@ pub struct StatusReport {
     pub as_of: String,
     /// The reporting currency.
     pub currency: String,
-    /// How many log entries the figures are from.
+    /// How many log entries the figures are from: the log's size (or the size asked for).
     pub log_size: u64,
+    /// How many of them the log received on or before `as_of` (UTC): the entries that can
+    /// count on the date; those received later are in `log_size` but count for nothing yet.
+    #[serde(default)]
+    pub entries_as_of: u64,
     /// Money rows, by the key asked for (guarantor, pillar, year, group or commitment).
     pub rows: Vec<StatusRow>,
     /// Their total (key `total`).
@@ -218,7 +222,8 @@ pub struct StatusRow {
     pub confirmed: Decimal,
     /// Due and not confirmed.
     pub arrears: Decimal,
-    /// Share of the confirmed that arrived on time, to 4 decimals; `null` when nothing is
+    /// Share of the confirmed that arrived on time: by the due date of the tranche it fills
+    /// (deliveries fill the earliest tranches first), to 4 decimals; `null` when nothing is
     /// confirmed.
     #[serde(with = "number_opt")]
     #[schema(value_type = Option<f64>)]
@@ -332,6 +337,7 @@ impl From<&report::StatusReport> for StatusReport {
             as_of: r.as_of.clone(),
             currency: r.currency.clone(),
             log_size: r.log_size,
+            entries_as_of: r.log_size,
             rows: r.rows.iter().map(StatusRow::from).collect(),
             total: (&r.total).into(),
             units: r
@@ -1387,13 +1393,14 @@ pub struct McYear {
     pub scheduled: Decimal,
     /// Mean support over the scenarios.
     pub mean: Decimal,
-    /// 5th percentile.
+    /// 5th percentile: the support that 5% of the scenarios fall below (a bad year).
     pub p5: Decimal,
-    /// Median.
+    /// Median: the support that half of the scenarios fall below.
     pub p50: Decimal,
-    /// 95th percentile.
+    /// 95th percentile: the support that 95% of the scenarios fall below (a good year).
     pub p95: Decimal,
-    /// The probability of meeting the requirement (4 decimals), `null` without one.
+    /// The probability of meeting the requirement: the share of the scenarios in which the
+    /// year's support reaches it (4 decimals), `null` without one.
     pub p_meet: Option<f64>,
     /// The figures that rest on synthetic data: every distribution figure (the risks file is
     /// illustrative), and the requirement and schedule when they are.

@@ -83,3 +83,47 @@ impl PublicKeys {
         }
     }
 }
+
+/// One log entry as `compact log list` and `GET /v1/entries` show it: who, when, what, and
+/// its payload in one line.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct EntryRow {
+    /// Its index in the log.
+    pub index: u64,
+    /// When the log received it (RFC 3339, UTC): the time that counts.
+    pub received: Option<String>,
+    /// When its author says it was made (RFC 3339, UTC).
+    pub time: String,
+    /// Its author: a party code, or the compact's id for the operator's `log.init`.
+    pub author: String,
+    /// The statement's type (`delivery.report`, …).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Its payload in one line, for people (`gb-tranches: 500 shells delivered 2024-06-30,
+    /// ref GB-17`).
+    pub summary: String,
+    /// The log entry it refers to (a confirmation's report, a response's activation, a
+    /// retraction's entry, …).
+    pub refers_to: Option<u64>,
+    /// The `statement.retract` entry that retracted it, if one did: from that entry's receipt
+    /// every report counts it no more (the log keeps both).
+    #[serde(default)]
+    pub retracted_by: Option<u64>,
+    /// Its payload as JSON, as signed.
+    pub payload: serde_json::Value,
+}
+
+/// A page of the log's entries, filtered (`compact log list`, `GET /v1/entries`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct EntryList {
+    /// The log's size: how many entries it holds.
+    pub size: u64,
+    /// How many entries pass the filters, on every page.
+    pub matched: u64,
+    /// `newest-first` (the default, as `git log`) or `oldest-first`.
+    pub order: String,
+    /// The entries of this page, in that order.
+    pub entries: Vec<EntryRow>,
+    /// When more entries match beyond this page: the `after` (`--after`) that lists them.
+    pub next_after: Option<u64>,
+}
