@@ -279,20 +279,18 @@ async function log(main, before) {
   const [n, q] = kept.split("; quorum=");
   main.replaceChildren(el("h2", { text: t("log-title") }), el("h2", { text: t("checkpoint") }), el("pre", { text: note }),
     el("p", { text: t("cosignatures", { n, q }) }));
-  const end = Math.min(before ?? head.size, head.size);
-  const start = Math.max(0, end - 20);
+  const page = await api(`/v1/entries?limit=20${before !== undefined ? `&after=${before}` : ""}`);
   const body = el("tbody");
-  const entries = await Promise.all(Array.from({ length: end - start }, (_, i) => api(`/v1/entries/${end - 1 - i}`)));
-  for (const e of entries) {
+  for (const e of page.entries) {
     body.append(el("tr", {}, el("td", {}, el("a", { href: `#/entry/${e.index}`, text: String(e.index) })),
-      el("td", { text: e.statement?.type ?? "" }), el("td", { text: e.statement?.author ?? "" }),
-      el("td", { text: e.statement?.received ?? "" })));
+      el("td", { text: e.kind }), el("td", { text: e.author }), el("td", { text: e.summary }),
+      el("td", { text: e.received ?? "" })));
   }
-  const table = el("table", {}, el("thead", {}, el("tr", {}, ...["col-entry", "col-kind", "col-author", "received"].map((k) => el("th", { scope: "col", text: t(k) })))), body);
+  const table = el("table", {}, el("thead", {}, el("tr", {}, ...["col-entry", "col-kind", "col-author", "statement", "received"].map((k) => el("th", { scope: "col", text: t(k) })))), body);
   main.append(el("h2", { text: t("recent-entries") }), el("div", { class: "scroll" }, table));
   const pager = el("p");
-  if (start > 0) pager.append(el("a", { href: `#/log?before=${start}`, text: t("older") }), " ");
-  if (end < head.size) pager.append(el("a", { href: `#/log?before=${Math.min(head.size, end + 20)}`, text: t("newer") }));
+  if (page.next_after !== null && page.next_after !== undefined) pager.append(el("a", { href: `#/log?before=${page.next_after}`, text: t("older") }), " ");
+  if (before !== undefined) pager.append(el("a", { href: "#/log", text: t("newer") }));
   main.append(pager);
 }
 
