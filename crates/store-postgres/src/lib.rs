@@ -104,6 +104,7 @@ const INSERT_CHECKPOINT: &str = "INSERT INTO checkpoints (size, note) VALUES ($1
 const ENTRY: &str = "SELECT leaf FROM entries WHERE idx = $1";
 const FIND: &str =
     "SELECT MIN(idx) FROM entries WHERE stmt_key = $1 AND stmt_hash = $2 AND idx >= 0";
+const FIND_MANY: &str = "SELECT idx, stmt_hash FROM entries WHERE stmt_key = ANY($1) AND idx >= 0";
 const OF_KIND: &str = "SELECT idx, leaf FROM entries WHERE kind = $1 ORDER BY idx";
 const REFERRING: &str = "SELECT idx, leaf FROM entries WHERE ref = $1 AND kind = $2 ORDER BY idx";
 const HASHES: &str = "SELECT idx, hash FROM hashes WHERE idx = ANY($1)";
@@ -783,6 +784,26 @@ impl Store for PostgresStore {
             None => None,
         };
         first.map(to_u64).transpose()
+    }
+
+    fn find_statements(&self, hashes: &[Hash]) -> Result<Vec<Option<u64>>, StoreError> {
+        // One query for the batch: a round trip per statement would cost more than its
+        // signature check.
+        if hashes.len() <= 1 {
+            return hashes.iter().map(|h| self.find_statement(h)).collect();
+        }
+        let keys: Vec<i64> = hashes.iter().map(stmt_key).collect();
+        let mut first: HashMap<[u8; 32], u64> = HashMap::new();
+        for r in &self.query(FIND_MANY, &[&keys])? {
+            let index = to_u64(get(r, 0)?)?;
+            if let Ok(h) = <[u8; 32]>::try_from(get::<&[u8]>(r, 1)?) {
+                first
+                    .entry(h)
+                    .and_modify(|i| *i = (*i).min(index))
+                    .or_insert(index);
+            }
+        }
+        Ok(hashes.iter().map(|h| first.get(&h.0).copied()).collect())
     }
 
     fn of_kind(&self, kind: Kind) -> Result<Vec<Entry>, StoreError> {

@@ -15,7 +15,7 @@
 use std::time::Duration;
 
 use compact_log::{
-    open_checkpoint, prove_consistency, prove_inclusion, verify_consistency, verify_inclusion,
+    Hash, open_checkpoint, prove_consistency, prove_inclusion, verify_consistency, verify_inclusion,
 };
 use compact_statement::testkit::*;
 use compact_statement::{DeliveryConfirm, Payload, Statement};
@@ -260,6 +260,24 @@ fn appended_statements_survive_a_restart_and_verify<B: Backend>() {
         &cp,
     )
     .unwrap();
+    // Every statement is found by its hash, one by one or all at once.
+    let hashes: Vec<Hash> = (0..size)
+        .map(|i| {
+            Hash(
+                Statement::decode(&store.entry(i).unwrap().unwrap())
+                    .unwrap()
+                    .statement_hash(),
+            )
+        })
+        .chain([Hash([7; 32])])
+        .collect();
+    let expected: Vec<Option<u64>> = (0..size).map(Some).chain([None]).collect();
+    assert_eq!(store.find_statements(&hashes).unwrap(), expected);
+    let one_by_one: Vec<Option<u64>> = hashes
+        .iter()
+        .map(|h| store.find_statement(h).unwrap())
+        .collect();
+    assert_eq!(one_by_one, expected);
     // The projection holds every entry's record, as decoded from its leaf.
     let records = store.records(size).unwrap();
     assert_eq!(records.len() as u64, size);
@@ -278,6 +296,7 @@ fn refusals_write_nothing<B: Backend>() {
     populate(&mut ledger, &w);
     // A replay: the same signed statement, whatever its receipt time.
     let first = Statement::decode(&ledger.store().entry(11).unwrap().unwrap()).unwrap();
+    let first_again = first.clone();
     let err = ledger
         .append(
             &[first.unreceived().unwrap()],
@@ -290,6 +309,16 @@ fn refusals_write_nothing<B: Backend>() {
         .append(&[first], &w.operator.signer, Clock::Simulated)
         .unwrap_err();
     assert!(err.to_string().contains("a duplicate of entry 11"), "{err}");
+    // A replay within a batch, found with the batch's other statements.
+    let fresh = report(&w, &w.gb, "GB", "gb-tranches", "7 shells");
+    let err = ledger
+        .append(&[fresh, first_again], &w.operator.signer, Clock::Simulated)
+        .unwrap_err();
+    assert!(
+        matches!(err, AppendError::Refused { position: 1, .. })
+            && err.to_string().contains("a duplicate of entry 11"),
+        "{err}"
+    );
     // A batch with one bad statement writes none of it.
     let good = report(&w, &w.gb, "GB", "gb-once", "1e6 GBP");
     let bad = report(&w, &w.jp, "JP", "gb-once", "1e6 GBP");
