@@ -617,6 +617,54 @@ fn writers_wait_for_each_other_or_fail_transiently<B: Backend>() {
     assert!(report.ok(), "{:?}", report.problems);
 }
 
+/// A writer that finds the write lock taken waits for it (within the busy timeout), then
+/// checks and writes after what the first wrote: the log does not fork.
+fn a_second_writer_waits_for_the_first<B: Backend>() {
+    let Some(place) = B::place("a_second_writer_waits_for_the_first") else {
+        return;
+    };
+    let w = world();
+    let mut first = Ledger::open(B::create(&place.loc, &w.compact.id), &w.compact).unwrap();
+    populate(&mut first, &w);
+    first.begin_write().unwrap();
+    let (started, waiting) = std::sync::mpsc::channel();
+    let second = {
+        let loc = place.loc.clone();
+        std::thread::spawn(move || {
+            let w = world();
+            let mut ledger = Ledger::open(B::open(&loc), &w.compact).unwrap();
+            let r = report(&w, &w.gb, "GB", "gb-tranches", "2 shells");
+            started.send(()).unwrap();
+            let t = std::time::Instant::now();
+            let index = ledger
+                .append(&[r], &w.operator.signer, Clock::Simulated)
+                .unwrap();
+            (index, t.elapsed())
+        })
+    };
+    waiting.recv().unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    let mine = report(&w, &w.gb, "GB", "gb-tranches", "1 shells");
+    let batches = first
+        .prepare(&[mine], &w.operator.signer, 10, Clock::Simulated)
+        .unwrap();
+    first.write(&batches, &mut |_| {}).unwrap();
+    first.end_write(true).unwrap();
+    let (index, waited) = second.join().unwrap();
+    assert_eq!(
+        index,
+        GENESIS + 5,
+        "the second writer wrote after the first"
+    );
+    assert!(
+        waited >= Duration::from_millis(300),
+        "it did not wait: {waited:?}"
+    );
+    let report = audit_ok(first.store(), &w);
+    assert!(report.ok(), "{:?}", report.problems);
+    assert_eq!(report.entries, GENESIS + 6);
+}
+
 /// Two writers on two connections append at once: each waits for the other's lock, and the
 /// log is one history with dense indices holding every statement once.
 fn two_writers_append_one_history<B: Backend>() {
@@ -925,6 +973,10 @@ macro_rules! suite {
             #[test]
             fn writers_wait_for_each_other_or_fail_transiently() {
                 super::writers_wait_for_each_other_or_fail_transiently::<B>();
+            }
+            #[test]
+            fn a_second_writer_waits_for_the_first() {
+                super::a_second_writer_waits_for_the_first::<B>();
             }
             #[test]
             fn two_writers_append_one_history() {
