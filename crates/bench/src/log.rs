@@ -252,7 +252,29 @@ pub fn ingest_postgres(dir: &Path, url: &str, n: u64, batch: usize) -> anyhow::R
         "B1 PostgreSQL / SQLite: {:.1}%",
         100.0 * rate / lite_rate
     ));
+    // B2 beside it: each store audited in full, SQLite's first.
+    let lite_compact = load(&lite).ok_or_else(|| anyhow!("invalid compact"))?;
+    let lite_secs = timed_audit(
+        &SqliteStore::open(&lite.join("compact.sqlite"))?,
+        &lite_compact,
+    )?;
+    let pg_secs = timed_audit(&PostgresStore::open_read_only(url)?, &compact)?;
+    r.line(format!(
+        "B2 SQLite verify: {} entries in {lite_secs:.2} s; PostgreSQL verify: {pg_secs:.2} s ({:.2}x)",
+        run.size,
+        pg_secs / lite_secs
+    ));
     Ok(r)
+}
+
+/// The seconds a full audit of `store` takes (an error if it finds a problem).
+fn timed_audit<S: Store>(store: &S, compact: &compact_model::Compact) -> anyhow::Result<f64> {
+    let start = Instant::now();
+    let report = audit(store, compact, &[], None, &mut |_| {})?;
+    if !report.ok() {
+        return Err(anyhow!("the audit failed: {:?}", report.problems.first()));
+    }
+    Ok(start.elapsed().as_secs_f64())
 }
 
 /// What appending took.
