@@ -545,10 +545,18 @@ impl PostgresStore {
 
     /// Opens a write transaction and takes the write lock.
     fn begin(&self) -> Result<(), StoreError> {
-        if self.tx.get() != Tx::None {
-            return Err(StoreError::Database(
-                "a write is already in progress on this connection".into(),
-            ));
+        match self.tx.get() {
+            Tx::None => {}
+            Tx::Write => {
+                return Err(StoreError::Database(
+                    "a write is already in progress on this connection".into(),
+                ));
+            }
+            Tx::Read => {
+                return Err(StoreError::Database(
+                    "cannot write within a read transaction".into(),
+                ));
+            }
         }
         self.batch("BEGIN")?;
         self.tx.set(Tx::Write);
