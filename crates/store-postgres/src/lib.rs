@@ -41,7 +41,7 @@ pub mod testkit;
 mod tests;
 
 /// The schema version the migrations below lead to, recorded in `meta` as `schema_version`.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// How long a writer waits for another's write lock by default.
 pub const LOCK_TIMEOUT_DEFAULT: Duration = Duration::from_secs(30);
@@ -90,9 +90,20 @@ CREATE TABLE records (
 );
 ";
 
+/// Version 2: witnesses' cosignatures beside the checkpoints (not log entries: whoever holds a
+/// checkpoint may add them, and a reader checks them).
+const COSIGNATURES_V2: &str = "
+CREATE TABLE cosignatures (
+  size BIGINT NOT NULL,
+  witness TEXT NOT NULL,
+  line BYTEA NOT NULL,
+  PRIMARY KEY (size, witness)
+);
+";
+
 /// The migrations, in order: version `v` is reached by running its statements on version
 /// `v - 1` (version 0 being an empty database), in one transaction.
-const MIGRATIONS: &[(u32, &[&str])] = &[(1, &[CORE_V1, RECORDS_SCHEMA])];
+const MIGRATIONS: &[(u32, &[&str])] = &[(1, &[CORE_V1, RECORDS_SCHEMA]), (2, &[COSIGNATURES_V2])];
 
 const SIZE: &str = "SELECT COALESCE(MAX(size), 0)::BIGINT FROM checkpoints";
 const META: &str = "SELECT value FROM meta WHERE key = $1";
@@ -116,6 +127,9 @@ const RECORD: &str = "SELECT idx, kind, author, time, received, commitment, amou
 const RECORD_ROWS: &str = "SELECT idx, kind, author, time, received, commitment, amount, date, reference, ref, payload FROM records WHERE idx >= $1 AND idx <= $2 ORDER BY idx";
 const LATEST_CHECKPOINT: &str = "SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1";
 const CHECKPOINTS: &str = "SELECT size, note FROM checkpoints ORDER BY size";
+const ADD_COSIGNATURE: &str = "INSERT INTO cosignatures (size, witness, line) VALUES ($1, $2, $3) ON CONFLICT (size, witness) DO UPDATE SET line = EXCLUDED.line";
+const COSIGNATURES: &str =
+    "SELECT witness, line FROM cosignatures WHERE size = $1 ORDER BY witness";
 
 /// The lowest tree level whose stored hashes are cached (a level-6 node covers 64 leaves).
 const UPPER_LEVEL: u8 = 6;
@@ -145,6 +159,8 @@ pub struct PostgresStore {
     /// hashes never change, so the cache can never be stale; it is bounded.
     upper: RefCell<HashMap<u64, Hash>>,
     read_only: bool,
+    /// The schema version of the database (an older one is read as it is, read-only).
+    schema: Cell<u32>,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -307,6 +323,7 @@ impl PostgresStore {
             failed: Cell::new(false),
             upper: RefCell::default(),
             read_only,
+            schema: Cell::new(SCHEMA_VERSION),
         })
     }
 
@@ -358,15 +375,11 @@ impl PostgresStore {
     }
 
     /// Opens the store in the database at `url` for reading only (an auditor's connection):
-    /// every transaction of the session is read-only.
+    /// every transaction of the session is read-only. A store of an older schema is read as
+    /// it is (what it lacks, such as cosignatures, reads as none).
     pub fn open_read_only(url: &str) -> Result<Self, StoreError> {
         let store = Self::connect(url, true)?;
-        let version = store.checked()?;
-        if version < SCHEMA_VERSION {
-            return Err(StoreError::NotAStore(format!(
-                "the store's schema is version {version}, this version of compact reads version {SCHEMA_VERSION}: open it once for writing to migrate it"
-            )));
-        }
+        store.schema.set(store.checked()?);
         Ok(store)
     }
 
@@ -1049,6 +1062,22 @@ impl Store for PostgresStore {
         self.query(CHECKPOINTS, &[])?
             .iter()
             .map(|r| Ok((to_u64(get(r, 0)?)?, get(r, 1)?)))
+            .collect()
+    }
+
+    fn add_cosignature(&self, size: u64, witness: &str, line: &[u8]) -> Result<(), StoreError> {
+        self.execute(ADD_COSIGNATURE, &[&to_i64(size)?, &witness, &line])?;
+        Ok(())
+    }
+
+    fn cosignatures(&self, size: u64) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        // A store from before cosignatures, opened read-only, has no table: none kept.
+        if self.schema.get() < 2 {
+            return Ok(Vec::new());
+        }
+        self.query(COSIGNATURES, &[&to_i64(size)?])?
+            .iter()
+            .map(|r| Ok((get(r, 0)?, get(r, 1)?)))
             .collect()
     }
 }

@@ -147,3 +147,36 @@ fn a_failed_statement_is_never_committed_as_if_it_had_not() {
     store.end_write(true).unwrap();
     assert_eq!(store.size().unwrap(), 0);
 }
+
+#[test]
+fn a_store_of_schema_1_is_read_as_it_is_and_migrated_when_opened_for_writing() {
+    let Some(db) = TestDatabase::new("a_store_of_schema_1_is_migrated") else {
+        return;
+    };
+    let w = world();
+    let mut ledger = Ledger::open(
+        PostgresStore::create(db.url(), &w.compact.id).unwrap(),
+        &w.compact,
+    )
+    .unwrap();
+    ledger
+        .append(&w.genesis(), &w.operator.signer, Clock::Simulated)
+        .unwrap();
+    // Version 1: no cosignatures.
+    exec(
+        ledger.store(),
+        "DROP TABLE cosignatures; UPDATE meta SET value = '1' WHERE key = 'schema_version'",
+    );
+    drop(ledger);
+    let old = PostgresStore::open_read_only(db.url()).unwrap();
+    assert_eq!(old.cosignatures(GENESIS).unwrap(), vec![]);
+    assert_eq!(old.size().unwrap(), GENESIS);
+    drop(old);
+    let store = PostgresStore::open(db.url()).unwrap();
+    assert_eq!(store.schema_version().unwrap(), crate::SCHEMA_VERSION);
+    store.add_cosignature(GENESIS, "w1", b"line").unwrap();
+    assert_eq!(
+        store.cosignatures(GENESIS).unwrap(),
+        vec![("w1".to_owned(), b"line".to_vec())]
+    );
+}

@@ -507,6 +507,34 @@ fn a_fork_shown_in_two_checkpoints_is_reported<B: Backend>() {
     );
 }
 
+/// Witnesses' cosignatures are kept beside their checkpoint, one line per witness (a new line
+/// replaces the witness's earlier one), and never touch the log.
+fn cosignatures_are_kept_beside_their_checkpoint<B: Backend>() {
+    let Some(place) = B::place("cosignatures_are_kept_beside_their_checkpoint") else {
+        return;
+    };
+    let w = world();
+    let mut ledger = Ledger::open(B::create(&place.loc, &w.compact.id), &w.compact).unwrap();
+    populate(&mut ledger, &w);
+    let store = ledger.store();
+    let size = store.size().unwrap();
+    store.add_cosignature(size, "w2", b"second").unwrap();
+    store.add_cosignature(size, "w1", b"first").unwrap();
+    store.add_cosignature(size, "w1", b"first, again").unwrap();
+    assert_eq!(
+        store.cosignatures(size).unwrap(),
+        vec![
+            ("w1".to_owned(), b"first, again".to_vec()),
+            ("w2".to_owned(), b"second".to_vec())
+        ]
+    );
+    assert_eq!(store.cosignatures(size - 1).unwrap(), vec![]);
+    drop(ledger);
+    let store = B::open_read_only(&place.loc);
+    assert_eq!(store.cosignatures(size).unwrap().len(), 2);
+    assert!(audit_ok(&store, &w).ok());
+}
+
 /// A store holds the log of one compact: another compact's ledger refuses it by its origin.
 fn a_store_of_another_compact_is_refused<B: Backend>() {
     let Some(place) = B::place("a_store_of_another_compact_is_refused") else {
@@ -965,6 +993,10 @@ macro_rules! suite {
             #[test]
             fn a_fork_shown_in_two_checkpoints_is_reported() {
                 super::a_fork_shown_in_two_checkpoints_is_reported::<B>();
+            }
+            #[test]
+            fn cosignatures_are_kept_beside_their_checkpoint() {
+                super::cosignatures_are_kept_beside_their_checkpoint::<B>();
             }
             #[test]
             fn a_store_of_another_compact_is_refused() {
