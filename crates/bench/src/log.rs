@@ -33,6 +33,19 @@ pub(crate) fn seed(name: &str) -> [u8; 32] {
 /// store: the log's genesis (the operator's key, GB's and UA's keys) and gb-ua-2024 signed by
 /// both. Returns the signers of GB and of the operator.
 fn setup(dir: &Path) -> anyhow::Result<(StandardSigner, StandardSigner)> {
+    setup_with(dir, |compact| {
+        Ok(SqliteStore::create(
+            &dir.join("compact.sqlite"),
+            &compact.id,
+        )?)
+    })
+}
+
+/// [`setup`] with the store `create` makes for the compact.
+fn setup_with<S: Store>(
+    dir: &Path,
+    create: impl FnOnce(&compact_model::Compact) -> anyhow::Result<S>,
+) -> anyhow::Result<(StandardSigner, StandardSigner)> {
     write_data_set(dir)?;
     let mut signers = Vec::new();
     let mut roots = Vec::new();
@@ -47,7 +60,7 @@ fn setup(dir: &Path) -> anyhow::Result<(StandardSigner, StandardSigner)> {
     record_operator_key(dir, &op.verifier).map_err(|e| anyhow!(e))?;
     let operator = keys::signer(&op.private)?;
     let compact = load(dir).ok_or_else(|| anyhow!("the data set is not valid"))?;
-    let store = SqliteStore::create(&dir.join("compact.sqlite"), &compact.id)?;
+    let store = create(&compact)?;
     let mut ledger = Ledger::open(store, &compact)?;
     let a = compact
         .agreement("gb-ua-2024", None)
@@ -166,23 +179,11 @@ pub fn ingest(dir: &Path, n: u64, batch: usize) -> anyhow::Result<Report> {
     let statements = reports(&compact.id, &gb, n, "2024-07-01T00:00:00Z".parse()?)?;
     let raw = raw_verify_rate(&statements, &gb_vkey(dir)?)?;
     let store = SqliteStore::open(&dir.join("compact.sqlite"))?;
-    let mut ledger = Ledger::open(store, &compact)?;
-    let start = Instant::now();
-    let mut checking = 0.0;
-    for chunk in statements.chunks(batch.max(1) * 10) {
-        let t = Instant::now();
-        let batches = ledger
-            .prepare(chunk, &operator, batch, Clock::Simulated)
-            .map_err(|e| anyhow!("{e}"))?;
-        checking += t.elapsed().as_secs_f64();
-        ledger
-            .write(&batches, &mut |_| {})
-            .map_err(|e| anyhow!("{e}"))?;
-    }
-    let secs = start.elapsed().as_secs_f64();
-    let rate = n as f64 / secs;
+    let run = append_all(store, &compact, &statements, &operator, batch)?;
+    let rate = run.rate(n);
     r.line(format!(
-        "B1 ingest: {n} statements in {secs:.2} s = {rate:.0} statements/s (batches of {batch}, durable, signatures and rules checked)"
+        "B1 ingest: {n} statements in {:.2} s = {rate:.0} statements/s (batches of {batch}, durable, signatures and rules checked)",
+        run.secs
     ));
     r.line(format!(
         "B1 reference: raw Ed25519 verification of the same statements = {raw:.0} verifications/s"
@@ -192,11 +193,130 @@ pub fn ingest(dir: &Path, n: u64, batch: usize) -> anyhow::Result<Report> {
         100.0 * rate / raw
     ));
     r.line(format!(
-        "B1 time split: checking and hashing {checking:.2} s, writing {:.2} s",
-        secs - checking
+        "B1 time split: checking and hashing {:.2} s, writing {:.2} s",
+        run.checking,
+        run.secs - run.checking
     ));
-    r.line(format!("B1 log size: {}", ledger.store().size()?));
+    r.line(format!("B1 log size: {}", run.size));
     Ok(r)
+}
+
+/// B1 on PostgreSQL: [`ingest`] into SQLite in `dir/sqlite`, then the same statements into a
+/// new store in the (empty) PostgreSQL database at `url`, with the compact in `dir/postgres`;
+/// both rates in one run, and their ratio.
+pub fn ingest_postgres(dir: &Path, url: &str, n: u64, batch: usize) -> anyhow::Result<Report> {
+    use compact_store_postgres::PostgresStore;
+    let mut r = Report::default();
+    let lite = dir.join("sqlite");
+    let pg = dir.join("postgres");
+    std::fs::create_dir_all(dir).with_context(|| format!("{}", dir.display()))?;
+    let sqlite = ingest(&lite, n, batch)?;
+    r.lines.extend(
+        sqlite
+            .lines
+            .iter()
+            .map(|l| l.replacen("B1 ", "B1 SQLite ", 1)),
+    );
+    let (gb, operator) = setup_with(&pg, |compact| Ok(PostgresStore::create(url, &compact.id)?))?;
+    let compact = load(&pg).ok_or_else(|| anyhow!("invalid compact"))?;
+    let statements = reports(&compact.id, &gb, n, "2024-07-01T00:00:00Z".parse()?)?;
+    let run = append_all(
+        PostgresStore::open(url)?,
+        &compact,
+        &statements,
+        &operator,
+        batch,
+    )?;
+    let rate = run.rate(n);
+    r.line(format!(
+        "B1 PostgreSQL ingest: {n} statements in {:.2} s = {rate:.0} statements/s (batches of {batch}, durable, signatures and rules checked)",
+        run.secs
+    ));
+    r.line(format!(
+        "B1 PostgreSQL time split: checking and hashing {:.2} s, writing {:.2} s",
+        run.checking,
+        run.secs - run.checking
+    ));
+    r.line(format!("B1 PostgreSQL log size: {}", run.size));
+    let lite_rate = sqlite
+        .lines
+        .iter()
+        .find_map(|l| {
+            l.strip_prefix("B1 ingest: ")
+                .and_then(|l| l.split(" = ").nth(1))
+                .and_then(|l| l.split(' ').next())
+                .and_then(|v| v.parse::<f64>().ok())
+        })
+        .ok_or_else(|| anyhow!("no SQLite rate"))?;
+    r.line(format!(
+        "B1 PostgreSQL / SQLite: {:.1}%",
+        100.0 * rate / lite_rate
+    ));
+    // B2 beside it: each store audited in full, SQLite's first.
+    let lite_compact = load(&lite).ok_or_else(|| anyhow!("invalid compact"))?;
+    let lite_secs = timed_audit(
+        &SqliteStore::open(&lite.join("compact.sqlite"))?,
+        &lite_compact,
+    )?;
+    let pg_secs = timed_audit(&PostgresStore::open_read_only(url)?, &compact)?;
+    r.line(format!(
+        "B2 SQLite verify: {} entries in {lite_secs:.2} s; PostgreSQL verify: {pg_secs:.2} s ({:.2}x)",
+        run.size,
+        pg_secs / lite_secs
+    ));
+    Ok(r)
+}
+
+/// The seconds a full audit of `store` takes (an error if it finds a problem).
+fn timed_audit<S: Store>(store: &S, compact: &compact_model::Compact) -> anyhow::Result<f64> {
+    let start = Instant::now();
+    let report = audit(store, compact, &[], None, &mut |_| {})?;
+    if !report.ok() {
+        return Err(anyhow!("the audit failed: {:?}", report.problems.first()));
+    }
+    Ok(start.elapsed().as_secs_f64())
+}
+
+/// What appending took.
+struct Run {
+    secs: f64,
+    checking: f64,
+    size: u64,
+}
+
+impl Run {
+    fn rate(&self, n: u64) -> f64 {
+        n as f64 / self.secs
+    }
+}
+
+/// Appends `statements` to `store` as `import` does: chunks of ten batches prepared (checked,
+/// hashed, signed), then written, one durable transaction a batch.
+fn append_all<S: Store>(
+    store: S,
+    compact: &compact_model::Compact,
+    statements: &[Statement],
+    operator: &StandardSigner,
+    batch: usize,
+) -> anyhow::Result<Run> {
+    let mut ledger = Ledger::open(store, compact)?;
+    let start = Instant::now();
+    let mut checking = 0.0;
+    for chunk in statements.chunks(batch.max(1) * 10) {
+        let t = Instant::now();
+        let batches = ledger
+            .prepare(chunk, operator, batch, Clock::Simulated)
+            .map_err(|e| anyhow!("{e}"))?;
+        checking += t.elapsed().as_secs_f64();
+        ledger
+            .write(&batches, &mut |_| {})
+            .map_err(|e| anyhow!("{e}"))?;
+    }
+    Ok(Run {
+        secs: start.elapsed().as_secs_f64(),
+        checking,
+        size: ledger.store().size()?,
+    })
 }
 
 /// B6 writes: builds `dir` as [`ingest`] does (the compact, its keys and the log's genesis),

@@ -680,6 +680,10 @@ enum Bench {
         /// Statements per transaction.
         #[arg(long, default_value_t = 1000)]
         batch: usize,
+        /// Also into a new store in this (empty) PostgreSQL database, after SQLite in DIR,
+        /// both rates in one run.
+        #[arg(long, value_name = "URL")]
+        postgres: Option<String>,
     },
     /// B6 writes: the compact of `bench ingest` in DIR (which must not exist), and N
     /// statements signed by GB, one per line, in DIR/statements.jsonl, for a load tool to
@@ -1259,7 +1263,18 @@ fn submit_help_with_schema(
 fn bench(what: Bench) -> anyhow::Result<ExitCode> {
     let mut note = |s: String| eprintln!("{s}");
     let report = match what {
-        Bench::Ingest { dir, n, batch } => compact_bench::ingest(&dir, n, batch)?,
+        Bench::Ingest {
+            dir,
+            n,
+            batch,
+            postgres: None,
+        } => compact_bench::ingest(&dir, n, batch)?,
+        Bench::Ingest {
+            dir,
+            n,
+            batch,
+            postgres: Some(url),
+        } => compact_bench::ingest_postgres(&dir, &url, n, batch)?,
         Bench::Statements { dir, n } => compact_bench::statements(&dir, n)?,
         Bench::Verify { dir } => compact_bench::verify(&dir)?,
         Bench::Proofs { dir, n, samples } => compact_bench::proofs(&dir, n, samples, &mut note)?,

@@ -8,7 +8,7 @@
 //! signature and root are checked against the recomputed tree, and so is every checkpoint the
 //! auditor brings: two checkpoints of one origin that cannot both be of this log are a fork.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use compact_log::{Frontier, Hash, hex_hash, leaf_hash, open_checkpoint, stored_hash_index};
 use compact_model::Compact;
@@ -86,6 +86,11 @@ struct Pass<'a, S: Store> {
     records: BTreeMap<i64, RecordRow>,
     /// The first index of the projection not read yet.
     records_next: i64,
+    /// What the chunk's checks ask of the store, asked at once (a database server answers one
+    /// query faster than many): the first entry of each statement hash, the stored hashes the
+    /// chunk's entries create. What is not here is read one at a time.
+    logged: HashMap<[u8; 32], Option<u64>>,
+    stored: HashMap<u64, Hash>,
 }
 
 /// A signature to verify: the entry, the statement, the key the log held for it.
@@ -119,6 +124,7 @@ impl<S: Store> Pass<'_, S> {
                 (row, decoded, h)
             })
             .collect();
+        self.prefetch(&prepared);
         let first_problem = self.report.problems.len();
         let mut verify: Vec<ToVerify> = Vec::new();
         for (row, decoded, h) in prepared {
@@ -151,6 +157,37 @@ impl<S: Store> Pass<'_, S> {
         }
         if let Some(tail) = self.report.problems.get_mut(first_problem..) {
             tail.sort_by_key(|p| p.entry);
+        }
+    }
+
+    /// Asks the store at once what checking the chunk will ask of it (see `logged`, `stored`).
+    fn prefetch(
+        &mut self,
+        prepared: &[(
+            StoredRow,
+            Result<Statement, compact_statement::StatementError>,
+            Hash,
+        )],
+    ) {
+        let hashes: Vec<Hash> = prepared
+            .iter()
+            .filter_map(|(_, d, _)| d.as_ref().ok())
+            .map(|st| Hash(st.statement_hash()))
+            .collect();
+        self.logged = match self.store.find_statements(&hashes) {
+            Ok(found) => hashes.iter().map(|h| h.0).zip(found).collect(),
+            Err(_) => HashMap::new(),
+        };
+        self.stored.clear();
+        if !self.tree_broken {
+            let n = self.frontier.size();
+            let from = stored_hash_index(0, n);
+            let to = stored_hash_index(0, n + prepared.len() as u64);
+            let indexes: Vec<u64> = (from..to).collect();
+            // A store missing some of them (tampered) is read entry by entry, to name the entry.
+            if let Ok(stored) = self.store.hashes(&indexes) {
+                self.stored = indexes.into_iter().zip(stored).collect();
+            }
         }
     }
 
@@ -203,7 +240,15 @@ impl<S: Store> Pass<'_, S> {
             let created = self.frontier.push(h);
             let start = stored_hash_index(0, n);
             let indexes: Vec<u64> = (start..start + created.len() as u64).collect();
-            match self.store.hashes(&indexes) {
+            let prefetched: Option<Vec<Hash>> = indexes
+                .iter()
+                .map(|i| self.stored.get(i).copied())
+                .collect();
+            let stored = match prefetched {
+                Some(stored) => Ok(stored),
+                None => self.store.hashes(&indexes),
+            };
+            match stored {
                 Ok(stored) => {
                     if stored.first() != created.first() {
                         report.add(
@@ -320,7 +365,11 @@ impl<S: Store> Pass<'_, S> {
         // index is named above.
         // Rows whose hash columns were altered are remembered apart (few: only in a tampered
         // store), so that a replay of one is still named.
-        let found = match self.store.find_statement(&Hash(sh)) {
+        let found = match self.logged.get(&sh) {
+            Some(found) => Ok(*found),
+            None => self.store.find_statement(&Hash(sh)),
+        };
+        let found = match found {
             Ok(found) => found.filter(|other| *other < index),
             Err(e) => {
                 self.failure = Some(e);
@@ -576,6 +625,8 @@ fn audit_snapshot<S: Store>(
         projection,
         records: BTreeMap::new(),
         records_next: 0,
+        logged: HashMap::new(),
+        stored: HashMap::new(),
     };
     // Entries are read in chunks: decoding and signature checks of a chunk run on every core,
     // then the entries are checked in log order. Memory holds one chunk.
