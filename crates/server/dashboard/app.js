@@ -117,7 +117,8 @@ async function overview(main, asOf) {
   ]);
   main.replaceChildren(el("h2", { text: t("overview-title", { date: asOf }) }),
     el("p", { text: t("from-entries", { n: byGuarantor.log_size }) }));
-  main.append(el("h2", { text: t("by-guarantor") }), statusTable(byGuarantor, t("col-guarantor"), t("by-guarantor")));
+  main.append(el("h2", { text: t("by-guarantor") }),
+    statusTable(byGuarantor, t("col-guarantor"), t("by-guarantor"), (g) => `#/guarantor/${encodeURIComponent(g)}?as_of=${asOf}`));
   main.append(el("h2", { text: t("by-pillar") }), statusTable(byPillar, t("col-pillar"), t("by-pillar")));
   const largest = { ...byCommitment, rows: [...byCommitment.rows].sort((a, b) => Number(b.arrears) - Number(a.arrears)).slice(0, 10) };
   main.append(el("h2", { text: t("largest-arrears") }),
@@ -252,6 +253,68 @@ async function activations(main) {
     }
   }
   main.append(el("p", { class: "legend", text: t("synthetic-legend") }));
+}
+
+// ---- Agreements and guarantors ----
+
+async function agreementsPage(main, asOf) {
+  const rows = await api(`/v1/agreements?on=${asOf}`);
+  const body = el("tbody");
+  for (const r of rows) {
+    body.append(el("tr", { "data-key": r.id }, el("th", { scope: "row" }, el("a", { href: `#/agreement/${encodeURIComponent(r.id)}?as_of=${asOf}`, text: r.id })),
+      el("td", {}, el("a", { href: `#/guarantor/${encodeURIComponent(r.guarantor)}?as_of=${asOf}`, text: r.guarantor })),
+      el("td", { text: String(r.version) }), el("td", { text: r.status }), el("td", { text: r.note || "" })));
+  }
+  const header = ["col-agreement", "col-guarantor", "col-version", "col-state", "col-note"].map((k) => el("th", { scope: "col", text: t(k) }));
+  main.replaceChildren(el("h2", { text: t("nav-agreements") }),
+    el("div", { class: "scroll" }, el("table", { "data-table": "agreements" }, el("caption", { text: t("agreements-on", { date: asOf }) }), el("thead", {}, el("tr", {}, ...header)), body)),
+    csvDownload(`agreements-${asOf}.csv`, ["id", "guarantor", "version", "status", "digest"], rows.map((r) => [r.id, r.guarantor, r.version, r.status, r.digest])));
+}
+
+async function agreementPage(main, id, asOf) {
+  const page = await api(`/v1/agreements/${encodeURIComponent(id)}?on=${asOf}`);
+  const a = page.detail.agreement;
+  const source = (url) => url ? el("a", { href: url, rel: "noreferrer", text: t("source") }) : (a.synthetic ? el("span", { class: "synthetic", text: "*" }) : "");
+  main.replaceChildren(el("h2", { text: a.title }),
+    el("p", {}, `${t("col-guarantor")}: `, el("a", { href: `#/guarantor/${a.guarantor}?as_of=${asOf}`, text: a.guarantor }),
+      ` · ${t("col-version")} ${a.version} · ${t("col-state")}: ${page.status} · ${a.in_force_from} – ${a.ends_on} · `, source(a.source)),
+    el("p", { class: "legend", text: `sha256:${page.detail.digest}` }));
+  const clauses = el("ul");
+  for (const c of a.clauses || []) clauses.append(el("li", {}, el("strong", { text: c.id + ": " }), c.quote ? `“${c.quote}” ` : (c.summary || ""), " ", source(c.source)));
+  main.append(el("h2", { text: t("clauses") }), clauses);
+  const cb = el("tbody");
+  for (const c of a.commitments || []) {
+    cb.append(el("tr", {}, el("th", { scope: "row" }, el("a", { href: `#/explain/${encodeURIComponent(c.id)}?as_of=${asOf}`, text: c.id })),
+      el("td", { class: "text", text: c.pillar }), el("td", { class: "text", text: (c.description || "") + (c.synthetic ? " *" : "") })));
+  }
+  const ch = ["col-commitment", "col-pillar", "col-description"].map((k) => el("th", { scope: "col", class: "text", text: t(k) }));
+  main.append(el("h2", { text: t("commitments") }), el("div", { class: "scroll" }, el("table", {}, el("thead", {}, el("tr", {}, ...ch)), cb)));
+  const sb = el("tbody");
+  for (const sig of page.signatures) {
+    sb.append(el("tr", {}, el("th", { scope: "row", text: sig.party }), el("td", { text: String(sig.version) }),
+      el("td", {}, el("a", { href: `#/entry/${sig.entry}`, text: String(sig.entry) }))));
+  }
+  const sh = ["col-signer", "col-version", "col-entry"].map((k) => el("th", { scope: "col", text: t(k) }));
+  main.append(el("h2", { text: t("signatures") }), el("div", { class: "scroll" }, el("table", {}, el("thead", {}, el("tr", {}, ...sh)), sb)),
+    el("p", { class: "legend", text: t("synthetic-legend") }));
+}
+
+async function guarantorPage(main, code, asOf) {
+  const [rows, status] = await Promise.all([api(`/v1/agreements?on=${asOf}`), api(`/v1/status?as_of=${asOf}&by=commitment`)]);
+  const mine = rows.filter((r) => r.guarantor === code);
+  const ids = new Set();
+  for (const r of mine) {
+    const page = await api(`/v1/agreements/${encodeURIComponent(r.id)}?on=${asOf}`);
+    for (const c of page.detail.agreement.commitments || []) ids.add(c.id);
+  }
+  const report = { ...status, rows: status.rows.filter((r) => ids.has(r.key)) };
+  main.replaceChildren(el("h2", { text: t("guarantor-title", { code, date: asOf }) }));
+  const list = el("ul");
+  for (const r of mine) list.append(el("li", {}, el("a", { href: `#/agreement/${encodeURIComponent(r.id)}?as_of=${asOf}`, text: r.id }), ` (${r.status})`));
+  main.append(el("h2", { text: t("nav-agreements") }), list,
+    el("h2", { text: t("commitments") }),
+    statusTable(report, t("col-commitment"), `${code} ${t("commitments")}`, (c) => `#/explain/${encodeURIComponent(c)}?as_of=${asOf}`, false),
+    el("p", { class: "legend", text: t("synthetic-legend") }));
 }
 
 // ---- Evidence: explain ----
@@ -429,6 +492,9 @@ async function route() {
     else if (parts[0] === "entry") await entryPage(main, Number(parts[1]));
     else if (parts[0] === "explain") await explain(main, decodeURIComponent(parts[1]), asOf);
     else if (parts[0] === "burden") await burden(main, asOf);
+    else if (parts[0] === "agreements") await agreementsPage(main, asOf);
+    else if (parts[0] === "agreement") await agreementPage(main, decodeURIComponent(parts[1]), asOf);
+    else if (parts[0] === "guarantor") await guarantorPage(main, decodeURIComponent(parts[1]), asOf);
     else if (parts[0] === "activations") await activations(main);
     else await overview(main, asOf);
   } catch (e) {

@@ -119,6 +119,7 @@ fn documented() -> utoipa_axum::router::OpenApiRouter<Arc<AppState>> {
         .routes(routes!(reads::log))
         .routes(routes!(reads::keys))
         .routes(routes!(reads::agreements))
+        .routes(routes!(reads::agreement))
         .routes(routes!(reads::status))
         .routes(routes!(reads::explain))
         .routes(routes!(reads::entries))

@@ -9,7 +9,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use compact_engine::report::By;
 use compact_service::api::v1::{
-    AgreementRow, ConsistencyProof, Explain, InclusionProof, LogEntry, StatusReport,
+    AgreementPage, AgreementRow, ConsistencyProof, Explain, InclusionProof, LogEntry, StatusReport,
 };
 use compact_service::api::v1log::{EntryList, LogHead, PublicKeys};
 use compact_service::{Result as ServiceResult, ServiceError, reports};
@@ -156,6 +156,46 @@ pub async fn agreements(
     .await;
     match answer {
         Ok(rows) => json(&rows),
+        Err(p) => p.into_response(),
+    }
+}
+
+/// The query of `/v1/agreements/{id}`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AgreementQuery {
+    /// The date its status is for (default: today).
+    #[param(format = Date)]
+    on: Option<String>,
+    /// The version whose terms to show (default: the latest).
+    #[param(minimum = 1)]
+    version: Option<u32>,
+}
+
+/// `GET /v1/agreements/{id}?on=DATE&version=N`: an agreement's terms, status and signatures.
+#[utoipa::path(get, path = "/v1/agreements/{id}", tag = "reports", params(("id" = String, Path, description = "The agreement's id"), AgreementQuery), responses((status = 200, description = "The agreement's terms, its status on the date and every signature in the log", body = AgreementPage), (status = 400, description = "A malformed query", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such agreement or version (with suggestions)", body = Problem, content_type = "application/problem+json")))]
+pub async fn agreement(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    Queried(q): Queried<AgreementQuery>,
+) -> Response {
+    let answer = blocking(move || {
+        let snapshot = service(state.snapshot())?;
+        let on = match &q.on {
+            Some(d) => date("on", d)?,
+            None => today(&state, snapshot.governed.last_receipt),
+        };
+        service(reports::agreement_page(
+            &snapshot.governed,
+            &id,
+            q.version,
+            on,
+        ))
+    })
+    .await;
+    match answer {
+        Ok(page) => json(&page),
         Err(p) => p.into_response(),
     }
 }

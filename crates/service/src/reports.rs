@@ -551,6 +551,46 @@ pub fn agreement_detail(
     })
 }
 
+/// Agreement `id`'s page on `on`: its terms (of `version`, the latest by default), its status
+/// and every signature in the log.
+pub fn agreement_page(
+    governed: &Governed,
+    id: &str,
+    version: Option<u32>,
+    on: Date,
+) -> Result<crate::api::v1::AgreementPage> {
+    let detail = agreement_detail(&governed.compact, id, version)?;
+    let status = governed
+        .compact
+        .latest_agreements()
+        .find(|a| a.id == id)
+        .map(|a| agreement_status(a, &governed.facts, on).as_str().to_owned())
+        .unwrap_or_default();
+    let mut signatures: Vec<crate::api::v1::SignatureRow> = governed
+        .facts
+        .signatures
+        .iter()
+        .filter(|((agreement, _), _)| agreement == id)
+        .flat_map(|((_, version), by)| {
+            by.iter().map(
+                move |(party, (entry, digest))| crate::api::v1::SignatureRow {
+                    version: *version,
+                    party: party.clone(),
+                    entry: *entry,
+                    digest: digest.clone(),
+                },
+            )
+        })
+        .collect();
+    signatures.sort_by_key(|s| s.entry);
+    Ok(crate::api::v1::AgreementPage {
+        detail,
+        status,
+        on: on.to_string(),
+        signatures,
+    })
+}
+
 /// The time the log received entry `index` (not the author's own time, which may lie before).
 pub fn received_at(place: &Place, index: u64) -> Result<jiff::Timestamp> {
     let leaf = place

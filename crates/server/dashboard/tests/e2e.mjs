@@ -125,6 +125,28 @@ for (let i = 0; i < 3; i++) {
   if (problems.length) fail(`burden, activations: ${problems.join("; ")}`);
 }
 
+// Agreements, an agreement (terms, signatures with their entries), a guarantor.
+{
+  const { page, problems } = await open(`/#/agreements?as_of=${AS_OF}`);
+  await page.waitForSelector("table[data-table='agreements'] tbody tr");
+  const rows = await api(`/v1/agreements?on=${AS_OF}`);
+  const shown = await page.locator("table[data-table='agreements'] tbody tr").count();
+  if (shown !== rows.length) fail(`agreements: ${shown} rows shown, the API has ${rows.length}`);
+  await axe(page, "agreements");
+  await page.locator("table[data-table='agreements'] tbody a[href^='#/agreement/']").first().click();
+  await page.waitForSelector("a[href^='#/entry/']");
+  await axe(page, "agreement");
+  await page.screenshot({ path: `${out}/agreement-1280.png`, fullPage: true });
+  await page.locator("a[href^='#/entry/']").first().click();
+  await page.waitForSelector("#verdict");
+  const v = await page.locator("#verdict").textContent();
+  if (v !== "Verified in your browser") fail(`a signature's entry: ${v}`);
+  await page.goto(`${url}/#/guarantor/GB?as_of=${AS_OF}`);
+  await page.waitForSelector("main table tbody tr");
+  await axe(page, "guarantor");
+  if (problems.length) fail(`agreements: ${problems.join("; ")}`);
+}
+
 // A server that alters one byte of an entry: the browser's verification fails, visibly.
 {
   const page = await browser.newPage();

@@ -1556,6 +1556,33 @@ pub struct DigestReport {
     pub canonicalization: String,
 }
 
+/// An agreement's page (`GET /v1/agreements/{id}`): its terms, its status on a date, and who
+/// signed which version, with the log entries.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AgreementPage {
+    /// The terms of the version asked (its latest by default), with its digest.
+    pub detail: AgreementDetail,
+    /// Its status on the date.
+    pub status: String,
+    /// The date.
+    pub on: String,
+    /// Every signature of every version, in log order.
+    pub signatures: Vec<SignatureRow>,
+}
+
+/// A party's signature of an agreement version, in the log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SignatureRow {
+    /// The version signed.
+    pub version: u32,
+    /// The party that signed.
+    pub party: String,
+    /// The log entry of the signature.
+    pub entry: u64,
+    /// The digest of the terms signed.
+    pub digest: String,
+}
+
 /// One agreement as parsed (`compact show agreement --format json`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AgreementDetail {
