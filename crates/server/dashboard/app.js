@@ -159,7 +159,7 @@ function lineChart(title, dates, series, currency) {
   });
   series.forEach((s, n) => {
     const points = s.values.map((v, i) => `${x(i)},${y(v)}`).join(" ");
-    chart.append(svg("polyline", { points, fill: "none", stroke: s.color, "stroke-width": 2.5, "stroke-dasharray": n === 0 ? "" : n === 1 ? "6 3" : "2 3" }));
+    chart.append(svg("polyline", { points, fill: "none", stroke: s.color, "stroke-width": 2.5, "stroke-dasharray": ["", "6 3", "2 3", "10 4 2 4"][n % 4] }));
     chart.append(svg("text", { x: L + 8 + n * 170, y: H - 6, "font-size": 12, fill: s.color }, `— ${s.label}`));
   });
   const link = el("a", { class: "download", download: `${title}.svg`, text: t("download-svg") });
@@ -251,6 +251,72 @@ async function activations(main) {
       const sh = ["col-commitment", "col-guarantor", "col-surge", "col-due-on"].map((k) => el("th", { scope: "col", text: t(k) }));
       main.append(el("h2", { text: t("surges") }), el("div", { class: "scroll" }, el("table", {}, el("thead", {}, el("tr", {}, ...sh)), sb)));
     }
+  }
+  main.append(el("p", { class: "legend", text: t("synthetic-legend") }));
+}
+
+// ---- Stress ----
+
+async function stress(main, params) {
+  const without = params.get("without") || "US";
+  const delay = params.get("delay") || "0";
+  const scenarios = params.get("scenarios") || "1000";
+  const seed = params.get("seed") || "7";
+  const rows = await api(`/v1/agreements`);
+  const guarantors = [...new Set(rows.map((r) => r.guarantor))].sort();
+  const chosen = new Set(without.split(",").filter(Boolean));
+  const form = el("form", { id: "stress-form" });
+  const select = el("select", { id: "without", multiple: "", size: "6" });
+  for (const g of guarantors) {
+    const o = el("option", { value: g, text: g });
+    if (chosen.has(g)) o.selected = true;
+    select.append(o);
+  }
+  const field = (id, label, value, min, max) => el("p", {}, el("label", { for: id, text: label + " " }),
+    el("input", { id, type: "number", value, min, max }));
+  form.append(el("p", {}, el("label", { for: "without", text: t("stress-without") + " " }), select),
+    field("delay", t("stress-delay"), delay, 0, 120), field("scenarios", t("stress-scenarios"), scenarios, 1, 10000),
+    field("seed", t("stress-seed"), seed, 0, 2 ** 31), el("button", { type: "submit", text: t("stress-run") }));
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const w = [...select.selectedOptions].map((o) => o.value).join(",");
+    const v = (id) => document.getElementById(id).value;
+    location.hash = `/stress?without=${w}&delay=${v("delay")}&scenarios=${v("scenarios")}&seed=${v("seed")}`;
+  });
+  main.replaceChildren(el("h2", { text: t("nav-stress") }), form);
+  const r = await api(`/v1/stress?without=${encodeURIComponent(without)}&delay=${delay}&scenarios=${scenarios}&seed=${seed}`);
+  main.append(el("h2", { text: t("stress-what-if", { without: r.what_if.without.join(", ") }) }));
+  const fields = ["requirement", "before", "after", "gap_before", "gap_after"];
+  for (const line of r.what_if.lines) {
+    const body = el("tbody");
+    for (const y of line.years) {
+      const tr = el("tr", {}, el("th", { scope: "row", text: String(y.year) }));
+      for (const f of fields) tr.append(figureCell(y, f, null));
+      body.append(tr);
+    }
+    const head = [t("col-year"), ...fields.map((f) => t("stress-" + f.replace("_", "-")))].map((h) => el("th", { scope: "col", text: h }));
+    main.append(el("div", { class: "scroll" }, el("table", {}, el("caption", { text: `${line.pillar} (${line.measure})` }), el("thead", {}, el("tr", {}, ...head)), body)));
+  }
+  for (const rb of r.rebalance || []) {
+    const body = el("tbody");
+    for (const p of rb.parts) body.append(el("tr", {}, el("th", { scope: "row", text: p.guarantor }), el("td", { text: percent(p.gdp_share) }), el("td", { text: money(p.amount, null) + (rb.synthetic ? " *" : "") })));
+    const head = ["col-guarantor", "col-gdp-share", "stress-extra"].map((k) => el("th", { scope: "col", text: t(k) }));
+    main.append(el("h2", { text: t("stress-rebalance", { pillar: rb.pillar, year: rb.year, gap: money(rb.extra_gap, rb.measure) }) }),
+      el("div", { class: "scroll" }, el("table", {}, el("thead", {}, el("tr", {}, ...head)), body)));
+  }
+  if (r.monte_carlo) {
+    main.append(el("h2", { text: t("stress-monte-carlo", { n: r.monte_carlo.scenarios, seed: r.monte_carlo.seed }) }));
+    for (const line of r.monte_carlo.lines) {
+      const years = line.years.map((y) => String(y.year));
+      const pick = (f) => line.years.map((y) => Number(y[f]));
+      main.append(lineChart(`${line.pillar} (${line.measure})`, years, [
+        { label: t("stress-requirement"), color: "#a30000", values: pick("requirement") },
+        { label: "P5", color: "#0b4ea2", values: pick("p5") },
+        { label: "P50", color: "#1a1a1a", values: pick("p50") },
+        { label: "P95", color: "#0a6b2a", values: pick("p95") },
+      ], line.measure));
+    }
+    main.append(el("p", { class: "legend", text: t("stress-legend") }));
   }
   main.append(el("p", { class: "legend", text: t("synthetic-legend") }));
 }
@@ -492,6 +558,7 @@ async function route() {
     else if (parts[0] === "entry") await entryPage(main, Number(parts[1]));
     else if (parts[0] === "explain") await explain(main, decodeURIComponent(parts[1]), asOf);
     else if (parts[0] === "burden") await burden(main, asOf);
+    else if (parts[0] === "stress") await stress(main, params);
     else if (parts[0] === "agreements") await agreementsPage(main, asOf);
     else if (parts[0] === "agreement") await agreementPage(main, decodeURIComponent(parts[1]), asOf);
     else if (parts[0] === "guarantor") await guarantorPage(main, decodeURIComponent(parts[1]), asOf);

@@ -147,6 +147,18 @@ for (let i = 0; i < 3; i++) {
   if (problems.length) fail(`agreements: ${problems.join("; ")}`);
 }
 
+// Stress: the what-if of the API, its Monte Carlo charts.
+{
+  const { page, problems } = await open("/#/stress?without=US&delay=0&scenarios=200&seed=7");
+  await page.waitForSelector("figure[data-chart]");
+  const r = await api("/v1/stress?without=US&delay=0&scenarios=200&seed=7");
+  const charts = await page.locator("figure[data-chart]").count();
+  if (charts !== r.monte_carlo.lines.length) fail(`stress: ${charts} charts, ${r.monte_carlo.lines.length} lines`);
+  await axe(page, "stress");
+  await page.screenshot({ path: `${out}/stress-1280.png`, fullPage: true });
+  if (problems.length) fail(`stress: ${problems.join("; ")}`);
+}
+
 // A server that alters one byte of an entry: the browser's verification fails, visibly.
 {
   const page = await browser.newPage();
