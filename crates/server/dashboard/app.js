@@ -526,6 +526,77 @@ async function verifyEntry(index) {
   return { entry, st, checks };
 }
 
+// A proof bundle (`compact log bundle`), checked here as `compact log verify-bundle` does, with
+// the log's key and the witnesses' keys this server names.
+async function verifyBundle(bundle) {
+  const head = await api("/v1/log");
+  const checks = [];
+  if (bundle.format !== "compact-bundle/v1") return [["bundle-format", false]];
+  const note = parseNote(bundle.checkpoint);
+  const op = vkey(head.operator_key);
+  const opSig = note.sigs.find((s) => s.name === op.name && s.id === op.id);
+  checks.push(["check-checkpoint", note.origin === op.name && !!opSig && await ed25519(op.key, opSig.sig, enc.encode(note.text))]);
+  let valid = 0;
+  for (const w of head.witnesses || []) {
+    const k = vkey(w.key);
+    const line = note.sigs.find((s) => s.name === w.name && s.id === k.id);
+    if (!line || line.sig.length !== 72) continue;
+    const time = new DataView(line.sig.buffer, line.sig.byteOffset, 8).getBigUint64(0);
+    if (await ed25519(k.key, line.sig.slice(8), enc.encode(`cosignature/v1\ntime ${time}\n${note.text}`))) valid += 1;
+  }
+  checks.push(["check-cosignatures", valid >= (head.quorum || 0), { n: valid, q: head.quorum || 0 }]);
+  const included = async (e) => {
+    const leaf = b64(e.leaf);
+    const h = await sha256(concat(Uint8Array.of(0), leaf));
+    const root = await rootFromPath(e.index, note.size, h, e.proof.hashes.map(fromHex));
+    const ok = e.proof.index === e.index && hex(h) === e.proof.leaf_hash && BigInt(e.proof.tree_size) === note.size && root !== null && equal(root, note.root);
+    return ok ? JSON.parse(new TextDecoder().decode(leaf)) : null;
+  };
+  const st = await included(bundle.entry);
+  const keys = [];
+  for (const k of bundle.keys) keys.push([k.index, await included(k)]);
+  checks.push(["check-inclusion", st !== null && keys.every(([, s]) => s !== null)]);
+  const signedBy = async (statement, key) => {
+    const unsigned = { ...statement }; delete unsigned.sig; delete unsigned.received;
+    const k = vkey(key);
+    return statement.key === `${k.name}+${k.id}` && await ed25519(k.key, b64(statement.sig), enc.encode(jcs(unsigned)));
+  };
+  let ok = false;
+  if (st) {
+    if (await signedBy(st, head.operator_key)) ok = true;
+    else if (st.type === "key.register" && st.payload.role === "root" && await signedBy(st, st.payload.key)) ok = true;
+    else {
+      for (const [i, k] of keys) {
+        if (!k || i >= bundle.entry.index || k.author !== st.author || k.type !== "key.register") continue;
+        if (!(await signedBy(st, k.payload.key))) continue;
+        // That registration, signed by a root key of the same author registered at or before it.
+        for (const [j, r] of keys) {
+          if (r && j <= i && r.author === st.author && r.type === "key.register" && r.payload.role === "root" && await signedBy(k, r.payload.key)) ok = true;
+        }
+      }
+    }
+  }
+  checks.push(["check-statement", ok]);
+  return checks;
+}
+
+async function bundlePage(main) {
+  const input = el("input", { type: "file", id: "bundle-file", accept: "application/json,.json" });
+  const result = el("div", { id: "bundle-result" });
+  main.replaceChildren(el("h2", { text: t("bundle-title") }), el("p", { text: t("bundle-help") }),
+    el("p", {}, el("label", { for: "bundle-file", text: t("bundle-file") + " " }), input), result);
+  input.addEventListener("change", async () => {
+    const file = input.files[0];
+    if (!file) return;
+    let checks;
+    try { checks = await verifyBundle(JSON.parse(await file.text())); } catch (_) { checks = [["bundle-format", false]]; }
+    const list = el("ul", { class: "checks" });
+    for (const [key, good, args] of checks) list.append(el("li", { class: good ? "ok" : "fail" }, t(key, args) + (good ? " ✓" : " ✗")));
+    const all = checks.every((c) => c[1]);
+    result.replaceChildren(el("p", { id: "verdict", class: all ? "ok" : "fail", role: "status", text: all ? t("verified") : t("not-verified") }), list);
+  });
+}
+
 async function entryPage(main, index) {
   main.replaceChildren(el("h2", { text: t("entry-title", { n: index }) }), el("p", { text: t("loading") }));
   const { entry, st, checks } = await verifyEntry(index);
@@ -556,6 +627,7 @@ async function route() {
     const parts = (path || "/overview").split("/").filter(Boolean);
     if (parts[0] === "log") await log(main, params.get("before") ? Number(params.get("before")) : undefined);
     else if (parts[0] === "entry") await entryPage(main, Number(parts[1]));
+    else if (parts[0] === "bundle") await bundlePage(main);
     else if (parts[0] === "explain") await explain(main, decodeURIComponent(parts[1]), asOf);
     else if (parts[0] === "burden") await burden(main, asOf);
     else if (parts[0] === "stress") await stress(main, params);

@@ -159,6 +159,27 @@ for (let i = 0; i < 3; i++) {
   if (problems.length) fail(`stress: ${problems.join("; ")}`);
 }
 
+// A proof bundle uploaded: verified in the browser; one changed byte: refused.
+{
+  const { execFileSync } = await import("node:child_process");
+  const bin = process.env.COMPACT_BIN, dir = process.env.COMPACT_DEMO;
+  if (bin && dir) {
+    execFileSync(bin, ["log", "bundle", "42", "--dir", dir, "--out", `${out}/bundle.json`]);
+    const { page, problems } = await open("/#/bundle");
+    await page.setInputFiles("#bundle-file", `${out}/bundle.json`);
+    await page.waitForSelector("#verdict");
+    let v = await page.locator("#verdict").textContent();
+    if (v !== "Verified in your browser") fail(`an uploaded bundle: ${v}: ${await page.locator("ul.checks").textContent()}`);
+    await axe(page, "bundle");
+    const bytes = readFileSync(`${out}/bundle.json`, "utf8").replace(/"leaf": "(.)/, (m, c) => m.slice(0, -1) + (c === "e" ? "f" : "e"));
+    await page.setInputFiles("#bundle-file", { name: "changed.json", mimeType: "application/json", buffer: Buffer.from(bytes) });
+    await page.waitForFunction(() => document.getElementById("verdict")?.textContent === "Not verified: a check failed");
+    if (problems.length) fail(`bundle: ${problems.join("; ")}`);
+  } else {
+    fail("COMPACT_BIN and COMPACT_DEMO are not set: the bundle page is not tested");
+  }
+}
+
 // A server that alters one byte of an entry: the browser's verification fails, visibly.
 {
   const page = await browser.newPage();
