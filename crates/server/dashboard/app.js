@@ -482,6 +482,29 @@ async function rootFromPath(index, size, leafHash, path) {
   return sn === 0n ? r : null;
 }
 
+// RFC 9162 2.1.4.2: that the tree of size `first` (root `firstHash`) is a prefix of the tree of
+// size `second` (root `secondHash`).
+async function consistent(first, second, firstHash, secondHash, proof) {
+  let fn = BigInt(first) - 1n, sn = BigInt(second) - 1n;
+  if (BigInt(first) === BigInt(second)) return proof.length === 0 && equal(firstHash, secondHash);
+  if (first <= 0 || proof.length === 0) return false;
+  const path = (BigInt(first) & (BigInt(first) - 1n)) === 0n ? [firstHash, ...proof] : [...proof];
+  while ((fn & 1n) === 1n) { fn >>= 1n; sn >>= 1n; }
+  let fr = path[0], sr = path[0];
+  for (const c of path.slice(1)) {
+    if (sn === 0n) return false;
+    if ((fn & 1n) === 1n || fn === sn) {
+      fr = await sha256(concat(Uint8Array.of(1), c, fr));
+      sr = await sha256(concat(Uint8Array.of(1), c, sr));
+      if ((fn & 1n) === 0n) while (!((fn & 1n) === 1n || fn === 0n)) { fn >>= 1n; sn >>= 1n; }
+    } else {
+      sr = await sha256(concat(Uint8Array.of(1), sr, c));
+    }
+    fn >>= 1n; sn >>= 1n;
+  }
+  return sn === 0n && equal(fr, firstHash) && equal(sr, secondHash);
+}
+
 const fromHex = (h) => Uint8Array.from(h.match(/../g) || [], (x) => parseInt(x, 16));
 
 async function verifyEntry(index) {
@@ -520,9 +543,15 @@ async function verifyEntry(index) {
   // What this browser saw before: never a smaller log, nor another root at the same size.
   const memoryKey = `compact-checkpoint:${note.origin}:${op.id}`;
   const seen = JSON.parse(localStorage.getItem(memoryKey) || "null");
-  const consistent = !seen || (BigInt(seen.size) < note.size) || (BigInt(seen.size) === note.size && seen.root === hex(note.root));
-  checks.push(["check-remember", consistent]);
-  if (consistent && checks.every((c) => c[1])) localStorage.setItem(memoryKey, JSON.stringify({ size: String(note.size), root: hex(note.root) }));
+  let extends_ = !seen;
+  if (seen && BigInt(seen.size) === note.size) extends_ = seen.root === hex(note.root);
+  else if (seen && BigInt(seen.size) < note.size) {
+    // A larger log: a consistency proof from the checkpoint seen, checked here.
+    const p = await api(`/v1/consistency?old=${seen.size}&new=${note.size}`);
+    extends_ = p.old_root === seen.root && await consistent(BigInt(seen.size), note.size, fromHex(seen.root), note.root, p.hashes.map(fromHex));
+  }
+  checks.push(["check-remember", extends_]);
+  if (extends_ && checks.every((c) => c[1])) localStorage.setItem(memoryKey, JSON.stringify({ size: String(note.size), root: hex(note.root) }));
   return { entry, st, checks };
 }
 

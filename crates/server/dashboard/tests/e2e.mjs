@@ -180,6 +180,33 @@ for (let i = 0; i < 3; i++) {
   }
 }
 
+// The browser remembers the largest checkpoint it saw: the log grows, a consistency proof
+// from it is checked; a proof altered by the server makes the entry fail to verify.
+{
+  const { execFileSync } = await import("node:child_process");
+  const bin = process.env.COMPACT_BIN, dir = process.env.COMPACT_DEMO;
+  const page = await browser.newPage();
+  await page.goto(`${url}/#/entry/10`);
+  await page.waitForSelector("#verdict");
+  const payload = JSON.stringify({ commitment: "gb-military-2024", amount: "1000 EUR", date: "2024-06-30", reference: "e2e-growth" });
+  execFileSync(bin, ["submit", "--server", url, "--dir", dir, "--key", `${dir}/keys/GB.key`, "--type", "delivery.report", "--payload", payload]);
+  await page.goto(`${url}/#/entry/11`);
+  await page.waitForFunction(() => document.querySelector("#verdict")?.textContent === "Verified in your browser");
+  execFileSync(bin, ["submit", "--server", url, "--dir", dir, "--key", `${dir}/keys/GB.key`, "--type", "delivery.report", "--payload", payload.replace("e2e-growth", "e2e-growth-2")]);
+  await page.route("**/v1/consistency*", async (route) => {
+    const res = await route.fetch();
+    const body = await res.json();
+    body.hashes[0] = (body.hashes[0][0] === "0" ? "1" : "0") + body.hashes[0].slice(1);
+    await route.fulfill({ response: res, json: body });
+  });
+  await page.goto(`${url}/#/entry/12`);
+  await page.waitForSelector("#verdict");
+  const v = await page.locator("#verdict").textContent();
+  const remembered = await page.locator("li[data-check='check-remember']").getAttribute("class");
+  if (v !== "Not verified: a check failed" || remembered !== "fail") fail(`an altered consistency proof: ${v}, ${remembered}`);
+  await page.close();
+}
+
 // A server that alters one byte of an entry: the browser's verification fails, visibly.
 {
   const page = await browser.newPage();
