@@ -321,6 +321,51 @@ async function stress(main, params) {
   main.append(el("p", { class: "legend", text: t("synthetic-legend") }));
 }
 
+// ---- The tracker's views: aid by donor, year and category, ours beside the Kiel tracker's ----
+
+async function tracker(main, params) {
+  const r = await api("/v1/reconcile/kiel");
+  const parties = [...new Set(r.lines.map((l) => l.party))].sort();
+  const categories = [...new Set(r.lines.map((l) => l.category))].sort();
+  const years = [...new Set(r.lines.map((l) => l.year))].sort();
+  const party = params.get("party") || "", category = params.get("category") || "", year = params.get("year") || "";
+  const select = (id, label, options, value) => {
+    const s = el("select", { id });
+    s.append(el("option", { value: "", text: t("all") }));
+    for (const o of options) {
+      const opt = el("option", { value: String(o), text: String(o) });
+      if (String(o) === value) opt.selected = true;
+      s.append(opt);
+    }
+    s.addEventListener("change", () => {
+      const q = new URLSearchParams();
+      for (const f of ["party", "category", "year"]) { const v = document.getElementById(f).value; if (v) q.set(f, v); }
+      location.hash = `/tracker?${q}`;
+    });
+    return el("span", {}, el("label", { for: id, text: label + " " }), s, " ");
+  };
+  const lines = r.lines.filter((l) => (!party || l.party === party) && (!category || l.category === category) && (!year || String(l.year) === year));
+  const fields = ["tracker", "log_allocated", "log_confirmed", "outside", "difference"];
+  const body = el("tbody");
+  const sums = Object.fromEntries(fields.map((f) => [f, 0]));
+  for (const l of lines) {
+    const tr = el("tr", {}, el("th", { scope: "row", text: l.party }), el("td", { text: String(l.year) }), el("td", { class: "text", text: l.category }));
+    for (const f of fields) { tr.append(figureCell(l, f, null)); sums[f] += Number(l[f]); }
+    tr.append(el("td", { class: "text", text: l.explained || "" }));
+    body.append(tr);
+  }
+  const total = el("tr", {}, el("th", { scope: "row", text: t("total") }), el("td"), el("td"));
+  for (const f of fields) total.append(el("td", { text: money(sums[f], null) }));
+  total.append(el("td"));
+  body.append(total);
+  const head = [t("col-party"), t("col-year"), t("col-category"), ...fields.map((f) => t("tracker-" + f.replace("_", "-"))), t("tracker-explained")].map((h) => el("th", { scope: "col", text: h }));
+  main.replaceChildren(el("h2", { text: t("nav-tracker") }), el("p", { class: "legend", text: `${t("source")}: ${r.source}` }),
+    el("p", {}, select("party", t("col-party"), parties, party), select("category", t("col-category"), categories, category), select("year", t("col-year"), years, year)),
+    el("div", { class: "scroll" }, el("table", { "data-table": "tracker" }, el("caption", { text: `${t("nav-tracker")} (${r.currency})` }), el("thead", {}, el("tr", {}, ...head)), body)),
+    csvDownload("tracker.csv", ["party", "year", "category", ...fields, "explained"], lines.map((l) => [l.party, l.year, l.category, ...fields.map((f) => l[f]), l.explained || ""])),
+    el("p", { class: "legend", text: t("tracker-legend") }), el("p", { class: "legend", text: t("synthetic-legend") }));
+}
+
 // ---- Agreements and guarantors ----
 
 async function agreementsPage(main, asOf) {
@@ -660,6 +705,7 @@ async function route() {
     else if (parts[0] === "explain") await explain(main, decodeURIComponent(parts[1]), asOf);
     else if (parts[0] === "burden") await burden(main, asOf);
     else if (parts[0] === "stress") await stress(main, params);
+    else if (parts[0] === "tracker") await tracker(main, params);
     else if (parts[0] === "agreements") await agreementsPage(main, asOf);
     else if (parts[0] === "agreement") await agreementPage(main, decodeURIComponent(parts[1]), asOf);
     else if (parts[0] === "guarantor") await guarantorPage(main, decodeURIComponent(parts[1]), asOf);

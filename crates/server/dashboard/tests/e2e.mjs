@@ -147,6 +147,18 @@ for (let i = 0; i < 3; i++) {
   if (problems.length) fail(`agreements: ${problems.join("; ")}`);
 }
 
+// The tracker's views: ours beside the Kiel tracker's, filtered.
+{
+  const { page, problems } = await open("/#/tracker?party=GB&category=military");
+  await page.waitForSelector("table[data-table='tracker'] tbody tr");
+  const r = await api("/v1/reconcile/kiel");
+  const want = r.lines.filter((l) => l.party === "GB" && l.category === "military").length;
+  const shown = (await page.locator("table[data-table='tracker'] tbody tr").count()) - 1;
+  if (shown !== want) fail(`tracker: ${shown} rows for GB military, the API has ${want}`);
+  await axe(page, "tracker");
+  if (problems.length) fail(`tracker: ${problems.join("; ")}`);
+}
+
 // Stress: the what-if of the API, its Monte Carlo charts.
 {
   const { page, problems } = await open("/#/stress?without=US&delay=0&scenarios=200&seed=7");
