@@ -13,46 +13,11 @@
 
 mod common;
 
-use std::io::{BufRead as _, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 
-use common::{DELIVERY_REPORT, compact_in, copy_tree, ok_in as ok, signed_base, submit_args};
-
-struct ServerProcess {
-    child: Child,
-    url: String,
-}
-
-impl ServerProcess {
-    fn start(dir: &Path) -> ServerProcess {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_compact"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--dir"])
-            .arg(dir)
-            .env("COMPACT_CLOCK", "replay")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start compact serve");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("read the address");
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("no address in {line:?}"))
-            .to_owned();
-        ServerProcess { child, url }
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use common::{
+    DELIVERY_REPORT, Listening, compact_in, copy_tree, ok_in as ok, signed_base, submit_args,
+};
 
 /// The store's files (the database and its write-ahead log) copied aside, or back.
 fn copy_store(from: &Path, to: &Path) {
@@ -78,7 +43,7 @@ fn a_rolled_back_log_is_refused_by_a_client_that_saw_more() {
     let before = tempfile::tempdir().unwrap();
     copy_store(d, before.path());
 
-    let server = ServerProcess::start(d);
+    let server = Listening::serve(d);
     ok(
         d,
         &["log", "checkpoint", "--server", &server.url, "--state", s],
@@ -97,7 +62,7 @@ fn a_rolled_back_log_is_refused_by_a_client_that_saw_more() {
 
     // The operator puts the store of size 7 back and serves it again.
     copy_store(before.path(), d);
-    let server = ServerProcess::start(d);
+    let server = Listening::serve(d);
     let run = compact_in(
         Some(d),
         &["log", "checkpoint", "--server", &server.url, "--state", s],
@@ -192,7 +157,7 @@ fn a_checkpoint_short_of_the_witnesses_quorum_is_refused() {
         "\n[[log.witnesses]]\nname = \"w1.example\"\nkey = \"{vkey}\"\nurl = \"http://127.0.0.1:9\"\n"
     ));
     std::fs::write(&toml, text).unwrap();
-    let server = ServerProcess::start(d);
+    let server = Listening::serve(d);
     let state = tempfile::tempdir().unwrap();
     let run = compact_in(
         Some(d),

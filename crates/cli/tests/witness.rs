@@ -11,9 +11,8 @@
 
 mod common;
 
-use std::io::{BufRead as _, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use common::{ok_in as ok, signed_base};
@@ -21,31 +20,24 @@ use compact_log::cosignature::{CosignatureVerifier, cosignatures};
 
 /// A witness process on a free loopback port.
 struct WitnessProcess {
-    child: Child,
+    /// Stopped when this is dropped.
+    _process: common::Listening,
     url: String,
 }
 
 impl WitnessProcess {
     fn start(key: &Path, log: &str, state: &Path) -> WitnessProcess {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_compact"))
-            .args(["witness", "serve", "--listen", "127.0.0.1:0", "--key"])
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_compact"));
+        cmd.args(["witness", "serve", "--listen", "127.0.0.1:0", "--key"])
             .arg(key)
             .args(["--log", log, "--state"])
-            .arg(state)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start compact witness serve");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("read the address");
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("no address in {line:?}"))
-            .to_owned();
-        WitnessProcess { child, url }
+            .arg(state);
+        let process = common::Listening::start(cmd);
+        let url = process.url.clone();
+        WitnessProcess {
+            _process: process,
+            url,
+        }
     }
 
     /// POST add-checkpoint: (status, content type, body).
@@ -67,13 +59,6 @@ impl WitnessProcess {
             .unwrap_or_default()
             .to_owned();
         (status, media, r.body_mut().read_to_string().expect("body"))
-    }
-}
-
-impl Drop for WitnessProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -159,42 +144,6 @@ fn a_witness_refuses_a_bad_start() {
     assert!(run.stderr.contains("ORIGIN=KEY"), "{}", run.stderr);
     let run = common::compact_in(Some(d), &["keygen", "--witness", "has space"]);
     assert_ne!(run.code, 0);
-}
-
-/// `compact serve` on a free loopback port, under the replay clock.
-struct ServerProcess {
-    child: Child,
-    url: String,
-}
-
-impl ServerProcess {
-    fn start(dir: &Path) -> ServerProcess {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_compact"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--dir"])
-            .arg(dir)
-            .env("COMPACT_CLOCK", "replay")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start compact serve");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("read the address");
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("no address in {line:?}"))
-            .to_owned();
-        ServerProcess { child, url }
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// `compact submit --server URL` of a delivery report by GB with `reference`, at `time`.
@@ -283,7 +232,7 @@ fn the_log_collects_its_witnesses_cosignatures() {
     std::fs::write(&toml, text).expect("write compact.toml");
     ok(d, &["check"]);
 
-    let server = ServerProcess::start(d);
+    let server = common::Listening::serve(d);
     // The checkpoint the server starts with is cosigned by all three.
     let note = checkpoint_with(&server.url, "3; quorum=3");
     let found = cosignatures(note.as_bytes(), &verifiers).expect("cosignatures");
@@ -517,7 +466,7 @@ fn the_demo_s_checkpoint_is_cosigned_by_three_witnesses_and_its_entries_bundle()
     let mut text = std::fs::read_to_string(&toml).unwrap();
     text.push_str(&config);
     std::fs::write(&toml, text).unwrap();
-    let server = ServerProcess::start(d);
+    let server = common::Listening::serve(d);
     let note = checkpoint_with(&server.url, "3; quorum=3");
     let size: u64 = note.lines().nth(1).unwrap().parse().unwrap();
     assert!(size > 1000, "the demo's log: {size}");

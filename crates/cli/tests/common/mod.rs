@@ -1,6 +1,6 @@
 //! What the integration tests share: running the real binary, and the fixtures.
 
-#![allow(dead_code, clippy::expect_used, clippy::unwrap_used)]
+#![allow(dead_code, clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -194,4 +194,49 @@ pub fn sql(db: &Path, statements: &str) {
 pub fn count(db: &Path, query: &str) -> i64 {
     let c = rusqlite::Connection::open(db).unwrap();
     c.query_row(query, [], |r| r.get(0)).unwrap()
+}
+
+/// A process serving on a free loopback port (`compact serve`, `compact witness serve`): its
+/// address read from its first line, `listening on URL`; killed when dropped.
+pub struct Listening {
+    pub child: std::process::Child,
+    pub url: String,
+}
+
+impl Listening {
+    /// Starts `cmd` (which must print `listening on URL` first) with its stdout piped.
+    pub fn start(mut cmd: Command) -> Listening {
+        use std::io::BufRead as _;
+        let mut child = cmd
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start the server");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("read the address");
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("no address in {line:?}"))
+            .to_owned();
+        Listening { child, url }
+    }
+
+    /// `compact serve` of `dir` on a free loopback port, under the replay clock.
+    pub fn serve(dir: &Path) -> Listening {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_compact"));
+        cmd.args(["serve", "--listen", "127.0.0.1:0", "--dir"])
+            .arg(dir)
+            .env("COMPACT_CLOCK", "replay");
+        Listening::start(cmd)
+    }
+}
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
