@@ -15,7 +15,6 @@ use compact_service::ledger::{KeyFor, KeygenRequest};
 use compact_service::{Governed, OperatorClock, ServiceError, drift_message};
 use compact_statement::{Kind, Payload, Statement};
 use compact_store::audit::GivenCheckpoint;
-use compact_store::sqlite::SqliteStore;
 use compact_store::{BATCH_DEFAULT, Store};
 use indicatif::{ProgressBar, ProgressStyle};
 use jiff::Timestamp;
@@ -27,6 +26,19 @@ use crate::commands::{load, load_with_files};
 use crate::output::{out, table};
 
 pub use compact_service::{Place, STORE_FILE};
+
+/// The place of the compact in `dir` with its store where `--database` (or
+/// COMPACT_DATABASE_URL, or `[store] url`) says. A `[store]` that cannot be used ends the
+/// command with a one-line error.
+pub(crate) fn place_of(dir: &Path, database: Option<&str>) -> Place {
+    match Place::locate(dir, database) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("compact: error: {e}");
+            std::process::exit(1);
+        }
+    }
+}
 
 /// The CLI's ways to a [`Place`]: the compact read with its findings printed, drift warned of,
 /// and the store with `COMPACT_BUSY_TIMEOUT_MS` applied.
@@ -248,7 +260,7 @@ pub fn init(place: &Place, operator_key: Option<&Path>) -> anyhow::Result<ExitCo
         "log.init and {} key registrations appended",
         done.registrations
     );
-    out!("{}", done.database.display());
+    out!("{}", done.database);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -580,7 +592,7 @@ pub fn agreements(place: &Place, as_of: Option<Date>, format: Format) -> anyhow:
     Ok(ExitCode::SUCCESS)
 }
 
-fn latest(store: &SqliteStore) -> anyhow::Result<(u64, Vec<u8>)> {
+fn latest(store: &impl Store) -> anyhow::Result<(u64, Vec<u8>)> {
     store
         .latest_checkpoint()?
         .ok_or_else(|| anyhow!("the log is empty: there is no checkpoint yet"))
@@ -955,6 +967,7 @@ fn verify_remote(
         let mirror = Place {
             dir: place.dir.clone(),
             database: Some(database.clone()),
+            url: None,
             busy_timeout: None,
         };
         let mut given = Vec::new();

@@ -652,18 +652,16 @@ struct PlaceArgs {
     /// The compact directory.
     #[arg(long, value_name = "DIR", default_value = ".")]
     dir: PathBuf,
-    /// The store (default: DIR/compact.sqlite).
-    #[arg(long, value_name = "PATH")]
-    database: Option<PathBuf>,
+    /// The store: an SQLite file, or a PostgreSQL database as a `postgres://` URL (default:
+    /// compact.toml's `[store] url`, else DIR/compact.sqlite). The password, if any, is read
+    /// from COMPACT_DATABASE_PASSWORD when the URL has none.
+    #[arg(long, value_name = "PATH|URL", env = "COMPACT_DATABASE_URL")]
+    database: Option<String>,
 }
 
 impl PlaceArgs {
     fn place(&self) -> ledger::Place {
-        ledger::Place {
-            dir: self.dir.clone(),
-            database: self.database.clone(),
-            busy_timeout: None,
-        }
+        ledger::place_of(&self.dir, self.database.as_deref())
     }
 }
 
