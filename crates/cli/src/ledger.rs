@@ -1010,3 +1010,25 @@ fn verify_remote(
 
 /// The default number of statements per import transaction.
 pub const IMPORT_BATCH: usize = BATCH_DEFAULT;
+
+/// `compact store copy --to`: the log copied into a new store, and what proves the copy.
+pub(crate) fn store_copy(place: &Place, to: &str) -> anyhow::Result<ExitCode> {
+    let compact = place.compact()?;
+    let to = compact_service::Place::locate(&place.dir, Some(to))?.location();
+    let from = place.store_read_only()?;
+    let copied = compact_service::copy::copy(&from, &to, &compact)?;
+    out!(
+        "copied {} from {} to {}: {} as signed, {}",
+        crate::output::plural(copied.entries.try_into().unwrap_or(usize::MAX), "entry"),
+        place.location().shown(),
+        copied.to,
+        crate::output::plural(copied.checkpoints, "checkpoint"),
+        crate::output::plural(copied.cosignatures, "cosignature")
+    );
+    out!(
+        "proved: the copy's full audit passes ({} verified) and its root is the source's: {}",
+        crate::output::plural(copied.audited_checkpoints, "checkpoint"),
+        copied.root
+    );
+    Ok(ExitCode::SUCCESS)
+}

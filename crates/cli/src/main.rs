@@ -168,6 +168,11 @@ enum Command {
         #[command(subcommand)]
         what: Log,
     },
+    /// The store itself: copy the log to another store (SQLite ↔ PostgreSQL).
+    Store {
+        #[command(subcommand)]
+        what: StoreCommand,
+    },
     /// Audit the whole store offline: signatures, payloads, tree, checkpoints, forks.
     Verify(VerifyArgs),
     /// Serve the compact over HTTP: the read API, signed writes (POST /v1/statements) and the
@@ -614,6 +619,25 @@ struct VerifyArgs {
     /// key (entry 0) must be this one. Default: compact.toml's `[log] operator_key`.
     #[arg(long, value_name = "KEY")]
     operator_key: Option<String>,
+    #[command(flatten)]
+    place: PlaceArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum StoreCommand {
+    /// Copy the log (entries, hashes, signed checkpoints, cosignatures, the projection) into a
+    /// new store: an SQLite file or an empty PostgreSQL database. The copy is proved by a
+    /// full audit and the source's root.
+    Copy(StoreCopyArgs),
+}
+
+/// `compact store copy`.
+#[derive(Debug, clap::Args)]
+struct StoreCopyArgs {
+    /// The new store: a file that does not exist, or a `postgres://` URL of a database that
+    /// holds no store (its password from COMPACT_DATABASE_PASSWORD when the URL has none).
+    #[arg(long, value_name = "FILE|URL")]
+    to: String,
     #[command(flatten)]
     place: PlaceArgs,
 }
@@ -1161,6 +1185,9 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                 a.origin.as_deref(),
             ),
         },
+        Command::Store {
+            what: StoreCommand::Copy(a),
+        } => ledger::store_copy(&a.place.place(), &a.to),
         Command::Verify(a) => {
             ledger::verify(&a.place.place(), &a.checkpoint, a.operator_key.as_deref())
         }

@@ -9,6 +9,7 @@ pub mod anystore;
 pub mod api;
 pub mod bundle;
 pub mod clock;
+pub mod copy;
 pub mod entries;
 pub mod error;
 pub mod keys;
