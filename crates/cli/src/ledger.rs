@@ -249,7 +249,19 @@ pub fn keygen(
 /// compact's id and the operator's key; then the keys of every party found in `keys/` are
 /// registered (root keys self-signed, trust on first use; signing keys by their root).
 pub fn init(place: &Place, operator_key: Option<&Path>) -> anyhow::Result<ExitCode> {
-    let governed = place.governed()?;
+    let governed = if place.url.is_some() {
+        // A database is asked only by creating the store in it (which refuses one that
+        // holds a store already).
+        let (working, _) = load_with_files(&place.dir).ok_or_else(|| {
+            anyhow!(
+                "the compact in {} is not valid (see above)",
+                place.dir.display()
+            )
+        })?;
+        Place::unlogged(working)
+    } else {
+        place.governed()?
+    };
     let done = compact_service::ledger::init(
         &place.writer()?,
         &governed,

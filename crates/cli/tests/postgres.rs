@@ -193,6 +193,21 @@ fn init_on_postgres_and_wrong_databases_are_refused_in_one_line() {
     let init = compact_in(Some(d), &["init", "--database", &missing]);
     assert_ne!(init.code, 0);
     assert!(init.stderr.contains("does not exist"), "{}", init.stderr);
+    let unreachable = compact_in(
+        Some(d),
+        &[
+            "init",
+            "--database",
+            "postgres://postgres@127.0.0.1:1/compact",
+        ],
+    );
+    assert_ne!(unreachable.code, 0);
+    assert!(
+        unreachable.stderr.contains("could not be reached"),
+        "{}",
+        unreachable.stderr
+    );
+    assert!(!d.join("compact.sqlite").exists(), "nothing written");
 
     // A URL with a password in compact.toml, and one that is not PostgreSQL's.
     check_store_url(d, "postgres://u:secret@localhost/db", "holds a password");
@@ -208,6 +223,10 @@ fn check_store_url(d: &Path, url: &str, says: &str) {
     assert_ne!(run.code, 0);
     let all = format!("{}{}", run.stdout, run.stderr);
     assert!(all.contains("compact.toml:") && all.contains(says), "{all}");
-    assert!(!all.contains("secret"), "{all}");
+    // Any other command refuses the place in one line (the finding names no password).
+    let run = compact_in(Some(d), &["status"]);
+    assert_ne!(run.code, 0);
+    assert!(run.stderr.contains(says), "{}", run.stderr);
+    assert!(!run.stderr.contains("secret"), "{}", run.stderr);
     std::fs::write(&toml, before).unwrap();
 }

@@ -1818,6 +1818,35 @@ fn span_of_value(text: &str, value: &str) -> Option<Range<usize>> {
     text.find(&needle).map(|i| i..i + needle.len())
 }
 
+/// Whether `url` may be `[store] url`: a PostgreSQL URL with no password (a password is
+/// given by COMPACT_DATABASE_PASSWORD or `[store] password_file`, never in the file).
+pub fn check_store_url(url: &str) -> Result<(), String> {
+    let Some(rest) = url
+        .strip_prefix("postgres://")
+        .or_else(|| url.strip_prefix("postgresql://"))
+    else {
+        return Err(format!(
+            "`{url}` is not a PostgreSQL URL: write postgres://USER@HOST[:PORT]/DATABASE"
+        ));
+    };
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    if let Some((userinfo, _)) = authority.rsplit_once('@')
+        && userinfo.contains(':')
+    {
+        return Err(
+            "the URL holds a password: remove it from compact.toml and give it in COMPACT_DATABASE_PASSWORD or [store] password_file"
+                .to_owned(),
+        );
+    }
+    if rest.contains("password=") {
+        return Err(
+            "the URL holds a password parameter: remove it from compact.toml and give it in COMPACT_DATABASE_PASSWORD or [store] password_file"
+                .to_owned(),
+        );
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1849,33 +1878,4 @@ mod tests {
         assert_eq!(s.and_then(|s| text.get(s)), Some("\"ZZ\""));
         assert_eq!(span_of_field(text, "missing"), None);
     }
-}
-
-/// Whether `url` may be `[store] url`: a PostgreSQL URL with no password (a password is
-/// given by COMPACT_DATABASE_PASSWORD or `[store] password_file`, never in the file).
-pub fn check_store_url(url: &str) -> Result<(), String> {
-    let Some(rest) = url
-        .strip_prefix("postgres://")
-        .or_else(|| url.strip_prefix("postgresql://"))
-    else {
-        return Err(format!(
-            "`{url}` is not a PostgreSQL URL: write postgres://USER@HOST[:PORT]/DATABASE"
-        ));
-    };
-    let authority = rest.split(['/', '?']).next().unwrap_or_default();
-    if let Some((userinfo, _)) = authority.rsplit_once('@')
-        && userinfo.contains(':')
-    {
-        return Err(
-            "the URL holds a password: remove it from compact.toml and give it in COMPACT_DATABASE_PASSWORD or [store] password_file"
-                .to_owned(),
-        );
-    }
-    if rest.contains("password=") {
-        return Err(
-            "the URL holds a password parameter: remove it from compact.toml and give it in COMPACT_DATABASE_PASSWORD or [store] password_file"
-                .to_owned(),
-        );
-    }
-    Ok(())
 }

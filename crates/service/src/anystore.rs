@@ -74,8 +74,8 @@ impl Location {
 pub enum AnyStore {
     /// An SQLite file.
     Sqlite(SqliteStore),
-    /// A PostgreSQL database.
-    Postgres(PostgresStore),
+    /// A PostgreSQL database (boxed: its client is large).
+    Postgres(Box<PostgresStore>),
 }
 
 impl From<SqliteStore> for AnyStore {
@@ -86,7 +86,7 @@ impl From<SqliteStore> for AnyStore {
 
 impl From<PostgresStore> for AnyStore {
     fn from(s: PostgresStore) -> Self {
-        AnyStore::Postgres(s)
+        AnyStore::Postgres(Box::new(s))
     }
 }
 

@@ -164,6 +164,23 @@ impl Place {
             .with_context(|| format!("cannot open the store {}", at.shown()))
     }
 
+    /// The compact as it governs before its log exists (for `init`): the working files, no
+    /// facts.
+    pub fn unlogged(working: Compact) -> Governed {
+        let adopted = working
+            .adopted_on
+            .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+            .ok()
+            .map(|z| z.timestamp());
+        Governed {
+            compact: working.clone(),
+            facts: Facts::default(),
+            working,
+            drift: Vec::new(),
+            last_receipt: adopted,
+        }
+    }
+
     /// The compact as it governs: `working` (read from `files`), with every agreement version
     /// both parties signed replaced by the terms the log holds. A working file that differs
     /// from what was signed is named in [`Governed::drift`] and not used.
@@ -176,13 +193,7 @@ impl Place {
             .ok()
             .map(|z| z.timestamp());
         if !self.has_store() {
-            return Ok(Governed {
-                compact: working.clone(),
-                facts: Facts::default(),
-                working,
-                drift: Vec::new(),
-                last_receipt: adopted,
-            });
+            return Ok(Self::unlogged(working));
         }
         let store = self.store_read_only()?;
         let facts = compact_store::stored_facts(&store, &working)?;
