@@ -110,8 +110,9 @@ enum Command {
     /// Make an Ed25519 key pair: the private key to DIR/keys/, the verifier key into the
     /// party's file (or compact.toml for the operator).
     Keygen(KeygenArgs),
-    /// Create the store (SQLite, or PostgreSQL with --database URL) for the compact's log: its first entry pins the
-    /// operator's key, then the keys of the parties in DIR/keys are registered.
+    /// Create the store for the compact's log (SQLite, or PostgreSQL with --database URL or
+    /// [store] url): its first entry pins the operator's key, then the keys of the parties in
+    /// DIR/keys are registered.
     Init(InitArgs),
     /// Sign an agreement: append `agreement.sign` for its current digest.
     Sign(SignArgs),
