@@ -1849,6 +1849,19 @@ pub fn check_store_url(url: &str) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_store_url_is_postgres_and_holds_no_password() {
+        assert!(super::check_store_url("postgres://compact@db.example.org/kyiv").is_ok());
+        assert!(super::check_store_url("postgresql://db.example.org:5433/kyiv").is_ok());
+        let e = super::check_store_url("postgres://u:pw@h/db").unwrap_err();
+        assert!(e.contains("password"), "{e}");
+        let e = super::check_store_url("postgres://u@h/db?password=pw").unwrap_err();
+        assert!(e.contains("password"), "{e}");
+        let e = super::check_store_url("sqlite://x").unwrap_err();
+        assert!(e.contains("not a PostgreSQL URL"), "{e}");
+    }
+
     use super::*;
 
     #[test]

@@ -218,3 +218,25 @@ impl Store for AnyStore {
         each!(self, s => s.read_tx(f))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_location_is_a_url_or_a_file_and_is_shown_without_its_password() {
+        assert_eq!(
+            Location::parse("postgresql://u@h/db"),
+            Location::Postgres("postgresql://u@h/db".to_owned())
+        );
+        assert_eq!(
+            Location::parse("store.sqlite"),
+            Location::File(PathBuf::from("store.sqlite"))
+        );
+        assert_eq!(
+            Location::parse("postgres://u:secret@h:5432/db").shown(),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+    }
+}
