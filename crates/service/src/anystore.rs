@@ -123,6 +123,31 @@ impl AnyStore {
         }
     }
 
+    /// Removes a store this process has just created at `at` and that must not stay (a
+    /// refused `init`, a copy that did not prove equal): the SQLite file, or the store's
+    /// tables in the PostgreSQL database. Never for a store that was opened.
+    pub fn discard(self, at: &Location) {
+        match self {
+            AnyStore::Sqlite(s) => {
+                drop(s);
+                if let Some(p) = at.file() {
+                    for suffix in ["", "-wal", "-shm"] {
+                        let mut name = p.as_os_str().to_owned();
+                        name.push(suffix);
+                        let _ = std::fs::remove_file(PathBuf::from(name));
+                    }
+                }
+            }
+            AnyStore::Postgres(s) => {
+                let _ = s.with_client(|c| {
+                    c.batch_execute(
+                        "DROP TABLE IF EXISTS cosignatures, records, checkpoints, hashes, entries, meta",
+                    )
+                });
+            }
+        }
+    }
+
     /// The backend's name: `sqlite` or `postgres`.
     pub fn backend(&self) -> &'static str {
         match self {

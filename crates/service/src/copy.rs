@@ -55,10 +55,8 @@ pub fn copy(from: &AnyStore, to: &Location, compact: &Compact) -> Result<Copied>
         Ok(c)
     });
     if copied.is_err() {
-        drop(target);
-        if let Some(p) = to.file() {
-            let _ = std::fs::remove_file(p);
-        }
+        // Nothing half-copied stays behind: the new store goes.
+        target.discard(to);
     }
     copied
 }

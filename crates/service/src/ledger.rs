@@ -618,8 +618,15 @@ pub fn init(
     if let Err(e) = appended {
         // Nothing of the log was written: remove the empty store so that init can be rerun.
         drop(ledger);
-        if let Some(path) = at.file() {
-            let _ = std::fs::remove_file(path);
+        match at.file() {
+            Some(path) => {
+                let _ = std::fs::remove_file(path);
+            }
+            None => {
+                if let Ok(s) = crate::anystore::AnyStore::open(&at) {
+                    s.discard(&at);
+                }
+            }
         }
         return Err(ServiceError::refused(
             REFUSED_BY_RULE,
