@@ -605,6 +605,7 @@ pub fn demo(dir: Option<&Path>, seed: u64, serve: bool) -> anyhow::Result<ExitCo
     let place = compact_service::Place {
         dir: dir.clone(),
         database: None,
+        url: None,
         busy_timeout: None,
     };
     crate::serve::serve(

@@ -15,7 +15,6 @@ use compact_service::ledger::{KeyFor, KeygenRequest};
 use compact_service::{Governed, OperatorClock, ServiceError, drift_message};
 use compact_statement::{Kind, Payload, Statement};
 use compact_store::audit::GivenCheckpoint;
-use compact_store::sqlite::SqliteStore;
 use compact_store::{BATCH_DEFAULT, Store};
 use indicatif::{ProgressBar, ProgressStyle};
 use jiff::Timestamp;
@@ -27,6 +26,19 @@ use crate::commands::{load, load_with_files};
 use crate::output::{out, table};
 
 pub use compact_service::{Place, STORE_FILE};
+
+/// The place of the compact in `dir` with its store where `--database` (or
+/// COMPACT_DATABASE_URL, or `[store] url`) says. A `[store]` that cannot be used ends the
+/// command with a one-line error.
+pub(crate) fn place_of(dir: &Path, database: Option<&str>) -> Place {
+    match Place::locate(dir, database) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("compact: error: {e}");
+            std::process::exit(1);
+        }
+    }
+}
 
 /// The CLI's ways to a [`Place`]: the compact read with its findings printed, drift warned of,
 /// and the store with `COMPACT_BUSY_TIMEOUT_MS` applied.
@@ -237,7 +249,19 @@ pub fn keygen(
 /// compact's id and the operator's key; then the keys of every party found in `keys/` are
 /// registered (root keys self-signed, trust on first use; signing keys by their root).
 pub fn init(place: &Place, operator_key: Option<&Path>) -> anyhow::Result<ExitCode> {
-    let governed = place.governed()?;
+    let governed = if place.url.is_some() {
+        // A database is asked only by creating the store in it (which refuses one that
+        // holds a store already).
+        let (working, _) = load_with_files(&place.dir).ok_or_else(|| {
+            anyhow!(
+                "the compact in {} is not valid (see above)",
+                place.dir.display()
+            )
+        })?;
+        Place::unlogged(working)
+    } else {
+        place.governed()?
+    };
     let done = compact_service::ledger::init(
         &place.writer()?,
         &governed,
@@ -248,7 +272,7 @@ pub fn init(place: &Place, operator_key: Option<&Path>) -> anyhow::Result<ExitCo
         "log.init and {} key registrations appended",
         done.registrations
     );
-    out!("{}", done.database.display());
+    out!("{}", done.database);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -580,7 +604,7 @@ pub fn agreements(place: &Place, as_of: Option<Date>, format: Format) -> anyhow:
     Ok(ExitCode::SUCCESS)
 }
 
-fn latest(store: &SqliteStore) -> anyhow::Result<(u64, Vec<u8>)> {
+fn latest(store: &impl Store) -> anyhow::Result<(u64, Vec<u8>)> {
     store
         .latest_checkpoint()?
         .ok_or_else(|| anyhow!("the log is empty: there is no checkpoint yet"))
@@ -955,6 +979,7 @@ fn verify_remote(
         let mirror = Place {
             dir: place.dir.clone(),
             database: Some(database.clone()),
+            url: None,
             busy_timeout: None,
         };
         let mut given = Vec::new();
@@ -997,3 +1022,25 @@ fn verify_remote(
 
 /// The default number of statements per import transaction.
 pub const IMPORT_BATCH: usize = BATCH_DEFAULT;
+
+/// `compact store copy --to`: the log copied into a new store, and what proves the copy.
+pub(crate) fn store_copy(place: &Place, to: &str) -> anyhow::Result<ExitCode> {
+    let compact = place.compact()?;
+    let to = compact_service::Place::locate(&place.dir, Some(to))?.location();
+    let from = place.store_read_only()?;
+    let copied = compact_service::copy::copy(&from, &to, &compact)?;
+    out!(
+        "copied {} from {} to {}: {} as signed, {}",
+        crate::output::plural(copied.entries.try_into().unwrap_or(usize::MAX), "entry"),
+        place.location().shown(),
+        copied.to,
+        crate::output::plural(copied.checkpoints, "checkpoint"),
+        crate::output::plural(copied.cosignatures, "cosignature")
+    );
+    out!(
+        "proved: the copy's full audit passes ({} verified) and its root is the source's: {}",
+        crate::output::plural(copied.audited_checkpoints, "checkpoint"),
+        copied.root
+    );
+    Ok(ExitCode::SUCCESS)
+}

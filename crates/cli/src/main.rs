@@ -110,8 +110,9 @@ enum Command {
     /// Make an Ed25519 key pair: the private key to DIR/keys/, the verifier key into the
     /// party's file (or compact.toml for the operator).
     Keygen(KeygenArgs),
-    /// Create the embedded store (SQLite) for the compact's log: its first entry pins the
-    /// operator's key, then the keys of the parties in DIR/keys are registered.
+    /// Create the store for the compact's log (SQLite, or PostgreSQL with --database URL or
+    /// [store] url): its first entry pins the operator's key, then the keys of the parties in
+    /// DIR/keys are registered.
     Init(InitArgs),
     /// Sign an agreement: append `agreement.sign` for its current digest.
     Sign(SignArgs),
@@ -167,6 +168,11 @@ enum Command {
     Log {
         #[command(subcommand)]
         what: Log,
+    },
+    /// The store itself: copy the log to another store (SQLite ↔ PostgreSQL).
+    Store {
+        #[command(subcommand)]
+        what: StoreCommand,
     },
     /// Audit the whole store offline: signatures, payloads, tree, checkpoints, forks.
     Verify(VerifyArgs),
@@ -618,6 +624,25 @@ struct VerifyArgs {
     place: PlaceArgs,
 }
 
+#[derive(Debug, Subcommand)]
+enum StoreCommand {
+    /// Copy the log (entries, hashes, signed checkpoints, cosignatures, the projection) into a
+    /// new store: an SQLite file or an empty PostgreSQL database. The copy is proved by a
+    /// full audit and the source's root.
+    Copy(StoreCopyArgs),
+}
+
+/// `compact store copy`.
+#[derive(Debug, clap::Args)]
+struct StoreCopyArgs {
+    /// The new store: a file that does not exist, or a `postgres://` URL of a database that
+    /// holds no store (its password from COMPACT_DATABASE_PASSWORD when the URL has none).
+    #[arg(long, value_name = "FILE|URL")]
+    to: String,
+    #[command(flatten)]
+    place: PlaceArgs,
+}
+
 /// `compact serve`.
 #[derive(Debug, clap::Args)]
 struct ServeArgs {
@@ -652,18 +677,16 @@ struct PlaceArgs {
     /// The compact directory.
     #[arg(long, value_name = "DIR", default_value = ".")]
     dir: PathBuf,
-    /// The store (default: DIR/compact.sqlite).
-    #[arg(long, value_name = "PATH")]
-    database: Option<PathBuf>,
+    /// The store: an SQLite file, or a PostgreSQL database as a `postgres://` URL (default:
+    /// compact.toml's `[store] url`, else DIR/compact.sqlite). The password, if any, is read
+    /// from COMPACT_DATABASE_PASSWORD when the URL has none.
+    #[arg(long, value_name = "PATH|URL", env = "COMPACT_DATABASE_URL")]
+    database: Option<String>,
 }
 
 impl PlaceArgs {
     fn place(&self) -> ledger::Place {
-        ledger::Place {
-            dir: self.dir.clone(),
-            database: self.database.clone(),
-            busy_timeout: None,
-        }
+        ledger::place_of(&self.dir, self.database.as_deref())
     }
 }
 
@@ -1163,6 +1186,9 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                 a.origin.as_deref(),
             ),
         },
+        Command::Store {
+            what: StoreCommand::Copy(a),
+        } => ledger::store_copy(&a.place.place(), &a.to),
         Command::Verify(a) => {
             ledger::verify(&a.place.place(), &a.checkpoint, a.operator_key.as_deref())
         }

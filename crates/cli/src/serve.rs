@@ -26,11 +26,13 @@ pub(crate) fn serve(
         .enable_all()
         .build()
         .context("cannot start the server's runtime")?;
+    // Opened before it says it listens, and off the runtime (a PostgreSQL store's client
+    // runs its own and may not be used or dropped on an async worker): a compact it cannot
+    // serve fails here.
+    let listener = runtime.block_on(compact_server::bind(listen))?;
+    let ready = compact_server::open(config)?;
+    let local = listener.local_addr()?;
     runtime.block_on(async {
-        let listener = compact_server::bind(listen).await?;
-        // Opened before it says it listens: a compact it cannot serve fails here.
-        let ready = compact_server::open(config)?;
-        let local = listener.local_addr()?;
         // The first line says where: a script (or a test) reads the port from it.
         println!("listening on http://{local}");
         eprintln!("compact: serving {} (Ctrl-C to stop)", place.dir.display());

@@ -57,6 +57,8 @@ pub struct CompactFile {
     pub end: EndFile,
     #[serde(default)]
     pub log: Option<LogFile>,
+    #[serde(default)]
+    pub store: Option<StoreFile>,
     pub pillars: Vec<Spanned<PillarFile>>,
     pub groups: Vec<Spanned<GroupFile>>,
 }
@@ -84,6 +86,18 @@ pub struct LogFile {
     pub quorum: Option<Spanned<i64>>,
     #[serde(default)]
     pub witnesses: Vec<Spanned<WitnessFile>>,
+}
+
+/// `[store]` of `compact.toml`: where the log's store is, when not `compact.sqlite`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreFile {
+    /// A PostgreSQL URL (`postgres://user@host/db`), without its password.
+    #[serde(default)]
+    pub url: Option<Spanned<String>>,
+    /// A file holding the database password (relative to the compact directory).
+    #[serde(default)]
+    pub password_file: Option<Spanned<String>>,
 }
 
 /// One `[[log.witnesses]]`: a witness the log submits its checkpoints to.

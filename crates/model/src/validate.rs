@@ -513,6 +513,22 @@ impl Checker {
             );
             ok = false;
         }
+        if let Some(url) = r.store.as_ref().and_then(|s| s.url.as_ref())
+            && let Err(e) = check_store_url(url.get_ref())
+        {
+            self.err(path, span(url), format!("[store] url: {e}"));
+            ok = false;
+        }
+        if let Some(f) = r.store.as_ref().and_then(|s| s.password_file.as_ref())
+            && f.get_ref().trim().is_empty()
+        {
+            self.err(
+                path,
+                span(f),
+                "[store] password_file is empty: name the file that holds the database password",
+            );
+            ok = false;
+        }
         let (operator_key, quorum, witness_files) = match r.log {
             Some(l) => (l.operator_key, l.quorum, l.witnesses),
             None => (None, None, Vec::new()),
@@ -1802,8 +1818,50 @@ fn span_of_value(text: &str, value: &str) -> Option<Range<usize>> {
     text.find(&needle).map(|i| i..i + needle.len())
 }
 
+/// Whether `url` may be `[store] url`: a PostgreSQL URL with no password (a password is
+/// given by COMPACT_DATABASE_PASSWORD or `[store] password_file`, never in the file).
+pub fn check_store_url(url: &str) -> Result<(), String> {
+    let Some(rest) = url
+        .strip_prefix("postgres://")
+        .or_else(|| url.strip_prefix("postgresql://"))
+    else {
+        return Err(format!(
+            "`{url}` is not a PostgreSQL URL: write postgres://USER@HOST[:PORT]/DATABASE"
+        ));
+    };
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    if let Some((userinfo, _)) = authority.rsplit_once('@')
+        && userinfo.contains(':')
+    {
+        return Err(
+            "the URL holds a password: remove it from compact.toml and give it in COMPACT_DATABASE_PASSWORD or [store] password_file"
+                .to_owned(),
+        );
+    }
+    if rest.contains("password=") {
+        return Err(
+            "the URL holds a password parameter: remove it from compact.toml and give it in COMPACT_DATABASE_PASSWORD or [store] password_file"
+                .to_owned(),
+        );
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_store_url_is_postgres_and_holds_no_password() {
+        assert!(super::check_store_url("postgres://compact@db.example.org/kyiv").is_ok());
+        assert!(super::check_store_url("postgresql://db.example.org:5433/kyiv").is_ok());
+        let e = super::check_store_url("postgres://u:pw@h/db").unwrap_err();
+        assert!(e.contains("password"), "{e}");
+        let e = super::check_store_url("postgres://u@h/db?password=pw").unwrap_err();
+        assert!(e.contains("password"), "{e}");
+        let e = super::check_store_url("sqlite://x").unwrap_err();
+        assert!(e.contains("not a PostgreSQL URL"), "{e}");
+    }
+
     use super::*;
 
     #[test]

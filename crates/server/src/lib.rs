@@ -265,9 +265,16 @@ impl Ready {
             .map_err(|e| ServiceError::internal(format!("the server failed: {e}")));
         // Every handler is done: the last sender goes with the state, and the sequencer ends
         // once it has written what it was given.
-        drop(state);
-        sequencer.join()?;
-        collectors.stop();
+        // Off the runtime: a PostgreSQL connection closes (and its own runtime ends) as it
+        // drops, which may not happen on an async worker.
+        tokio::task::spawn_blocking(move || {
+            drop(state);
+            sequencer.join()?;
+            collectors.stop();
+            Ok::<(), ServiceError>(())
+        })
+        .await
+        .map_err(|e| ServiceError::internal(format!("the server failed to stop: {e}")))??;
         served
     }
 }

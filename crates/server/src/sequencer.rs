@@ -6,10 +6,10 @@
 use std::thread::JoinHandle;
 
 use compact_model::{Compact, SourceFile};
+use compact_service::AnyStore;
 use compact_service::{OperatorClock, Place, Result, ServiceError};
 use compact_statement::rules::Code;
 use compact_statement::{Kind, Statement};
-use compact_store::sqlite::SqliteStore;
 use compact_store::{AppendError, Ledger};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -116,7 +116,7 @@ impl Writer {
             // The ledger stays open between groups (its facts are read again under the write
             // lock of each); it is opened again after a failure, and when the terms changed.
             let compact = self.compact.clone();
-            let mut ledger: Option<Ledger<'_, SqliteStore>> = None;
+            let mut ledger: Option<Ledger<'_, AnyStore>> = None;
             loop {
                 let Some(group) = next_group(&mut inbox) else {
                     return;
@@ -154,7 +154,7 @@ impl Writer {
 
     /// Writes what of `group` the rules accept, in one transaction, and answers every
     /// submission. False when the ledger failed (it is opened again for the next group).
-    fn commit(&self, ledger: &mut Ledger<'_, SqliteStore>, group: Vec<Submission>) -> bool {
+    fn commit(&self, ledger: &mut Ledger<'_, AnyStore>, group: Vec<Submission>) -> bool {
         if let Err(e) = ledger.begin_write() {
             fail_all(group, e.into());
             return false;
@@ -267,7 +267,7 @@ impl Writer {
 /// them and post the rest. A batch none of whose statements is in the log repeats one of its
 /// own (or of a batch refused beside it): refused at `at`.
 fn duplicates(
-    ledger: &Ledger<'_, SqliteStore>,
+    ledger: &Ledger<'_, AnyStore>,
     statements: &[Statement],
     at: usize,
     reason: &str,

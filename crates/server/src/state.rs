@@ -7,10 +7,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
 use compact_model::{Compact, SourceFile};
+use compact_service::AnyStore;
 use compact_service::log::{Held, LogView};
 use compact_service::{Governed, OperatorClock, Place, Result, ServiceError};
 use compact_store::Store as _;
-use compact_store::sqlite::SqliteStore;
 use tokio::sync::mpsc;
 
 use crate::Config;
@@ -44,7 +44,7 @@ pub struct AppState {
     snapshot: RwLock<Arc<Snapshot>>,
     /// The records of the log's first entries, in order, and their filing; only ever extended.
     records: RwLock<Held>,
-    readers: Mutex<Vec<SqliteStore>>,
+    readers: Mutex<Vec<AnyStore>>,
     cache: Mutex<Cache>,
     submit: mpsc::Sender<Submission>,
     clock: Option<OperatorClock>,
@@ -67,7 +67,7 @@ impl AppState {
                 place.dir.display()
             )));
         };
-        if !place.database().exists() {
+        if !place.has_store() {
             return Err(ServiceError::not_found(format!(
                 "{} has no store: run `compact init` (or `compact demo --dir`) first",
                 place.dir.display()
@@ -93,7 +93,7 @@ impl AppState {
     }
 
     /// Runs `f` on a pooled read-only connection.
-    pub fn read<T>(&self, f: impl FnOnce(&SqliteStore) -> Result<T>) -> Result<T> {
+    pub fn read<T>(&self, f: impl FnOnce(&AnyStore) -> Result<T>) -> Result<T> {
         let pooled = self.readers.lock().ok().and_then(|mut p| p.pop());
         let store = match pooled {
             Some(s) => s,

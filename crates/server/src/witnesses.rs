@@ -16,8 +16,8 @@ use std::time::Duration;
 use compact_log::cosignature::{CosignatureVerifier, cosignatures};
 use compact_log::{parse_hex_hash, prove_consistency};
 use compact_model::WitnessSpec;
+use compact_service::AnyStore;
 use compact_service::{Place, Result, ServiceError};
-use compact_store::sqlite::SqliteStore;
 use compact_store::{Store as _, StoreHashes};
 
 /// How often an idle thread looks for a new checkpoint.
@@ -209,7 +209,7 @@ impl Submitter {
     fn submit(
         &self,
         agent: &ureq::Agent,
-        store: &SqliteStore,
+        store: &AnyStore,
         old: u64,
         size: u64,
         note: &[u8],

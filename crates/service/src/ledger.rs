@@ -7,7 +7,6 @@ use compact_files::keys::{record_operator_key, record_party_key, write_private_k
 use compact_model::Compact;
 use compact_statement::rules::Facts;
 use compact_statement::{Draft, KeyRegister, KeyRevoke, Kind, Payload, Role, Statement, keys};
-use compact_store::sqlite::SqliteStore;
 use compact_store::{AppendError, Ledger, Store as _};
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -479,7 +478,7 @@ pub fn keygen(
     }
     // The operator's key appends the registrations: without it, nothing is written (no key
     // left behind unregistered).
-    let operator = if place.database().exists() {
+    let operator = if place.has_store() {
         Some(crate::keys::operator_signer(place, operator_key)?)
     } else {
         None
@@ -579,7 +578,7 @@ pub fn keygen(
 #[derive(Clone, Debug)]
 pub struct Init {
     /// The store created.
-    pub database: PathBuf,
+    pub database: String,
     /// Key registrations appended after `log.init`.
     pub registrations: usize,
 }
@@ -611,22 +610,31 @@ pub fn init(
     for code in compact.parties.keys() {
         statements.extend(registrations(&place.dir, compact, code, &facts, time)?);
     }
-    let path = place.database();
-    let store = SqliteStore::create(&path, &compact.id)
-        .with_context(|| format!("cannot create the store {}", path.display()))?;
+    let at = place.location();
+    let store = crate::anystore::AnyStore::create(&at, &compact.id)
+        .with_context(|| format!("cannot create the store {}", at.shown()))?;
     let mut ledger = Ledger::open(store, compact)?;
     let appended = ledger.append(&statements, &operator.signer, clock.store_clock());
     if let Err(e) = appended {
         // Nothing of the log was written: remove the empty store so that init can be rerun.
         drop(ledger);
-        let _ = std::fs::remove_file(&path);
+        match at.file() {
+            Some(path) => {
+                let _ = std::fs::remove_file(path);
+            }
+            None => {
+                if let Ok(s) = crate::anystore::AnyStore::open(&at) {
+                    s.discard(&at);
+                }
+            }
+        }
         return Err(ServiceError::refused(
             REFUSED_BY_RULE,
             format!("refused: {e}"),
         ));
     }
     Ok(Init {
-        database: path,
+        database: at.shown(),
         registrations: statements.len() - 1,
     })
 }

@@ -5,9 +5,11 @@
 //! **Invariant:** nothing here prints, reads the environment or reads a clock: the operator's
 //! clock comes in as an [`OperatorClock`], findings and warnings go back as values.
 
+pub mod anystore;
 pub mod api;
 pub mod bundle;
 pub mod clock;
+pub mod copy;
 pub mod entries;
 pub mod error;
 pub mod keys;
@@ -23,6 +25,7 @@ pub mod stress;
 pub mod suggest;
 pub mod tracker;
 
+pub use anystore::{AnyStore, Location};
 pub use clock::OperatorClock;
 pub use error::{ErrorKind, Result, ServiceError};
 pub use place::{Governed, Place, STORE_FILE, Validated, drift_message, validate_dir};

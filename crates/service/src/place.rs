@@ -7,9 +7,9 @@ use compact_files::{Loaded, load_dir};
 use compact_model::{Compact, Diagnostic, SourceFile, check};
 use compact_statement::rules::Facts;
 use compact_store::governing::Drift;
-use compact_store::sqlite::SqliteStore;
 use jiff::Timestamp;
 
+use crate::anystore::{AnyStore, Location};
 use crate::error::{Context as _, Result, ServiceError};
 
 /// The store's default file in a compact directory.
@@ -22,6 +22,9 @@ pub struct Place {
     pub dir: PathBuf,
     /// The store, when not `DIR/compact.sqlite`.
     pub database: Option<PathBuf>,
+    /// The store's PostgreSQL URL, when the compact lives in PostgreSQL (it wins over
+    /// `database`): from `--database URL`, `COMPACT_DATABASE_URL` or `[store] url`.
+    pub url: Option<String>,
     /// How long a writer waits for another's lock (the store's default when `None`).
     pub busy_timeout: Option<Duration>,
 }
@@ -97,8 +100,43 @@ impl Place {
         Place {
             dir: dir.into(),
             database: None,
+            url: None,
             busy_timeout: None,
         }
+    }
+
+    /// The compact in `dir`, its store where `database` says (an SQLite file or a PostgreSQL
+    /// URL), else where `compact.toml`'s `[store] url` says, else `DIR/compact.sqlite`. A URL
+    /// without a password takes COMPACT_DATABASE_PASSWORD's, else `[store] password_file`'s.
+    pub fn locate(dir: &Path, database: Option<&str>) -> Result<Place> {
+        let mut place = Place::new(dir);
+        let settings = store_settings(dir)?;
+        let url = match database {
+            Some(d) if crate::anystore::is_postgres_url(d) => Some(d.to_owned()),
+            Some(d) => {
+                place.database = Some(PathBuf::from(d));
+                None
+            }
+            None => settings.url.clone(),
+        };
+        if let Some(url) = url {
+            place.url = Some(with_password(dir, &url, settings.password_file.as_deref())?);
+        }
+        Ok(place)
+    }
+
+    /// Where the store is: the PostgreSQL URL when one is set, else the file.
+    pub fn location(&self) -> Location {
+        match &self.url {
+            Some(u) => Location::Postgres(u.clone()),
+            None => Location::File(self.database()),
+        }
+    }
+
+    /// Whether a store may be there: the file exists, or the store is in PostgreSQL (where
+    /// opening it tells).
+    pub fn has_store(&self) -> bool {
+        self.url.is_some() || self.database().exists()
     }
 
     /// The store's file.
@@ -109,10 +147,10 @@ impl Place {
     }
 
     /// The store, opened for writing (created if absent), with the busy timeout set.
-    pub fn store(&self) -> Result<SqliteStore> {
-        let path = self.database();
-        let store = SqliteStore::open(&path)
-            .with_context(|| format!("cannot open the store {}", path.display()))?;
+    pub fn store(&self) -> Result<AnyStore> {
+        let at = self.location();
+        let store =
+            AnyStore::open(&at).with_context(|| format!("cannot open the store {}", at.shown()))?;
         if let Some(timeout) = self.busy_timeout {
             store.set_busy_timeout(timeout)?;
         }
@@ -120,17 +158,33 @@ impl Place {
     }
 
     /// The store, opened read-only (an auditor's view).
-    pub fn store_read_only(&self) -> Result<SqliteStore> {
-        let path = self.database();
-        SqliteStore::open_read_only(&path)
-            .with_context(|| format!("cannot open the store {}", path.display()))
+    pub fn store_read_only(&self) -> Result<AnyStore> {
+        let at = self.location();
+        AnyStore::open_read_only(&at)
+            .with_context(|| format!("cannot open the store {}", at.shown()))
+    }
+
+    /// The compact as it governs before its log exists (for `init`): the working files, no
+    /// facts.
+    pub fn unlogged(working: Compact) -> Governed {
+        let adopted = working
+            .adopted_on
+            .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+            .ok()
+            .map(|z| z.timestamp());
+        Governed {
+            compact: working.clone(),
+            facts: Facts::default(),
+            working,
+            drift: Vec::new(),
+            last_receipt: adopted,
+        }
     }
 
     /// The compact as it governs: `working` (read from `files`), with every agreement version
     /// both parties signed replaced by the terms the log holds. A working file that differs
     /// from what was signed is named in [`Governed::drift`] and not used.
     pub fn govern(&self, working: Compact, files: &[SourceFile]) -> Result<Governed> {
-        let path = self.database();
         // Under a replay clock, a statement made without a time is dated at the last receipt,
         // or at the compact's adoption before any.
         let adopted = working
@@ -138,14 +192,8 @@ impl Place {
             .to_zoned_datetime(jiff::tz::TimeZone::UTC)
             .ok()
             .map(|z| z.timestamp());
-        if !path.exists() {
-            return Ok(Governed {
-                compact: working.clone(),
-                facts: Facts::default(),
-                working,
-                drift: Vec::new(),
-                last_receipt: adopted,
-            });
+        if !self.has_store() {
+            return Ok(Self::unlogged(working));
         }
         let store = self.store_read_only()?;
         let facts = compact_store::stored_facts(&store, &working)?;
@@ -191,4 +239,82 @@ pub fn drift_message(d: &Drift) -> String {
             d.agreement, d.version
         ),
     }
+}
+
+/// `compact.toml`'s `[store]`, as far as it is there (`compact check` reports what is wrong).
+#[derive(Debug, Default)]
+struct StoreSettings {
+    url: Option<String>,
+    password_file: Option<String>,
+}
+
+fn store_settings(dir: &Path) -> Result<StoreSettings> {
+    let path = dir.join("compact.toml");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(StoreSettings::default());
+    };
+    let Ok(table) = text.parse::<toml::Table>() else {
+        return Ok(StoreSettings::default());
+    };
+    let Some(store) = table.get("store").and_then(|s| s.as_table()) else {
+        return Ok(StoreSettings::default());
+    };
+    let field = |k: &str| store.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+    let url = field("url");
+    if let Some(u) = &url
+        && let Err(e) = compact_model::validate::check_store_url(u)
+    {
+        return Err(ServiceError::bad_input(format!(
+            "{}: [store] url: {e}",
+            path.display()
+        )));
+    }
+    Ok(StoreSettings {
+        url,
+        password_file: field("password_file"),
+    })
+}
+
+/// `url` with the password put in when it has none: COMPACT_DATABASE_PASSWORD, else the
+/// first line of `password_file` (relative to `dir`).
+fn with_password(dir: &Path, url: &str, password_file: Option<&str>) -> Result<String> {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return Ok(url.to_owned());
+    };
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let Some((user, host)) = authority.rsplit_once('@') else {
+        // No user named: the server's defaults (and PGPASSWORD-less trust) apply.
+        return Ok(url.to_owned());
+    };
+    if user.contains(':') {
+        return Ok(url.to_owned());
+    }
+    let password = match std::env::var("COMPACT_DATABASE_PASSWORD") {
+        Ok(p) if !p.is_empty() => p,
+        _ => match password_file {
+            Some(f) => {
+                let path = dir.join(f);
+                let text = std::fs::read_to_string(&path).map_err(|e| {
+                    ServiceError::bad_input(format!(
+                        "cannot read the database password file {}: {e}",
+                        path.display()
+                    ))
+                })?;
+                text.lines().next().unwrap_or_default().to_owned()
+            }
+            None => return Ok(url.to_owned()),
+        },
+    };
+    let encoded: String = password
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    Ok(format!("{scheme}://{user}:{encoded}@{host}{tail}"))
 }

@@ -1,0 +1,232 @@
+//! A compact living on PostgreSQL: its log copied from SQLite and back with equal roots, the
+//! same reports, appends local and over HTTP, the audit, and a wrong database refused. Each
+//! test makes a fresh database in the cluster `COMPACT_TEST_POSTGRES` names; without it the
+//! tests say they were skipped and pass (unless `COMPACT_REQUIRE_POSTGRES` is set).
+
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod common;
+
+use std::io::{BufRead as _, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use common::{compact_in, fails_in, ok_in, signed_base, submit_args};
+use compact_store_postgres::testkit::TestDatabase;
+
+/// The root `compact store copy` proved (the last word of its last line).
+fn copied_root(out: &str) -> String {
+    let last = out.lines().last().unwrap_or_default();
+    assert!(last.starts_with("proved: "), "{out}");
+    last.rsplit(' ').next().unwrap_or_default().to_owned()
+}
+
+/// The root `compact verify` recomputed.
+fn verified_root(out: &str) -> String {
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("ok: "))
+        .unwrap_or_else(|| panic!("{out}"));
+    line.rsplit(' ').next().unwrap_or_default().to_owned()
+}
+
+#[test]
+fn the_demo_copied_to_postgres_reports_the_same_and_copies_back() {
+    let Some(db) = TestDatabase::new("cli_demo_copy") else {
+        return;
+    };
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path().join("demo");
+    let demo = compact_in(None, &["demo", "--dir", d.to_str().unwrap(), "--no-serve"]);
+    assert_eq!(demo.code, 0, "{}", demo.stderr);
+    let sqlite_root = verified_root(&ok_in(&d, &["verify"]));
+    let out = ok_in(&d, &["store", "copy", "--to", db.url()]);
+    assert_eq!(copied_root(&out), sqlite_root, "{out}");
+    let on_sqlite = ok_in(&d, &["status", "--format", "json"]);
+    let on_pg = ok_in(&d, &["status", "--format", "json", "--database", db.url()]);
+    assert_eq!(on_sqlite, on_pg);
+    // Back to a new SQLite file: the same root again.
+    let back = t.path().join("back.sqlite");
+    let out = ok_in(
+        &d,
+        &[
+            "store",
+            "copy",
+            "--database",
+            db.url(),
+            "--to",
+            back.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(copied_root(&out), sqlite_root, "{out}");
+    let again = ok_in(&d, &["verify", "--database", back.to_str().unwrap()]);
+    assert_eq!(verified_root(&again), sqlite_root);
+    // A target that holds a store is refused, and left as it was.
+    let err = fails_in(&d, &["store", "copy", "--to", db.url()]);
+    assert!(err.contains("already holds a compact store"), "{err}");
+    let err = fails_in(&d, &["store", "copy", "--to", back.to_str().unwrap()]);
+    assert!(err.contains("exists"), "{err}");
+    assert_eq!(
+        on_pg,
+        ok_in(&d, &["status", "--format", "json", "--database", db.url()])
+    );
+}
+
+#[test]
+fn a_compact_on_postgres_appends_verifies_and_serves() {
+    let Some(db) = TestDatabase::new("cli_pg_live") else {
+        return;
+    };
+    let t = signed_base("pg-live");
+    let d = t.path();
+    ok_in(d, &["store", "copy", "--to", db.url()]);
+    // The compact now names its store in compact.toml (without a password).
+    let toml = d.join("compact.toml");
+    let mut text = std::fs::read_to_string(&toml).unwrap();
+    text.push_str(&format!("\n[store]\nurl = \"{}\"\n", db.url()));
+    std::fs::write(&toml, text).unwrap();
+    std::fs::remove_file(d.join("compact.sqlite")).unwrap();
+    ok_in(d, &["check"]);
+    let out = ok_in(
+        d,
+        &submit_args(
+            "keys/GB.key",
+            "delivery.report",
+            r#"{"commitment":"gb-tranches","amount":"500 shells","date":"2024-06-30","reference":"GB-1"}"#,
+            "2024-07-01",
+        ),
+    );
+    assert!(out.contains("entry 7"), "{out}");
+    assert!(
+        !d.join("compact.sqlite").exists(),
+        "nothing written to SQLite"
+    );
+    let verified = ok_in(d, &["verify"]);
+    assert!(verified.starts_with("ok: 8 entries"), "{verified}");
+
+    // Served from PostgreSQL: status answers, and a statement submitted over HTTP lands.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_compact"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--dir"])
+        .arg(d)
+        .env("COMPACT_CLOCK", "replay")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_owned();
+    let mut r = ureq::get(format!("{url}/v1/status?as_of=2024-12-31"))
+        .call()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let status: serde_json::Value =
+        serde_json::from_slice(&r.body_mut().read_to_vec().unwrap()).unwrap();
+    assert!(status.is_object(), "{status}");
+    let run = compact_in(
+        Some(d),
+        &[
+            "submit",
+            "--server",
+            &url,
+            "--key",
+            "keys/GB.key",
+            "--type",
+            "delivery.report",
+            "--payload",
+            r#"{"commitment":"gb-tranches","amount":"200 shells","date":"2024-07-30","reference":"GB-2"}"#,
+            "--time",
+            "2024-08-01",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout.trim(), "entry 8: delivery.report by GB");
+    let pid = child.id().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    let exit = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&exit.stderr);
+    assert!(exit.status.success(), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let verified = ok_in(d, &["verify"]);
+    assert!(verified.starts_with("ok: 9 entries"), "{verified}");
+    // And back to SQLite, proved by the same root.
+    let root = verified_root(&verified);
+    let back = d.join("back.sqlite");
+    let out = ok_in(d, &["store", "copy", "--to", back.to_str().unwrap()]);
+    assert_eq!(copied_root(&out), root);
+}
+
+#[test]
+fn init_on_postgres_and_wrong_databases_are_refused_in_one_line() {
+    let Some(db) = TestDatabase::new("cli_pg_init") else {
+        return;
+    };
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    common::copy_tree(&common::fixtures().join("base"), d);
+    ok_in(d, &["keygen", "--party", "GB", "--seed", "pg-init"]);
+    ok_in(d, &["keygen", "--operator", "--seed", "pg-init"]);
+    let out = ok_in(d, &["init", "--database", db.url()]);
+    assert!(out.contains(db.name()), "{out}");
+    assert!(!d.join("compact.sqlite").exists());
+    let verified = ok_in(d, &["verify", "--database", db.url()]);
+    assert!(verified.starts_with("ok: "), "{verified}");
+    // Again into the same database: refused, naming whose log it holds.
+    let err = fails_in(d, &["init", "--database", db.url()]);
+    assert!(err.contains("already holds a compact store"), "{err}");
+
+    // A database that does not exist, and a server that is not there.
+    let missing = db.url().replace(db.name(), "no_such_database_here");
+    let err = fails_in(d, &["status", "--database", &missing]);
+    assert!(err.contains("does not exist"), "{err}");
+    let init = compact_in(Some(d), &["init", "--database", &missing]);
+    assert_ne!(init.code, 0);
+    assert!(init.stderr.contains("does not exist"), "{}", init.stderr);
+    let unreachable = compact_in(
+        Some(d),
+        &[
+            "init",
+            "--database",
+            "postgres://postgres@127.0.0.1:1/compact",
+        ],
+    );
+    assert_ne!(unreachable.code, 0);
+    assert!(
+        unreachable.stderr.contains("could not be reached"),
+        "{}",
+        unreachable.stderr
+    );
+    assert!(!d.join("compact.sqlite").exists(), "nothing written");
+
+    // A URL with a password in compact.toml, and one that is not PostgreSQL's.
+    check_store_url(d, "postgres://u:secret@localhost/db", "holds a password");
+    check_store_url(d, "mysql://localhost/db", "not a PostgreSQL URL");
+}
+
+/// `compact check` refuses `[store] url = url` with a finding at its line.
+fn check_store_url(d: &Path, url: &str, says: &str) {
+    let toml = d.join("compact.toml");
+    let before = std::fs::read_to_string(&toml).unwrap();
+    std::fs::write(&toml, format!("{before}\n[store]\nurl = \"{url}\"\n")).unwrap();
+    let run = compact_in(Some(d), &["check"]);
+    assert_ne!(run.code, 0);
+    let all = format!("{}{}", run.stdout, run.stderr);
+    assert!(all.contains("compact.toml:") && all.contains(says), "{all}");
+    // Any other command refuses the place in one line (the finding names no password).
+    let run = compact_in(Some(d), &["status"]);
+    assert_ne!(run.code, 0);
+    assert!(run.stderr.contains(says), "{}", run.stderr);
+    assert!(!run.stderr.contains("secret"), "{}", run.stderr);
+    std::fs::write(&toml, before).unwrap();
+}

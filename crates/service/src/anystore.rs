@@ -1,0 +1,267 @@
+//! The store a compact lives in: an SQLite file or a PostgreSQL database, as one type.
+//!
+//! [`AnyStore`] implements [`Store`] by delegating every method to the backend it holds
+//! (enum dispatch: the trait's `read_tx` is generic, so it cannot be a trait object).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use compact_log::Hash;
+use compact_statement::{Kind, Record};
+use compact_store::sqlite::SqliteStore;
+use compact_store::{Batch, Entry, Store, StoreError, StoredRecord, StoredRow};
+use compact_store_postgres::PostgresStore;
+
+/// Where a store is: a file, or a PostgreSQL database by URL.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Location {
+    /// An SQLite file.
+    File(PathBuf),
+    /// A PostgreSQL URL (`postgres://` or `postgresql://`), with its password when one is set.
+    Postgres(String),
+}
+
+/// Whether `s` is a PostgreSQL URL.
+pub fn is_postgres_url(s: &str) -> bool {
+    s.starts_with("postgres://") || s.starts_with("postgresql://")
+}
+
+/// The URL with any password replaced by `***`: for messages.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (auth, host) = match rest.split_once('@') {
+        Some((a, h)) => (a, h),
+        None => return url.to_owned(),
+    };
+    match auth.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+impl Location {
+    /// A location from what the user wrote: a PostgreSQL URL or a file path.
+    pub fn parse(s: &str) -> Location {
+        if is_postgres_url(s) {
+            Location::Postgres(s.to_owned())
+        } else {
+            Location::File(PathBuf::from(s))
+        }
+    }
+
+    /// How the location is named in messages (never with a password).
+    pub fn shown(&self) -> String {
+        match self {
+            Location::File(p) => p.display().to_string(),
+            Location::Postgres(u) => redact(u),
+        }
+    }
+
+    /// Whether a store may be there already: a file that exists, or any database (asked
+    /// by opening it).
+    pub fn file(&self) -> Option<&Path> {
+        match self {
+            Location::File(p) => Some(p),
+            Location::Postgres(_) => None,
+        }
+    }
+}
+
+/// A store in SQLite or in PostgreSQL.
+#[derive(Debug)]
+pub enum AnyStore {
+    /// An SQLite file.
+    Sqlite(SqliteStore),
+    /// A PostgreSQL database (boxed: its client is large).
+    Postgres(Box<PostgresStore>),
+}
+
+impl From<SqliteStore> for AnyStore {
+    fn from(s: SqliteStore) -> Self {
+        AnyStore::Sqlite(s)
+    }
+}
+
+impl From<PostgresStore> for AnyStore {
+    fn from(s: PostgresStore) -> Self {
+        AnyStore::Postgres(Box::new(s))
+    }
+}
+
+impl AnyStore {
+    /// Opens the store at `at` for writing.
+    pub fn open(at: &Location) -> Result<AnyStore, StoreError> {
+        Ok(match at {
+            Location::File(p) => SqliteStore::open(p)?.into(),
+            Location::Postgres(u) => PostgresStore::open(u)?.into(),
+        })
+    }
+
+    /// Opens the store at `at` for reading only.
+    pub fn open_read_only(at: &Location) -> Result<AnyStore, StoreError> {
+        Ok(match at {
+            Location::File(p) => SqliteStore::open_read_only(p)?.into(),
+            Location::Postgres(u) => PostgresStore::open_read_only(u)?.into(),
+        })
+    }
+
+    /// Creates the store of the compact `origin` at `at`; refuses where one is already.
+    pub fn create(at: &Location, origin: &str) -> Result<AnyStore, StoreError> {
+        Ok(match at {
+            Location::File(p) => SqliteStore::create(p, origin)?.into(),
+            Location::Postgres(u) => PostgresStore::create(u, origin)?.into(),
+        })
+    }
+
+    /// How long to wait for another writer's lock.
+    pub fn set_busy_timeout(&self, timeout: Duration) -> Result<(), StoreError> {
+        match self {
+            AnyStore::Sqlite(s) => s.set_busy_timeout(timeout),
+            AnyStore::Postgres(s) => s.set_busy_timeout(timeout),
+        }
+    }
+
+    /// Removes a store this process has just created at `at` and that must not stay (a
+    /// refused `init`, a copy that did not prove equal): the SQLite file, or the store's
+    /// tables in the PostgreSQL database. Never for a store that was opened.
+    pub fn discard(self, at: &Location) {
+        match self {
+            AnyStore::Sqlite(s) => {
+                drop(s);
+                if let Some(p) = at.file() {
+                    for suffix in ["", "-wal", "-shm"] {
+                        let mut name = p.as_os_str().to_owned();
+                        name.push(suffix);
+                        let _ = std::fs::remove_file(PathBuf::from(name));
+                    }
+                }
+            }
+            AnyStore::Postgres(s) => {
+                let _ = s.with_client(|c| {
+                    c.batch_execute(
+                        "DROP TABLE IF EXISTS cosignatures, records, checkpoints, hashes, entries, meta",
+                    )
+                });
+            }
+        }
+    }
+
+    /// The backend's name: `sqlite` or `postgres`.
+    pub fn backend(&self) -> &'static str {
+        match self {
+            AnyStore::Sqlite(_) => "sqlite",
+            AnyStore::Postgres(_) => "postgres",
+        }
+    }
+}
+
+macro_rules! each {
+    ($self:expr, $s:ident => $e:expr) => {
+        match $self {
+            AnyStore::Sqlite($s) => $e,
+            AnyStore::Postgres($s) => $e,
+        }
+    };
+}
+
+impl Store for AnyStore {
+    fn origin(&self) -> Result<String, StoreError> {
+        each!(self, s => s.origin())
+    }
+    fn size(&self) -> Result<u64, StoreError> {
+        each!(self, s => s.size())
+    }
+    fn entry(&self, index: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        each!(self, s => s.entry(index))
+    }
+    fn find_statement(&self, hash: &Hash) -> Result<Option<u64>, StoreError> {
+        each!(self, s => s.find_statement(hash))
+    }
+    fn find_statements(&self, hashes: &[Hash]) -> Result<Vec<Option<u64>>, StoreError> {
+        each!(self, s => s.find_statements(hashes))
+    }
+    fn of_kind(&self, kind: Kind) -> Result<Vec<Entry>, StoreError> {
+        each!(self, s => s.of_kind(kind))
+    }
+    fn referring(&self, index: u64, kind: Kind) -> Result<Vec<Entry>, StoreError> {
+        each!(self, s => s.referring(index, kind))
+    }
+    fn hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, StoreError> {
+        each!(self, s => s.hashes(indexes))
+    }
+    fn scan(&self, from: u64, f: &mut dyn FnMut(u64, &[u8]) -> bool) -> Result<(), StoreError> {
+        each!(self, s => s.scan(from, f))
+    }
+    fn scan_rows(&self, f: &mut dyn FnMut(StoredRow) -> bool) -> Result<(), StoreError> {
+        each!(self, s => s.scan_rows(f))
+    }
+    fn scan_hashes(&self, f: &mut dyn FnMut(u64, Hash) -> bool) -> Result<(), StoreError> {
+        each!(self, s => s.scan_hashes(f))
+    }
+    fn append(&mut self, batch: &Batch) -> Result<(), StoreError> {
+        each!(self, s => s.append(batch))
+    }
+    fn begin_write(&mut self) -> Result<(), StoreError> {
+        each!(self, s => s.begin_write())
+    }
+    fn end_write(&mut self, commit: bool) -> Result<(), StoreError> {
+        each!(self, s => s.end_write(commit))
+    }
+    fn has_records(&self) -> Result<bool, StoreError> {
+        each!(self, s => s.has_records())
+    }
+    fn projection_meta(&self) -> Result<Option<String>, StoreError> {
+        each!(self, s => s.projection_meta())
+    }
+    fn records(&self, size: u64) -> Result<Vec<(u64, Record)>, StoreError> {
+        each!(self, s => s.records(size))
+    }
+    fn records_between(&self, from: u64, to: u64) -> Result<Vec<(u64, Record)>, StoreError> {
+        each!(self, s => s.records_between(from, to))
+    }
+    fn record(&self, index: u64) -> Result<Option<Record>, StoreError> {
+        each!(self, s => s.record(index))
+    }
+    fn record_rows(&self, from: i64, to: i64) -> Result<Vec<StoredRecord>, StoreError> {
+        each!(self, s => s.record_rows(from, to))
+    }
+    fn latest_checkpoint(&self) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
+        each!(self, s => s.latest_checkpoint())
+    }
+    fn checkpoints(&self) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        each!(self, s => s.checkpoints())
+    }
+    fn add_cosignature(&self, size: u64, witness: &str, line: &[u8]) -> Result<(), StoreError> {
+        each!(self, s => s.add_cosignature(size, witness, line))
+    }
+    fn cosignatures(&self, size: u64) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        each!(self, s => s.cosignatures(size))
+    }
+    fn read_tx<T>(&self, f: impl FnOnce() -> T) -> Result<T, StoreError> {
+        each!(self, s => s.read_tx(f))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_location_is_a_url_or_a_file_and_is_shown_without_its_password() {
+        assert_eq!(
+            Location::parse("postgresql://u@h/db"),
+            Location::Postgres("postgresql://u@h/db".to_owned())
+        );
+        assert_eq!(
+            Location::parse("store.sqlite"),
+            Location::File(PathBuf::from("store.sqlite"))
+        );
+        assert_eq!(
+            Location::parse("postgres://u:secret@h:5432/db").shown(),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+    }
+}
