@@ -144,12 +144,7 @@ fn two_histories_of_one_log_are_refused() {
 fn a_checkpoint_short_of_the_witnesses_quorum_is_refused() {
     let t = signed_base("remember-quorum");
     let d = t.path();
-    let made = ok(d, &["keygen", "--witness", "w1.example", "--seed", "w1"]);
-    let vkey = made
-        .lines()
-        .find_map(|l| l.strip_prefix("witness key "))
-        .unwrap()
-        .to_owned();
+    let vkey = common::witness_key(d, "w1.example", &[]);
     // A witness that nobody runs: the log cannot collect its cosignature.
     let toml = d.join("compact.toml");
     let mut text = std::fs::read_to_string(&toml).unwrap();

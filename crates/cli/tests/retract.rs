@@ -344,55 +344,19 @@ fn a_withdrawn_attack_declaration_sets_nothing_off() {
     ok(d, &["verify"]);
 }
 
-/// A running `compact serve` on a free loopback port (replay clock), killed when dropped.
-struct Served {
-    child: std::process::Child,
-    url: String,
-}
-
-impl Served {
-    fn start(dir: &std::path::Path) -> Served {
-        use std::io::BufRead as _;
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_compact"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--dir"])
-            .arg(dir)
-            .env("COMPACT_CLOCK", "replay")
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("start compact serve");
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("read the address");
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("no address in {line:?}"))
-            .to_owned();
-        Served { child, url }
-    }
-
-    fn get_json(&self, path: &str) -> serde_json::Value {
-        let mut r = ureq::get(format!("{}{path}", self.url))
-            .call()
-            .expect("GET");
-        serde_json::from_slice(&r.body_mut().read_to_vec().expect("body")).expect("JSON")
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// GET `path` of a running server, as JSON.
+fn get_json(server: &common::Listening, path: &str) -> serde_json::Value {
+    let mut r = ureq::get(format!("{}{path}", server.url))
+        .call()
+        .expect("GET");
+    serde_json::from_slice(&r.body_mut().read_to_vec().expect("body")).expect("JSON")
 }
 
 #[test]
 fn a_correction_posted_to_a_server_is_served_as_the_cli_computes_it() {
     let t = signed_base("retract-server");
     let d = t.path();
-    let server = Served::start(d);
+    let server = common::Listening::serve(d);
     let remote = |args: &[&str]| {
         let mut all = vec!["--server", server.url.as_str()];
         all.extend_from_slice(args);
@@ -423,7 +387,7 @@ fn a_correction_posted_to_a_server_is_served_as_the_cli_computes_it() {
         "2024-07-05T00:10:00Z",
     ));
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let served = server.get_json("/v1/explain/gb-tranches?as_of=2024-07-10");
+    let served = get_json(&server, "/v1/explain/gb-tranches?as_of=2024-07-10");
     let local = json_in(
         d,
         &[

@@ -66,17 +66,9 @@ impl WitnessProcess {
 fn a_witness_cosigns_the_log_s_checkpoints_and_remembers() {
     let t = signed_base("witness");
     let d = t.path();
-    let made = ok(
-        d,
-        &["keygen", "--witness", "witness.example/w1", "--seed", "w1"],
-    );
-    let vkey = made
-        .lines()
-        .find_map(|l| l.strip_prefix("witness key "))
-        .expect("the verifier key")
-        .to_owned();
+    let vkey = common::witness_key(d, "witness.example/w1", &[]);
     let key = d.join("keys/witness-witness.example_w1.key");
-    assert!(key.exists(), "{made}");
+    assert!(key.exists(), "{vkey}");
     let origin = ok(d, &["log", "checkpoint"])
         .lines()
         .next()
@@ -208,12 +200,7 @@ fn the_log_collects_its_witnesses_cosignatures() {
     let mut config = String::from("\n");
     for n in 1..=3 {
         let name = format!("w{n}.example");
-        let made = ok(d, &["keygen", "--witness", &name, "--seed", &name]);
-        let vkey = made
-            .lines()
-            .find_map(|l| l.strip_prefix("witness key "))
-            .expect("vkey")
-            .to_owned();
+        let vkey = common::witness_key(d, &name, &[]);
         let w = WitnessProcess::start(
             &d.join(format!("keys/witness-{name}.key")),
             &log,
@@ -277,22 +264,11 @@ fn the_log_collects_its_witnesses_cosignatures() {
     ok(d, &bundle_args);
     let vkeys: Vec<String> = (1..=3)
         .map(|n| {
-            let made = ok(
+            common::witness_key(
                 d,
-                &[
-                    "keygen",
-                    "--witness",
-                    &format!("w{n}.example"),
-                    "--seed",
-                    &format!("w{n}.example"),
-                    "--out",
-                    &format!("again-{n}.key"),
-                ],
-            );
-            made.lines()
-                .find_map(|l| l.strip_prefix("witness key "))
-                .unwrap()
-                .to_owned()
+                &format!("w{n}.example"),
+                &["--out", &format!("again-{n}.key")],
+            )
         })
         .collect();
     for file in ["bundle.json", "local.json"] {
@@ -347,12 +323,7 @@ fn a_rolled_back_log_cannot_get_its_other_history_cosigned() {
         .unwrap()
         .to_owned();
     let log_key = ok(d, &["log", "public-key"]).trim().to_owned();
-    let made = ok(d, &["keygen", "--witness", "w1.example", "--seed", "w1"]);
-    let vkey = made
-        .lines()
-        .find_map(|l| l.strip_prefix("witness key "))
-        .unwrap()
-        .to_owned();
+    let vkey = common::witness_key(d, "w1.example", &[]);
     let witness = WitnessProcess::start(
         &d.join("keys/witness-w1.example.key"),
         &format!("{origin}={log_key}"),
@@ -444,12 +415,7 @@ fn the_demo_s_checkpoint_is_cosigned_by_three_witnesses_and_its_entries_bundle()
     let mut config = String::from("\n");
     for n in 1..=3 {
         let name = format!("w{n}.example");
-        let made = ok(d, &["keygen", "--witness", &name, "--seed", &name]);
-        let vkey = made
-            .lines()
-            .find_map(|l| l.strip_prefix("witness key "))
-            .unwrap()
-            .to_owned();
+        let vkey = common::witness_key(d, &name, &[]);
         let w = WitnessProcess::start(
             &d.join(format!("keys/witness-{name}.key")),
             &format!("{origin}={log_key}"),
@@ -507,4 +473,57 @@ fn the_demo_s_checkpoint_is_cosigned_by_three_witnesses_and_its_entries_bundle()
             "{said}"
         );
     }
+}
+
+/// A bundle checked with another log's key, a file that is not a bundle, a bundle of another
+/// format, an entry beyond the log: each refused, saying why.
+#[test]
+fn a_bundle_that_proves_nothing_is_refused() {
+    let t = signed_base("bundle-bad");
+    let d = t.path();
+    ok(d, &["log", "bundle", "3", "--out", "b.json"]);
+    let key = ok(d, &["log", "public-key"]).trim().to_owned();
+    ok(d, &["log", "verify-bundle", "b.json", "--log-key", &key]);
+    let other = signed_base("bundle-bad-other");
+    let stranger = ok(other.path(), &["log", "public-key"]).trim().to_owned();
+    let refused = |args: &[&str], why: &str| {
+        let run = common::compact_in(Some(d), args);
+        assert_eq!(run.code, 1, "{args:?}: {}", run.stderr);
+        assert!(run.stderr.contains(why), "{args:?}: {}", run.stderr);
+    };
+    refused(
+        &["log", "verify-bundle", "b.json", "--log-key", &stranger],
+        "the checkpoint",
+    );
+    std::fs::write(d.join("junk.json"), "{\"not\": \"a bundle\"}").unwrap();
+    refused(
+        &["log", "verify-bundle", "junk.json", "--log-key", &key],
+        "not a bundle",
+    );
+    let text = std::fs::read_to_string(d.join("b.json")).unwrap();
+    std::fs::write(
+        d.join("v2.json"),
+        text.replace("compact-bundle/v1", "compact-bundle/v2"),
+    )
+    .unwrap();
+    refused(
+        &["log", "verify-bundle", "v2.json", "--log-key", &key],
+        "not a bundle of this format",
+    );
+    let witness = common::witness_key(d, "w9.example", &[]);
+    refused(
+        &[
+            "log",
+            "verify-bundle",
+            "b.json",
+            "--log-key",
+            &key,
+            "--witness",
+            &witness,
+        ],
+        "cosigned by 0 of the 1 witnesses asked",
+    );
+    let run = common::compact_in(Some(d), &["log", "bundle", "99"]);
+    assert_ne!(run.code, 0);
+    assert!(run.stderr.contains("99"), "{}", run.stderr);
 }

@@ -298,6 +298,21 @@ pub fn cosignatures(
         .collect())
 }
 
+/// The distinct cosigners among `known` that validly cosigned `note`, by name, sorted: what a
+/// quorum counts (a witness counts once, however many lines it added).
+pub fn cosigners(
+    note: &[u8],
+    known: &[CosignatureVerifier],
+) -> Result<Vec<String>, CosignatureError> {
+    let mut names: Vec<String> = cosignatures(note, known)?
+        .into_iter()
+        .map(|c| c.cosigner)
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    Ok(names)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -362,7 +362,8 @@ async function tracker(main, params) {
   main.replaceChildren(el("h2", { text: t("nav-tracker") }), el("p", { class: "legend", text: `${t("source")}: ${r.source}` }),
     el("p", {}, select("party", t("col-party"), parties, party), select("category", t("col-category"), categories, category), select("year", t("col-year"), years, year)),
     el("div", { class: "scroll" }, el("table", { "data-table": "tracker" }, el("caption", { text: `${t("nav-tracker")} (${r.currency})` }), el("thead", {}, el("tr", {}, ...head)), body)),
-    csvDownload("tracker.csv", ["party", "year", "category", ...fields, "explained"], lines.map((l) => [l.party, l.year, l.category, ...fields.map((f) => l[f]), l.explained || ""])),
+    csvDownload("tracker.csv", ["party", "year", "category", ...fields, "explained", "synthetic_figures"],
+      lines.map((l) => [l.party, l.year, l.category, ...fields.map((f) => l[f]), l.explained || "", (l.synthetic_figures || []).join(" ")])),
     el("p", { class: "legend", text: t("tracker-legend") }), el("p", { class: "legend", text: t("synthetic-legend") }));
 }
 
@@ -552,6 +553,33 @@ async function consistent(first, second, firstHash, secondHash, proof) {
 
 const fromHex = (h) => Uint8Array.from(h.match(/../g) || [], (x) => parseInt(x, 16));
 
+// Whether `statement` (a leaf, parsed) is signed with verifier key `key`: its JCS form without
+// `sig` and the log's `received`, the bytes its author signed.
+async function signedBy(statement, key) {
+  const unsigned = { ...statement }; delete unsigned.sig; delete unsigned.received;
+  const k = vkey(key);
+  return statement.key === `${k.name}+${k.id}` && await ed25519(k.key, b64(statement.sig), enc.encode(jcs(unsigned)));
+}
+
+// The checks of a checkpoint: the operator's signature over its text (the log's origin is the
+// key's name), and the witnesses' cosignature/v1 lines (the header line, the time line, the
+// text) against the quorum the server names.
+async function checkpointChecks(head, note) {
+  const op = vkey(head.operator_key);
+  const opSig = note.sigs.find((s) => s.name === op.name && s.id === op.id);
+  const signed = op.type === 1 && note.origin === op.name && !!opSig && await ed25519(op.key, opSig.sig, enc.encode(note.text));
+  let valid = 0;
+  for (const w of head.witnesses || []) {
+    const k = vkey(w.key);
+    const line = note.sigs.find((s) => s.name === w.name && s.id === k.id);
+    if (k.type !== 4 || !line || line.sig.length !== 72) continue;
+    const time = new DataView(line.sig.buffer, line.sig.byteOffset, 8).getBigUint64(0);
+    if (await ed25519(k.key, line.sig.slice(8), enc.encode(`cosignature/v1\ntime ${time}\n${note.text}`))) valid += 1;
+  }
+  const q = head.quorum || 0;
+  return [["check-checkpoint", signed], ["check-cosignatures", valid >= q, { n: valid, q }]];
+}
+
 async function verifyEntry(index) {
   const [entry, head, keys, noteText] = await Promise.all([
     api(`/v1/entries/${index}`), api("/v1/log"), api("/v1/keys"), fetch("/checkpoint").then((r) => r.text()),
@@ -564,27 +592,14 @@ async function verifyEntry(index) {
   checks.push(["check-leaf", hex(leafHash) === proof.leaf_hash]);
   const root = await rootFromPath(index, note.size, leafHash, proof.hashes.map(fromHex));
   checks.push(["check-inclusion", root !== null && equal(root, note.root) && BigInt(proof.tree_size) === note.size]);
-  // The checkpoint: the operator's signature over its text.
   const op = vkey(head.operator_key);
-  const opSig = note.sigs.find((s) => s.name === op.name && s.id === op.id);
-  checks.push(["check-checkpoint", op.type === 1 && !!opSig && await ed25519(op.key, opSig.sig, enc.encode(note.text))]);
+  checks.push(...await checkpointChecks(head, note));
   // The statement: its author's key, registered in the log, over its signed bytes.
   const st = JSON.parse(new TextDecoder().decode(leaf));
   const row = keys.keys.find((k) => k.key.startsWith(st.key + "+") && k.party === st.author)
     ?? (head.operator_key.startsWith(st.key + "+") ? { key: head.operator_key } : null);
-  const unsigned = { ...st }; delete unsigned.sig; delete unsigned.received;
-  checks.push(["check-statement", !!row && await ed25519(vkey(row.key).key, b64(st.sig), enc.encode(jcs(unsigned)))]);
-  // The witnesses' cosignatures (cosignature/v1): the header line, the time line, the text.
-  let valid = 0;
-  for (const w of head.witnesses || []) {
-    const k = vkey(w.key);
-    const line = note.sigs.find((s) => s.name === w.name && s.id === k.id);
-    if (!line || line.sig.length !== 72) continue;
-    const time = new DataView(line.sig.buffer, line.sig.byteOffset, 8).getBigUint64(0);
-    const message = enc.encode(`cosignature/v1\ntime ${time}\n${note.text}`);
-    if (k.type === 4 && await ed25519(k.key, line.sig.slice(8), message)) valid += 1;
-  }
-  checks.push(["check-cosignatures", valid >= (head.quorum || 0), { n: valid, q: head.quorum || 0 }]);
+  checks.push(["check-statement", !!row && await signedBy(st, row.key)]);
+
   // What this browser saw before: never a smaller log, nor another root at the same size.
   const memoryKey = `compact-checkpoint:${note.origin}:${op.id}`;
   const seen = JSON.parse(localStorage.getItem(memoryKey) || "null");
@@ -607,18 +622,7 @@ async function verifyBundle(bundle) {
   const checks = [];
   if (bundle.format !== "compact-bundle/v1") return [["bundle-format", false]];
   const note = parseNote(bundle.checkpoint);
-  const op = vkey(head.operator_key);
-  const opSig = note.sigs.find((s) => s.name === op.name && s.id === op.id);
-  checks.push(["check-checkpoint", note.origin === op.name && !!opSig && await ed25519(op.key, opSig.sig, enc.encode(note.text))]);
-  let valid = 0;
-  for (const w of head.witnesses || []) {
-    const k = vkey(w.key);
-    const line = note.sigs.find((s) => s.name === w.name && s.id === k.id);
-    if (!line || line.sig.length !== 72) continue;
-    const time = new DataView(line.sig.buffer, line.sig.byteOffset, 8).getBigUint64(0);
-    if (await ed25519(k.key, line.sig.slice(8), enc.encode(`cosignature/v1\ntime ${time}\n${note.text}`))) valid += 1;
-  }
-  checks.push(["check-cosignatures", valid >= (head.quorum || 0), { n: valid, q: head.quorum || 0 }]);
+  checks.push(...await checkpointChecks(head, note));
   const included = async (e) => {
     const leaf = b64(e.leaf);
     const h = await sha256(concat(Uint8Array.of(0), leaf));
@@ -630,11 +634,6 @@ async function verifyBundle(bundle) {
   const keys = [];
   for (const k of bundle.keys) keys.push([k.index, await included(k)]);
   checks.push(["check-inclusion", st !== null && keys.every(([, s]) => s !== null)]);
-  const signedBy = async (statement, key) => {
-    const unsigned = { ...statement }; delete unsigned.sig; delete unsigned.received;
-    const k = vkey(key);
-    return statement.key === `${k.name}+${k.id}` && await ed25519(k.key, b64(statement.sig), enc.encode(jcs(unsigned)));
-  };
   let ok = false;
   if (st) {
     if (await signedBy(st, head.operator_key)) ok = true;

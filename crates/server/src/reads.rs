@@ -76,6 +76,19 @@ pub(crate) fn date(name: &str, text: &str) -> std::result::Result<Date, Problem>
         .map_err(|e| Problem::bad_request(format!("{name}={text}: {e}")))
 }
 
+/// The date a query gives as `name`, else the operator clock's today (UTC) at `snapshot`.
+pub(crate) fn date_or_today(
+    state: &AppState,
+    snapshot: &crate::state::Snapshot,
+    name: &str,
+    given: Option<&str>,
+) -> std::result::Result<Date, Problem> {
+    match given {
+        Some(d) => date(name, d),
+        None => Ok(today(state, snapshot.governed.last_receipt)),
+    }
+}
+
 /// The date a query means by default: the operator clock's today (UTC).
 pub(crate) fn today(state: &AppState, last_receipt: Option<jiff::Timestamp>) -> Date {
     state
@@ -147,10 +160,7 @@ pub async fn agreements(
 ) -> Response {
     let answer = blocking(move || {
         let snapshot = service(state.snapshot())?;
-        let on = match &q.on {
-            Some(d) => date("on", d)?,
-            None => today(&state, snapshot.governed.last_receipt),
-        };
+        let on = date_or_today(&state, &snapshot, "on", q.on.as_deref())?;
         Ok(reports::agreements(&snapshot.governed, on))
     })
     .await;
@@ -182,10 +192,7 @@ pub async fn agreement(
 ) -> Response {
     let answer = blocking(move || {
         let snapshot = service(state.snapshot())?;
-        let on = match &q.on {
-            Some(d) => date("on", d)?,
-            None => today(&state, snapshot.governed.last_receipt),
-        };
+        let on = date_or_today(&state, &snapshot, "on", q.on.as_deref())?;
         service(reports::agreement_page(
             &snapshot.governed,
             &id,
@@ -224,10 +231,7 @@ pub async fn status(
 ) -> Response {
     let answer = blocking(move || {
         let snapshot = service(state.snapshot())?;
-        let as_of = match &q.as_of {
-            Some(d) => date("as_of", d)?,
-            None => today(&state, snapshot.governed.last_receipt),
-        };
+        let as_of = date_or_today(&state, &snapshot, "as_of", q.as_of.as_deref())?;
         let by: By =
             q.by.as_deref()
                 .unwrap_or("guarantor")
@@ -283,10 +287,7 @@ pub async fn explain(
 ) -> Response {
     let answer = blocking(move || {
         let snapshot = service(state.snapshot())?;
-        let as_of = match &q.as_of {
-            Some(d) => date("as_of", d)?,
-            None => today(&state, snapshot.governed.last_receipt),
-        };
+        let as_of = date_or_today(&state, &snapshot, "as_of", q.as_of.as_deref())?;
         let key = format!("explain {commitment} {as_of}");
         state.cached(&key, snapshot.size, || {
             let report = service(state.with_records(snapshot.size, |log| {

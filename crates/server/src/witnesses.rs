@@ -79,11 +79,7 @@ pub fn cosign_latest(
     place: &Place,
     witnesses: &[WitnessSpec],
 ) -> Vec<(String, std::result::Result<(), String>)> {
-    let agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(TIMEOUT))
-        .build()
-        .new_agent();
+    let agent = agent();
     let latest = place
         .store_read_only()
         .map_err(|e| e.to_string())
@@ -124,6 +120,15 @@ pub fn cosign_latest(
         .collect()
 }
 
+/// The HTTP client of a submission: statuses answered, not raised; one timeout.
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(TIMEOUT))
+        .build()
+        .new_agent()
+}
+
 /// What one attempt came to.
 enum Outcome {
     /// Cosigned and kept.
@@ -143,23 +148,27 @@ struct Submitter {
 
 impl Submitter {
     fn run(self) {
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(TIMEOUT))
-            .build()
-            .new_agent();
+        let agent = agent();
         // The size the witness holds, as far as this thread knows (0 until it is told).
         let mut holds: u64 = 0;
         let mut cosigned: Option<u64> = None;
         let mut backoff = Duration::from_millis(250);
         let mut retries_from_409 = 0u32;
+        // One read connection, kept while it serves; opened again after a failure.
+        let mut reader = None;
         while !self.stop.load(Ordering::Relaxed) {
-            let latest = self
-                .place
-                .store_read_only()
-                .ok()
-                .and_then(|s| s.latest_checkpoint().ok().flatten().map(|c| (s, c)));
-            let Some((store, (size, note))) = latest else {
+            if reader.is_none() {
+                reader = self.place.store_read_only().ok();
+            }
+            let latest = match reader.as_ref().map(|s| s.latest_checkpoint()) {
+                Some(Ok(Some(c))) => Some(c),
+                Some(Err(_)) => {
+                    reader = None;
+                    None
+                }
+                _ => None,
+            };
+            let (Some(store), Some((size, note))) = (reader.as_ref(), latest) else {
                 std::thread::sleep(POLL);
                 continue;
             };
@@ -167,7 +176,7 @@ impl Submitter {
                 std::thread::sleep(POLL);
                 continue;
             }
-            match self.submit(&agent, &store, holds, size, &note) {
+            match self.submit(&agent, store, holds, size, &note) {
                 Outcome::Cosigned => {
                     holds = size;
                     cosigned = Some(size);

@@ -11,7 +11,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use compact_log::cosignature::{CosignatureVerifier, cosignatures};
+use compact_log::cosignature::{CosignatureVerifier, cosigners};
 use compact_log::{
     InclusionProof, Verified, hex_hash, leaf_hash, open_checkpoint, verify_inclusion,
 };
@@ -159,11 +159,8 @@ pub fn verify(
                 .map_err(|e| ServiceError::bad_input(format!("--witness {w}: {e}")))
         })
         .collect::<Result<Vec<_>>>()?;
-    let found = cosignatures(note, &verifiers)
+    let names = cosigners(note, &verifiers)
         .map_err(|e| bad(format!("the checkpoint's cosignatures: {e}")))?;
-    let mut names: Vec<&str> = found.iter().map(|c| c.cosigner.as_str()).collect();
-    names.sort_unstable();
-    names.dedup();
     let quorum = quorum.unwrap_or(verifiers.len());
     if names.len() < quorum {
         return Err(bad(format!(

@@ -11,7 +11,7 @@
 
 use std::path::{Path, PathBuf};
 
-use compact_log::cosignature::{CosignatureVerifier, cosignatures};
+use compact_log::cosignature::{CosignatureVerifier, cosigners};
 use compact_log::{ConsistencyProof, Verified, hex_hash, open_checkpoint, verify_consistency};
 use compact_model::Compact;
 
@@ -205,15 +205,12 @@ pub fn check_quorum(compact: &Compact, source: &str, note: &[u8]) -> Result<usiz
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    let found = cosignatures(note, &verifiers).map_err(|e| {
+    let names = cosigners(note, &verifiers).map_err(|e| {
         ServiceError::refused(
             "cosignature",
             format!("{source}: a witness's cosignature does not verify: {e}"),
         )
     })?;
-    let mut names: Vec<&str> = found.iter().map(|c| c.cosigner.as_str()).collect();
-    names.sort_unstable();
-    names.dedup();
     if names.len() < compact.witness_quorum {
         return Err(ServiceError::refused(
             "quorum",

@@ -240,3 +240,15 @@ impl Drop for Listening {
         let _ = self.child.wait();
     }
 }
+
+/// `compact keygen --witness NAME --seed NAME` (and `extra`) in `dir`: the verifier key it
+/// prints.
+pub fn witness_key(dir: &Path, name: &str, extra: &[&str]) -> String {
+    let mut args = vec!["keygen", "--witness", name, "--seed", name];
+    args.extend_from_slice(extra);
+    ok_in(dir, &args)
+        .lines()
+        .find_map(|l| l.strip_prefix("witness key "))
+        .expect("the witness's verifier key")
+        .to_owned()
+}
