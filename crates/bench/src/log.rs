@@ -16,9 +16,10 @@ use compact_log::{Frontier, leaf_hash, prove_consistency, prove_inclusion, store
 use compact_statement::{
     AgreementSign, DeliveryReport, Draft, PartyKeys, Payload, Statement, genesis, keys,
 };
+use compact_store::Reads as _;
 use compact_store::audit::audit;
-use compact_store::sqlite::SqliteStore;
 use compact_store::{Clock, Ledger, Store, StoreHashes};
+use compact_store_sqlite::SqliteStore;
 use signed_note::{StandardSigner, StandardVerifier, Verifier as _};
 
 use crate::{Report, load, write_data_set};
@@ -434,13 +435,13 @@ pub fn proofs(
             )?;
         }
         c.execute_batch("COMMIT;")?;
+        drop(c);
         note(format!(
             "built a tree of {n} leaves in {:.1} s",
             start.elapsed().as_secs_f64()
         ));
         store
     };
-    let reader = StoreHashes(&store);
     // Deterministic sample of indices (a fixed LCG).
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
     let mut next = || {
@@ -454,11 +455,15 @@ pub fn proofs(
     for _ in 0..samples {
         let i = next() % n;
         let t = Instant::now();
-        std::hint::black_box(store.read_tx(|| prove_inclusion(i, n, &reader))??);
+        let snapshot = store.snapshot()?;
+        std::hint::black_box(prove_inclusion(i, n, &StoreHashes(&*snapshot))?);
+        drop(snapshot);
         incl.push(t.elapsed().as_secs_f64() * 1e6);
         let m = 1 + next() % (n - 1);
         let t = Instant::now();
-        std::hint::black_box(store.read_tx(|| prove_consistency(m, n, &reader))??);
+        let snapshot = store.snapshot()?;
+        std::hint::black_box(prove_consistency(m, n, &StoreHashes(&*snapshot))?);
+        drop(snapshot);
         cons.push(t.elapsed().as_secs_f64() * 1e6);
     }
     let median = |v: &mut Vec<f64>| {

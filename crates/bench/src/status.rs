@@ -344,8 +344,9 @@ pub fn status_store(
 ) -> anyhow::Result<Report> {
     use compact_files::keys::record_operator_key;
     use compact_statement::{AgreementSign, PartyKeys, genesis};
-    use compact_store::sqlite::SqliteStore;
-    use compact_store::{Clock, Ledger, Store as _};
+    use compact_store::Reads as _;
+    use compact_store::{Clock, Ledger};
+    use compact_store_sqlite::SqliteStore;
 
     let mut r = Report::default();
     if dir.exists() {

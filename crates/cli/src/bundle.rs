@@ -12,7 +12,7 @@ use compact_service::api::v1::LogEntry;
 use compact_service::api::v1log::PublicKeys;
 use compact_service::bundle::Bundle;
 use compact_statement::Statement;
-use compact_store::Store as _;
+use compact_store::Reads as _;
 
 use crate::ledger::PlaceExt as _;
 

@@ -61,7 +61,7 @@ fn unregistered_keys(dir: &Path, compact: &Compact) {
     if !path.exists() {
         return;
     }
-    let facts = compact_store::sqlite::SqliteStore::open_read_only(&path)
+    let facts = compact_store_sqlite::SqliteStore::open_read_only(&path)
         .map_err(|e| e.to_string())
         .and_then(|s| compact_store::stored_facts(&s, compact).map_err(|e| e.to_string()));
     let facts = match facts {

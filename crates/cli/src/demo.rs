@@ -21,9 +21,10 @@ use compact_model::{Amount, Compact};
 use compact_statement::{
     AgreementSign, Allocation, DeliveryConfirm, DeliveryReport, Draft, Payload, Statement, keys,
 };
+use compact_store::Reads as _;
 use compact_store::audit::audit;
-use compact_store::sqlite::SqliteStore;
-use compact_store::{Clock, Ledger, Store};
+use compact_store::{Clock, Ledger};
+use compact_store_sqlite::SqliteStore;
 use jiff::civil::Date;
 use jiff::{Span, Timestamp};
 use rand::rngs::StdRng;

@@ -14,6 +14,7 @@ use compact_service::keys::KeyFile;
 use compact_service::ledger::{KeyFor, KeygenRequest};
 use compact_service::{Governed, OperatorClock, ServiceError, drift_message};
 use compact_statement::{Kind, Payload, Statement};
+use compact_store::Reads as _;
 use compact_store::audit::GivenCheckpoint;
 use compact_store::{BATCH_DEFAULT, Store};
 use indicatif::{ProgressBar, ProgressStyle};

@@ -76,7 +76,7 @@ const GENESIS: usize = 3;
 /// Every entry after the genesis, by index, read with plain SQL: the statement as its author
 /// signed it (the leaf without the log's receipt time).
 fn leaves(dir: &Path) -> Vec<(i64, Vec<u8>)> {
-    let store = compact_store::sqlite::SqliteStore::open(&dir.join("compact.sqlite")).unwrap();
+    let store = compact_store_sqlite::SqliteStore::open(&dir.join("compact.sqlite")).unwrap();
     let c = store.connection();
     let mut stmt = c
         .prepare("SELECT idx, leaf FROM entries WHERE idx >= ?1 ORDER BY idx")
@@ -313,7 +313,7 @@ fn a_busy_store_is_a_transient_failure() {
     let fast = [("COMPACT_BUSY_TIMEOUT_MS", "100")];
     {
         // Another process holds the write lock.
-        let holder = compact_store::sqlite::SqliteStore::open(&d.join("compact.sqlite")).unwrap();
+        let holder = compact_store_sqlite::SqliteStore::open(&d.join("compact.sqlite")).unwrap();
         holder
             .connection()
             .execute_batch("BEGIN IMMEDIATE")

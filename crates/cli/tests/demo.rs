@@ -589,7 +589,7 @@ fn no_sourced_commitment_is_starved_while_a_synthetic_one_is_overfed() {
 /// dates across the demo's history.
 #[test]
 fn the_projection_gives_the_engine_what_the_leaves_give() {
-    use compact_store::Store as _;
+    use compact_store::Reads as _;
     let (dir, _) = demo(1);
     let place = compact_service::Place::new(dir.clone());
     let validated = compact_service::validate_dir(dir);

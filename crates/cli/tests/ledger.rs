@@ -11,7 +11,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 mod common;
-use common::{Run, fails_in as fails, ok_in as ok, usage_in};
+use common::{Backend, Run, fails_in as fails, ok_in as ok, usage_in};
 
 fn compact_in(dir: &Path, args: &[&str]) -> Run {
     common::compact_in(Some(dir), args)
@@ -189,7 +189,7 @@ mod tamper {
     use std::path::Path;
 
     pub fn flip_byte_of_entry(path: &Path, index: i64) {
-        let store = compact_store::sqlite::SqliteStore::open(path).unwrap();
+        let store = compact_store_sqlite::SqliteStore::open(path).unwrap();
         let c = store.connection();
         let mut leaf: Vec<u8> = c
             .query_row("SELECT leaf FROM entries WHERE idx = ?1", [index], |r| {
@@ -203,10 +203,10 @@ mod tamper {
     }
 }
 
-#[test]
-fn refusals_are_clear_and_write_nothing() {
+fn refusals_are_clear_and_write_nothing(b: &Backend) {
     let t = fresh("refusals");
     let d = t.path();
+    b.adopt(d);
     populate(d);
     // Signing a version already signed.
     let err = fails(
@@ -329,10 +329,10 @@ fn refusals_are_clear_and_write_nothing() {
     assert!(ok(d, &["verify"]).starts_with("ok: 10 entries"));
 }
 
-#[test]
-fn keys_are_guarded() {
+fn keys_are_guarded(b: &Backend) {
     let t = fresh("keys");
     let d = t.path();
+    b.adopt(d);
     let err = fails(d, &["keygen", "--party", "GB"]);
     assert!(
         err.contains("keys/GB.key already exists: refusing to overwrite a key"),
@@ -622,10 +622,10 @@ fn an_edited_agreement_is_flagged_and_the_signed_text_governs() {
     assert!(ok(d, &["verify"]).starts_with("ok: 9 entries"));
 }
 
-#[test]
-fn status_reads_the_log_at_a_date_and_a_size() {
+fn status_reads_the_log_at_a_date_and_a_size(b: &Backend) {
     let t = fresh("status");
     let d = t.path();
+    b.adopt(d);
     populate(d);
     let json = |args: &[&str]| -> serde_json::Value { serde_json::from_str(&ok(d, args)).unwrap() };
     let v = json(&[
@@ -738,10 +738,10 @@ fn status_reads_the_log_at_a_date_and_a_size() {
     );
 }
 
-#[test]
-fn explain_lists_the_schedule_and_the_entries_behind_a_figure() {
+fn explain_lists_the_schedule_and_the_entries_behind_a_figure(b: &Backend) {
     let t = fresh("explain");
     let d = t.path();
+    b.adopt(d);
     populate(d);
     let v: serde_json::Value = serde_json::from_str(&ok(
         d,
@@ -776,10 +776,10 @@ fn explain_lists_the_schedule_and_the_entries_behind_a_figure() {
     assert!(fails(d, &["explain", "gb-nothing"]).contains("unknown commitment `gb-nothing`"));
 }
 
-#[test]
-fn burden_rows_carry_the_fair_share_and_the_gap() {
+fn burden_rows_carry_the_fair_share_and_the_gap(b: &Backend) {
     let t = fresh("burden");
     let d = t.path();
+    b.adopt(d);
     populate(d);
     let v: serde_json::Value =
         serde_json::from_str(&ok(d, &["burden", "--year", "2024", "--format", "json"])).unwrap();
@@ -832,10 +832,10 @@ fn burden_rows_carry_the_fair_share_and_the_gap() {
     assert!(fails(d, &["burden", "--year", "2023"]).contains("no GDP for 2023"));
 }
 
-#[test]
-fn reconcile_sets_the_log_beside_the_tracker() {
+fn reconcile_sets_the_log_beside_the_tracker(b: &Backend) {
     let t = fresh("reconcile");
     let d = t.path();
+    b.adopt(d);
     populate(d);
     ok(
         d,
@@ -964,10 +964,10 @@ fn reconcile_sets_the_log_beside_the_tracker() {
 /// `--at-size N` gives the figures of a store holding only the first N entries. `compact init`
 /// makes the first five (log.init and the keys in `keys/`, the same bytes under the replay
 /// clock); the rest are imported.
-#[test]
-fn at_size_equals_a_store_of_the_first_entries() {
+fn at_size_equals_a_store_of_the_first_entries(b: &Backend) {
     let t = fresh("at-size");
     let d = t.path();
+    b.adopt(d);
     populate(d);
     let line = |db: Option<&str>, i: u64| -> String {
         let mut args = vec!["log", "entry"];
@@ -1026,10 +1026,10 @@ fn at_size_equals_a_store_of_the_first_entries() {
     }
 }
 
-#[test]
-fn more_bad_input_gets_clear_errors() {
+fn more_bad_input_gets_clear_errors(b: &Backend) {
     let t = fresh("more-bad-input");
     let d = t.path();
+    b.adopt(d);
     populate(d);
     assert!(
         fails(
@@ -1125,10 +1125,10 @@ fn more_bad_input_gets_clear_errors() {
     assert!(fails(d, &["import", "bad.jsonl"]).contains("bad.jsonl:3: malformed statement"));
 }
 
-#[test]
-fn amounts_are_compared_exactly_and_numbers_are_i_json() {
+fn amounts_are_compared_exactly_and_numbers_are_i_json(b: &Backend) {
     let t = fresh("exact");
     let d = t.path();
+    b.adopt(d);
     populate(d);
     let submit = |key: &str, kind: &str, payload: &str, time: &str| -> Run {
         compact_in(d, &common::submit_args(key, kind, payload, time))
@@ -1380,3 +1380,16 @@ fn files_are_written_safely_and_inputs_are_capped() {
     // keygen registered PL's root and signing keys: 2 entries.
     assert_eq!(size(d), 11);
 }
+
+// The CLI end to end on each backend: what it writes, refuses and reports is the same.
+common::per_backend!(
+    refusals_are_clear_and_write_nothing,
+    keys_are_guarded,
+    status_reads_the_log_at_a_date_and_a_size,
+    explain_lists_the_schedule_and_the_entries_behind_a_figure,
+    burden_rows_carry_the_fair_share_and_the_gap,
+    reconcile_sets_the_log_beside_the_tracker,
+    more_bad_input_gets_clear_errors,
+    amounts_are_compared_exactly_and_numbers_are_i_json,
+    at_size_equals_a_store_of_the_first_entries,
+);

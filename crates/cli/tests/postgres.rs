@@ -16,7 +16,7 @@ use std::io::{BufRead as _, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use common::{compact_in, fails_in, ok_in, signed_base, submit_args};
+use common::{Listening, compact_in, fails_in, ok_in, signed_base, submit_args};
 use compact_store_postgres::testkit::TestDatabase;
 
 /// The root `compact store copy` proved (the last word of its last line).
@@ -229,4 +229,192 @@ fn check_store_url(d: &Path, url: &str, says: &str) {
     assert!(run.stderr.contains(says), "{}", run.stderr);
     assert!(!run.stderr.contains("secret"), "{}", run.stderr);
     std::fs::write(&toml, before).unwrap();
+}
+
+/// A cluster of its own for one test, which it may stop and start (`.ci/postgres down|up`);
+/// removed when dropped.
+struct OwnCluster {
+    dir: String,
+    port: String,
+    url: String,
+}
+
+impl OwnCluster {
+    fn script(&self, verb: &str) -> std::process::Output {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.ci/postgres");
+        Command::new(script)
+            .arg(verb)
+            .env("COMPACT_PG_DIR", &self.dir)
+            .env("COMPACT_PG_PORT", &self.port)
+            .output()
+            .unwrap()
+    }
+
+    fn start(test: &str) -> OwnCluster {
+        let pid = std::process::id();
+        let mut c = OwnCluster {
+            // Under /tmp itself: the server's user must reach it (a tempdir is the tester's).
+            dir: format!("/tmp/compact-pg-{test}-{pid}"),
+            port: (56000 + pid % 4000).to_string(),
+            url: String::new(),
+        };
+        let out = c.script("start");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let said = String::from_utf8_lossy(&out.stdout);
+        c.url = said
+            .trim()
+            .strip_prefix("export COMPACT_TEST_POSTGRES=")
+            .unwrap_or_else(|| panic!("{said}"))
+            .to_owned();
+        c
+    }
+
+    fn down(&self) {
+        let out = self.script("down");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn up(&self) {
+        let out = self.script("up");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl Drop for OwnCluster {
+    fn drop(&mut self) {
+        let _ = self.script("stop");
+    }
+}
+
+/// GET `path`: (status, content type, Retry-After, body).
+fn get(url: &str, path: &str) -> (u16, String, Option<String>, String) {
+    let mut r = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(std::time::Duration::from_secs(60)))
+        .build()
+        .new_agent()
+        .get(format!("{url}{path}"))
+        .call()
+        .unwrap();
+    let header = |name: &str| {
+        r.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let (kind, retry) = (
+        header("content-type").unwrap_or_default(),
+        header("retry-after"),
+    );
+    (
+        r.status().as_u16(),
+        kind,
+        retry,
+        r.body_mut().read_to_string().unwrap(),
+    )
+}
+
+/// PostgreSQL stopped and started again under a running server: while it is down, requests
+/// that need it fail cleanly (503, a problem+json reason, Retry-After) and the server stays
+/// up; once it is back, the server reconnects by itself, and nothing acknowledged is lost.
+#[test]
+fn the_server_rides_out_a_restart_of_postgres() {
+    // Run where the tests have PostgreSQL, on a cluster of the test's own (the shared one
+    // serves other tests meanwhile).
+    if compact_store_postgres::testkit::cluster("the_server_rides_out_a_restart_of_postgres")
+        .is_none()
+    {
+        return;
+    }
+    let cluster = OwnCluster::start("outage");
+    let t = signed_base("pg-outage");
+    let d = t.path();
+    common::move_log_to(d, &cluster.url);
+    // Signed here beforehand (signing reads the terms from the log): a client elsewhere.
+    let signed = |reference: &str, date: &str| {
+        let payload = format!(
+            r#"{{"commitment":"gb-tranches","amount":"100 shells","date":"{date}","reference":"{reference}"}}"#
+        );
+        let mut args =
+            submit_args("keys/GB.key", "delivery.report", &payload, "2024-08-01").to_vec();
+        args.push("--print");
+        ok_in(d, &args).trim().as_bytes().to_vec()
+    };
+    let (one, two) = (signed("OUT-1", "2024-07-01"), signed("OUT-2", "2024-07-02"));
+    let server = Listening::serve(d);
+    let post = |leaf: &[u8]| {
+        let mut r = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .new_agent()
+            .post(format!("{}/v1/statements", server.url))
+            .header("Content-Type", "application/json")
+            .send(leaf)
+            .unwrap();
+        let kind = r
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        (
+            r.status().as_u16(),
+            kind,
+            r.body_mut().read_to_string().unwrap(),
+        )
+    };
+    assert_eq!(post(&one).0, 201);
+    assert_eq!(get(&server.url, "/v1/log").0, 200);
+
+    cluster.down();
+    let (status, kind, retry, body) = get(&server.url, "/v1/log");
+    assert_eq!(status, 503, "{body}");
+    assert!(kind.starts_with("application/problem+json"), "{kind}");
+    assert!(retry.is_some(), "no Retry-After");
+    let problem: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert!(
+        problem["detail"].as_str().is_some_and(|d| !d.is_empty()),
+        "{problem}"
+    );
+    let (status, kind, body) = post(&two);
+    assert_eq!(status, 503, "{body}");
+    assert!(kind.starts_with("application/problem+json"), "{kind}");
+    assert_eq!(get(&server.url, "/healthz").0, 200, "the server stays up");
+
+    cluster.up();
+    // The server reconnects: a connection found lost answers 503 once and is replaced.
+    let mut again = post(&two);
+    for _ in 0..20 {
+        if again.0 != 503 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+        again = post(&two);
+    }
+    assert_eq!(again.0, 201, "{}", again.2);
+    let mut size = None;
+    for _ in 0..20 {
+        let (status, _, _, body) = get(&server.url, "/v1/log");
+        if status == 200 {
+            size = serde_json::from_str::<serde_json::Value>(&body).unwrap()["size"].as_u64();
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+    assert_eq!(size, Some(9), "both acknowledged statements are in the log");
+    drop(server);
+    let verified = ok_in(d, &["verify"]);
+    assert!(verified.starts_with("ok: 9 entries"), "{verified}");
 }

@@ -17,7 +17,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::{compact_in, ok_in as ok, signed_base};
+use common::{Backend, compact_in, ok_in as ok, signed_base};
 use compact_statement::{DeliveryReport, Draft, Payload, Statement, keys};
 use serde_json::Value;
 use signed_note::StandardSigner;
@@ -518,10 +518,10 @@ fn every_documented_route_is_served_and_the_issue_s_routes_are_documented() {
     }
 }
 
-#[test]
-fn a_statement_posted_lands_and_its_proof_verifies_offline() {
+fn a_statement_posted_lands_and_its_proof_verifies_offline(b: &Backend) {
     let t = signed_base("server-submit");
     let d = t.path();
+    b.adopt(d);
     let server = Server::start(d);
     // The server files the log in memory at its first report, and extends it as it grows.
     let status = "/v1/status?as_of=2024-12-31&by=commitment";
@@ -616,10 +616,10 @@ fn a_statement_posted_lands_and_its_proof_verifies_offline() {
 }
 
 /// R5: every way a write can be wrong, refused with its rule's code, nothing written.
-#[test]
-fn r5_every_bad_write_is_refused_with_its_code_and_writes_nothing() {
+fn r5_every_bad_write_is_refused_with_its_code_and_writes_nothing(b: &Backend) {
     let t = signed_base("server-r5");
     let d = t.path();
+    b.adopt(d);
     // GB's key is rotated from 2024-09-01: the old key signs nothing received after.
     ok(
         d,
@@ -755,12 +755,12 @@ fn r5_every_bad_write_is_refused_with_its_code_and_writes_nothing() {
 
 /// R6: 8 clients × 10,000 statements at once: every one acknowledged is there, at the index
 /// and with the leaf hash it was acknowledged with; indices are dense; `verify` passes.
-#[test]
-fn r6_concurrent_clients_lose_nothing() {
+fn r6_concurrent_clients_lose_nothing(b: &Backend) {
     const CLIENTS: usize = 8;
     const EACH: usize = 10_000;
     let t = signed_base("server-r6");
     let d = t.path().to_owned();
+    b.adopt(&d);
     let server = Server::start(&d);
     let gb = signer(&d.join("keys/GB.key"));
     let before = server.size();
@@ -814,10 +814,10 @@ fn r6_concurrent_clients_lose_nothing() {
 
 /// A tile client: the entry bundles and the level-0 hash tiles rebuild the root of the
 /// operator's checkpoint; full tiles are immutable.
-#[test]
-fn the_tiles_rebuild_the_checkpoint_root() {
+fn the_tiles_rebuild_the_checkpoint_root(b: &Backend) {
     let t = signed_base("server-tiles");
     let d = t.path();
+    b.adopt(d);
     let server = Server::start(d);
     let gb = signer(&d.join("keys/GB.key"));
     let mut batch = Vec::new();
@@ -893,10 +893,10 @@ fn the_tiles_rebuild_the_checkpoint_root() {
 
 /// R1 for the server: kill -9 during a sustained write load; after a restart every
 /// acknowledged statement is in the log and `verify` passes.
-#[test]
-fn kill_9_loses_no_acknowledged_statement() {
+fn kill_9_loses_no_acknowledged_statement(b: &Backend) {
     let t = signed_base("server-kill");
     let d = t.path().to_owned();
+    b.adopt(&d);
     let server = Server::start(&d);
     let gb = signer(&d.join("keys/GB.key"));
     let url = server.url.clone();
@@ -1048,10 +1048,10 @@ fn write_lines<'a>(path: &Path, statements: impl IntoIterator<Item = &'a Stateme
 /// interrupted import, what is in the log is counted as already there (one round trip per
 /// batch, not per statement) and the rest written; a statement a rule refuses is named by its
 /// line, with what was written before it.
-#[test]
-fn import_over_http_completes_an_interrupted_run_and_names_a_refused_line() {
+fn import_over_http_completes_an_interrupted_run_and_names_a_refused_line(b: &Backend) {
     let t = signed_base("server-import");
     let d = t.path();
+    b.adopt(d);
     let server = Server::start(d);
     let before = server.size();
     let gb = signer(&d.join("keys/GB.key"));
@@ -1244,3 +1244,13 @@ fn a_server_that_cannot_serve_says_why_before_it_listens() {
     assert!(!stdout.contains("listening on"), "{stdout}");
     assert!(stderr.contains("operator.key"), "{stderr}");
 }
+
+// The server's write path, its recovery and its proofs, on each backend.
+common::per_backend!(
+    a_statement_posted_lands_and_its_proof_verifies_offline,
+    r5_every_bad_write_is_refused_with_its_code_and_writes_nothing,
+    r6_concurrent_clients_lose_nothing,
+    the_tiles_rebuild_the_checkpoint_root,
+    kill_9_loses_no_acknowledged_statement,
+    import_over_http_completes_an_interrupted_run_and_names_a_refused_line,
+);

@@ -13,7 +13,7 @@ use compact_service::api::v1::{
 };
 use compact_service::api::v1log::{EntryList, LogHead, PublicKeys};
 use compact_service::{Result as ServiceResult, ServiceError, reports};
-use compact_store::Store as _;
+use compact_store::Reads as _;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 

@@ -10,7 +10,7 @@ use compact_model::{Compact, SourceFile};
 use compact_service::AnyStore;
 use compact_service::log::{Held, LogView};
 use compact_service::{Governed, OperatorClock, Place, Result, ServiceError};
-use compact_store::Store as _;
+use compact_store::Reads as _;
 use tokio::sync::mpsc;
 
 use crate::Config;
@@ -92,7 +92,9 @@ impl AppState {
         Ok((Arc::new(state), sequencer))
     }
 
-    /// Runs `f` on a pooled read-only connection.
+    /// Runs `f` on a pooled read-only connection. A connection that failed transiently (lost,
+    /// or its database restarting) is not pooled again: the next read connects anew, so the
+    /// server recovers when the database is back.
     pub fn read<T>(&self, f: impl FnOnce(&AnyStore) -> Result<T>) -> Result<T> {
         let pooled = self.readers.lock().ok().and_then(|mut p| p.pop());
         let store = match pooled {
@@ -100,7 +102,9 @@ impl AppState {
             None => self.place.store_read_only()?,
         };
         let out = f(&store);
-        if let Ok(mut pool) = self.readers.lock()
+        let lost = out.as_ref().is_err_and(|e| e.is_transient());
+        if !lost
+            && let Ok(mut pool) = self.readers.lock()
             && pool.len() < POOL_MAX
         {
             pool.push(store);

@@ -32,18 +32,16 @@ pub async fn checkpoint(State(state): State<Arc<AppState>>) -> Response {
     let quorum = state.witnesses().1;
     let latest = tokio::task::spawn_blocking(move || {
         state.read(|s| {
-            s.read_tx(|| -> Result<_, compact_store::StoreError> {
-                let Some((size, mut note)) = s.latest_checkpoint()? else {
-                    return Ok(None);
-                };
-                let lines = s.cosignatures(size)?;
-                let kept = lines.len();
-                for (_, line) in lines {
-                    note.extend_from_slice(&line);
-                }
-                Ok(Some((note, kept)))
-            })?
-            .map_err(compact_service::ServiceError::from)
+            let s = s.snapshot()?;
+            let Some((size, mut note)) = s.latest_checkpoint()? else {
+                return Ok(None);
+            };
+            let lines = s.cosignatures(size)?;
+            let kept = lines.len();
+            for (_, line) in lines {
+                note.extend_from_slice(&line);
+            }
+            Ok(Some((note, kept)))
         })
     })
     .await;
@@ -123,7 +121,7 @@ pub fn bundle_entries(bundle: &[u8]) -> Result<Vec<Vec<u8>>, String> {
 
 /// The bytes of `tile` from `store` of `size` entries; `None` if the log does not hold it.
 fn read(
-    store: &impl compact_store::Store,
+    store: &(impl compact_store::Reads + ?Sized),
     tile: Tile,
     size: u64,
 ) -> ServiceResult<Option<Vec<u8>>> {
@@ -185,10 +183,9 @@ pub async fn tile(State(state): State<Arc<AppState>>, Path(path): Path<String>) 
     };
     let read = tokio::task::spawn_blocking(move || {
         state.read(|s| {
-            s.read_tx(|| -> ServiceResult<Option<Vec<u8>>> {
-                let size = s.size()?;
-                read(s, tile, size)
-            })?
+            let s = s.snapshot()?;
+            let size = s.size()?;
+            read(&*s, tile, size)
         })
     })
     .await;

@@ -18,6 +18,7 @@ use compact_log::{parse_hex_hash, prove_consistency};
 use compact_model::WitnessSpec;
 use compact_service::AnyStore;
 use compact_service::{Place, Result, ServiceError};
+use compact_store::Reads as _;
 use compact_store::{Store as _, StoreHashes};
 
 /// How often an idle thread looks for a new checkpoint.

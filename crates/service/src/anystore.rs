@@ -1,16 +1,15 @@
 //! The store a compact lives in: an SQLite file or a PostgreSQL database, as one type.
 //!
-//! [`AnyStore`] implements [`Store`] by delegating every method to the backend it holds
-//! (enum dispatch: the trait's `read_tx` is generic, so it cannot be a trait object).
+//! [`AnyStore`] implements [`Store`] by delegating to the backend it holds, and adds what
+//! only the backends' own types offer (opening by location, the busy timeout, discarding a
+//! store just created).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use compact_log::Hash;
-use compact_statement::{Kind, Record};
-use compact_store::sqlite::SqliteStore;
-use compact_store::{Batch, Entry, Store, StoreError, StoredRecord, StoredRow};
+use compact_store::{Batch, Snapshot, Store, StoreError};
 use compact_store_postgres::PostgresStore;
+use compact_store_sqlite::SqliteStore;
 
 /// Where a store is: a file, or a PostgreSQL database by URL.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -167,38 +166,11 @@ macro_rules! each {
 }
 
 impl Store for AnyStore {
-    fn origin(&self) -> Result<String, StoreError> {
-        each!(self, s => s.origin())
+    fn snapshot(&self) -> Result<Snapshot<'_>, StoreError> {
+        each!(self, s => s.snapshot())
     }
-    fn size(&self) -> Result<u64, StoreError> {
-        each!(self, s => s.size())
-    }
-    fn entry(&self, index: u64) -> Result<Option<Vec<u8>>, StoreError> {
-        each!(self, s => s.entry(index))
-    }
-    fn find_statement(&self, hash: &Hash) -> Result<Option<u64>, StoreError> {
-        each!(self, s => s.find_statement(hash))
-    }
-    fn find_statements(&self, hashes: &[Hash]) -> Result<Vec<Option<u64>>, StoreError> {
-        each!(self, s => s.find_statements(hashes))
-    }
-    fn of_kind(&self, kind: Kind) -> Result<Vec<Entry>, StoreError> {
-        each!(self, s => s.of_kind(kind))
-    }
-    fn referring(&self, index: u64, kind: Kind) -> Result<Vec<Entry>, StoreError> {
-        each!(self, s => s.referring(index, kind))
-    }
-    fn hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, StoreError> {
-        each!(self, s => s.hashes(indexes))
-    }
-    fn scan(&self, from: u64, f: &mut dyn FnMut(u64, &[u8]) -> bool) -> Result<(), StoreError> {
-        each!(self, s => s.scan(from, f))
-    }
-    fn scan_rows(&self, f: &mut dyn FnMut(StoredRow) -> bool) -> Result<(), StoreError> {
-        each!(self, s => s.scan_rows(f))
-    }
-    fn scan_hashes(&self, f: &mut dyn FnMut(u64, Hash) -> bool) -> Result<(), StoreError> {
-        each!(self, s => s.scan_hashes(f))
+    fn latest(&self) -> Result<Snapshot<'_>, StoreError> {
+        each!(self, s => s.latest())
     }
     fn append(&mut self, batch: &Batch) -> Result<(), StoreError> {
         each!(self, s => s.append(batch))
@@ -209,38 +181,8 @@ impl Store for AnyStore {
     fn end_write(&mut self, commit: bool) -> Result<(), StoreError> {
         each!(self, s => s.end_write(commit))
     }
-    fn has_records(&self) -> Result<bool, StoreError> {
-        each!(self, s => s.has_records())
-    }
-    fn projection_meta(&self) -> Result<Option<String>, StoreError> {
-        each!(self, s => s.projection_meta())
-    }
-    fn records(&self, size: u64) -> Result<Vec<(u64, Record)>, StoreError> {
-        each!(self, s => s.records(size))
-    }
-    fn records_between(&self, from: u64, to: u64) -> Result<Vec<(u64, Record)>, StoreError> {
-        each!(self, s => s.records_between(from, to))
-    }
-    fn record(&self, index: u64) -> Result<Option<Record>, StoreError> {
-        each!(self, s => s.record(index))
-    }
-    fn record_rows(&self, from: i64, to: i64) -> Result<Vec<StoredRecord>, StoreError> {
-        each!(self, s => s.record_rows(from, to))
-    }
-    fn latest_checkpoint(&self) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
-        each!(self, s => s.latest_checkpoint())
-    }
-    fn checkpoints(&self) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
-        each!(self, s => s.checkpoints())
-    }
     fn add_cosignature(&self, size: u64, witness: &str, line: &[u8]) -> Result<(), StoreError> {
         each!(self, s => s.add_cosignature(size, witness, line))
-    }
-    fn cosignatures(&self, size: u64) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        each!(self, s => s.cosignatures(size))
-    }
-    fn read_tx<T>(&self, f: impl FnOnce() -> T) -> Result<T, StoreError> {
-        each!(self, s => s.read_tx(f))
     }
 }
 

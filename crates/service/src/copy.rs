@@ -3,6 +3,7 @@
 use compact_log::{Frontier, Hash, hex_hash, stored_hash_index};
 use compact_model::Compact;
 use compact_statement::Statement;
+use compact_store::Reads as _;
 use compact_store::{Batch, NewEntry, Store};
 
 use crate::anystore::{AnyStore, Location};

@@ -7,7 +7,7 @@ use compact_files::keys::{record_operator_key, record_party_key, write_private_k
 use compact_model::Compact;
 use compact_statement::rules::Facts;
 use compact_statement::{Draft, KeyRegister, KeyRevoke, Kind, Payload, Role, Statement, keys};
-use compact_store::{AppendError, Ledger, Store as _};
+use compact_store::{AppendError, Ledger, Reads as _};
 use jiff::Timestamp;
 use jiff::civil::Date;
 use signed_note::StandardSigner;

@@ -4,6 +4,7 @@
 use compact_engine::{Figures, Filing, fulfilment};
 use compact_model::Compact;
 use compact_statement::{Record, Statement};
+use compact_store::Reads;
 use compact_store::Store;
 use jiff::civil::Date;
 
@@ -81,7 +82,7 @@ impl Held {
 }
 
 /// The log's size, or `size` if given and not beyond it.
-fn size_within(store: &impl Store, size: Option<u64>) -> Result<u64> {
+fn size_within(store: &(impl Reads + ?Sized), size: Option<u64>) -> Result<u64> {
     let logged = store.size()?;
     match size {
         Some(n) if n > logged => Err(ServiceError::bad_input(format!(
@@ -97,20 +98,20 @@ fn size_within(store: &impl Store, size: Option<u64>) -> Result<u64> {
 /// store opened read-only), with the same [`Record::of`] the projection is made with.
 pub fn records(store: &impl Store, size: Option<u64>) -> Result<(Vec<(u64, Record)>, u64)> {
     // One read snapshot: the size and the rows agree.
-    store.read_tx(|| {
-        let size = size_within(store, size)?;
-        if store.has_records()? {
-            return Ok((store.records(size)?, size));
-        }
-        let (statements, size) = statements(store, Some(size))?;
-        Ok((
-            statements
-                .iter()
-                .map(|(i, st)| (*i, Record::of(st)))
-                .collect(),
-            size,
-        ))
-    })?
+    let snapshot = store.snapshot()?;
+    let store = &*snapshot;
+    let size = size_within(store, size)?;
+    if store.has_records()? {
+        return Ok((store.records(size)?, size));
+    }
+    let (statements, size) = statements(store, Some(size))?;
+    Ok((
+        statements
+            .iter()
+            .map(|(i, st)| (*i, Record::of(st)))
+            .collect(),
+        size,
+    ))
 }
 
 /// The records of the entries `from..to`, in order: from the projection when the store keeps
@@ -155,7 +156,10 @@ pub fn records_between(store: &impl Store, from: u64, to: u64) -> Result<Vec<(u6
 const CHUNK: usize = 8192;
 
 /// The log's first `size` statements (all, by default), in order, and how many were read.
-pub fn statements(store: &impl Store, size: Option<u64>) -> Result<(Vec<(u64, Statement)>, u64)> {
+pub fn statements(
+    store: &(impl Reads + ?Sized),
+    size: Option<u64>,
+) -> Result<(Vec<(u64, Statement)>, u64)> {
     let size = size_within(store, size)?;
     // Leaves are read in order and decoded in chunks on every core.
     let decode = |chunk: &mut Vec<(u64, Vec<u8>)>, out: &mut Vec<(u64, Statement)>| {

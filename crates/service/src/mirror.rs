@@ -6,8 +6,8 @@ use std::path::Path;
 
 use compact_log::{Frontier, Hash, leaf_hash, stored_hash_index};
 use compact_statement::Statement;
-use compact_store::sqlite::SqliteStore;
 use compact_store::{Batch, NewEntry, RecordRow, Store as _};
+use compact_store_sqlite::SqliteStore;
 
 use crate::error::{Result, ServiceError};
 

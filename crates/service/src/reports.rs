@@ -4,8 +4,9 @@ use base64::Engine as _;
 use compact_log::{prove_consistency, prove_inclusion};
 use compact_statement::rules::{Status, status as agreement_status};
 use compact_statement::{Payload, Record, Said, Statement};
+use compact_store::Reads as _;
+use compact_store::StoreHashes;
 use compact_store::audit::{GivenCheckpoint, audit};
-use compact_store::{Store as _, StoreHashes};
 use jiff::civil::Date;
 
 use compact_engine::report::{By, status as group};
@@ -120,7 +121,8 @@ pub fn inclusion_proof_in(
             "tree size {size} is beyond the log's {latest_size} entries"
         )));
     }
-    Ok(store.read_tx(|| prove_inclusion(index, size, &StoreHashes(store)))??)
+    let snapshot = store.snapshot()?;
+    Ok(prove_inclusion(index, size, &StoreHashes(&*snapshot))?)
 }
 
 /// The proof that the tree of `old` is a prefix of the tree of `new`.
@@ -140,7 +142,8 @@ pub fn consistency_proof_in(
             "tree size {new} is beyond the log's {size} entries"
         )));
     }
-    Ok(store.read_tx(|| prove_consistency(old, new, &StoreHashes(store)))??)
+    let snapshot = store.snapshot()?;
+    Ok(prove_consistency(old, new, &StoreHashes(&*snapshot))?)
 }
 
 /// The whole log audited in one read snapshot against the operator key of entry 0 (or

@@ -15,7 +15,7 @@
 //! that does not start at the log's size is refused, so two writers never fork the log.
 //! Commits are durable: every session sets `synchronous_commit = on`.
 //!
-//! **Readers.** [`Store::read_tx`] reads one snapshot (`REPEATABLE READ`), which is what the
+//! **Readers.** [`Store::snapshot`] reads one snapshot (`REPEATABLE READ`), which is what the
 //! audit needs while a writer appends.
 //!
 //! **Synchronous.** The `postgres` client runs its own small runtime: a store must never be
@@ -24,12 +24,14 @@
 
 use std::cell::{Cell, RefCell, RefMut};
 use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use compact_log::Hash;
 use compact_statement::{Kind, Record, Statement};
 use compact_store::{
-    Batch, Entry, PROJECTION, RecordRow, STORE_FORMAT, Store, StoreError, StoredRecord, StoredRow,
+    Batch, Entry, Held, PROJECTION, Reads, RecordRow, STORE_FORMAT, Snapshot, Store, StoreError,
+    StoredRecord, StoredRow, lock,
 };
 use postgres::error::SqlState;
 use postgres::types::{FromSql, ToSql};
@@ -140,14 +142,27 @@ const UPPER_CACHE_MAX: usize = 200_000;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Tx {
     None,
-    /// A read snapshot ([`Store::read_tx`]).
+    /// A read snapshot ([`Store::snapshot`]).
     Read,
     /// A write transaction holding the write lock.
     Write,
 }
 
-/// A compact log in a PostgreSQL database.
+/// A compact log in a PostgreSQL database: one connection, which threads share by turns (a
+/// reader that must not wait for another opens a store of its own).
 pub struct PostgresStore {
+    inner: Mutex<Conn>,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the connection string: it may hold a password.
+        f.debug_struct("PostgresStore").finish_non_exhaustive()
+    }
+}
+
+/// The connection, the transaction it is in, and what it caches.
+struct Conn {
     client: RefCell<Client>,
     /// Prepared statements by their SQL (prepared once per connection).
     prepared: RefCell<HashMap<&'static str, postgres::Statement>>,
@@ -163,10 +178,10 @@ pub struct PostgresStore {
     schema: Cell<u32>,
 }
 
-impl std::fmt::Debug for PostgresStore {
+impl std::fmt::Debug for Conn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never the connection string: it may hold a password.
-        f.debug_struct("PostgresStore")
+        f.debug_struct("Conn")
             .field("read_only", &self.read_only)
             .field("tx", &self.tx.get())
             .finish_non_exhaustive()
@@ -205,7 +220,7 @@ fn is_connection(e: &postgres::Error) -> bool {
 fn db(e: postgres::Error) -> StoreError {
     let m = message(&e);
     match e.code() {
-        Some(c) if *c == SqlState::LOCK_NOT_AVAILABLE => StoreError::Transient(format!(
+        Some(c) if *c == SqlState::LOCK_NOT_AVAILABLE => StoreError::Busy(format!(
             "the store is busy: another writer held its write lock for longer than the lock timeout ({m})"
         )),
         Some(c)
@@ -298,7 +313,7 @@ fn corrupt_record(e: StoreError) -> StoreError {
     }
 }
 
-impl PostgresStore {
+impl Conn {
     /// Connects to the database at `url` (a `postgres://` URL or a `key=value` connection
     /// string), with durable commits and the default lock timeout.
     fn connect(url: &str, read_only: bool) -> Result<Self, StoreError> {
@@ -316,7 +331,7 @@ impl PostgresStore {
             setup.push_str(" SET default_transaction_read_only = on;");
         }
         client.batch_execute(&setup).map_err(db)?;
-        Ok(PostgresStore {
+        Ok(Conn {
             client: RefCell::new(client),
             prepared: RefCell::default(),
             tx: Cell::new(Tx::None),
@@ -327,10 +342,7 @@ impl PostgresStore {
         })
     }
 
-    /// Creates the store of the compact `origin` in the database at `url`: the tables, by the
-    /// migrations, and `meta`, in one transaction. Refuses a database that already holds a
-    /// store (a store is created once).
-    pub fn create(url: &str, origin: &str) -> Result<Self, StoreError> {
+    fn create(url: &str, origin: &str) -> Result<Self, StoreError> {
         let store = Self::connect(url, false)?;
         store.in_write(|s| {
             let exists: bool = s
@@ -357,10 +369,7 @@ impl PostgresStore {
         Ok(store)
     }
 
-    /// Opens the store in the database at `url` for writing; refuses a database that does not
-    /// hold one. A store of an older schema is migrated, and one without the projection
-    /// rebuilds it, each once, in one transaction.
-    pub fn open(url: &str) -> Result<Self, StoreError> {
+    fn open(url: &str) -> Result<Self, StoreError> {
         let store = Self::connect(url, false)?;
         let version = store.checked()?;
         if version < SCHEMA_VERSION {
@@ -374,27 +383,19 @@ impl PostgresStore {
         Ok(store)
     }
 
-    /// Opens the store in the database at `url` for reading only (an auditor's connection):
-    /// every transaction of the session is read-only. A store of an older schema is read as
-    /// it is (what it lacks, such as cosignatures, reads as none).
-    pub fn open_read_only(url: &str) -> Result<Self, StoreError> {
+    fn open_read_only(url: &str) -> Result<Self, StoreError> {
         let store = Self::connect(url, true)?;
         store.schema.set(store.checked()?);
         Ok(store)
     }
 
-    /// How long to wait for another writer's lock before giving up with
-    /// [`StoreError::Transient`] (default [`LOCK_TIMEOUT_DEFAULT`]).
-    pub fn set_busy_timeout(&self, timeout: Duration) -> Result<(), StoreError> {
+    fn set_busy_timeout(&self, timeout: Duration) -> Result<(), StoreError> {
         // At least a millisecond: 0 would mean waiting for ever.
         let ms = timeout.as_millis().max(1);
         self.batch(&format!("SET lock_timeout = {ms}"))
     }
 
-    /// Runs `f` on the connection: for tests that tamper with the database as an attacker
-    /// would, and for administration. Nothing the store caches is affected but the upper
-    /// tree hashes, which never change in a store that is not tampered with.
-    pub fn with_client<T>(&self, f: impl FnOnce(&mut Client) -> T) -> Result<T, StoreError> {
+    fn with_client<T>(&self, f: impl FnOnce(&mut Client) -> T) -> Result<T, StoreError> {
         Ok(f(&mut *self.client()?))
     }
 
@@ -647,10 +648,10 @@ impl PostgresStore {
     fn insert_batch(&self, batch: &Batch) -> Result<(), StoreError> {
         let size = self.size()?;
         if size != batch.first_index {
-            return Err(StoreError::Transient(format!(
-                "the log grew meanwhile: size {size}, the batch starts at {}",
-                batch.first_index
-            )));
+            return Err(StoreError::Conflict {
+                size,
+                first: batch.first_index,
+            });
         }
         let entries = &batch.entries;
         if !entries.is_empty() {
@@ -777,7 +778,149 @@ impl PostgresStore {
     }
 }
 
+impl Conn {
+    fn append(&self, batch: &Batch) -> Result<(), StoreError> {
+        match self.tx.get() {
+            Tx::None => self.in_write(|s| s.insert_batch(batch)),
+            Tx::Write => {
+                // Within `begin_write`: a savepoint keeps the batch whole inside the
+                // transaction, and the transaction usable if the batch fails.
+                let failed = self.failed.get();
+                self.batch("SAVEPOINT batch")?;
+                match self.insert_batch(batch) {
+                    Ok(()) => self.batch("RELEASE SAVEPOINT batch"),
+                    Err(e) => {
+                        if self.batch("ROLLBACK TO SAVEPOINT batch").is_ok() {
+                            self.failed.set(failed);
+                        }
+                        Err(e)
+                    }
+                }
+            }
+            Tx::Read => Err(StoreError::Database(
+                "cannot append within a read transaction".into(),
+            )),
+        }
+    }
+
+    fn end_write(&self, commit: bool) -> Result<(), StoreError> {
+        if self.tx.get() != Tx::Write {
+            return Ok(());
+        }
+        self.end(commit)
+    }
+
+    fn add_cosignature_line(
+        &self,
+        size: u64,
+        witness: &str,
+        line: &[u8],
+    ) -> Result<(), StoreError> {
+        self.execute(ADD_COSIGNATURE, &[&to_i64(size)?, &witness, &line])?;
+        Ok(())
+    }
+
+    /// Opens a read snapshot unless a transaction is open: whether it opened one.
+    fn begin_read(&self) -> Result<bool, StoreError> {
+        if self.tx.get() != Tx::None {
+            return Ok(false);
+        }
+        self.batch("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")?;
+        self.tx.set(Tx::Read);
+        self.failed.set(false);
+        Ok(true)
+    }
+
+    /// Ends the read snapshot open. Nothing was written: a failed read was reported to the
+    /// reader already.
+    fn end_read(&self) {
+        self.tx.set(Tx::None);
+        self.failed.set(false);
+        let _ = self.batch("COMMIT");
+    }
+}
+
+impl PostgresStore {
+    fn of(conn: Conn) -> Self {
+        PostgresStore {
+            inner: Mutex::new(conn),
+        }
+    }
+
+    /// Creates the store of the compact `origin` in the database at `url`: the tables, by the
+    /// migrations, and `meta`, in one transaction. Refuses a database that already holds a
+    /// store (a store is created once).
+    pub fn create(url: &str, origin: &str) -> Result<Self, StoreError> {
+        Conn::create(url, origin).map(Self::of)
+    }
+
+    /// Opens the store in the database at `url` for writing; refuses a database that does not
+    /// hold one. A store of an older schema is migrated, and one without the projection
+    /// rebuilds it, each once, in one transaction.
+    pub fn open(url: &str) -> Result<Self, StoreError> {
+        Conn::open(url).map(Self::of)
+    }
+
+    /// Opens the store in the database at `url` for reading only (an auditor's connection):
+    /// every transaction of the session is read-only. A store of an older schema is read as
+    /// it is (what it lacks, such as cosignatures, reads as none).
+    pub fn open_read_only(url: &str) -> Result<Self, StoreError> {
+        Conn::open_read_only(url).map(Self::of)
+    }
+
+    /// How long to wait for another writer's lock before giving up with
+    /// [`StoreError::Busy`] (default [`LOCK_TIMEOUT_DEFAULT`]).
+    pub fn set_busy_timeout(&self, timeout: Duration) -> Result<(), StoreError> {
+        lock(&self.inner)?.set_busy_timeout(timeout)
+    }
+
+    /// Runs `f` on the connection: for tests that tamper with the database as an attacker
+    /// would, and for administration. Nothing the store caches is affected but the upper
+    /// tree hashes, which never change in a store that is not tampered with.
+    pub fn with_client<T>(&self, f: impl FnOnce(&mut Client) -> T) -> Result<T, StoreError> {
+        lock(&self.inner)?.with_client(f)
+    }
+
+    fn conn_mut(&mut self) -> Result<&mut Conn, StoreError> {
+        self.inner.get_mut().map_err(|_| {
+            StoreError::Database("the store's connection was poisoned by a failure".into())
+        })
+    }
+}
+
 impl Store for PostgresStore {
+    fn snapshot(&self) -> Result<Snapshot<'_>, StoreError> {
+        let conn = lock(&self.inner)?;
+        let end: Option<fn(&Conn)> = if conn.begin_read()? {
+            Some(Conn::end_read)
+        } else {
+            None
+        };
+        Ok(Box::new(Held::new(conn, end)))
+    }
+
+    fn latest(&self) -> Result<Snapshot<'_>, StoreError> {
+        Ok(Box::new(Held::new(lock(&self.inner)?, None)))
+    }
+
+    fn append(&mut self, batch: &Batch) -> Result<(), StoreError> {
+        self.conn_mut()?.append(batch)
+    }
+
+    fn begin_write(&mut self) -> Result<(), StoreError> {
+        self.conn_mut()?.begin()
+    }
+
+    fn end_write(&mut self, commit: bool) -> Result<(), StoreError> {
+        self.conn_mut()?.end_write(commit)
+    }
+
+    fn add_cosignature(&self, size: u64, witness: &str, line: &[u8]) -> Result<(), StoreError> {
+        lock(&self.inner)?.add_cosignature_line(size, witness, line)
+    }
+}
+
+impl Reads for Conn {
     fn origin(&self) -> Result<String, StoreError> {
         self.meta("origin")?
             .ok_or_else(|| StoreError::NotAStore("not a compact store: no origin recorded".into()))
@@ -943,56 +1086,6 @@ impl Store for PostgresStore {
         }
     }
 
-    fn append(&mut self, batch: &Batch) -> Result<(), StoreError> {
-        match self.tx.get() {
-            Tx::None => self.in_write(|s| s.insert_batch(batch)),
-            Tx::Write => {
-                // Within `begin_write`: a savepoint keeps the batch whole inside the
-                // transaction, and the transaction usable if the batch fails.
-                let failed = self.failed.get();
-                self.batch("SAVEPOINT batch")?;
-                match self.insert_batch(batch) {
-                    Ok(()) => self.batch("RELEASE SAVEPOINT batch"),
-                    Err(e) => {
-                        if self.batch("ROLLBACK TO SAVEPOINT batch").is_ok() {
-                            self.failed.set(failed);
-                        }
-                        Err(e)
-                    }
-                }
-            }
-            Tx::Read => Err(StoreError::Database(
-                "cannot append within a read transaction".into(),
-            )),
-        }
-    }
-
-    fn begin_write(&mut self) -> Result<(), StoreError> {
-        self.begin()
-    }
-
-    fn end_write(&mut self, commit: bool) -> Result<(), StoreError> {
-        if self.tx.get() != Tx::Write {
-            return Ok(());
-        }
-        self.end(commit)
-    }
-
-    fn read_tx<T>(&self, f: impl FnOnce() -> T) -> Result<T, StoreError> {
-        if self.tx.get() != Tx::None {
-            return Ok(f());
-        }
-        self.batch("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")?;
-        self.tx.set(Tx::Read);
-        self.failed.set(false);
-        let out = f();
-        // Nothing was written: a failed read was reported to `f`'s caller already.
-        self.tx.set(Tx::None);
-        self.failed.set(false);
-        self.batch("COMMIT")?;
-        Ok(out)
-    }
-
     fn projection_meta(&self) -> Result<Option<String>, StoreError> {
         self.meta("projection")
     }
@@ -1063,11 +1156,6 @@ impl Store for PostgresStore {
             .iter()
             .map(|r| Ok((to_u64(get(r, 0)?)?, get(r, 1)?)))
             .collect()
-    }
-
-    fn add_cosignature(&self, size: u64, witness: &str, line: &[u8]) -> Result<(), StoreError> {
-        self.execute(ADD_COSIGNATURE, &[&to_i64(size)?, &witness, &line])?;
-        Ok(())
     }
 
     fn cosignatures(&self, size: u64) -> Result<Vec<(String, Vec<u8>)>, StoreError> {

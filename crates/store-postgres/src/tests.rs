@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use compact_statement::testkit::{GENESIS, world};
+use compact_store::Reads as _;
 use compact_store::{Clock, Ledger, Store, StoreError};
 
 use crate::PostgresStore;
@@ -138,7 +139,7 @@ fn a_failed_statement_is_never_committed_as_if_it_had_not() {
     let mut store = PostgresStore::create(db.url(), &w.compact.id).unwrap();
     store.begin_write().unwrap();
     // A failing statement of the store's own aborts PostgreSQL's transaction.
-    let failed = store.query_one_raw("SELECT 1/0", &[]);
+    let failed = store.conn_mut().unwrap().query_one_raw("SELECT 1/0", &[]);
     assert!(failed.is_err());
     let err = store.end_write(true).unwrap_err();
     assert!(err.to_string().contains("rolled back"), "{err}");
@@ -173,7 +174,8 @@ fn a_store_of_schema_1_is_read_as_it_is_and_migrated_when_opened_for_writing() {
     assert_eq!(old.size().unwrap(), GENESIS);
     drop(old);
     let store = PostgresStore::open(db.url()).unwrap();
-    assert_eq!(store.schema_version().unwrap(), crate::SCHEMA_VERSION);
+    let version = crate::lock(&store.inner).unwrap().schema_version().unwrap();
+    assert_eq!(version, crate::SCHEMA_VERSION);
     store.add_cosignature(GENESIS, "w1", b"line").unwrap();
     assert_eq!(
         store.cosignatures(GENESIS).unwrap(),

@@ -16,7 +16,7 @@ use compact_statement::rules::{Facts, Mode, check_payload, signing_key, vkey_ref
 use compact_statement::{Kind, Payload, Statement};
 use rayon::prelude::*;
 
-use crate::{Overlay, PROJECTION, Pending, RecordRow, Store, StoreError, StoredRow};
+use crate::{Overlay, PROJECTION, Pending, Reads, RecordRow, Store, StoreError, StoredRow};
 
 /// One thing wrong.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -66,7 +66,7 @@ pub struct GivenCheckpoint {
 pub const AUDIT_CHUNK: usize = 2048;
 
 /// The state of one pass over the log.
-struct Pass<'a, S: Store> {
+struct Pass<'a, S: Reads + ?Sized> {
     store: &'a S,
     compact: &'a Compact,
     wanted: &'a BTreeMap<u64, Vec<(String, Hash)>>,
@@ -102,7 +102,7 @@ fn short(h: &[u8; 32]) -> u64 {
     u64::from_be_bytes(b)
 }
 
-impl<S: Store> Pass<'_, S> {
+impl<S: Reads + ?Sized> Pass<'_, S> {
     fn process(&mut self, chunk: Vec<StoredRow>) {
         // The projection's rows up to the chunk's last index: each is compared with its
         // entry's leaf, and a row no entry claims is extra.
@@ -449,10 +449,11 @@ pub fn audit<S: Store>(
     pinned: Option<&str>,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Report, StoreError> {
-    store.read_tx(|| audit_snapshot(store, compact, given, pinned, progress))?
+    let snapshot = store.snapshot()?;
+    audit_snapshot(&*snapshot, compact, given, pinned, progress)
 }
 
-fn audit_snapshot<S: Store>(
+fn audit_snapshot<S: Reads + ?Sized>(
     store: &S,
     compact: &Compact,
     given: &[GivenCheckpoint],

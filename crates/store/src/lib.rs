@@ -2,8 +2,9 @@
 //!
 //! - [`Store`]: the storage contract. Entries (the exact leaf bytes, with their kind, author
 //!   and the entry they refer to), the tree's stored hashes, and signed checkpoints. A batch is
-//!   written in one transaction and acknowledged only once durable. [`sqlite::SqliteStore`] is
-//!   the embedded implementation; a PostgreSQL one implements the same trait.
+//!   written in one transaction and acknowledged only once durable. `compact-store-sqlite`
+//!   is the embedded implementation, `compact-store-postgres` the deployments'; each is a
+//!   crate of its own over this trait.
 //! - [`Ledger`]: appends statements. Every statement is decoded, its signature and payload
 //!   checked against the compact and the log ([`compact_statement::rules`]), refused as a
 //!   duplicate if its bytes are already logged; then hashed into the tree, written with a new
@@ -13,9 +14,13 @@
 pub mod audit;
 pub mod governing;
 pub mod projection;
-pub mod sqlite;
 
 pub use projection::{PROJECTION, RecordRow};
+
+#[doc(hidden)]
+pub use compact_log as __log;
+#[doc(hidden)]
+pub use compact_statement as __statement;
 
 use std::collections::BTreeMap;
 
@@ -48,17 +53,34 @@ pub enum StoreError {
     /// Stored data that contradicts itself.
     #[error("{0}")]
     Corrupt(String),
-    /// A failure that may pass: the store stayed busy (another writer) for longer than the
-    /// busy timeout, the log grew between checking and writing, or an IO error. Nothing was
-    /// refused and nothing partial was written; the same command may be run again.
+    /// A failure that may pass: the database could not be reached or read or written (a
+    /// lost connection, a server restarting, an IO error). Nothing was refused and nothing
+    /// partial was written; the same command may be run again.
     #[error("{0}")]
     Transient(String),
+    /// Another writer held the store's write lock for longer than the busy timeout. Nothing
+    /// was written; the same command may be run again.
+    #[error("{0}")]
+    Busy(String),
+    /// The log grew between checking a batch and writing it (a writer that did not hold the
+    /// write lock): the batch starts at `first`, the log's size is `size`. Nothing was
+    /// written; check the batch again against the log as it is.
+    #[error("the log grew meanwhile: size {size}, the batch starts at {first}")]
+    Conflict {
+        /// The log's size when the batch was to be written.
+        size: u64,
+        /// Where the batch starts.
+        first: u64,
+    },
 }
 
 impl StoreError {
     /// Whether running the same operation again may succeed.
     pub fn is_transient(&self) -> bool {
-        matches!(self, StoreError::Transient(_))
+        matches!(
+            self,
+            StoreError::Transient(_) | StoreError::Busy(_) | StoreError::Conflict { .. }
+        )
     }
 }
 
@@ -150,9 +172,9 @@ pub struct StoredRecord {
     pub row: RecordRow,
 }
 
-/// The storage contract. Implementations keep batches atomic and durable and never rewrite
-/// an entry.
-pub trait Store {
+/// What can be read of a log: one state of it. A [`Store`]'s own reads each read the latest
+/// log; a handle from [`Store::snapshot`] reads one state until it is dropped.
+pub trait Reads {
     /// The compact id the store was created for (the log's origin).
     fn origin(&self) -> Result<String, StoreError>;
     /// Number of entries.
@@ -162,7 +184,7 @@ pub trait Store {
     /// The index of the first entry whose statement hash (SHA-256 of the signed bytes) is
     /// `hash`.
     fn find_statement(&self, hash: &Hash) -> Result<Option<u64>, StoreError>;
-    /// [`Store::find_statement`] for each of `hashes`, in order: what the ledger asks before
+    /// [`Reads::find_statement`] for each of `hashes`, in order: what the ledger asks before
     /// it checks a batch. A store that answers a query faster than many (a database server)
     /// implements it as one.
     fn find_statements(&self, hashes: &[Hash]) -> Result<Vec<Option<u64>>, StoreError> {
@@ -182,15 +204,6 @@ pub trait Store {
     fn scan_rows(&self, f: &mut dyn FnMut(StoredRow) -> bool) -> Result<(), StoreError>;
     /// Calls `f` on every stored hash in index order.
     fn scan_hashes(&self, f: &mut dyn FnMut(u64, Hash) -> bool) -> Result<(), StoreError>;
-    /// Writes a batch in one durable transaction; within [`Store::begin_write`], as part of
-    /// the transaction held. Refuses a batch that does not start at the store's size.
-    fn append(&mut self, batch: &Batch) -> Result<(), StoreError>;
-    /// Takes the write lock, waiting for other writers (up to the store's busy timeout, then
-    /// [`StoreError::Transient`]): until [`Store::end_write`], reads see the latest log and no
-    /// other writer can append, so what is checked is what is written after.
-    fn begin_write(&mut self) -> Result<(), StoreError>;
-    /// Ends what [`Store::begin_write`] began: commits durably, or rolls back.
-    fn end_write(&mut self, commit: bool) -> Result<(), StoreError>;
     /// Whether the store keeps the projection ([`PROJECTION`]): reports may then read
     /// records instead of decoding leaves.
     fn has_records(&self) -> Result<bool, StoreError> {
@@ -213,6 +226,45 @@ pub trait Store {
     fn latest_checkpoint(&self) -> Result<Option<(u64, Vec<u8>)>, StoreError>;
     /// Every stored checkpoint, by size.
     fn checkpoints(&self) -> Result<Vec<(u64, Vec<u8>)>, StoreError>;
+    /// The cosignature lines kept for the checkpoint of `size`, by witness name.
+    fn cosignatures(&self, size: u64) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let _ = size;
+        Ok(Vec::new())
+    }
+}
+
+/// A handle reading one state of the log ([`Store::snapshot`]) or the latest
+/// ([`Store::latest`]). It holds the store's connection until it is dropped: read through it,
+/// not through the store, while it lives.
+pub type Snapshot<'s> = Box<dyn Reads + 's>;
+
+/// The storage contract. Implementations keep batches atomic and durable and never rewrite
+/// an entry.
+///
+/// A store is one connection to one database, shared by reference between threads (`Sync`);
+/// readers that need more than one connection open more than one store. Reads go through a
+/// handle ([`Store::snapshot`] for one consistent state, [`Store::latest`] for one read each;
+/// the store's own [`Reads`] use the latter). Appends need the store exclusively (`&mut`), so
+/// one store has one writer; the database's write lock ([`Store::begin_write`]) makes one
+/// writer of the many stores that may open the same database.
+pub trait Store: Send + Sync {
+    /// A handle reading one consistent state of the log (one read transaction) until it is
+    /// dropped: what the audit and a proof need while a writer appends. Within
+    /// [`Store::begin_write`], the state the write sees.
+    fn snapshot(&self) -> Result<Snapshot<'_>, StoreError>;
+    /// A handle reading the latest log, each read on its own (or within the write in
+    /// progress).
+    fn latest(&self) -> Result<Snapshot<'_>, StoreError>;
+    /// Writes a batch in one durable transaction; within [`Store::begin_write`], as part of
+    /// the transaction held. Refuses a batch that does not start at the store's size with
+    /// [`StoreError::Conflict`].
+    fn append(&mut self, batch: &Batch) -> Result<(), StoreError>;
+    /// Takes the write lock, waiting for other writers (up to the store's busy timeout, then
+    /// [`StoreError::Busy`]): until [`Store::end_write`], reads see the latest log and no
+    /// other writer can append, so what is checked is what is written after.
+    fn begin_write(&mut self) -> Result<(), StoreError>;
+    /// Ends what [`Store::begin_write`] began: commits durably, or rolls back.
+    fn end_write(&mut self, commit: bool) -> Result<(), StoreError>;
     /// Keeps a witness's cosignature line (C2SP tlog-cosignature) of the checkpoint of `size`
     /// beside it, replacing the witness's earlier line for that size. Cosignatures are not
     /// log entries: whoever holds a checkpoint may add them, and a reader checks them.
@@ -222,25 +274,94 @@ pub trait Store {
             "this store keeps no cosignatures".to_owned(),
         ))
     }
-    /// The cosignature lines kept for the checkpoint of `size`, by witness name.
-    fn cosignatures(&self, size: u64) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        let _ = size;
-        Ok(Vec::new())
+}
+
+/// Forwards every read of [`Reads`] to `$via` (an expression of `$this` giving something that
+/// reads): the one list of the trait's methods that wrappers share.
+#[macro_export]
+macro_rules! forward_reads {
+    ($this:ident => $via:expr) => {
+        fn origin(&$this) -> Result<String, $crate::StoreError> { $via.origin() }
+        fn size(&$this) -> Result<u64, $crate::StoreError> { $via.size() }
+        fn entry(&$this, index: u64) -> Result<Option<Vec<u8>>, $crate::StoreError> { $via.entry(index) }
+        fn find_statement(&$this, hash: &$crate::__log::Hash) -> Result<Option<u64>, $crate::StoreError> { $via.find_statement(hash) }
+        fn find_statements(&$this, hashes: &[$crate::__log::Hash]) -> Result<Vec<Option<u64>>, $crate::StoreError> { $via.find_statements(hashes) }
+        fn of_kind(&$this, kind: $crate::__statement::Kind) -> Result<Vec<$crate::Entry>, $crate::StoreError> { $via.of_kind(kind) }
+        fn referring(&$this, index: u64, kind: $crate::__statement::Kind) -> Result<Vec<$crate::Entry>, $crate::StoreError> { $via.referring(index, kind) }
+        fn hashes(&$this, indexes: &[u64]) -> Result<Vec<$crate::__log::Hash>, $crate::StoreError> { $via.hashes(indexes) }
+        fn scan(&$this, from: u64, f: &mut dyn FnMut(u64, &[u8]) -> bool) -> Result<(), $crate::StoreError> { $via.scan(from, f) }
+        fn scan_rows(&$this, f: &mut dyn FnMut($crate::StoredRow) -> bool) -> Result<(), $crate::StoreError> { $via.scan_rows(f) }
+        fn scan_hashes(&$this, f: &mut dyn FnMut(u64, $crate::__log::Hash) -> bool) -> Result<(), $crate::StoreError> { $via.scan_hashes(f) }
+        fn has_records(&$this) -> Result<bool, $crate::StoreError> { $via.has_records() }
+        fn projection_meta(&$this) -> Result<Option<String>, $crate::StoreError> { $via.projection_meta() }
+        fn records(&$this, size: u64) -> Result<Vec<(u64, $crate::__statement::Record)>, $crate::StoreError> { $via.records(size) }
+        fn records_between(&$this, from: u64, to: u64) -> Result<Vec<(u64, $crate::__statement::Record)>, $crate::StoreError> { $via.records_between(from, to) }
+        fn record(&$this, index: u64) -> Result<Option<$crate::__statement::Record>, $crate::StoreError> { $via.record(index) }
+        fn record_rows(&$this, from: i64, to: i64) -> Result<Vec<$crate::StoredRecord>, $crate::StoreError> { $via.record_rows(from, to) }
+        fn latest_checkpoint(&$this) -> Result<Option<(u64, Vec<u8>)>, $crate::StoreError> { $via.latest_checkpoint() }
+        fn checkpoints(&$this) -> Result<Vec<(u64, Vec<u8>)>, $crate::StoreError> { $via.checkpoints() }
+        fn cosignatures(&$this, size: u64) -> Result<Vec<(String, Vec<u8>)>, $crate::StoreError> { $via.cosignatures(size) }
+    };
+}
+
+/// A store's own reads: each through a handle on the latest log.
+impl<S: Store + ?Sized> Reads for S {
+    forward_reads!(self => self.latest()?);
+}
+
+/// A handle that holds a backend's connection (locked) and reads through it; on drop it runs
+/// `end` (a snapshot's closing of its read transaction). Backends return it from
+/// [`Store::snapshot`] and [`Store::latest`].
+pub struct Held<'s, R: Reads> {
+    guard: std::sync::MutexGuard<'s, R>,
+    end: Option<fn(&R)>,
+}
+
+impl<'s, R: Reads> Held<'s, R> {
+    /// Reads through `guard`; `end` runs when the handle is dropped.
+    pub fn new(guard: std::sync::MutexGuard<'s, R>, end: Option<fn(&R)>) -> Self {
+        Held { guard, end }
     }
-    /// Runs `f` in one read transaction: one snapshot, and one lock instead of one per read.
-    fn read_tx<T>(&self, f: impl FnOnce() -> T) -> Result<T, StoreError>;
+}
+
+impl<R: Reads> std::fmt::Debug for Held<'_, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Held")
+            .field("snapshot", &self.end.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<R: Reads> Drop for Held<'_, R> {
+    fn drop(&mut self) {
+        if let Some(end) = self.end {
+            end(&self.guard);
+        }
+    }
+}
+
+impl<R: Reads> Reads for Held<'_, R> {
+    forward_reads!(self => (*self.guard));
+}
+
+/// Locks a backend's connection: a lock poisoned by a panic elsewhere is a database error,
+/// not a panic here.
+pub fn lock<T>(m: &std::sync::Mutex<T>) -> Result<std::sync::MutexGuard<'_, T>, StoreError> {
+    m.lock().map_err(|_| {
+        StoreError::Database("the store's connection was poisoned by a failure".into())
+    })
 }
 
 /// Reads stored hashes from a store for the tree functions.
-pub struct StoreHashes<'a, S: Store + ?Sized>(pub &'a S);
+pub struct StoreHashes<'a, S: Reads + ?Sized>(pub &'a S);
 
-impl<S: Store + ?Sized> std::fmt::Debug for StoreHashes<'_, S> {
+impl<S: Reads + ?Sized> std::fmt::Debug for StoreHashes<'_, S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("StoreHashes")
     }
 }
 
-impl<S: Store + ?Sized> HashReader for StoreHashes<'_, S> {
+impl<S: Reads + ?Sized> HashReader for StoreHashes<'_, S> {
     fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, compact_log::TreeReadError> {
         self.0
             .hashes(indexes)
@@ -310,7 +431,7 @@ pub(crate) struct Pending<'a> {
 
 /// A view of the log as of entry `base`: the store's entries before it, plus statements not
 /// yet written (on append; none on audit).
-pub(crate) struct Overlay<'a, S: Store> {
+pub(crate) struct Overlay<'a, S: Reads + ?Sized> {
     pub(crate) store: &'a S,
     pub(crate) base: u64,
     pub(crate) pending: &'a Pending<'a>,
@@ -321,7 +442,7 @@ fn decode_stored(index: u64, bytes: &[u8]) -> Result<Statement, String> {
     Statement::decode(bytes).map_err(|e| format!("stored entry {index} does not decode: {e}"))
 }
 
-impl<S: Store> LedgerView for Overlay<'_, S> {
+impl<S: Reads + ?Sized> LedgerView for Overlay<'_, S> {
     fn facts(&self) -> &Facts {
         self.facts
     }
@@ -370,7 +491,7 @@ impl<S: Store> LedgerView for Overlay<'_, S> {
 
 /// The facts of what `store` holds (from the entries of [`FACT_KINDS`], and the last
 /// entry's receipt time).
-pub fn stored_facts<S: Store + ?Sized>(store: &S, compact: &Compact) -> Result<Facts, StoreError> {
+pub fn stored_facts<S: Reads + ?Sized>(store: &S, compact: &Compact) -> Result<Facts, StoreError> {
     let mut facts = Facts::default();
     let decode = |i: u64, b: &[u8]| {
         Statement::decode(b)
@@ -394,12 +515,12 @@ pub fn stored_facts<S: Store + ?Sized>(store: &S, compact: &Compact) -> Result<F
 }
 
 /// Stored hashes plus hashes of a batch being built.
-struct PendingHashes<'a, S: Store> {
+struct PendingHashes<'a, S: Reads + ?Sized> {
     store: &'a S,
     pending: BTreeMap<u64, Hash>,
 }
 
-impl<S: Store> HashReader for PendingHashes<'_, S> {
+impl<S: Reads + ?Sized> HashReader for PendingHashes<'_, S> {
     fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, compact_log::TreeReadError> {
         let missing: Vec<u64> = indexes
             .iter()
@@ -492,7 +613,12 @@ impl<'c, S: Store> Ledger<'c, S> {
     /// Checks `statements` (already stamped with their receipt time) in order, as if appended
     /// after entry `base - 1`: duplicates, and each payload against the rules and the log.
     /// Keys and signatures are checked apart (`prepare`), on every core.
-    fn check_in_order(&self, statements: &[Statement], base: u64) -> Result<(), AppendError> {
+    fn check_in_order(
+        &self,
+        store: &dyn Reads,
+        statements: &[Statement],
+        base: u64,
+    ) -> Result<(), AppendError> {
         let mut seen = BTreeMap::new();
         let mut pending = Pending {
             statements,
@@ -504,7 +630,7 @@ impl<'c, S: Store> Ledger<'c, S> {
             .iter()
             .map(|st| Hash(st.statement_hash()))
             .collect();
-        let logged = self.store.find_statements(&hashes)?;
+        let logged = store.find_statements(&hashes)?;
         if logged.len() != statements.len() {
             return Err(AppendError::Log(format!(
                 "the store answered for {} statements of {}",
@@ -532,7 +658,7 @@ impl<'c, S: Store> Ledger<'c, S> {
                 ));
             }
             let view = Overlay {
-                store: &self.store,
+                store,
                 base,
                 pending: &pending,
                 facts: &facts,
@@ -640,7 +766,8 @@ impl<'c, S: Store> Ledger<'c, S> {
                 key
             })
             .collect();
-        let (signatures, payloads) = self.store.read_tx(|| {
+        let snapshot = self.store.snapshot()?;
+        let (signatures, payloads) = {
             std::thread::scope(|scope| {
                 let signatures = scope.spawn(|| {
                     statements
@@ -667,10 +794,11 @@ impl<'c, S: Store> Ledger<'c, S> {
                             },
                         })
                 });
-                let payloads = self.check_in_order(statements, base);
+                let payloads = self.check_in_order(&*snapshot, statements, base);
                 (signatures.join(), payloads)
             })
-        })?;
+        };
+        drop(snapshot);
         let bad_signature =
             signatures.map_err(|_| AppendError::Log("signature checks failed to run".into()))?;
         match (bad_signature, payloads) {

@@ -20,10 +20,10 @@ use compact_log::{
 use compact_statement::testkit::*;
 use compact_statement::{DeliveryConfirm, Payload, Statement};
 use compact_store::audit::{GivenCheckpoint, audit};
-use compact_store::sqlite::SqliteStore;
-use compact_store::{AppendError, Clock, Ledger, Store, StoreHashes};
+use compact_store::{AppendError, Clock, Ledger, Reads, Store, StoreError, StoreHashes};
 use compact_store_postgres::PostgresStore;
 use compact_store_postgres::testkit::TestDatabase;
+use compact_store_sqlite::SqliteStore;
 
 /// Where a store lives (a file, a database), kept as long as this is.
 struct Place {
@@ -592,6 +592,7 @@ fn writers_wait_for_each_other_or_fail_transiently<B: Backend>() {
     ) {
         Err(AppendError::Store(e)) => {
             assert!(e.is_transient(), "{e}");
+            assert!(matches!(e, StoreError::Busy(_)), "{e:?}");
             assert!(e.to_string().contains("the store is busy"), "{e}");
         }
         other => panic!("expected a busy store, got {other:?}"),
@@ -613,6 +614,13 @@ fn writers_wait_for_each_other_or_fail_transiently<B: Backend>() {
     match second.write(&stale, &mut |_| {}) {
         Err(AppendError::Store(e)) => {
             assert!(e.is_transient(), "{e}");
+            assert!(
+                matches!(
+                    e,
+                    StoreError::Conflict { size, first } if size == GENESIS + 1 && first == GENESIS
+                ),
+                "{e:?}"
+            );
             assert!(e.to_string().contains("the log grew meanwhile"), "{e}");
         }
         other => panic!("expected the log to have grown, got {other:?}"),
@@ -643,6 +651,48 @@ fn writers_wait_for_each_other_or_fail_transiently<B: Backend>() {
     );
     let report = audit(second.store(), &w.compact, &[], None, &mut |_| {}).unwrap();
     assert!(report.ok(), "{:?}", report.problems);
+}
+
+/// A snapshot reads one state of the log while another connection appends, and one store is
+/// shared by reference between threads, each reading through its own handle in turn.
+fn a_snapshot_reads_one_state_while_the_log_grows<B: Backend>() {
+    let Some(place) = B::place("a_snapshot_reads_one_state_while_the_log_grows") else {
+        return;
+    };
+    let w = world();
+    let mut writer = Ledger::open(B::create(&place.loc, &w.compact.id), &w.compact).unwrap();
+    populate(&mut writer, &w);
+    let reader = B::open_read_only(&place.loc);
+    let before = reader.size().unwrap();
+    let root_before = reader.latest_checkpoint().unwrap().unwrap();
+    let snapshot = reader.snapshot().unwrap();
+    assert_eq!(snapshot.size().unwrap(), before);
+    let r = report(&w, &w.gb, "GB", "gb-tranches", "3 shells");
+    writer
+        .append(&[r], &w.operator.signer, Clock::Simulated)
+        .unwrap();
+    // The snapshot still reads the state it began with, every part of it alike.
+    assert_eq!(snapshot.size().unwrap(), before);
+    assert_eq!(snapshot.latest_checkpoint().unwrap().unwrap(), root_before);
+    assert_eq!(snapshot.entry(before).unwrap(), None);
+    assert_eq!(snapshot.records(before).unwrap().len() as u64, before);
+    drop(snapshot);
+    assert_eq!(reader.size().unwrap(), before + 1);
+    // Threads share the store; each reads a consistent state through its own snapshot.
+    let shared: &dyn Store = &reader;
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| {
+                for _ in 0..20 {
+                    let s = shared.snapshot().unwrap();
+                    let size = s.size().unwrap();
+                    let (checkpoint_size, _) = s.latest_checkpoint().unwrap().unwrap();
+                    assert_eq!(size, checkpoint_size);
+                    assert!(s.entry(size - 1).unwrap().is_some());
+                }
+            });
+        }
+    });
 }
 
 /// A writer that finds the write lock taken waits for it (within the busy timeout), then
@@ -1007,6 +1057,10 @@ macro_rules! suite {
                 super::writers_wait_for_each_other_or_fail_transiently::<B>();
             }
             #[test]
+            fn a_snapshot_reads_one_state_while_the_log_grows() {
+                super::a_snapshot_reads_one_state_while_the_log_grows::<B>();
+            }
+            #[test]
             fn a_second_writer_waits_for_the_first() {
                 super::a_second_writer_waits_for_the_first::<B>();
             }
@@ -1060,6 +1114,22 @@ macro_rules! suite {
 
 suite!(sqlite, crate::Sqlite);
 suite!(postgres, crate::Postgres);
+
+/// Every backend is a `Store` that threads may share, and one type of store object serves any.
+#[test]
+fn stores_are_send_sync_and_object_safe() {
+    fn shared<T: Send + Sync>() {}
+    shared::<SqliteStore>();
+    shared::<PostgresStore>();
+    let dir = tempfile::tempdir().unwrap();
+    let stores: Vec<Box<dyn Store>> = vec![Box::new(
+        SqliteStore::create(&dir.path().join("a.sqlite"), "compact-x").unwrap(),
+    )];
+    for s in &stores {
+        assert_eq!(s.origin().unwrap(), "compact-x");
+        assert_eq!(s.snapshot().unwrap().size().unwrap(), 0);
+    }
+}
 
 /// A file that is not a store, or a truncated one, is never taken as a good store (SQLite
 /// only: a PostgreSQL database is checked by its tables, in compact-store-postgres's tests).

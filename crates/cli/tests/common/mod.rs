@@ -252,3 +252,89 @@ pub fn witness_key(dir: &Path, name: &str, extra: &[&str]) -> String {
         .expect("the witness's verifier key")
         .to_owned()
 }
+
+/// Where a test's compact keeps its log: the SQLite file beside it (the default), or a
+/// database of its own in the PostgreSQL cluster the tests are given. Tests written once over
+/// `&Backend` run on both ([`per_backend!`]).
+#[derive(Debug)]
+pub enum Backend {
+    Sqlite,
+    Postgres(compact_store_postgres::testkit::TestDatabase),
+}
+
+impl Backend {
+    /// The backend `name` (`sqlite`, `postgres`) for `test`; `None` where PostgreSQL is not
+    /// available (the test then says it was skipped, or fails where it is required).
+    pub fn new(name: &str, test: &str) -> Option<Backend> {
+        match name {
+            "sqlite" => Some(Backend::Sqlite),
+            "postgres" => {
+                compact_store_postgres::testkit::TestDatabase::new(test).map(Backend::Postgres)
+            }
+            other => panic!("no backend {other}"),
+        }
+    }
+
+    /// Moves the log of the compact in `dir` to this backend. On PostgreSQL: copied by
+    /// `compact store copy` (which proves the copy by equal roots), the SQLite file removed,
+    /// and the database named in `compact.toml`'s `[store] url`, which every command and
+    /// `compact serve` then use.
+    pub fn adopt(&self, dir: &Path) {
+        let Backend::Postgres(db) = self else {
+            return;
+        };
+        move_log_to(dir, db.url());
+    }
+
+    /// The `--database` argument naming this backend's store for a compact in `dir`.
+    pub fn database(&self, dir: &Path) -> String {
+        match self {
+            Backend::Sqlite => dir.join(STORE).display().to_string(),
+            Backend::Postgres(db) => db.url().to_owned(),
+        }
+    }
+}
+
+/// Moves the log of the compact in `dir` to the PostgreSQL database at `url`: copied by
+/// `compact store copy` (which proves the copy by equal roots), the SQLite file removed, and
+/// the database named in `compact.toml`'s `[store] url`.
+pub fn move_log_to(dir: &Path, url: &str) {
+    ok_in(dir, &["store", "copy", "--to", url]);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = fs::remove_file(dir.join(format!("{STORE}{suffix}")));
+    }
+    let toml = dir.join("compact.toml");
+    let mut text = fs::read_to_string(&toml).unwrap();
+    text.push_str(&format!("\n[store]\nurl = \"{url}\"\n"));
+    fs::write(&toml, text).unwrap();
+}
+
+/// Runs each test function named (each taking `&Backend`) once per backend: as
+/// `sqlite::NAME` and `postgres::NAME`.
+#[allow(unused_macros)]
+macro_rules! per_backend {
+    ($($test:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[test]
+                fn $test() {
+                    if let Some(b) = crate::common::Backend::new("sqlite", stringify!($test)) {
+                        super::$test(&b);
+                    }
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[test]
+                fn $test() {
+                    if let Some(b) = crate::common::Backend::new("postgres", stringify!($test)) {
+                        super::$test(&b);
+                    }
+                }
+            )*
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use per_backend;

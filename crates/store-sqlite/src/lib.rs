@@ -3,29 +3,51 @@
 //! WAL journal with `synchronous = FULL`: a batch's commit returns only once it is on disk.
 //! Writers take SQLite's write lock before they check (`BEGIN IMMEDIATE`), so concurrent
 //! writers, in this process or others, wait for each other (up to the busy timeout, 30 s by
-//! default) instead of failing; a store still busy after it is a [`StoreError::Transient`].
+//! default) instead of failing; a store still busy after it is [`StoreError::Busy`].
 //! Tables: `meta` (format, origin, projection), `entries` (index, leaf, leaf hash, kind,
 //! author, reference), `records` (the projection: one typed row per entry, see
 //! [`crate::projection`]), `hashes` (the tree's stored hashes by index), `checkpoints` (size,
 //! note).
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
 
 use compact_log::Hash;
 use compact_statement::{Kind, Record, Statement};
+use compact_store::{
+    Batch, Entry, Held, PROJECTION, Reads, RecordRow, STORE_FORMAT, Snapshot, Store, StoreError,
+    StoredRecord, StoredRow, lock,
+};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
-use crate::{
-    Batch, Entry, PROJECTION, RecordRow, STORE_FORMAT, Store, StoreError, StoredRecord, StoredRow,
-};
-
-/// A compact log in one SQLite file.
+/// A compact log in one SQLite file: one connection, which threads share by turns (a reader
+/// that must not wait for another opens a store of its own).
 #[derive(Debug)]
 pub struct SqliteStore {
+    inner: Mutex<Conn>,
+}
+
+/// The connection and what it caches.
+#[derive(Debug)]
+struct Conn {
     conn: Connection,
     /// Stored hashes of the upper levels of the tree, which every proof reads again. Stored
     /// hashes never change, so the cache can never be stale; it is bounded.
-    upper: std::cell::RefCell<std::collections::HashMap<u64, Hash>>,
+    upper: RefCell<HashMap<u64, Hash>>,
+}
+
+/// The connection of a store, locked: for tests that tamper with the file as an attacker
+/// would.
+#[derive(Debug)]
+pub struct ConnectionGuard<'s>(MutexGuard<'s, Conn>);
+
+impl std::ops::Deref for ConnectionGuard<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        &self.0.conn
+    }
 }
 
 /// The lowest tree level whose stored hashes are cached (a level-6 node covers 64 leaves).
@@ -45,7 +67,7 @@ fn db(e: rusqlite::Error) -> StoreError {
         rusqlite::Error::SqliteFailure(f, _)
             if matches!(f.code, C::DatabaseBusy | C::DatabaseLocked) =>
         {
-            StoreError::Transient(format!(
+            StoreError::Busy(format!(
                 "the store is busy: another process held its write lock for longer than the busy timeout ({e})"
             ))
         }
@@ -203,11 +225,12 @@ fn insert_batch(tx: &Connection, batch: &Batch) -> Result<(), StoreError> {
             r.get(0)
         })
         .map_err(db)?;
-    if to_u64(size)? != batch.first_index {
-        return Err(StoreError::Transient(format!(
-            "the log grew meanwhile: size {size}, the batch starts at {}",
-            batch.first_index
-        )));
+    let size = to_u64(size)?;
+    if size != batch.first_index {
+        return Err(StoreError::Conflict {
+            size,
+            first: batch.first_index,
+        });
     }
     let mut ins = tx
         .prepare_cached(
@@ -272,10 +295,13 @@ impl SqliteStore {
         )
         .map_err(db)?;
         tx.commit().map_err(db)?;
-        Ok(SqliteStore {
-            conn,
-            upper: Default::default(),
-        })
+        Ok(Self::of(Conn::new(conn)))
+    }
+
+    fn of(conn: Conn) -> Self {
+        SqliteStore {
+            inner: Mutex::new(conn),
+        }
     }
 
     /// Opens an existing store; refuses a file that is not one.
@@ -292,10 +318,19 @@ impl SqliteStore {
         )
         .map_err(db)?;
         pragmas(&conn)?;
-        let store = Self::checked(conn)?;
-        store.ensure_projection()?;
-        store.conn.execute_batch(COSIGNATURES_SCHEMA).map_err(db)?;
-        Ok(store)
+        let conn = Self::checked(conn)?;
+        conn.ensure_projection()?;
+        conn.conn.execute_batch(COSIGNATURES_SCHEMA).map_err(db)?;
+        Ok(Self::of(conn))
+    }
+}
+
+impl Conn {
+    fn new(conn: Connection) -> Self {
+        Conn {
+            conn,
+            upper: RefCell::default(),
+        }
     }
 
     /// Builds the projection of a store that lacks it (one written before it existed), once,
@@ -358,7 +393,9 @@ impl SqliteStore {
             .map_err(db)?;
         Ok(())
     }
+}
 
+impl SqliteStore {
     /// Opens an existing store for reading only (an auditor's copy, a file it may not write):
     /// its contents are never written. SQLite may create its WAL files beside it where the
     /// directory is writable (to share a snapshot with writers); a store whose directory cannot
@@ -376,22 +413,21 @@ impl SqliteStore {
         let first = Connection::open_with_flags(path, flags)
             .map_err(db)
             .and_then(Self::checked);
-        let store = match first {
-            Ok(s) => s,
+        let conn = match first {
+            Ok(c) => c,
             Err(_) => {
                 // A read-only directory: SQLite cannot make the WAL's shared-memory file.
                 let uri = format!("file:{}?immutable=1", path.display());
                 Self::checked(Connection::open_with_flags(uri, flags).map_err(db)?)?
             }
         };
-        store
-            .conn
+        conn.conn
             .busy_timeout(std::time::Duration::from_secs(30))
             .map_err(db)?;
-        Ok(store)
+        Ok(Self::of(conn))
     }
 
-    fn checked(conn: Connection) -> Result<Self, StoreError> {
+    fn checked(conn: Connection) -> Result<Conn, StoreError> {
         let format: Option<String> = conn
             .query_row("SELECT value FROM meta WHERE key = 'format'", [], |r| {
                 r.get(0)
@@ -404,10 +440,7 @@ impl SqliteStore {
                 other => other,
             })?;
         match format.as_deref() {
-            Some(STORE_FORMAT) => Ok(SqliteStore {
-                conn,
-                upper: Default::default(),
-            }),
+            Some(STORE_FORMAT) => Ok(Conn::new(conn)),
             Some(other) => Err(StoreError::NotAStore(format!(
                 "store format `{other}` is not `{STORE_FORMAT}`: this version of compact reads `{STORE_FORMAT}` stores (create a new one with `compact init` and import the statements)"
             ))),
@@ -420,14 +453,22 @@ impl SqliteStore {
     /// How long to wait for another writer's lock before giving up with
     /// [`StoreError::Transient`] (default [`BUSY_TIMEOUT_DEFAULT`]).
     pub fn set_busy_timeout(&self, timeout: std::time::Duration) -> Result<(), StoreError> {
-        self.conn.busy_timeout(timeout).map_err(db)
+        lock(&self.inner)?.conn.busy_timeout(timeout).map_err(db)
     }
 
     /// The connection, for tests that tamper with the file as an attacker would.
-    pub fn connection(&self) -> &Connection {
-        &self.conn
+    pub fn connection(&self) -> ConnectionGuard<'_> {
+        ConnectionGuard(self.inner.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
+    fn conn_mut(&mut self) -> Result<&mut Conn, StoreError> {
+        self.inner.get_mut().map_err(|_| {
+            StoreError::Database("the store's connection was poisoned by a failure".into())
+        })
+    }
+}
+
+impl Conn {
     fn entries_query(&self, sql: &str, p: impl rusqlite::Params) -> Result<Vec<Entry>, StoreError> {
         let mut stmt = self.conn.prepare_cached(sql).map_err(db)?;
         let rows = stmt
@@ -442,6 +483,79 @@ impl SqliteStore {
 }
 
 impl Store for SqliteStore {
+    fn snapshot(&self) -> Result<Snapshot<'_>, StoreError> {
+        let held = lock(&self.inner)?;
+        if !held.conn.is_autocommit() {
+            // Within a write: its transaction is the snapshot.
+            return Ok(Box::new(Held::new(held, None)));
+        }
+        held.conn.execute_batch("BEGIN").map_err(db)?;
+        // Nothing was written: a failed read was reported to the reader already.
+        Ok(Box::new(Held::new(
+            held,
+            Some(|c: &Conn| {
+                let _ = c.conn.execute_batch("COMMIT");
+            }),
+        )))
+    }
+
+    fn latest(&self) -> Result<Snapshot<'_>, StoreError> {
+        Ok(Box::new(Held::new(lock(&self.inner)?, None)))
+    }
+
+    fn append(&mut self, batch: &Batch) -> Result<(), StoreError> {
+        let conn = &mut self.conn_mut()?.conn;
+        if conn.is_autocommit() {
+            // IMMEDIATE: the write lock before the size is read, so that a writer waits for
+            // another instead of failing when it upgrades a stale read.
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(db)?;
+            insert_batch(&tx, batch)?;
+            tx.commit().map_err(db)
+        } else {
+            // Within `begin_write`: a savepoint keeps the batch whole inside the transaction.
+            let sp = conn.savepoint().map_err(db)?;
+            insert_batch(&sp, batch)?;
+            sp.commit().map_err(db)
+        }
+    }
+
+    fn begin_write(&mut self) -> Result<(), StoreError> {
+        let conn = &self.conn_mut()?.conn;
+        if !conn.is_autocommit() {
+            return Err(StoreError::Database(
+                "a write is already in progress on this connection".into(),
+            ));
+        }
+        conn.execute_batch("BEGIN IMMEDIATE").map_err(db)
+    }
+
+    fn end_write(&mut self, commit: bool) -> Result<(), StoreError> {
+        let conn = &self.conn_mut()?.conn;
+        if conn.is_autocommit() {
+            return Ok(());
+        }
+        if commit {
+            conn.execute_batch("COMMIT").map_err(db)
+        } else {
+            conn.execute_batch("ROLLBACK").map_err(db)
+        }
+    }
+
+    fn add_cosignature(&self, size: u64, witness: &str, line: &[u8]) -> Result<(), StoreError> {
+        lock(&self.inner)?
+            .conn
+            .execute(
+                "INSERT OR REPLACE INTO cosignatures (size, witness, line) VALUES (?1, ?2, ?3)",
+                params![to_i64(size)?, witness, line],
+            )
+            .map_err(db)?;
+        Ok(())
+    }
+}
+
+impl Reads for Conn {
     fn origin(&self) -> Result<String, StoreError> {
         self.conn
             .query_row("SELECT value FROM meta WHERE key = 'origin'", [], |r| {
@@ -634,54 +748,6 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    fn append(&mut self, batch: &Batch) -> Result<(), StoreError> {
-        if self.conn.is_autocommit() {
-            // IMMEDIATE: the write lock before the size is read, so that a writer waits for
-            // another instead of failing when it upgrades a stale read.
-            let tx = self
-                .conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(db)?;
-            insert_batch(&tx, batch)?;
-            tx.commit().map_err(db)
-        } else {
-            // Within `begin_write`: a savepoint keeps the batch whole inside the transaction.
-            let sp = self.conn.savepoint().map_err(db)?;
-            insert_batch(&sp, batch)?;
-            sp.commit().map_err(db)
-        }
-    }
-
-    fn begin_write(&mut self) -> Result<(), StoreError> {
-        if !self.conn.is_autocommit() {
-            return Err(StoreError::Database(
-                "a write is already in progress on this connection".into(),
-            ));
-        }
-        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(db)
-    }
-
-    fn end_write(&mut self, commit: bool) -> Result<(), StoreError> {
-        if self.conn.is_autocommit() {
-            return Ok(());
-        }
-        if commit {
-            self.conn.execute_batch("COMMIT").map_err(db)
-        } else {
-            self.conn.execute_batch("ROLLBACK").map_err(db)
-        }
-    }
-
-    fn read_tx<T>(&self, f: impl FnOnce() -> T) -> Result<T, StoreError> {
-        if !self.conn.is_autocommit() {
-            return Ok(f());
-        }
-        self.conn.execute_batch("BEGIN").map_err(db)?;
-        let out = f();
-        self.conn.execute_batch("COMMIT").map_err(db)?;
-        Ok(out)
-    }
-
     fn projection_meta(&self) -> Result<Option<String>, StoreError> {
         self.conn
             .query_row("SELECT value FROM meta WHERE key = 'projection'", [], |r| {
@@ -789,16 +855,6 @@ impl Store for SqliteStore {
             .optional()
             .map_err(db)?;
         row.map(|(s, n)| Ok((to_u64(s)?, n))).transpose()
-    }
-
-    fn add_cosignature(&self, size: u64, witness: &str, line: &[u8]) -> Result<(), StoreError> {
-        self.conn
-            .execute(
-                "INSERT OR REPLACE INTO cosignatures (size, witness, line) VALUES (?1, ?2, ?3)",
-                params![to_i64(size)?, witness, line],
-            )
-            .map_err(db)?;
-        Ok(())
     }
 
     fn cosignatures(&self, size: u64) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
