@@ -1356,7 +1356,7 @@ fn main() -> ExitCode {
         Err(e) if ledger::is_transient(&e) => {
             let _ = writeln!(
                 std::io::stderr(),
-                "error: {e:#}\nerror: a transient failure, not a refusal: run the command again (exit {EXIT_TRANSIENT})"
+                "error: {e:#} (a transient failure, not a refusal: run the command again; exit {EXIT_TRANSIENT})"
             );
             ExitCode::from(EXIT_TRANSIENT)
         }

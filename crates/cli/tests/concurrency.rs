@@ -329,6 +329,7 @@ fn a_busy_store_is_a_transient_failure() {
                 r.stderr
             );
             assert!(!r.stderr.contains("refused"), "{}", r.stderr);
+            assert_eq!(r.stderr.trim_end().lines().count(), 1, "{}", r.stderr);
         }
         holder.connection().execute_batch("ROLLBACK").unwrap();
     }

@@ -17,6 +17,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use common::{Listening, compact_in, fails_in, ok_in, signed_base, submit_args};
+use compact_store::Reads as _;
 use compact_store_postgres::testkit::TestDatabase;
 
 /// The root `compact store copy` proved (the last word of its last line).
@@ -201,13 +202,51 @@ fn init_on_postgres_and_wrong_databases_are_refused_in_one_line() {
             "postgres://postgres@127.0.0.1:1/compact",
         ],
     );
-    assert_ne!(unreachable.code, 0);
+    // A server that is not there may come back: transient (exit 75), in one line.
+    assert_eq!(unreachable.code, 75, "{}", unreachable.stderr);
     assert!(
         unreachable.stderr.contains("could not be reached"),
         "{}",
         unreachable.stderr
     );
     assert!(!d.join("compact.sqlite").exists(), "nothing written");
+    // Credentials the server refuses: a role it does not know.
+    let stranger = db.url().replacen("postgres@", "nobody_known_here@", 1);
+    assert_ne!(stranger, db.url());
+    let run = compact_in(Some(d), &["status", "--database", &stranger]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("nobody_known_here"), "{}", run.stderr);
+    // A database holding another compact's log: named, and left as it was.
+    let other = TestDatabase::new("cli_pg_other_compact").unwrap();
+    drop(compact_store_postgres::PostgresStore::create(other.url(), "another-compact").unwrap());
+    let run = compact_in(Some(d), &["status", "--database", other.url()]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("another-compact"), "{}", run.stderr);
+    let run = compact_in(
+        Some(d),
+        &[
+            "submit",
+            "--database",
+            other.url(),
+            "--key",
+            "keys/GB.key",
+            "--type",
+            "threat.level",
+            "--payload",
+            r#"{"level":"elevated"}"#,
+        ],
+    );
+    assert_ne!(run.code, 0, "{}", run.stdout);
+    assert!(run.stderr.contains("another-compact"), "{}", run.stderr);
+    let size = compact_store_postgres::PostgresStore::open_read_only(other.url())
+        .unwrap()
+        .latest_checkpoint()
+        .unwrap();
+    assert_eq!(size, None, "nothing written to another compact's log");
+    // Every one of these errors is one line.
+    for run in [&init, &unreachable] {
+        assert_eq!(run.stderr.trim_end().lines().count(), 1, "{}", run.stderr);
+    }
 
     // A URL with a password in compact.toml, and one that is not PostgreSQL's.
     check_store_url(d, "postgres://u:secret@localhost/db", "holds a password");

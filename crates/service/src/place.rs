@@ -6,6 +6,7 @@ use std::time::Duration;
 use compact_files::{Loaded, load_dir};
 use compact_model::{Compact, Diagnostic, SourceFile, check};
 use compact_statement::rules::Facts;
+use compact_store::Reads as _;
 use compact_store::governing::Drift;
 use jiff::Timestamp;
 
@@ -196,6 +197,15 @@ impl Place {
             return Ok(Self::unlogged(working));
         }
         let store = self.store_read_only()?;
+        // A store of another compact is never read as this one's.
+        let origin = store.origin()?;
+        if origin != working.id {
+            return Err(ServiceError::bad_input(format!(
+                "the store {} holds the log of `{origin}`, not of `{}`: name this compact's store",
+                self.location().shown(),
+                working.id
+            )));
+        }
         let facts = compact_store::stored_facts(&store, &working)?;
         let last_receipt = facts.last_received.or(adopted);
         let governing =
