@@ -10,6 +10,8 @@
 #
 #   sh bench/b6.sh            # 10 s per measurement
 #   SECONDS_EACH=30 sh bench/b6.sh
+#   B6_POSTGRES=postgresql://postgres@%2Ftmp%2Fcompact-pg%2Fsock:55432/b6 sh bench/b6.sh
+#                             # the writes on PostgreSQL too (an empty database)
 set -eu
 D=${SECONDS_EACH:-10}
 cargo build --release --quiet
@@ -54,15 +56,29 @@ load "status by guarantor" -t2 -c16 -d"${D}s" "$URL/v1/status?by=guarantor"
 TEMPLATE='/v1/status?by=guarantor&at_size={i}' SIZE=$SIZE load "status by guarantor, random at_size" -t2 -c16 -d"${D}s" -s bench/b6_get.lua "$URL"
 kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=
 
+# Writes into the compact in $1 (made by `bench statements`), on the store it names.
+writes() {
+  serve "$1"
+  BEFORE=$(curl -sf "$URL/v1/log" | python3 -c 'import json,sys; print(json.load(sys.stdin)["size"])')
+  STATEMENTS="$1/statements.jsonl" THREADS=2 \
+    load "POST /v1/statements ($2)" -t2 -c16 -d"${D}s" -s bench/b6_post.lua "$URL"
+  AFTER=$(curl -sf "$URL/v1/log" | python3 -c 'import json,sys; print(json.load(sys.stdin)["size"])')
+  kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=
+  echo "log size $BEFORE -> $AFTER: $((AFTER - BEFORE)) statements written, $((AFTER - BEFORE)) / ${D} s = $(( (AFTER - BEFORE) / D ))/s"
+  "$BIN" verify --dir "$1" | tail -1
+}
+
 echo "== writes: single signed statements, 16 connections (-t2 -c16, ${D} s)"
 "$BIN" bench statements --dir "$WORK/writes" --n "${B6_STATEMENTS:-150000}" | sed 's/^/  /'
-serve "$WORK/writes"
-BEFORE=$(curl -sf "$URL/v1/log" | python3 -c 'import json,sys; print(json.load(sys.stdin)["size"])')
-STATEMENTS="$WORK/writes/statements.jsonl" THREADS=2 \
-  load "POST /v1/statements" -t2 -c16 -d"${D}s" -s bench/b6_post.lua "$URL"
-AFTER=$(curl -sf "$URL/v1/log" | python3 -c 'import json,sys; print(json.load(sys.stdin)["size"])')
-kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=
-echo "log size $BEFORE -> $AFTER: $((AFTER - BEFORE)) statements written, $((AFTER - BEFORE)) / ${D} s = $(( (AFTER - BEFORE) / D ))/s"
-"$BIN" verify --dir "$WORK/writes" | tail -1
+writes "$WORK/writes" sqlite
+# B6_POSTGRES=URL (an empty database of a cluster with durable commits): the same writes with
+# the compact's log in PostgreSQL (moved there by `compact store copy`, named in [store] url).
+if [ -n "${B6_POSTGRES:-}" ]; then
+  "$BIN" bench statements --dir "$WORK/writes-pg" --n "${B6_STATEMENTS:-150000}" > /dev/null
+  "$BIN" store copy --dir "$WORK/writes-pg" --to "$B6_POSTGRES" | tail -1 | sed 's/^/  /'
+  rm -f "$WORK/writes-pg/compact.sqlite"*
+  printf '\n[store]\nurl = "%s"\n' "$B6_POSTGRES" >> "$WORK/writes-pg/compact.toml"
+  writes "$WORK/writes-pg" postgres
+fi
 echo "== reference: compact bench ingest (the ledger without HTTP), same run"
 "$BIN" bench ingest --dir "$WORK/ingest" --n 100000 | grep -E "^B1 (ingest|ratio)"

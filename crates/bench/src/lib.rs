@@ -2,8 +2,8 @@
 //! the work beside a reference measured in the same run, and returns the figures as lines;
 //! `compact bench` prints them (see docs/PERFORMANCE.md and `bench/`).
 //!
-//! - [`ingest`] (B1), [`verify`] (B2), [`proofs`] (B3): the log; [`ingest_postgres`] B1 on
-//!   PostgreSQL beside SQLite.
+//! - [`ingest`] (B1), [`verify`] (B2), [`proofs`] (B3): the log; [`ingest_postgres`] and
+//!   [`proofs_postgres`] B1 and B3 on PostgreSQL.
 //! - [`status`] (B4): the status report over a million deliveries, beside DuckDB;
 //!   [`status_store`] the same log in a store, for timing `compact status` end to end.
 //! - [`stress`] (B5): the Monte Carlo, beside numpy.
@@ -21,7 +21,7 @@ mod log;
 mod status;
 mod stress;
 
-pub use log::{ingest, ingest_postgres, proofs, statements, verify};
+pub use log::{ingest, ingest_postgres, proofs, proofs_postgres, statements, verify};
 pub use status::{status, status_store};
 pub use stress::stress;
 

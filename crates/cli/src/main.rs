@@ -736,6 +736,10 @@ enum Bench {
         /// Proofs of each kind to time.
         #[arg(long, default_value_t = 10_000)]
         samples: usize,
+        /// Build and time the tree in this (empty, or holding this bench's tree) PostgreSQL
+        /// database instead of DIR (a Unix socket: `postgresql://USER@%2Fpath%2Fto%2Fsock:PORT/DB`).
+        #[arg(long, value_name = "URL")]
+        postgres: Option<String>,
     },
     /// B4: the status report over N deliveries, 40 guarantors and 10 pillars, in a new DIR;
     /// writes the same data as CSV for `bench/b4_duckdb.py`.
@@ -1303,7 +1307,18 @@ fn bench(what: Bench) -> anyhow::Result<ExitCode> {
         } => compact_bench::ingest_postgres(&dir, &url, n, batch)?,
         Bench::Statements { dir, n } => compact_bench::statements(&dir, n)?,
         Bench::Verify { dir } => compact_bench::verify(&dir)?,
-        Bench::Proofs { dir, n, samples } => compact_bench::proofs(&dir, n, samples, &mut note)?,
+        Bench::Proofs {
+            dir,
+            n,
+            samples,
+            postgres: None,
+        } => compact_bench::proofs(&dir, n, samples, &mut note)?,
+        Bench::Proofs {
+            n,
+            samples,
+            postgres: Some(url),
+            ..
+        } => compact_bench::proofs_postgres(&url, n, samples, &mut note)?,
         Bench::Status { dir, n, seed } => {
             // B4_RUNS=N times N engine runs instead of 3 (for profiling).
             let runs = std::env::var("B4_RUNS")
