@@ -18,13 +18,13 @@ use compact_engine::report::{By, status as group};
 use compact_files::keys::{record_operator_key, record_party_key, write_private_key};
 use compact_model::value::value;
 use compact_model::{Amount, Compact};
+use compact_service::AnyStore;
 use compact_statement::{
     AgreementSign, Allocation, DeliveryConfirm, DeliveryReport, Draft, Payload, Statement, keys,
 };
 use compact_store::Reads as _;
 use compact_store::audit::audit;
 use compact_store::{Clock, Ledger};
-use compact_store_sqlite::SqliteStore;
 use jiff::civil::Date;
 use jiff::{Span, Timestamp};
 use rand::rngs::StdRng;
@@ -33,7 +33,6 @@ use rust_decimal::Decimal;
 use signed_note::StandardSigner;
 
 use crate::commands::{load, write_data_set};
-use crate::ledger::STORE_FILE;
 use crate::output::{money, out, table};
 use crate::status::{burden_table, marked, status_table};
 use crate::synthetic;
@@ -423,7 +422,12 @@ impl Gen<'_> {
 }
 
 /// `compact demo`.
-pub fn demo(dir: Option<&Path>, seed: u64, serve: bool) -> anyhow::Result<ExitCode> {
+pub fn demo(
+    dir: Option<&Path>,
+    seed: u64,
+    serve: bool,
+    database: Option<&str>,
+) -> anyhow::Result<ExitCode> {
     let dir: PathBuf = match dir {
         Some(d) => d.to_path_buf(),
         None => std::env::temp_dir().join(format!("compact-demo-{}-{seed}", std::process::id())),
@@ -434,7 +438,22 @@ pub fn demo(dir: Option<&Path>, seed: u64, serve: bool) -> anyhow::Result<ExitCo
     let signers = make_keys(&dir, &plain, seed)?;
     let compact = load(&dir).ok_or_else(|| anyhow!("the data set with its keys is not valid"))?;
     let statements = sequence(&compact, &signers, history(&compact, seed)?)?;
-    let store = SqliteStore::create(&dir.join(STORE_FILE), &compact.id)?;
+    // The store: DIR/compact.sqlite, or where --database says (a file, or a PostgreSQL
+    // database, which compact.toml then names without its password, for every later command).
+    let place = compact_service::Place::locate(&dir, database)?;
+    let at = place.location();
+    let store = AnyStore::create(&at, &compact.id)
+        .with_context(|| format!("cannot create the demo's store {}", at.shown()))?;
+    if let compact_service::anystore::Location::Postgres(url) = &at {
+        let toml = dir.join("compact.toml");
+        let mut text = std::fs::read_to_string(&toml)?;
+        text.push_str(&format!(
+            "\n# The demo's log lives in PostgreSQL (`compact demo --database`).\n[store]\nurl = \"{}\"\n",
+            compact_service::anystore::without_password(url)
+        ));
+        std::fs::write(&toml, text)?;
+        eprintln!("demo store: {}", at.shown());
+    }
     let mut ledger = Ledger::open(store, &compact)?;
     // The history replays 2024-26: the operator runs on a simulated clock that receives each
     // statement at its own time.
@@ -603,12 +622,6 @@ pub fn demo(dir: Option<&Path>, seed: u64, serve: bool) -> anyhow::Result<ExitCo
     }
     out!("");
     out!("The dashboard of the demo (Ctrl-C to stop):");
-    let place = compact_service::Place {
-        dir: dir.clone(),
-        database: None,
-        url: None,
-        busy_timeout: None,
-    };
     crate::serve::serve(
         &place,
         std::net::SocketAddr::from(([127, 0, 0, 1], 0)),

@@ -669,6 +669,11 @@ struct DemoArgs {
     /// until Ctrl-C).
     #[arg(long)]
     no_serve: bool,
+    /// The store: DIR/compact.sqlite by default; an SQLite file, or an empty PostgreSQL
+    /// database as a `postgres://` URL, which compact.toml then names (without a password:
+    /// later commands read it from COMPACT_DATABASE_PASSWORD).
+    #[arg(long, value_name = "PATH|URL")]
+    database: Option<String>,
 }
 
 /// Where the compact and its store are.
@@ -1058,7 +1063,9 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Show {
             what: Show::Agreement(a),
         } => commands::show_agreement(&a.dir, &a.id, a.version, a.format),
-        Command::Demo(a) => demo::demo(a.dir.as_deref(), a.seed, !a.no_serve),
+        Command::Demo(a) => {
+            demo::demo(a.dir.as_deref(), a.seed, !a.no_serve, a.database.as_deref())
+        }
         Command::Keygen(KeygenArgs {
             witness: Some(name),
             out,

@@ -40,6 +40,21 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// The URL without its password, if it has one: what may be written into a compact's files
+/// (the password is then read from the environment or a file).
+pub fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.split_once('@') {
+        Some((auth, host)) => match auth.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}@{host}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
 impl Location {
     /// A location from what the user wrote: a PostgreSQL URL or a file path.
     pub fn parse(s: &str) -> Location {
@@ -205,5 +220,10 @@ mod tests {
             "postgres://u:***@h:5432/db"
         );
         assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(
+            without_password("postgres://u:secret@h:5432/db"),
+            "postgres://u@h:5432/db"
+        );
+        assert_eq!(without_password("postgres://h/db"), "postgres://h/db");
     }
 }
