@@ -494,3 +494,34 @@ fn the_demo_built_on_postgres_is_served_and_copied_back() {
     let out = ok_in(&on_pg, &["store", "copy", "--to", back.to_str().unwrap()]);
     assert_eq!(copied_root(&out), root, "{out}");
 }
+
+/// Whoever holds the database rewrites a delivery report's amount in place with plain SQL (the
+/// leaf and the projection's row alike): `compact verify` names the entry, as on SQLite.
+#[test]
+fn a_report_rewritten_in_postgresql_is_named_by_verify() {
+    let Some(b) = common::Backend::new("postgres", "cli_pg_tamper") else {
+        return;
+    };
+    let t = common::populated("pg-tamper");
+    let d = t.path();
+    b.adopt(d);
+    ok_in(d, &["verify"]);
+    let common::Backend::Postgres(db) = &b else {
+        unreachable!()
+    };
+    let store = compact_store_postgres::PostgresStore::open(db.url()).unwrap();
+    store
+        .with_client(|c| {
+            c.batch_execute(
+                "UPDATE entries SET leaf = convert_to(replace(convert_from(leaf, 'UTF8'), '500 shells', '900 shells'), 'UTF8') WHERE idx = 7;
+                 UPDATE records SET amount = '900 shells' WHERE idx = 7;",
+            )
+        })
+        .unwrap()
+        .unwrap();
+    drop(store);
+    let run = compact_in(Some(d), &["verify"]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let said = format!("{}{}", run.stdout, run.stderr);
+    assert!(said.contains("entry 7"), "{said}");
+}
