@@ -93,23 +93,40 @@ impl AppState {
     }
 
     /// Runs `f` on a pooled read-only connection. A connection that failed transiently (lost,
-    /// or its database restarting) is not pooled again: the next read connects anew, so the
-    /// server recovers when the database is back.
-    pub fn read<T>(&self, f: impl FnOnce(&AnyStore) -> Result<T>) -> Result<T> {
+    /// its database restarted) is not pooled again, and a pooled one that failed so is tried
+    /// once more on a new connection: after a restart of the database, the first request
+    /// already succeeds; while it is down, requests fail (503) and the server stays up.
+    pub fn read<T>(&self, f: impl Fn(&AnyStore) -> Result<T>) -> Result<T> {
         let pooled = self.readers.lock().ok().and_then(|mut p| p.pop());
+        let fresh = pooled.is_none();
         let store = match pooled {
             Some(s) => s,
             None => self.place.store_read_only()?,
         };
         let out = f(&store);
         let lost = out.as_ref().is_err_and(|e| e.is_transient());
-        if !lost
-            && let Ok(mut pool) = self.readers.lock()
+        if !lost {
+            self.give_back(store);
+            return out;
+        }
+        drop(store);
+        if fresh {
+            return out;
+        }
+        let store = self.place.store_read_only()?;
+        let again = f(&store);
+        if again.is_ok() {
+            self.give_back(store);
+        }
+        again
+    }
+
+    fn give_back(&self, store: AnyStore) {
+        if let Ok(mut pool) = self.readers.lock()
             && pool.len() < POOL_MAX
         {
             pool.push(store);
         }
-        out
     }
 
     /// The log's size now.

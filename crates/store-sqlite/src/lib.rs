@@ -18,7 +18,7 @@ use compact_log::Hash;
 use compact_statement::{Kind, Record, Statement};
 use compact_store::{
     Batch, Entry, Held, PROJECTION, Reads, RecordRow, STORE_FORMAT, Snapshot, Store, StoreError,
-    StoredRecord, StoredRow, lock,
+    StoredRecord, StoredRow, lock, lock_mut,
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
@@ -462,9 +462,7 @@ impl SqliteStore {
     }
 
     fn conn_mut(&mut self) -> Result<&mut Conn, StoreError> {
-        self.inner.get_mut().map_err(|_| {
-            StoreError::Database("the store's connection was poisoned by a failure".into())
-        })
+        lock_mut(&mut self.inner)
     }
 }
 

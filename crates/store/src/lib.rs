@@ -344,6 +344,13 @@ impl<R: Reads> Reads for Held<'_, R> {
     forward_reads!(self => (*self.guard));
 }
 
+/// The connection of a backend held exclusively (`&mut`, so no lock is taken): for writes.
+pub fn lock_mut<T>(m: &mut std::sync::Mutex<T>) -> Result<&mut T, StoreError> {
+    m.get_mut().map_err(|_| {
+        StoreError::Database("the store's connection was poisoned by a failure".into())
+    })
+}
+
 /// Locks a backend's connection: a lock poisoned by a panic elsewhere is a database error,
 /// not a panic here.
 pub fn lock<T>(m: &std::sync::Mutex<T>) -> Result<std::sync::MutexGuard<'_, T>, StoreError> {
