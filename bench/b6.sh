@@ -65,7 +65,8 @@ writes() {
   AFTER=$(curl -sf "$URL/v1/log" | python3 -c 'import json,sys; print(json.load(sys.stdin)["size"])')
   kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=
   echo "log size $BEFORE -> $AFTER: $((AFTER - BEFORE)) statements written, $((AFTER - BEFORE)) / ${D} s = $(( (AFTER - BEFORE) / D ))/s"
-  "$BIN" verify --dir "$1" | tail -1
+  # Each compact of this run is the same log (the same seeds): remembered apart.
+  COMPACT_STATE_DIR="$WORK/state-$2" "$BIN" verify --dir "$1" | tail -1
 }
 
 echo "== writes: single signed statements, 16 connections (-t2 -c16, ${D} s)"

@@ -906,7 +906,7 @@ fn remember_local(place: &Place, governed: &Governed, pinned: Option<&str>) -> a
         return Ok(());
     };
     let cp = open_checkpoint(&note, &key, &governed.compact.id)?;
-    let source = place.database().display().to_string();
+    let source = place.location().shown();
     // The witnesses' quorum, from the cosignatures the store keeps for it.
     let mut cosigned = note.clone();
     for (_, line) in store.cosignatures(cp.size)? {

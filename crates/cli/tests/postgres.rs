@@ -436,7 +436,11 @@ fn the_server_rides_out_a_restart_of_postgres() {
     // The server reconnects: a read finds its pooled connection lost and answers on a new one;
     // the writer's first group may still find its connection lost (503, retryable) and opens
     // a new one for the next.
-    assert_eq!(get(&server.url, "/v1/log").0, 200, "reads reconnect at once");
+    assert_eq!(
+        get(&server.url, "/v1/log").0,
+        200,
+        "reads reconnect at once"
+    );
     let mut again = post(&two);
     for _ in 0..20 {
         if again.0 != 503 {
