@@ -1281,7 +1281,7 @@ fn the_aid_rows_sum_to_the_status_reports_rows() {
         for row in status["rows"].as_array().expect("status rows") {
             let name = row["key"].as_str().unwrap_or("");
             let mine = rows.iter().filter(|r| match key {
-                "year" => r["year"].to_string() == name,
+                "year" => r["year"].as_i64().is_some_and(|y| y.to_string() == name),
                 "group" => groups.get(r["guarantor"].as_str().unwrap_or("")) == Some(&name),
                 _ => r[key].as_str() == Some(name),
             });

@@ -198,10 +198,18 @@ pub fn status_in(
     let outside = crate::tracker::outside_of(dir, compact, &figures, as_of)?;
     let report = group(compact, &figures, &outside, by, &as_of.to_string(), size);
     let mut out: StatusReport = (&report).into();
+    // Received on or before `as_of` (UTC): before the next day's midnight, compared as
+    // instants (one conversion, not one per record).
+    let next_day = as_of
+        .tomorrow()
+        .and_then(|d| {
+            jiff::tz::TimeZone::UTC.to_timestamp(d.to_datetime(jiff::civil::Time::midnight()))
+        })
+        .unwrap_or(jiff::Timestamp::MAX);
     out.entries_as_of = log
         .records
         .iter()
-        .filter(|(_, r)| r.at().to_zoned_datetime(jiff::tz::TimeZone::UTC).date() <= as_of)
+        .filter(|(_, r)| r.at() < next_day)
         .count() as u64;
     out.lifecycle = lifecycle(compact, &governed.facts, as_of);
     Ok(out)
