@@ -160,8 +160,11 @@ function statusTable(report, keyLabel, caption, link, withTotal = true) {
 
 async function overview(main, asOf) {
   const q = `as_of=${asOf}`;
+  const byPillarAsked = api(`/v1/status?${q}&by=pillar`);
+  // The chart's figures are asked at once, beside the tables' (the last point is the tables').
+  const series = overTimeFigures(asOf, byPillarAsked);
   const [byGuarantor, byPillar, byCommitment] = await Promise.all([
-    api(`/v1/status?${q}&by=guarantor`), api(`/v1/status?${q}&by=pillar`), api(`/v1/status?${q}&by=commitment`),
+    api(`/v1/status?${q}&by=guarantor`), byPillarAsked, api(`/v1/status?${q}&by=commitment`),
   ]);
   main.replaceChildren(el("h2", { text: t("overview-title", { date: asOf }) }),
     el("p", { text: t("from-entries", { n: byGuarantor.log_size }) }));
@@ -172,7 +175,7 @@ async function overview(main, asOf) {
   main.append(el("h2", { text: t("largest-arrears") }),
     statusTable(largest, t("col-commitment"), t("largest-arrears"), (c) => `#/explain/${encodeURIComponent(c)}?as_of=${asOf}`, false));
   main.append(el("p", { class: "legend", text: t("synthetic-legend") }), el("p", { class: "legend", text: t("on-time-legend") }));
-  main.append(el("h2", { text: t("over-time") }), await overTime(asOf));
+  main.append(el("h2", { text: t("over-time") }), overTime(await series));
 }
 
 // ---- Charts: drawn as SVG here, no library ----
@@ -342,12 +345,16 @@ function quarterEnds(firstYear, asOf) {
   return out;
 }
 
-async function overTime(asOf) {
+// The status by pillar at each quarter end and on `asOf` (`last`, asked already).
+async function overTimeFigures(asOf, last) {
   const head = await api("/v1/log");
   const adopted = head.adopted_on || asOf;
   const dates = quarterEnds(Number(adopted.slice(0, 4)), asOf).filter((d) => d >= adopted);
-  const reports = await Promise.all(dates.map((d) => api(`/v1/status?as_of=${d}&by=pillar`)));
-  const kept = dates.map((d, i) => [d, reports[i]]).filter(([, r]) => r);
+  const reports = await Promise.all(dates.map((d) => (d === asOf ? last : api(`/v1/status?as_of=${d}&by=pillar`))));
+  return dates.map((d, i) => [d, reports[i]]).filter(([, r]) => r);
+}
+
+function overTime(kept) {
   const pick = (f) => kept.map(([, r]) => Number(r.total[f]));
   const currency = kept.length ? kept[kept.length - 1][1].currency : "";
   return lineChart(t("over-time"), kept.map(([d]) => d), [
