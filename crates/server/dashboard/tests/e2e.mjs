@@ -81,6 +81,21 @@ async function downloads(page, name) {
   }
 }
 
+// The page in Ukrainian: its first heading translated, no message key shown for want of a
+// translation, and axe-core again.
+async function ukrainian(page, name, heading) {
+  await page.selectOption("#lang", "uk");
+  await page.waitForFunction((h) => document.querySelector("main h2")?.textContent.startsWith(h), heading);
+  await page.waitForSelector("main table tbody tr");
+  const text = await page.locator("main").innerText();
+  const keys = text.match(/(^|[\s(])[a-z]+(-[a-z]+)+(?=[\s:)]|$)/gm)?.filter((k) => /^(col|aid|mc|group|filter|kiel|explorer|guarantor|tracker|units|no|download|fulfilled|burden|stress|check|state|nav)-/.test(k.trim().replace(/^\(/, ""))) ?? [];
+  if (keys.length) fail(`${name} in Ukrainian: untranslated ${[...new Set(keys)].join(", ")}`);
+  await axe(page, `${name} (uk)`);
+  await shots(page, `${name}-uk`);
+  await page.selectOption("#lang", "en");
+  await page.waitForFunction(() => document.documentElement.lang === "en");
+}
+
 // Screenshots at 1280 and 375 px, and no sideways scrolling of the page at 375 px.
 async function shots(page, name) {
   await page.setViewportSize({ width: 1280, height: 900 });
@@ -260,6 +275,7 @@ for (let i = 0; i < 3; i++) {
   await page.keyboard.press("ArrowDown");
   await page.waitForFunction(() => !location.hash.includes("pillar=weapons"));
   await axe(page, "tracker filtered");
+  await ukrainian(page, "tracker", "Допомога станом на");
   if (problems.length) fail(`tracker: ${problems.join("; ")}`);
   await page.close();
 }
@@ -281,6 +297,7 @@ for (let i = 0; i < 3; i++) {
   await axe(page, "guarantor fulfilment");
   await downloads(page, "guarantor");
   await shots(page, "guarantor");
+  await ukrainian(page, "guarantor", "United Kingdom (GB) станом на");
   if (problems.length) fail(`guarantor: ${problems.join("; ")}`);
   await page.close();
 }
