@@ -467,6 +467,16 @@ async function stress(main, params) {
     }
     const head = [t("col-year"), ...fields.map((f) => t("stress-" + f.replace("_", "-")))].map((h) => el("th", { scope: "col", text: h }));
     main.append(el("div", { class: "scroll" }, el("table", {}, el("caption", { text: `${line.pillar} (${line.measure})` }), el("thead", {}, el("tr", {}, ...head)), body)));
+    // A line the what-if opens a gap in: its requirement and what is scheduled before and after.
+    if (line.years.some((y) => Number(y.gap_before) > 0 || Number(y.gap_after) > 0)) {
+      const years = line.years.map((y) => String(y.year));
+      const pick = (f) => line.years.map((y) => Number(y[f] ?? 0));
+      main.append(lineChart(`${t("stress-what-if-chart")}: ${line.pillar} (${line.measure})`, years, [
+        { label: t("stress-requirement"), color: "#a30000", values: pick("requirement") },
+        { label: t("stress-before"), color: "#555", values: pick("before") },
+        { label: t("stress-after"), color: "#0b4ea2", values: pick("after") },
+      ], null));
+    }
   }
   for (const rb of r.rebalance || []) {
     const body = el("tbody");

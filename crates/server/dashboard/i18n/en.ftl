@@ -163,3 +163,4 @@ guarantor-chart-commitments = Due, allocated and confirmed per commitment of { $
 guarantor-by-year = Fulfilment by year
 guarantor-by-commitment-year = Fulfilment per commitment and year
 fulfilled-legend = Confirmed of due: the share of what fell due in the year, on or before the date, that the beneficiary confirmed delivered.
+stress-what-if-chart = What-if

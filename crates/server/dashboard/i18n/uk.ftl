@@ -163,3 +163,4 @@ guarantor-chart-commitments = Належне, виділене й підтвер
 guarantor-by-year = Виконання за роками
 guarantor-by-commitment-year = Виконання за зобов’язаннями і роками
 fulfilled-legend = Підтверджено від належного: частка того, що належало в році (на дату або раніше), яку бенефіціар підтвердив як поставлене.
+stress-what-if-chart = Що, якби

@@ -307,8 +307,11 @@ for (let i = 0; i < 3; i++) {
   const { page, problems } = await open("/#/stress?without=US&delay=0&scenarios=200&seed=7");
   await page.waitForSelector("figure[data-chart]");
   const r = await api("/v1/stress?without=US&delay=0&scenarios=200&seed=7");
-  const charts = await page.locator("figure[data-chart]").count();
-  if (charts !== r.monte_carlo.lines.length) fail(`stress: ${charts} charts, ${r.monte_carlo.lines.length} lines`);
+  const charts = await page.locator("figure[data-chart]:has(svg polygon)").count();
+  if (charts !== r.monte_carlo.lines.length) fail(`stress: ${charts} fan charts, ${r.monte_carlo.lines.length} lines`);
+  const gaps = r.what_if.lines.filter((l) => l.years.some((y) => Number(y.gap_before) > 0 || Number(y.gap_after) > 0)).length;
+  const whatIf = await page.locator("figure[data-chart]:not(:has(svg polygon))").count();
+  if (whatIf !== gaps) fail(`stress: ${whatIf} what-if charts, ${gaps} lines with a gap`);
   const bands = await page.locator("figure[data-chart] svg polygon").count();
   if (bands !== r.monte_carlo.lines.length) fail(`stress: ${bands} P5-P95 bands, ${r.monte_carlo.lines.length} lines`);
   for (const line of r.monte_carlo.lines) {
