@@ -188,6 +188,13 @@ function svg(tag, attrs, ...children) {
   return e;
 }
 
+// The top of an axis: `v` rounded up so that its four even steps are round numbers.
+function niceMax(v) {
+  if (!(v > 0)) return 1;
+  const p = 10 ** Math.floor(Math.log10(v));
+  return [1, 1.2, 1.6, 2, 3, 4, 6, 8, 10].map((m) => m * p).find((m) => m >= v * 0.9999) ?? 10 * p;
+}
+
 const compact = (v) => new Intl.NumberFormat(locale(), { notation: "compact", maximumFractionDigits: 1 }).format(v);
 
 // A chart in its figure, with its caption and its downloads: SVG, and PNG drawn from the SVG
@@ -251,7 +258,7 @@ function legendRow(chart, x0, items) {
 // Lines of `series` ([{label, color, values}]) over `dates`, with a legend and its downloads.
 function lineChart(title, dates, series, currency) {
   const W = 800, H = 320, L = 90, R = 30, T = 16, B = 40;
-  const max = Math.max(1, ...series.flatMap((s) => s.values));
+  const max = niceMax(Math.max(...series.flatMap((s) => s.values)));
   const x = (i) => L + (dates.length < 2 ? 0 : (i * (W - L - R)) / (dates.length - 1));
   const y = (v) => T + (H - T - B) * (1 - v / max);
   const chart = svgRoot(title, W, H);
@@ -279,7 +286,7 @@ function barChart(title, labels, series) {
   const W = 800, L = 150, R = 70, T = 26, B = 26, bar = 11;
   const rowH = 8 + series.length * bar;
   const H = T + Math.max(1, labels.length) * rowH + B;
-  const max = Math.max(1, ...series.flatMap((s) => s.values.filter(Number.isFinite)));
+  const max = niceMax(Math.max(...series.flatMap((s) => s.values.filter(Number.isFinite))));
   const x = (v) => L + ((W - L - R) * Math.max(0, v)) / max;
   const chart = svgRoot(title, W, H);
   legendRow(chart, L, series);
@@ -308,7 +315,7 @@ function fanChart(title, years, line) {
   const W = 800, H = 320, L = 90, R = 30, T = 26, B = 28;
   const pick = (f) => line.years.map((y) => (y[f] === null || y[f] === undefined ? null : Number(y[f])));
   const [req, p5, p50, p95] = ["requirement", "p5", "p50", "p95"].map(pick);
-  const max = Math.max(1, ...req.filter((v) => v !== null), ...p95);
+  const max = niceMax(Math.max(...req.filter((v) => v !== null), ...p95));
   const x = (i) => L + (years.length < 2 ? (W - L - R) / 2 : (i * (W - L - R)) / (years.length - 1));
   const y = (v) => T + (H - T - B) * (1 - v / max);
   const chart = svgRoot(title, W, H);
