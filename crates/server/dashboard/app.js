@@ -567,7 +567,9 @@ const moneyCell = (field, v) => el("td", { "data-field": field, "data-value": v 
 const fulfilledColumn = () => ({ head: t("col-fulfilled"), cell: (r) => percentCell(fulfilled(r)) });
 
 async function tracker(main, params, asOf) {
-  const [aid, rec] = await Promise.all([api(`/v1/aid?as_of=${asOf}`), api("/v1/reconcile/kiel").catch(() => null)]);
+  const aid = await api(`/v1/aid?as_of=${asOf}`);
+  // The tracker counts in EUR: a compact that reports in another currency has nothing beside it.
+  const rec = aid.currency === "EUR" ? await api("/v1/reconcile/kiel").catch(() => null) : null;
   const g = params.get("guarantor") || "", p = params.get("pillar") || "";
   const from = params.get("from") || "", to = params.get("to") || "";
   const inPeriod = (y) => (!from || y >= Number(from)) && (!to || y <= Number(to));
