@@ -587,7 +587,12 @@ async function tracker(main, params, asOf) {
     for (const l of kiel) m.set(key(l), (m.get(key(l)) || 0) + Number(l.tracker));
     return (k) => (m.has(k) ? m.get(k) : null);
   };
-  const KIEL = (of) => ({ head: t("col-kiel"), cell: (r) => moneyCell("kiel", r.isTotal ? kiel.reduce((n, l) => n + Number(l.tracker), 0) : of(r)) });
+  // The tracker's column of a table: its figure per row, and under them their sum.
+  const KIEL = (of, rows) => ({ head: t("col-kiel"), cell: (r) => {
+    if (!r.isTotal) return moneyCell("kiel", of(r));
+    const known = rows.map(of).filter((v) => v !== null);
+    return moneyCell("kiel", known.length ? known.reduce((n, v) => n + v, 0) : null);
+  } });
   const FULFILLED = fulfilledColumn();
   const cur = aid.currency;
   const sum = (list, fields = AID) => sumBy(list, () => ["total"], fields)[0] || Object.fromEntries(fields.map((f) => [f, "0.00"]));
@@ -624,7 +629,7 @@ async function tracker(main, params, asOf) {
   const kielParty = kielBy((l) => l.party);
   main.append(el("h2", { text: t("aid-by-donor") }),
     figuresTable("aid-by-donor", `${t("aid-by-donor")} (${cur})`, [t("col-guarantor")], byDonor, AID,
-      { link: (r) => `#/guarantor/${encodeURIComponent(r.keys[0])}?as_of=${asOf}`, extra: [KIEL((r) => kielParty(r.keys[0])), FULFILLED], total: sum(rows) }),
+      { link: (r) => `#/guarantor/${encodeURIComponent(r.keys[0])}?as_of=${asOf}`, extra: [KIEL((r) => kielParty(r.keys[0]), byDonor), FULFILLED], total: sum(rows) }),
     chartFigure(t("aid-by-donor"), barChart(t("aid-by-donor"), byDonor.map((r) => r.keys[0]), [
       { label: t("col-allocated"), color: "#0b4ea2", values: byDonor.map((r) => Number(r.allocated)) },
       { label: t("col-confirmed"), color: "#0a6b2a", values: byDonor.map((r) => Number(r.confirmed)) },
@@ -640,8 +645,8 @@ async function tracker(main, params, asOf) {
   const kielNato = kielBy((l) => natoOf(l.party));
   const both = [...byGroup, ...byNato];
   main.append(el("h2", { text: t("aid-by-group") }),
-    figuresTable("aid-by-group", `${t("aid-by-group")} (${cur})`, [t("col-group")], byGroup, AID, { extra: [KIEL((r) => kielGroup(r.keys[0])), FULFILLED] }),
-    figuresTable("aid-by-nato", `${t("aid-by-nato")} (${cur})`, [t("col-group")], byNato, AID, { extra: [KIEL((r) => kielNato(r.keys[0])), FULFILLED] }),
+    figuresTable("aid-by-group", `${t("aid-by-group")} (${cur})`, [t("col-group")], byGroup, AID, { extra: [KIEL((r) => kielGroup(r.keys[0]), byGroup), FULFILLED] }),
+    figuresTable("aid-by-nato", `${t("aid-by-nato")} (${cur})`, [t("col-group")], byNato, AID, { extra: [KIEL((r) => kielNato(r.keys[0]), byNato), FULFILLED] }),
     chartFigure(t("aid-by-group"), barChart(t("aid-by-group"), both.map((r) => r.keys[0]), [
       { label: t("col-due"), color: "#555", values: both.map((r) => Number(r.due)) },
       { label: t("col-allocated"), color: "#0b4ea2", values: both.map((r) => Number(r.allocated)) },
@@ -654,7 +659,7 @@ async function tracker(main, params, asOf) {
   let running = 0;
   const soFar = { head: t("col-confirmed-so-far"), cell: (r) => { if (r.isTotal) return el("td"); running += Number(r.confirmed); return moneyCell("confirmed_so_far", running); } };
   main.append(el("h2", { text: t("aid-over-time") }),
-    figuresTable("aid-over-time", `${t("aid-over-time")} (${cur})`, [t("col-year")], byYear, AID, { extra: [KIEL((r) => kielYear(r.keys[0])), soFar], total: sum(rows) }));
+    figuresTable("aid-over-time", `${t("aid-over-time")} (${cur})`, [t("col-year")], byYear, AID, { extra: [KIEL((r) => kielYear(r.keys[0]), byYear), soFar], total: sum(rows) }));
   let acc = { due: 0, allocated: 0, confirmed: 0 };
   const cumulative = byYear.map((r) => (acc = { due: acc.due + Number(r.due), allocated: acc.allocated + Number(r.allocated), confirmed: acc.confirmed + Number(r.confirmed) }));
   main.append(chartFigure(t("aid-over-time"), barChart(t("aid-over-time"), byYear.map((r) => r.keys[0]), [
