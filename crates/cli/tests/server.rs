@@ -1245,6 +1245,85 @@ fn a_server_that_cannot_serve_says_why_before_it_listens() {
     assert!(stderr.contains("operator.key"), "{stderr}");
 }
 
+/// Cents of an amount the API gives to the cent (`"12.30"`).
+fn cents(v: &Value) -> i128 {
+    v.as_str()
+        .and_then(|s| s.replace('.', "").parse().ok())
+        .unwrap_or_else(|| panic!("not an amount to the cent: {v}"))
+}
+
+#[test]
+fn the_aid_rows_sum_to_the_status_reports_rows() {
+    let t = demo_dir();
+    let d = t.path().join("demo");
+    let server = Server::start(&d);
+    let aid = server.get_json("/v1/aid?as_of=2026-04-30");
+    let rows = aid["rows"].as_array().expect("rows");
+    assert!(rows.len() > 20, "{aid}");
+    let groups: std::collections::BTreeMap<&str, &str> = aid["guarantors"]
+        .as_array()
+        .expect("guarantors")
+        .iter()
+        .map(|p| {
+            (
+                p["code"].as_str().unwrap_or(""),
+                p["group"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    for (by, key) in [
+        ("guarantor", "guarantor"),
+        ("pillar", "pillar"),
+        ("year", "year"),
+        ("group", "group"),
+    ] {
+        let status = server.get_json(&format!("/v1/status?as_of=2026-04-30&by={by}"));
+        for row in status["rows"].as_array().expect("status rows") {
+            let name = row["key"].as_str().unwrap_or("");
+            let mine = rows.iter().filter(|r| match key {
+                "year" => r["year"].as_i64().is_some_and(|y| y.to_string() == name),
+                "group" => groups.get(r["guarantor"].as_str().unwrap_or("")) == Some(&name),
+                _ => r[key].as_str() == Some(name),
+            });
+            let mine: Vec<&Value> = mine.collect();
+            for f in [
+                "due",
+                "surge",
+                "allocated",
+                "reported",
+                "confirmed",
+                "arrears",
+            ] {
+                let sum: i128 = mine.iter().map(|r| cents(&r[f])).sum();
+                assert_eq!(sum, cents(&row[f]), "by {by}: {name} {f}");
+            }
+        }
+    }
+    // Units apart, by guarantor and unit.
+    let status = server.get_json("/v1/status?as_of=2026-04-30&by=guarantor");
+    for u in status["units"].as_array().expect("units") {
+        let sum: f64 = aid["units"]
+            .as_array()
+            .expect("aid units")
+            .iter()
+            .filter(|r| r["guarantor"] == u["key"] && r["unit"] == u["unit"])
+            .map(|r| {
+                r["confirmed"]
+                    .as_str()
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(f64::NAN)
+            })
+            .sum();
+        let want: f64 = u["confirmed"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(f64::NAN);
+        assert!((sum - want).abs() < 1e-6, "{u}: {sum}");
+    }
+    assert_eq!(server.get("/v1/aid?as_of=2026-02-30").0, 400);
+    assert_eq!(server.get("/v1/aid?at=2026-02-01").0, 400);
+}
+
 // The server's write path, its recovery and its proofs, on each backend.
 common::per_backend!(
     a_statement_posted_lands_and_its_proof_verifies_offline,

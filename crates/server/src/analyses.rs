@@ -11,14 +11,14 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use compact_engine::burden::{Aid, Basis};
-use compact_service::api::v1::{Activation, BurdenReport, Reconciliation, StressReport};
+use compact_service::api::v1::{Activation, AidReport, BurdenReport, Reconciliation, StressReport};
 use compact_service::stress::StressAsk;
 use compact_service::{ServiceError, reports};
 use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 
 use crate::problem::Problem;
-use crate::reads::{Queried, blocking, json_bytes, service};
+use crate::reads::{Queried, blocking, date_or_today, json_bytes, service};
 use crate::state::AppState;
 
 /// The most Monte Carlo scenarios one request runs (the CLI's default run).
@@ -57,6 +57,37 @@ fn year(name: &str, text: &str) -> Result<i16, Problem> {
 fn moment(name: &str, text: &str) -> Result<jiff::Timestamp, Problem> {
     compact_service::parse::time(text)
         .map_err(|e| Problem::bad_request(format!("{name}={text}: {e}")))
+}
+
+/// The query of `/v1/aid`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AidQuery {
+    /// The date (default: today).
+    #[param(format = Date)]
+    as_of: Option<String>,
+}
+
+/// `GET /v1/aid`: each commitment's figures per year on a date, with the guarantors' groups
+/// and NATO membership and the pillars' tracker categories: the tracker's views (aid by donor,
+/// by group, over time, units by category and donor, the data explorer) sum its rows.
+#[utoipa::path(get, path = "/v1/aid", tag = "analyses", params(AidQuery),
+    responses((status = 200, description = "The aid per commitment and year", body = AidReport),
+        (status = 400, description = "A malformed query", body = Problem, content_type = "application/problem+json")))]
+pub async fn aid(State(state): State<Arc<AppState>>, Queried(q): Queried<AidQuery>) -> Response {
+    answer(
+        blocking(move || {
+            let snapshot = service(state.snapshot())?;
+            let as_of = date_or_today(&state, &snapshot, "as_of", q.as_of.as_deref())?;
+            cached(&state, &format!("aid {as_of}"), snapshot.size, || {
+                service(state.with_records(snapshot.size, |log| {
+                    reports::aid_in(&snapshot.governed, log, as_of)
+                })?)
+            })
+        })
+        .await,
+    )
 }
 
 /// The query of `/v1/burden`.

@@ -126,6 +126,7 @@ fn documented() -> utoipa_axum::router::OpenApiRouter<Arc<AppState>> {
         .routes(routes!(reads::entry))
         .routes(routes!(reads::inclusion))
         .routes(routes!(reads::consistency))
+        .routes(routes!(analyses::aid))
         .routes(routes!(analyses::burden))
         .routes(routes!(analyses::activations))
         .routes(routes!(analyses::activation))

@@ -44,6 +44,10 @@ pub struct AppState {
     snapshot: RwLock<Arc<Snapshot>>,
     /// The records of the log's first entries, in order, and their filing; only ever extended.
     records: RwLock<Held>,
+    /// Held while one request reads the entries missing from `records`: the requests that
+    /// arrive meanwhile (a page asks for many reports at once) wait for that read instead of
+    /// each reading the same entries again.
+    extending: Mutex<()>,
     readers: Mutex<Vec<AnyStore>>,
     cache: Mutex<Cache>,
     submit: mpsc::Sender<Submission>,
@@ -84,6 +88,7 @@ impl AppState {
             files,
             snapshot: RwLock::new(Arc::new(Snapshot { size, governed })),
             records: RwLock::new(Held::default()),
+            extending: Mutex::new(()),
             readers: Mutex::new(vec![store]),
             cache: Mutex::new(HashMap::new()),
             submit: sender,
@@ -166,6 +171,11 @@ impl AppState {
                 }
                 held.len()
             };
+            let _reading = self.extending.lock().map_err(|_| poisoned())?;
+            // Another request may have read them while this one waited.
+            if self.records.read().map_err(|_| poisoned())?.len() != held {
+                continue;
+            }
             let fresh = self.read(|s| compact_service::log::records_between(s, held, size))?;
             let mut records = self.records.write().map_err(|_| poisoned())?;
             if records.len() == held {

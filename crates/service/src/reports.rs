@@ -12,9 +12,10 @@ use jiff::civil::Date;
 use compact_engine::report::{By, status as group};
 
 use crate::api::v1::{
-    Activation, AgreementDetail, AgreementRow, BurdenReport, CheckSummary, ConsistencyProof,
-    DigestReport, Explain, ExplainEntry, InclusionProof, LogEntry, ReconcileLine, Reconciliation,
-    RetractedEntry, ScheduleLine, StatusReport, VerifyReport,
+    Activation, AgreementDetail, AgreementRow, AidGroup, AidParty, AidPillar, AidReport, AidRow,
+    AidUnitRow, BurdenReport, CheckSummary, ConsistencyProof, DigestReport, Explain, ExplainEntry,
+    InclusionProof, LogEntry, ReconcileLine, Reconciliation, RetractedEntry, ScheduleLine,
+    StatusReport, VerifyReport,
 };
 use crate::error::{Context as _, Result, ServiceError};
 use crate::log::LogView;
@@ -201,13 +202,117 @@ pub fn status_in(
     let outside = crate::tracker::outside_of(dir, compact, &figures, as_of)?;
     let report = group(compact, &figures, &outside, by, &as_of.to_string(), size);
     let mut out: StatusReport = (&report).into();
+    // Received on or before `as_of` (UTC): before the next day's midnight, compared as
+    // instants (one conversion, not one per record).
+    let next_day = as_of
+        .tomorrow()
+        .and_then(|d| {
+            jiff::tz::TimeZone::UTC.to_timestamp(d.to_datetime(jiff::civil::Time::midnight()))
+        })
+        .unwrap_or(jiff::Timestamp::MAX);
     out.entries_as_of = log
         .records
         .iter()
-        .filter(|(_, r)| r.at().to_zoned_datetime(jiff::tz::TimeZone::UTC).date() <= as_of)
+        .filter(|(_, r)| r.at() < next_day)
         .count() as u64;
     out.lifecycle = lifecycle(compact, &governed.facts, as_of);
     Ok(out)
+}
+
+/// The aid on `as_of` at its finest grain: each commitment's figures per year, grouped and
+/// rounded by the engine's status report (so that rows summed by guarantor, pillar, year or
+/// group equal the status report's rows), with the guarantors' groups and NATO membership and
+/// the pillars' tracker categories: what the tracker's views (by donor, by group, over time,
+/// units by category, the data explorer) are computed from.
+pub fn aid_in(governed: &Governed, log: LogView<'_>, as_of: Date) -> Result<AidReport> {
+    let compact = &governed.compact;
+    let figures = log.figures(compact, as_of)?;
+    let mut rows = Vec::new();
+    let mut units = Vec::new();
+    let when = as_of.to_string();
+    for f in &figures {
+        let by_year = group(
+            compact,
+            std::slice::from_ref(f),
+            &[],
+            By::Year,
+            &when,
+            log.size(),
+        );
+        let year = |key: &str| {
+            key.parse::<i16>()
+                .map_err(|_| ServiceError::internal(format!("a year row keyed `{key}`")))
+        };
+        let names = |v: &[&'static str]| v.iter().map(|s| (*s).to_owned()).collect();
+        for r in &by_year.rows {
+            rows.push(AidRow {
+                commitment: f.commitment.clone(),
+                guarantor: f.guarantor.clone(),
+                pillar: f.pillar.clone(),
+                year: year(&r.key)?,
+                due: r.due,
+                surge: r.surge,
+                allocated: r.allocated,
+                reported: r.reported,
+                confirmed: r.confirmed,
+                arrears: r.arrears,
+                synthetic_figures: names(&r.synthetic_figures),
+            });
+        }
+        for u in &by_year.units {
+            units.push(AidUnitRow {
+                commitment: f.commitment.clone(),
+                guarantor: f.guarantor.clone(),
+                pillar: f.pillar.clone(),
+                unit: u.unit.clone(),
+                year: year(&u.key)?,
+                due: u.due,
+                surge: u.surge,
+                confirmed: u.confirmed,
+                arrears: u.arrears,
+                synthetic_figures: names(&u.synthetic_figures),
+            });
+        }
+    }
+    let guarantors = compact
+        .parties
+        .values()
+        .filter(|p| p.group.is_some() || figures.iter().any(|f| f.guarantor == p.code))
+        .map(|p| AidParty {
+            code: p.code.clone(),
+            name: p.name.clone(),
+            group: compact
+                .group_of(&p.code)
+                .map_or_else(|| "-".to_owned(), |g| g.id.clone()),
+            nato: p.nato_ally_on(as_of),
+        })
+        .collect();
+    Ok(AidReport {
+        as_of: when,
+        currency: compact.currency.clone(),
+        log_size: log.size(),
+        synthetic: figures.iter().any(|f| f.synthetic),
+        rows,
+        units,
+        guarantors,
+        groups: compact
+            .groups
+            .iter()
+            .map(|g| AidGroup {
+                id: g.id.clone(),
+                name: g.name.clone(),
+            })
+            .collect(),
+        pillars: compact
+            .pillars
+            .iter()
+            .map(|p| AidPillar {
+                id: p.id.clone(),
+                name: p.name.clone(),
+                category: compact_engine::reconcile::category(compact, &p.id).map(str::to_owned),
+            })
+            .collect(),
+    })
 }
 
 /// The agreements suspended, under notice or terminated on `as_of`.

@@ -43,14 +43,78 @@ async function axe(page, name) {
 
 async function api(path) { return (await fetch(url + path)).json(); }
 
-// Overview: the time from the request to the tables drawn (three times; printed, never a
+// The digits a cell shows, and the API's figure rounded as the page rounds it.
+const digits = (text) => (text || "").replace(/[^0-9-]/g, "");
+const whole = (v) => String(Math.round(Number(v)));
+async function cell(page, table, key, field) {
+  return page.locator(`table[data-table="${table}"] tr[data-key="${key}"] td[data-field="${field}"]`).first().textContent();
+}
+async function same(page, name, table, key, field, want) {
+  const shown = await cell(page, table, key, field);
+  if (digits(shown) !== whole(want)) fail(`${name}: ${table} ${key} ${field} shows ${shown}, the API gives ${want}`);
+}
+
+// Every table has its CSV download, every chart its SVG and PNG downloads; one of each is
+// made and read back.
+async function downloads(page, name) {
+  const tables = await page.locator("main table").count();
+  const csv = await page.locator("main button[data-download$='.csv']").count();
+  if (tables !== csv) fail(`${name}: ${tables} tables, ${csv} CSV downloads`);
+  const charts = await page.locator("main figure[data-chart]").count();
+  for (const ext of ["svg", "png"]) {
+    const n = await page.locator(`main figure[data-chart] button[data-download$='.${ext}']`).count();
+    if (n !== charts) fail(`${name}: ${charts} charts, ${n} ${ext.toUpperCase()} downloads`);
+  }
+  const take = async (selector) => {
+    const [download] = await Promise.all([page.waitForEvent("download"), page.locator(selector).first().click()]);
+    return readFileSync(await download.path());
+  };
+  if (tables) {
+    const text = (await take("main button[data-download$='.csv']")).toString("utf8");
+    if (text.split("\n").length < 2 || !text.includes(",")) fail(`${name}: the CSV download is empty: ${text.slice(0, 80)}`);
+  }
+  if (charts) {
+    const svgText = (await take("main figure[data-chart] button[data-download$='.svg']")).toString("utf8");
+    if (!svgText.startsWith("<svg")) fail(`${name}: the SVG download is not SVG: ${svgText.slice(0, 40)}`);
+    const png = await take("main figure[data-chart] button[data-download$='.png']");
+    if (png.length < 1000 || png.readUInt32BE(0) !== 0x89504e47) fail(`${name}: the PNG download is not a PNG (${png.length} bytes)`);
+  }
+}
+
+// The page in Ukrainian: its first heading translated, no message key shown for want of a
+// translation, and axe-core again.
+async function ukrainian(page, name, heading) {
+  await page.selectOption("#lang", "uk");
+  await page.waitForFunction((h) => document.querySelector("main h2")?.textContent.startsWith(h), heading);
+  await page.waitForSelector("main table tbody tr");
+  const text = await page.locator("main").innerText();
+  const keys = text.match(/(^|[\s(])[a-z]+(-[a-z]+)+(?=[\s:)]|$)/gm)?.filter((k) => /^(col|aid|mc|group|filter|kiel|explorer|guarantor|tracker|units|no|download|fulfilled|burden|stress|check|state|nav)-/.test(k.trim().replace(/^\(/, ""))) ?? [];
+  if (keys.length) fail(`${name} in Ukrainian: untranslated ${[...new Set(keys)].join(", ")}`);
+  await axe(page, `${name} (uk)`);
+  await shots(page, `${name}-uk`);
+  await page.selectOption("#lang", "en");
+  await page.waitForFunction(() => document.documentElement.lang === "en");
+}
+
+// Screenshots at 1280 and 375 px, and no sideways scrolling of the page at 375 px.
+async function shots(page, name) {
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await page.screenshot({ path: `${out}/${name}-1280.png`, fullPage: true });
+  await page.setViewportSize({ width: 375, height: 800 });
+  await page.screenshot({ path: `${out}/${name}-375.png`, fullPage: true });
+  const wide = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth + 1);
+  if (wide) fail(`${name} at 375 px: the page scrolls sideways`);
+  await page.setViewportSize({ width: 1280, height: 900 });
+}
+
+// Overview: the time from the request to its charts drawn (three times; printed, never a
 // failure), then the figures the API gives for the same date.
 for (let i = 0; i < 3; i++) {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   const start = Date.now();
   await page.goto(`${url}/#/overview?as_of=${AS_OF}`);
-  await page.waitForSelector("table[data-table] tbody tr");
-  console.log(`overview rendered in ${Date.now() - start} ms`);
+  await page.waitForSelector("figure[data-chart] svg polyline");
+  console.log(`overview: load to charts drawn in ${Date.now() - start} ms`);
   await page.close();
 }
 {
@@ -70,6 +134,7 @@ for (let i = 0; i < 3; i++) {
     }
   }
   await axe(page, "overview");
+  await downloads(page, "overview");
   await page.screenshot({ path: `${out}/overview-1280.png`, fullPage: true });
   await page.setViewportSize({ width: 375, height: 800 });
   await page.screenshot({ path: `${out}/overview-375.png`, fullPage: true });
@@ -80,6 +145,7 @@ for (let i = 0; i < 3; i++) {
   await page.locator("a[href^='#/explain/']").first().click();
   await page.waitForSelector("a[href^='#/entry/']");
   await axe(page, "explain");
+  await downloads(page, "explain");
   await page.locator("a[href^='#/entry/']").first().click();
   await page.waitForSelector("#verdict");
   const verdict = await page.locator("#verdict").textContent();
@@ -97,6 +163,8 @@ for (let i = 0; i < 3; i++) {
   const { page, problems } = await open("/#/log");
   await page.waitForSelector("a[href^='#/entry/']");
   await axe(page, "log");
+  await downloads(page, "log");
+  await shots(page, "log");
   await page.screenshot({ path: `${out}/log-1280.png`, fullPage: true });
   const head = await api("/v1/log");
   for (const n of [0, 1, Math.floor(head.size / 2), head.size - 1]) {
@@ -117,11 +185,15 @@ for (let i = 0; i < 3; i++) {
     const shown = await page.locator(`tr[data-key="${row.party}"] td[data-field="fair_share"]`).first().textContent();
     if ((shown || "").replace(/[^0-9]/g, "") !== String(Math.round(Number(row.fair_share)))) fail(`burden: ${row.party} fair share shows ${shown}, the API says ${row.fair_share}`);
   }
+  if (!(await page.locator("figure[data-chart] svg rect").count())) fail("burden: no chart");
   await axe(page, "burden");
-  await page.screenshot({ path: `${out}/burden-1280.png`, fullPage: true });
+  await downloads(page, "burden");
+  await shots(page, "burden");
   await page.goto(`${url}/#/activations`);
   await page.waitForFunction(() => document.querySelector("main h2")?.textContent === "Activations");
   await axe(page, "activations");
+  await downloads(page, "activations");
+  await shots(page, "activations");
   if (problems.length) fail(`burden, activations: ${problems.join("; ")}`);
 }
 
@@ -133,9 +205,12 @@ for (let i = 0; i < 3; i++) {
   const shown = await page.locator("table[data-table='agreements'] tbody tr").count();
   if (shown !== rows.length) fail(`agreements: ${shown} rows shown, the API has ${rows.length}`);
   await axe(page, "agreements");
+  await downloads(page, "agreements");
   await page.locator("table[data-table='agreements'] tbody a[href^='#/agreement/']").first().click();
   await page.waitForSelector("a[href^='#/entry/']");
   await axe(page, "agreement");
+  await downloads(page, "agreement");
+  await shots(page, "agreement");
   await page.screenshot({ path: `${out}/agreement-1280.png`, fullPage: true });
   await page.locator("a[href^='#/entry/']").first().click();
   await page.waitForSelector("#verdict");
@@ -147,16 +222,84 @@ for (let i = 0; i < 3; i++) {
   if (problems.length) fail(`agreements: ${problems.join("; ")}`);
 }
 
-// The tracker's views: ours beside the Kiel tracker's, filtered.
+// The tracker's views, from the signed record: by donor, by group, by year, units by category
+// and donor, each figure equal to the status report's for the same date; the Kiel tracker's
+// figures beside ours; the data explorer filtered.
 {
-  const { page, problems } = await open("/#/tracker?party=GB&category=military");
-  await page.waitForSelector("table[data-table='tracker'] tbody tr");
-  const r = await api("/v1/reconcile/kiel");
-  const want = r.lines.filter((l) => l.party === "GB" && l.category === "military").length;
-  const shown = (await page.locator("table[data-table='tracker'] tbody tr").count()) - 1;
-  if (shown !== want) fail(`tracker: ${shown} rows for GB military, the API has ${want}`);
+  const { page, problems } = await open(`/#/tracker?as_of=${AS_OF}`);
+  await page.waitForSelector("table[data-table='explorer'] tbody tr");
+  const [byGuarantor, byGroup, byYear, aid, rec] = await Promise.all([
+    api(`/v1/status?as_of=${AS_OF}&by=guarantor`), api(`/v1/status?as_of=${AS_OF}&by=group`),
+    api(`/v1/status?as_of=${AS_OF}&by=year`), api(`/v1/aid?as_of=${AS_OF}`), api("/v1/reconcile/kiel"),
+  ]);
+  const donors = new Set(aid.rows.map((r) => r.guarantor));
+  for (const row of byGuarantor.rows.filter((r) => donors.has(r.key))) {
+    for (const f of ["due", "allocated", "confirmed", "arrears"]) await same(page, "tracker", "aid-by-donor", row.key, f, row[f]);
+    if (row.synthetic_figures.length && !(await page.locator(`table[data-table="aid-by-donor"] tr[data-key="${row.key}"] .mark`).count())) {
+      fail(`tracker: ${row.key} has synthetic figures and no mark`);
+    }
+    const kiel = rec.lines.filter((l) => l.party === row.key).reduce((n, l) => n + Number(l.tracker), 0);
+    const shown = await cell(page, "aid-by-donor", row.key, "kiel");
+    if (rec.lines.some((l) => l.party === row.key) && digits(shown) !== whole(kiel)) fail(`tracker: ${row.key} Kiel shows ${shown}, reconcile gives ${kiel}`);
+  }
+  const groupName = Object.fromEntries(aid.groups.map((g) => [g.id, g.name]));
+  for (const row of byGroup.rows.filter((r) => groupName[r.key])) {
+    for (const f of ["due", "allocated", "confirmed"]) await same(page, "tracker", "aid-by-group", groupName[row.key], f, row[f]);
+  }
+  const years = new Set(aid.rows.map((r) => String(r.year)));
+  for (const row of byYear.rows.filter((r) => years.has(r.key))) {
+    for (const f of ["due", "allocated", "confirmed", "arrears"]) await same(page, "tracker", "aid-over-time", row.key, f, row[f]);
+  }
+  for (const u of byGuarantor.units) {
+    for (const f of ["due", "confirmed"]) await same(page, "tracker units", "aid-units", `${u.unit}/${u.key}`, f, u[f]);
+  }
+  const total = await page.locator("table[data-table='explorer'] tr[data-key^='Total'] td[data-field='confirmed']").first().textContent();
+  if (digits(total) !== whole(byGuarantor.total.confirmed)) fail(`tracker: the explorer's total confirmed ${total}, the API's ${byGuarantor.total.confirmed}`);
   await axe(page, "tracker");
+  await downloads(page, "tracker");
+  await shots(page, "tracker");
+  // Filtered by guarantor, pillar and period: the rows of the API that the filters keep.
+  await page.goto(`${url}/#/tracker?as_of=${AS_OF}&guarantor=GB&pillar=weapons&from=2024&to=2025`);
+  await page.waitForFunction(() => document.getElementById("f-guarantor")?.value === "GB");
+  await page.waitForSelector("table[data-table='explorer'] tbody tr");
+  const want = aid.rows.filter((r) => r.guarantor === "GB" && r.pillar === "weapons" && r.year >= 2024 && r.year <= 2025);
+  const shown = (await page.locator("table[data-table='explorer'] tbody tr").count()) - 1;
+  if (shown !== want.length) fail(`tracker: ${shown} explorer rows for GB weapons 2024-2025, the API has ${want.length}`);
+  const sum = want.reduce((n, r) => n + Number(r.allocated), 0);
+  await same(page, "tracker filtered", "aid-by-donor", "GB", "allocated", sum);
+  const lines = rec.lines.filter((l) => l.party === "GB" && l.category === "military" && l.year >= 2024 && l.year <= 2025).length;
+  const kiel = await page.locator("table[data-table='tracker'] tbody tr").count();
+  if (kiel !== lines) fail(`tracker: ${kiel} reconciliation rows for GB weapons (military) 2024-2025, the API has ${lines}`);
+  // The filters are reachable by keyboard and change the view.
+  await page.focus("#f-pillar");
+  await page.keyboard.press("ArrowDown");
+  await page.waitForFunction(() => !location.hash.includes("pillar=weapons"));
+  await axe(page, "tracker filtered");
+  await ukrainian(page, "tracker", "Допомога станом на");
   if (problems.length) fail(`tracker: ${problems.join("; ")}`);
+  await page.close();
+}
+
+// A guarantor: fulfilment per commitment and per year, equal to the API's rows summed.
+{
+  const { page, problems } = await open(`/#/guarantor/GB?as_of=${AS_OF}`);
+  await page.waitForSelector("table[data-table='guarantor-years'] tbody tr");
+  const aid = await api(`/v1/aid?as_of=${AS_OF}`);
+  const gb = aid.rows.filter((r) => r.guarantor === "GB");
+  for (const y of new Set(gb.map((r) => r.year))) {
+    for (const f of ["due", "allocated", "confirmed", "arrears"]) {
+      await same(page, "guarantor", "guarantor-years", String(y), f, gb.filter((r) => r.year === y).reduce((n, r) => n + Number(r[f]), 0));
+    }
+  }
+  for (const r of gb.slice(0, 8)) await same(page, "guarantor", "guarantor-fulfilment", `${r.commitment}/${r.year}`, "confirmed", r.confirmed);
+  const charts = await page.locator("figure[data-chart]").count();
+  if (charts < 2) fail(`guarantor: ${charts} charts`);
+  await axe(page, "guarantor fulfilment");
+  await downloads(page, "guarantor");
+  await shots(page, "guarantor");
+  await ukrainian(page, "guarantor", "United Kingdom (GB) станом на");
+  if (problems.length) fail(`guarantor: ${problems.join("; ")}`);
+  await page.close();
 }
 
 // Stress: the what-if of the API, its Monte Carlo charts.
@@ -164,10 +307,21 @@ for (let i = 0; i < 3; i++) {
   const { page, problems } = await open("/#/stress?without=US&delay=0&scenarios=200&seed=7");
   await page.waitForSelector("figure[data-chart]");
   const r = await api("/v1/stress?without=US&delay=0&scenarios=200&seed=7");
-  const charts = await page.locator("figure[data-chart]").count();
-  if (charts !== r.monte_carlo.lines.length) fail(`stress: ${charts} charts, ${r.monte_carlo.lines.length} lines`);
+  const charts = await page.locator("figure[data-chart]:has(svg polygon)").count();
+  if (charts !== r.monte_carlo.lines.length) fail(`stress: ${charts} fan charts, ${r.monte_carlo.lines.length} lines`);
+  const gaps = r.what_if.lines.filter((l) => l.years.some((y) => Number(y.gap_before) > 0 || Number(y.gap_after) > 0)).length;
+  const whatIf = await page.locator("figure[data-chart]:not(:has(svg polygon))").count();
+  if (whatIf !== gaps) fail(`stress: ${whatIf} what-if charts, ${gaps} lines with a gap`);
+  const bands = await page.locator("figure[data-chart] svg polygon").count();
+  if (bands !== r.monte_carlo.lines.length) fail(`stress: ${bands} P5-P95 bands, ${r.monte_carlo.lines.length} lines`);
+  for (const line of r.monte_carlo.lines) {
+    for (const y of line.years) {
+      for (const f of ["p5", "p50", "p95"]) await same(page, "stress", `monte-carlo ${line.pillar} ${line.measure}`, String(y.year), f, y[f]);
+    }
+  }
   await axe(page, "stress");
-  await page.screenshot({ path: `${out}/stress-1280.png`, fullPage: true });
+  await downloads(page, "stress");
+  await shots(page, "stress");
   if (problems.length) fail(`stress: ${problems.join("; ")}`);
 }
 

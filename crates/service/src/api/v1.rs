@@ -446,6 +446,118 @@ pub struct ExplainEntry {
     pub statement: serde_json::Value,
 }
 
+/// The aid the signed record shows, at its finest grain (`/v1/aid`): each commitment's figures
+/// per year on a date, with what the tracker's views group them by (the guarantor, its group,
+/// whether it is a NATO ally, the pillar and the tracker's category). Money in the reporting
+/// currency, to the cent (each commitment's figures rounded before any sum, as in the status
+/// report, so rows summed by any key equal its rows); units apart, never added to money.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AidReport {
+    /// The date of the figures, `YYYY-MM-DD`.
+    pub as_of: String,
+    /// The reporting currency.
+    pub currency: String,
+    /// How many log entries the figures are from.
+    pub log_size: u64,
+    /// Money: one row per commitment and year.
+    pub rows: Vec<AidRow>,
+    /// Units: one row per commitment, unit and year.
+    pub units: Vec<AidUnitRow>,
+    /// The guarantors: their group and NATO membership on the date.
+    pub guarantors: Vec<AidParty>,
+    /// The groups of guarantors.
+    pub groups: Vec<AidGroup>,
+    /// The pillars and the tracker's category each counts in.
+    pub pillars: Vec<AidPillar>,
+    /// True when any figure rests on synthetic data.
+    pub synthetic: bool,
+}
+
+/// One commitment's money figures in one year of an [`AidReport`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AidRow {
+    /// The commitment.
+    pub commitment: String,
+    /// Its guarantor.
+    pub guarantor: String,
+    /// Its pillar.
+    pub pillar: String,
+    /// The year.
+    pub year: i16,
+    /// Due in the year, on or before the date.
+    pub due: Decimal,
+    /// Due in the year because of an activation, apart from `due`.
+    pub surge: Decimal,
+    /// Allocated in the year.
+    pub allocated: Decimal,
+    /// Reported delivered in the year.
+    pub reported: Decimal,
+    /// Confirmed delivered in the year.
+    pub confirmed: Decimal,
+    /// Due in the year and not confirmed.
+    pub arrears: Decimal,
+    /// The figures of the row that rest on synthetic data.
+    pub synthetic_figures: Vec<String>,
+}
+
+/// One commitment's units in one year of an [`AidReport`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AidUnitRow {
+    /// The commitment.
+    pub commitment: String,
+    /// Its guarantor.
+    pub guarantor: String,
+    /// Its pillar.
+    pub pillar: String,
+    /// The unit (`shells`): the category of equipment.
+    pub unit: String,
+    /// The year.
+    pub year: i16,
+    /// Due in the year.
+    pub due: Decimal,
+    /// Due in the year because of an activation.
+    pub surge: Decimal,
+    /// Confirmed delivered in the year.
+    pub confirmed: Decimal,
+    /// Due in the year and not confirmed.
+    pub arrears: Decimal,
+    /// The figures of the row that rest on synthetic data.
+    pub synthetic_figures: Vec<String>,
+}
+
+/// A guarantor of an [`AidReport`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AidParty {
+    /// Party code.
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// Its group's id (`-` when it has none).
+    pub group: String,
+    /// Whether it is a NATO ally on the date.
+    pub nato: bool,
+}
+
+/// A group of guarantors of an [`AidReport`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AidGroup {
+    /// Id (`core`).
+    pub id: String,
+    /// Name.
+    pub name: String,
+}
+
+/// A pillar of an [`AidReport`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AidPillar {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// The tracker's category its money counts in, when the tracker counts it.
+    pub category: Option<String>,
+}
+
 /// The log beside the Kiel Institute's tracker (`compact reconcile kiel`), over the same
 /// period on both sides, in EUR.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
