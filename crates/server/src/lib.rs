@@ -260,6 +260,15 @@ impl Ready {
             collectors,
         } = self;
         let app = router(state.clone(), &config);
+        // The log's records read and filed while the server already answers: the first page
+        // of the dashboard (and the first report) need not wait for them. A failure here is
+        // the first request's to report.
+        let warming = state.clone();
+        tokio::task::spawn_blocking(move || {
+            if let Ok(size) = warming.size() {
+                let _ = warming.with_records(size, |_| ());
+            }
+        });
         let served = axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
             .await
