@@ -832,7 +832,8 @@ pub struct Figures {
     pub synthetic: bool,
     /// Which figures rest on synthetic data.
     pub marks: Marks,
-    /// The same figures by year.
+    /// The same figures by year (JSON object keys: the years as strings, `"2025"`).
+    #[schema(value_type = BTreeMap<String, YearFigures>)]
     pub years: BTreeMap<i16, YearFigures>,
     /// The log entries behind the figures, in order.
     pub entries: Vec<u64>,
