@@ -125,14 +125,29 @@ impl Writer {
                     .iter()
                     .flat_map(|s| &s.statements)
                     .any(|st| st.kind() == Kind::AgreementSign);
-                let open = match ledger.take() {
-                    Some(l) => Ok(l),
-                    None => self
-                        .place
+                let open_new = || {
+                    self.place
                         .store()
-                        .and_then(|s| Ledger::open(s, &compact).map_err(ServiceError::from)),
+                        .and_then(|s| Ledger::open(s, &compact).map_err(ServiceError::from))
                 };
-                match open {
+                // The write lock first. A ledger kept from an earlier group whose connection
+                // was lost meanwhile (its database restarted) is replaced once, so that the
+                // group is written on a new connection rather than refused.
+                let begun = match ledger.take() {
+                    Some(mut l) => match l.begin_write() {
+                        Ok(()) => Ok(l),
+                        Err(compact_store::StoreError::Transient(_)) => {
+                            drop(l);
+                            open_new().and_then(|mut l| {
+                                l.begin_write().map(|()| l).map_err(ServiceError::from)
+                            })
+                        }
+                        Err(e) => Err(e.into()),
+                    },
+                    None => open_new()
+                        .and_then(|mut l| l.begin_write().map(|()| l).map_err(ServiceError::from)),
+                };
+                match begun {
                     Ok(mut l) => {
                         if self.commit(&mut l, group) {
                             ledger = Some(l);
@@ -152,13 +167,10 @@ impl Writer {
         }
     }
 
-    /// Writes what of `group` the rules accept, in one transaction, and answers every
-    /// submission. False when the ledger failed (it is opened again for the next group).
+    /// Writes what of `group` the rules accept, in the transaction `ledger` began (holding
+    /// the write lock), and answers every submission. False when the ledger failed (it is
+    /// opened again for the next group).
     fn commit(&self, ledger: &mut Ledger<'_, AnyStore>, group: Vec<Submission>) -> bool {
-        if let Err(e) = ledger.begin_write() {
-            fail_all(group, e.into());
-            return false;
-        }
         let clock = self
             .clock
             .unwrap_or_else(|| OperatorClock::Now(Timestamp::now()))
