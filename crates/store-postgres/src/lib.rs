@@ -109,11 +109,17 @@ const MIGRATIONS: &[(u32, &[&str])] = &[(1, &[CORE_V1, RECORDS_SCHEMA]), (2, &[C
 
 const SIZE: &str = "SELECT COALESCE(MAX(size), 0)::BIGINT FROM checkpoints";
 const META: &str = "SELECT value FROM meta WHERE key = $1";
-const INSERT_ENTRIES: &str = "INSERT INTO entries (idx, leaf, leaf_hash, stmt_hash, stmt_key, kind, author, ref) SELECT * FROM UNNEST($1::BIGINT[], $2::BYTEA[], $3::BYTEA[], $4::BYTEA[], $5::BIGINT[], $6::TEXT[], $7::TEXT[], $8::BIGINT[])";
 const INSERT_RECORDS: &str = "INSERT INTO records (idx, kind, author, time, received, commitment, amount, date, reference, ref, payload) SELECT * FROM UNNEST($1::BIGINT[], $2::TEXT[], $3::TEXT[], $4::BIGINT[], $5::BIGINT[], $6::TEXT[], $7::TEXT[], $8::TEXT[], $9::TEXT[], $10::BIGINT[], $11::TEXT[])";
-const INSERT_HASHES: &str =
-    "INSERT INTO hashes (idx, hash) SELECT * FROM UNNEST($1::BIGINT[], $2::BYTEA[])";
-const INSERT_CHECKPOINT: &str = "INSERT INTO checkpoints (size, note) VALUES ($1, $2)";
+/// A batch in one statement (one round trip): its entries, projection rows, stored hashes
+/// and checkpoint, each inserted only if the log's size is still `$22` (where the batch
+/// starts); no row is inserted otherwise, and the checkpoint's insert counts 0 rows.
+const INSERT_BATCH: &str = "WITH fits AS (SELECT COALESCE(MAX(size), 0) = $22 AS ok FROM checkpoints), \
+e AS (INSERT INTO entries (idx, leaf, leaf_hash, stmt_hash, stmt_key, kind, author, ref) \
+  SELECT u.* FROM UNNEST($1::BIGINT[], $2::BYTEA[], $3::BYTEA[], $4::BYTEA[], $5::BIGINT[], $6::TEXT[], $7::TEXT[], $8::BIGINT[]) AS u, fits WHERE fits.ok), \
+r AS (INSERT INTO records (idx, kind, author, time, received, commitment, amount, date, reference, ref, payload) \
+  SELECT u.* FROM UNNEST($9::BIGINT[], $10::TEXT[], $11::TEXT[], $12::BIGINT[], $13::BIGINT[], $14::TEXT[], $15::TEXT[], $16::TEXT[], $17::TEXT[], $18::BIGINT[], $19::TEXT[]) AS u, fits WHERE fits.ok), \
+h AS (INSERT INTO hashes (idx, hash) SELECT u.* FROM UNNEST($20::BIGINT[], $21::BYTEA[]) AS u, fits WHERE fits.ok) \
+INSERT INTO checkpoints (size, note) SELECT $23, $24 FROM fits WHERE fits.ok";
 const ENTRY: &str = "SELECT leaf FROM entries WHERE idx = $1";
 const FIND: &str =
     "SELECT MIN(idx) FROM entries WHERE stmt_key = $1 AND stmt_hash = $2 AND idx >= 0";
@@ -572,10 +578,12 @@ impl Conn {
                 ));
             }
         }
-        self.batch("BEGIN")?;
+        // The transaction and the lock in one round trip (the simple protocol's batch).
         self.tx.set(Tx::Write);
         self.failed.set(false);
-        let locked = self.query_one_raw("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK]);
+        let locked = self.batch(&format!(
+            "BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})"
+        ));
         if let Err(e) = locked {
             let _ = self.end(false);
             return Err(e);
@@ -644,57 +652,81 @@ impl Conn {
         Ok(())
     }
 
-    /// Inserts a batch's rows, within the caller's transaction holding the write lock.
+    /// Inserts a batch's rows, within the caller's transaction holding the write lock, in one
+    /// statement; a batch that does not start at the log's size writes nothing and is a
+    /// [`StoreError::Conflict`].
     fn insert_batch(&self, batch: &Batch) -> Result<(), StoreError> {
-        let size = self.size()?;
-        if size != batch.first_index {
+        let entries = &batch.entries;
+        let idx = (0..entries.len())
+            .map(|k| to_i64(batch.first_index + k as u64))
+            .collect::<Result<Vec<i64>, _>>()?;
+        let leaf: Vec<&[u8]> = entries.iter().map(|e| e.leaf.as_slice()).collect();
+        let leaf_hash: Vec<&[u8]> = entries.iter().map(|e| e.leaf_hash.0.as_slice()).collect();
+        let stmt_hash: Vec<&[u8]> = entries
+            .iter()
+            .map(|e| e.statement_hash.0.as_slice())
+            .collect();
+        let key: Vec<i64> = entries
+            .iter()
+            .map(|e| stmt_key(&e.statement_hash))
+            .collect();
+        let kind: Vec<&str> = entries.iter().map(|e| e.kind.as_str()).collect();
+        let author: Vec<&str> = entries.iter().map(|e| e.author.as_str()).collect();
+        let reference = entries
+            .iter()
+            .map(|e| e.reference.map(to_i64).transpose())
+            .collect::<Result<Vec<Option<i64>>, _>>()?;
+        // The projection's rows, in the entries' statement.
+        let rows: Vec<&RecordRow> = entries.iter().map(|e| &e.record).collect();
+        let r_kind: Vec<&str> = rows.iter().map(|r| r.kind.as_str()).collect();
+        let r_author: Vec<&str> = rows.iter().map(|r| r.author.as_str()).collect();
+        let time: Vec<i64> = rows.iter().map(|r| r.time).collect();
+        let received: Vec<Option<i64>> = rows.iter().map(|r| r.received).collect();
+        let commitment = texts(&rows, |r| &r.commitment);
+        let amount = texts(&rows, |r| &r.amount);
+        let date = texts(&rows, |r| &r.date);
+        let r_reference = texts(&rows, |r| &r.reference);
+        let payload = texts(&rows, |r| &r.payload);
+        let refers: Vec<Option<i64>> = rows.iter().map(|r| r.refers).collect();
+        let hash_idx = (0..batch.hashes.len())
+            .map(|k| to_i64(batch.first_hash + k as u64))
+            .collect::<Result<Vec<i64>, _>>()?;
+        let hash: Vec<&[u8]> = batch.hashes.iter().map(|h| h.0.as_slice()).collect();
+        let written = self.execute(
+            INSERT_BATCH,
+            &[
+                &idx,
+                &leaf,
+                &leaf_hash,
+                &stmt_hash,
+                &key,
+                &kind,
+                &author,
+                &reference,
+                &idx,
+                &r_kind,
+                &r_author,
+                &time,
+                &received,
+                &commitment,
+                &amount,
+                &date,
+                &r_reference,
+                &refers,
+                &payload,
+                &hash_idx,
+                &hash,
+                &to_i64(batch.first_index)?,
+                &to_i64(batch.size)?,
+                &batch.checkpoint,
+            ],
+        )?;
+        if written != 1 {
             return Err(StoreError::Conflict {
-                size,
+                size: self.size()?,
                 first: batch.first_index,
             });
         }
-        let entries = &batch.entries;
-        if !entries.is_empty() {
-            let idx = (0..entries.len())
-                .map(|k| to_i64(batch.first_index + k as u64))
-                .collect::<Result<Vec<i64>, _>>()?;
-            let leaf: Vec<&[u8]> = entries.iter().map(|e| e.leaf.as_slice()).collect();
-            let leaf_hash: Vec<&[u8]> = entries.iter().map(|e| e.leaf_hash.0.as_slice()).collect();
-            let stmt_hash: Vec<&[u8]> = entries
-                .iter()
-                .map(|e| e.statement_hash.0.as_slice())
-                .collect();
-            let key: Vec<i64> = entries
-                .iter()
-                .map(|e| stmt_key(&e.statement_hash))
-                .collect();
-            let kind: Vec<&str> = entries.iter().map(|e| e.kind.as_str()).collect();
-            let author: Vec<&str> = entries.iter().map(|e| e.author.as_str()).collect();
-            let reference = entries
-                .iter()
-                .map(|e| e.reference.map(to_i64).transpose())
-                .collect::<Result<Vec<Option<i64>>, _>>()?;
-            self.execute(
-                INSERT_ENTRIES,
-                &[
-                    &idx, &leaf, &leaf_hash, &stmt_hash, &key, &kind, &author, &reference,
-                ],
-            )?;
-            // The projection's rows, in the entries' transaction.
-            let rows: Vec<&RecordRow> = entries.iter().map(|e| &e.record).collect();
-            self.insert_records(batch.first_index, &rows)?;
-        }
-        if !batch.hashes.is_empty() {
-            let idx = (0..batch.hashes.len())
-                .map(|k| to_i64(batch.first_hash + k as u64))
-                .collect::<Result<Vec<i64>, _>>()?;
-            let hash: Vec<&[u8]> = batch.hashes.iter().map(|h| h.0.as_slice()).collect();
-            self.execute(INSERT_HASHES, &[&idx, &hash])?;
-        }
-        self.execute(
-            INSERT_CHECKPOINT,
-            &[&to_i64(batch.size)?, &batch.checkpoint],
-        )?;
         Ok(())
     }
 
