@@ -312,20 +312,12 @@ impl OwnCluster {
         c
     }
 
-    fn down(&self) {
-        let out = self.script("down");
+    /// `.ci/postgres VERB` (`down`, `up`), which must succeed.
+    fn must(&self, verb: &str) {
+        let out = self.script(verb);
         assert!(
             out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    fn up(&self) {
-        let out = self.script("up");
-        assert!(
-            out.status.success(),
-            "{}",
+            "{verb}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
     }
@@ -339,14 +331,7 @@ impl Drop for OwnCluster {
 
 /// GET `path`: (status, content type, Retry-After, body).
 fn get(url: &str, path: &str) -> (u16, String, Option<String>, String) {
-    let mut r = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(std::time::Duration::from_secs(60)))
-        .build()
-        .new_agent()
-        .get(format!("{url}{path}"))
-        .call()
-        .unwrap();
+    let mut r = common::agent().get(format!("{url}{path}")).call().unwrap();
     let header = |name: &str| {
         r.headers()
             .get(name)
@@ -394,10 +379,7 @@ fn the_server_rides_out_a_restart_of_postgres() {
     let (one, two) = (signed("OUT-1", "2024-07-01"), signed("OUT-2", "2024-07-02"));
     let server = Listening::serve(d);
     let post = |leaf: &[u8]| {
-        let mut r = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .build()
-            .new_agent()
+        let mut r = common::agent()
             .post(format!("{}/v1/statements", server.url))
             .header("Content-Type", "application/json")
             .send(leaf)
@@ -417,7 +399,7 @@ fn the_server_rides_out_a_restart_of_postgres() {
     assert_eq!(post(&one).0, 201);
     assert_eq!(get(&server.url, "/v1/log").0, 200);
 
-    cluster.down();
+    cluster.must("down");
     let (status, kind, retry, body) = get(&server.url, "/v1/log");
     assert_eq!(status, 503, "{body}");
     assert!(kind.starts_with("application/problem+json"), "{kind}");
@@ -432,7 +414,7 @@ fn the_server_rides_out_a_restart_of_postgres() {
     assert!(kind.starts_with("application/problem+json"), "{kind}");
     assert_eq!(get(&server.url, "/healthz").0, 200, "the server stays up");
 
-    cluster.up();
+    cluster.must("up");
     // The server reconnects: a read finds its pooled connection lost and answers on a new one;
     // the writer's first group may still find its connection lost (503, retryable) and opens
     // a new one for the next.
@@ -483,6 +465,25 @@ fn the_demo_built_on_postgres_is_served_and_copied_back() {
         assert_eq!(run.code, 0, "{}", run.stderr);
     }
     assert!(!on_pg.join("compact.sqlite").exists(), "nothing in SQLite");
+    // A database that holds a log already is refused, and keeps it.
+    let again = t.path().join("again");
+    let run = compact_in(
+        None,
+        &[
+            "demo",
+            "--no-serve",
+            "--dir",
+            again.to_str().unwrap(),
+            "--database",
+            db.url(),
+        ],
+    );
+    assert_ne!(run.code, 0);
+    assert!(
+        run.stderr.contains("already holds a compact store"),
+        "{}",
+        run.stderr
+    );
     let root = verified_root(&ok_in(&on_sqlite, &["verify"]));
     assert_eq!(verified_root(&ok_in(&on_pg, &["verify"])), root);
     // Served from PostgreSQL: the same status as the CLI's, and the checkpoint's size.

@@ -42,11 +42,7 @@ impl WitnessProcess {
 
     /// POST add-checkpoint: (status, content type, body).
     fn add(&self, body: &[u8]) -> (u16, String, String) {
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(60)))
-            .build()
-            .new_agent();
+        let agent = common::agent();
         let mut r = agent
             .post(format!("{}/add-checkpoint", self.url))
             .send(body)
@@ -161,11 +157,7 @@ fn submit(url: &str, reference: &str, time: &str) -> Vec<String> {
 
 /// Polls `url` until its `Compact-Cosignatures` header starts with `want`: the checkpoint then.
 fn checkpoint_with(url: &str, want: &str) -> String {
-    let agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(30)))
-        .build()
-        .new_agent();
+    let agent = common::agent();
     let mut last = String::new();
     for _ in 0..300 {
         let mut r = agent.get(format!("{url}/checkpoint")).call().expect("GET");

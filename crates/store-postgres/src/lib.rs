@@ -652,6 +652,33 @@ impl Conn {
         Ok(())
     }
 
+    /// Runs `sql` (its parameters: the first index, the page size) page by page from index
+    /// `from`, calling `each` on every row in index order: it gives the row's index to go on
+    /// after, or `None` to stop. Pages bound what one query holds in memory.
+    fn paged(
+        &self,
+        sql: &'static str,
+        from: i64,
+        each: &mut dyn FnMut(&Row) -> Result<Option<i64>, StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut next = from;
+        loop {
+            let rows = self.query(sql, &[&next, &PAGE])?;
+            for r in &rows {
+                let Some(at) = each(r)? else {
+                    return Ok(());
+                };
+                match at.checked_add(1) {
+                    Some(n) => next = n,
+                    None => return Ok(()),
+                }
+            }
+            if (rows.len() as i64) < PAGE {
+                return Ok(());
+            }
+        }
+    }
+
     /// Inserts a batch's rows, within the caller's transaction holding the write lock, in one
     /// statement; a batch that does not start at the log's size writes nothing and is a
     /// [`StoreError::Conflict`].
@@ -1049,71 +1076,35 @@ impl Reads for Conn {
     }
 
     fn scan(&self, from: u64, f: &mut dyn FnMut(u64, &[u8]) -> bool) -> Result<(), StoreError> {
-        // Page by page (the connection is free while `f` runs, which may read the store).
-        let mut next = to_i64(from)?;
-        loop {
-            let rows = self.query(SCAN, &[&next, &PAGE])?;
-            for r in &rows {
-                let i: i64 = get(r, 0)?;
-                if !f(to_u64(i)?, get(r, 1)?) {
-                    return Ok(());
-                }
-                match i.checked_add(1) {
-                    Some(n) => next = n,
-                    None => return Ok(()),
-                }
-            }
-            if (rows.len() as i64) < PAGE {
-                return Ok(());
-            }
-        }
+        self.paged(SCAN, to_i64(from)?, &mut |r| {
+            let i: i64 = get(r, 0)?;
+            Ok(f(to_u64(i)?, get(r, 1)?).then_some(i))
+        })
     }
 
     fn scan_rows(&self, f: &mut dyn FnMut(StoredRow) -> bool) -> Result<(), StoreError> {
-        let mut next = i64::MIN;
-        loop {
-            let rows = self.query(SCAN_ROWS, &[&next, &PAGE])?;
-            for r in &rows {
-                let index: i64 = get(r, 0)?;
-                let row = StoredRow {
-                    index,
-                    leaf: get(r, 1)?,
-                    leaf_hash: get(r, 2)?,
-                    statement_hash: get(r, 3)?,
-                    kind: get(r, 4)?,
-                    author: get(r, 5)?,
-                    reference: get(r, 6)?,
-                    statement_key: Some(get(r, 7)?),
-                };
-                if !f(row) {
-                    return Ok(());
-                }
-                match index.checked_add(1) {
-                    Some(n) => next = n,
-                    None => return Ok(()),
-                }
-            }
-            if (rows.len() as i64) < PAGE {
-                return Ok(());
-            }
-        }
+        self.paged(SCAN_ROWS, i64::MIN, &mut |r| {
+            let index: i64 = get(r, 0)?;
+            let row = StoredRow {
+                index,
+                leaf: get(r, 1)?,
+                leaf_hash: get(r, 2)?,
+                statement_hash: get(r, 3)?,
+                kind: get(r, 4)?,
+                author: get(r, 5)?,
+                reference: get(r, 6)?,
+                statement_key: Some(get(r, 7)?),
+            };
+            Ok(f(row).then_some(index))
+        })
     }
 
     fn scan_hashes(&self, f: &mut dyn FnMut(u64, Hash) -> bool) -> Result<(), StoreError> {
-        let mut next = 0i64;
-        loop {
-            let rows = self.query(SCAN_HASHES, &[&next, &PAGE])?;
-            for r in &rows {
-                let i = to_u64(get(r, 0)?)?;
-                if !f(i, hash_of(get(r, 1)?, &format!("stored hash {i}"))?) {
-                    return Ok(());
-                }
-                next = to_i64(i)?.saturating_add(1);
-            }
-            if (rows.len() as i64) < PAGE {
-                return Ok(());
-            }
-        }
+        self.paged(SCAN_HASHES, 0, &mut |r| {
+            let i: i64 = get(r, 0)?;
+            let u = to_u64(i)?;
+            Ok(f(u, hash_of(get(r, 1)?, &format!("stored hash {u}"))?).then_some(i))
+        })
     }
 
     fn projection_meta(&self) -> Result<Option<String>, StoreError> {

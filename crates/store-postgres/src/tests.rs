@@ -4,12 +4,25 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use compact_statement::testkit::{GENESIS, world};
+use compact_statement::testkit::{GENESIS, World, world};
 use compact_store::Reads as _;
 use compact_store::{Clock, Ledger, Store, StoreError};
 
 use crate::PostgresStore;
 use crate::testkit::TestDatabase;
+
+/// A new store in `db` with the world's log opened (its first entries appended).
+fn with_genesis<'w>(db: &TestDatabase, w: &'w World) -> Ledger<'w, PostgresStore> {
+    let mut ledger = Ledger::open(
+        PostgresStore::create(db.url(), &w.compact.id).unwrap(),
+        &w.compact,
+    )
+    .unwrap();
+    ledger
+        .append(&w.genesis(), &w.operator.signer, Clock::Simulated)
+        .unwrap();
+    ledger
+}
 
 fn exec(store: &PostgresStore, sql: &str) {
     store
@@ -88,14 +101,7 @@ fn a_store_without_its_projection_rebuilds_it_on_opening() {
         return;
     };
     let w = world();
-    let mut ledger = Ledger::open(
-        PostgresStore::create(db.url(), &w.compact.id).unwrap(),
-        &w.compact,
-    )
-    .unwrap();
-    ledger
-        .append(&w.genesis(), &w.operator.signer, Clock::Simulated)
-        .unwrap();
+    let ledger = with_genesis(&db, &w);
     let before = ledger.store().records(GENESIS).unwrap();
     exec(
         ledger.store(),
@@ -155,14 +161,7 @@ fn a_store_of_schema_1_is_read_as_it_is_and_migrated_when_opened_for_writing() {
         return;
     };
     let w = world();
-    let mut ledger = Ledger::open(
-        PostgresStore::create(db.url(), &w.compact.id).unwrap(),
-        &w.compact,
-    )
-    .unwrap();
-    ledger
-        .append(&w.genesis(), &w.operator.signer, Clock::Simulated)
-        .unwrap();
+    let ledger = with_genesis(&db, &w);
     // Version 1: no cosignatures.
     exec(
         ledger.store(),

@@ -285,14 +285,16 @@ impl Backend {
         };
         move_log_to(dir, db.url());
     }
+}
 
-    /// The `--database` argument naming this backend's store for a compact in `dir`.
-    pub fn database(&self, dir: &Path) -> String {
-        match self {
-            Backend::Sqlite => dir.join(STORE).display().to_string(),
-            Backend::Postgres(db) => db.url().to_owned(),
-        }
-    }
+/// An HTTP client that gives every status as an answer (not an error), with a generous
+/// timeout for a loaded machine.
+pub fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(std::time::Duration::from_secs(120)))
+        .build()
+        .new_agent()
 }
 
 /// Moves the log of the compact in `dir` to the PostgreSQL database at `url`: copied by
